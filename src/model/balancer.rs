@@ -1,0 +1,275 @@
+//! Load balancers: spread requests over one service's replicas.
+//!
+//! The balancer sees every answer (each forwarded request is a new hop whose
+//! reply comes back here), so, like HAProxy or Envoy, it knows its own
+//! outstanding requests per replica, not the replicas' true queues.
+//!
+//! Algorithms and their sources:
+//! - `round_robin`, `random`: as named.
+//! - `weighted_round_robin`: nginx's smooth weighted round robin (each pick
+//!   adds every weight to its replica's current value, takes the largest and
+//!   subtracts the total), which interleaves instead of sending bursts.
+//! - `least_connections`: fewest outstanding; ties broken round robin, as
+//!   HAProxy's `leastconn` does.
+//! - `power_of_two`: sample `choices` distinct replicas, take the one with
+//!   fewest outstanding (Mitzenmacher 2001; Envoy's LEAST_REQUEST).
+//! - `ip_hash`: a hash of the user's identity modulo replicas (nginx).
+//! - `consistent_hash`: a ring with `vnodes` points per replica keyed by the
+//!   request key (Karger et al. 1997; ketama's 160 points per server).
+//! - `sticky`: a user's first request picks round robin; later ones go to the
+//!   same replica (cookie persistence).
+//! - `least_time`: lowest peak-EWMA response time × (outstanding + 1), the
+//!   cost function of Finagle's and Linkerd's "peak EWMA" balancer (decay
+//!   time constant 10 s; a slower sample replaces the average at once).
+
+use rand::RngExt;
+
+use super::{Component, Ctx, Metrics, Msg, ReportCtx, Request};
+use crate::engine::rng::{self, Rng};
+use crate::engine::{NS_PER_S, SimTime};
+use crate::scenario::spec::Algorithm;
+
+/// Peak-EWMA decay time constant.
+const EWMA_TAU_NS: f64 = 10.0 * NS_PER_S as f64;
+
+/// A balancer's resolved configuration.
+#[derive(Clone, Debug)]
+pub struct BalancerCfg {
+    /// Name in the scenario.
+    pub name: String,
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// Component id of the backend service.
+    pub backend: u32,
+    /// Its replica count.
+    pub replicas: u32,
+    /// Sampled replicas for power_of_two.
+    pub choices: u32,
+    /// Weights for weighted_round_robin.
+    pub weights: Vec<f64>,
+    /// Ring points per replica.
+    pub vnodes: u32,
+    /// Total identities across clients (sticky table size).
+    pub identities: u64,
+}
+
+/// A running balancer.
+pub struct Balancer {
+    cfg: BalancerCfg,
+    id: u32,
+    rng: Rng,
+    net: Rng,
+    outstanding: Vec<u32>,
+    rr: u32,
+    wrr_current: Vec<f64>,
+    ring: Vec<(u64, u32)>,
+    sticky: Vec<u32>,
+    ewma: Vec<(f64, SimTime)>,
+    sent: Vec<u64>,
+    sample_buf: Vec<u32>,
+}
+
+/// SplitMix64 finaliser: a fast, well-mixed hash of a number.
+#[inline]
+fn mix(x: u64) -> u64 {
+    crate::engine::rng::mix_seed(x, 0x5bd1_e995)
+}
+
+impl Balancer {
+    /// A balancer with id `id`.
+    pub fn new(cfg: &BalancerCfg, id: u32, seed: u64) -> Balancer {
+        let n = cfg.replicas as usize;
+        let mut ring = Vec::new();
+        if cfg.algorithm == Algorithm::ConsistentHash {
+            for r in 0..cfg.replicas {
+                for v in 0..cfg.vnodes {
+                    let point = rng::stable_hash(&format!("{}#{}#{}", cfg.name, r, v));
+                    ring.push((point, r));
+                }
+            }
+            ring.sort_unstable();
+        }
+        let sticky = if cfg.algorithm == Algorithm::Sticky {
+            vec![u32::MAX; cfg.identities.min(1 << 26) as usize]
+        } else {
+            Vec::new()
+        };
+        Balancer {
+            cfg: cfg.clone(),
+            id,
+            rng: rng::stream(seed, &format!("component/{}/route", cfg.name)),
+            net: rng::stream(seed, &format!("component/{}/network", cfg.name)),
+            outstanding: vec![0; n],
+            rr: 0,
+            wrr_current: vec![0.0; n],
+            ring,
+            sticky,
+            ewma: vec![(0.0, 0); n],
+            sent: vec![0; n],
+            sample_buf: Vec::with_capacity(cfg.choices as usize),
+        }
+    }
+
+    fn next_rr(&mut self) -> u32 {
+        let i = self.rr % self.cfg.replicas;
+        self.rr = self.rr.wrapping_add(1);
+        i
+    }
+
+    fn pick(&mut self, key: u64, identity: u64, now: SimTime) -> u32 {
+        let n = self.cfg.replicas;
+        if n == 1 {
+            return 0;
+        }
+        match self.cfg.algorithm {
+            Algorithm::RoundRobin => self.next_rr(),
+            Algorithm::Random => self.rng.random_range(0..n),
+            Algorithm::WeightedRoundRobin => {
+                let total: f64 = self.cfg.weights.iter().sum();
+                let mut best = 0usize;
+                for (i, w) in self.cfg.weights.iter().enumerate() {
+                    self.wrr_current[i] += w;
+                    if self.wrr_current[i] > self.wrr_current[best] {
+                        best = i;
+                    }
+                }
+                self.wrr_current[best] -= total;
+                best as u32
+            }
+            Algorithm::LeastConnections => {
+                let start = self.next_rr();
+                let mut best = start;
+                for k in 1..n {
+                    let i = (start + k) % n;
+                    if self.outstanding[i as usize] < self.outstanding[best as usize] {
+                        best = i;
+                    }
+                }
+                best
+            }
+            Algorithm::PowerOfTwo => {
+                let d = self.cfg.choices.min(n);
+                self.sample_buf.clear();
+                // Distinct samples by rejection: d is small.
+                while (self.sample_buf.len() as u32) < d {
+                    let c = self.rng.random_range(0..n);
+                    if !self.sample_buf.contains(&c) {
+                        self.sample_buf.push(c);
+                    }
+                }
+                let mut best = self.sample_buf[0];
+                for &c in &self.sample_buf[1..] {
+                    if self.outstanding[c as usize] < self.outstanding[best as usize] {
+                        best = c;
+                    }
+                }
+                best
+            }
+            Algorithm::IpHash => (mix(identity) % u64::from(n)) as u32,
+            Algorithm::ConsistentHash => {
+                let h = mix(key);
+                let i = self.ring.partition_point(|(p, _)| *p < h);
+                self.ring[if i == self.ring.len() { 0 } else { i }].1
+            }
+            Algorithm::Sticky => {
+                let slot = (identity % self.sticky.len().max(1) as u64) as usize;
+                match self.sticky.get(slot).copied() {
+                    Some(r) if r != u32::MAX => r,
+                    _ => {
+                        let r = self.next_rr();
+                        if let Some(s) = self.sticky.get_mut(slot) {
+                            *s = r;
+                        }
+                        r
+                    }
+                }
+            }
+            Algorithm::LeastTime => {
+                let start = self.next_rr();
+                let cost = |s: &Self, i: u32| {
+                    let (avg, at) = s.ewma[i as usize];
+                    let decayed = avg * (-((now - at) as f64) / EWMA_TAU_NS).exp();
+                    decayed * f64::from(s.outstanding[i as usize] + 1)
+                };
+                let mut best = start;
+                let mut best_cost = cost(self, start);
+                for k in 1..n {
+                    let i = (start + k) % n;
+                    let c = cost(self, i);
+                    if c < best_cost {
+                        best = i;
+                        best_cost = c;
+                    }
+                }
+                best
+            }
+        }
+    }
+}
+
+impl Component for Balancer {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        let now = ctx.now();
+        match msg {
+            Msg::Request(req) => {
+                let Some(r) = ctx.reqs.get(req) else { return };
+                let tmpl = Request {
+                    reply_to: self.id,
+                    parent: req,
+                    client: r.client,
+                    op: r.op,
+                    key: r.key,
+                    identity: r.identity,
+                    born: r.born,
+                    sent: now,
+                    ..super::Arena::blank()
+                };
+                let replica = self.pick(tmpl.key, tmpl.identity, now);
+                let child = ctx.reqs.alloc(Request {
+                    replica,
+                    tag: replica,
+                    ..tmpl
+                });
+                self.outstanding[replica as usize] += 1;
+                self.sent[replica as usize] += 1;
+                ctx.send(&mut self.net, self.cfg.backend, Msg::Request(child));
+            }
+            Msg::Response(child, outcome) => {
+                let Some(c) = ctx.reqs.get(child) else { return };
+                let (replica, parent, sent) = (c.tag as usize, c.parent, c.sent);
+                ctx.reqs.free(child);
+                self.outstanding[replica] = self.outstanding[replica].saturating_sub(1);
+                if self.cfg.algorithm == Algorithm::LeastTime {
+                    let rtt = (now - sent) as f64;
+                    let (avg, at) = self.ewma[replica];
+                    let w = (-((now - at) as f64) / EWMA_TAU_NS).exp();
+                    let next = avg * w + rtt * (1.0 - w);
+                    self.ewma[replica] = (if rtt > next { rtt } else { next }, now);
+                }
+                ctx.respond(&mut self.net, parent, outcome);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_warmup(&mut self, _now: SimTime) {
+        self.sent.iter_mut().for_each(|s| *s = 0);
+    }
+
+    fn report(&self, rc: &ReportCtx, out: &mut Metrics, _notes: &mut Vec<String>) {
+        let loads: Vec<f64> = self.sent.iter().map(|&s| s as f64).collect();
+        let total: f64 = loads.iter().sum();
+        out.insert(
+            format!("components.{}.throughput_rps", self.cfg.name),
+            total / rc.window_s(),
+        );
+        out.insert(
+            format!("components.{}.load_cv", self.cfg.name),
+            crate::stats::coefficient_of_variation(&loads),
+        );
+    }
+}

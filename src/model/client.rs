@@ -1,0 +1,415 @@
+//! Clients: the workloads that offer requests and measure what users see.
+//!
+//! Open clients issue requests from an arrival process whatever happens to
+//! earlier ones; a closed client has `users` that each wait for an answer
+//! (or a timeout), think, then send again. Latency is end to end at the
+//! client, successful requests only; a request counts in the statistics
+//! when it was issued after the warm-up.
+//!
+//! Arrival generation: Poisson by exponential gaps; a piecewise-constant
+//! schedule by restarting the exponential at each rate change (exact, since
+//! the exponential is memoryless); diurnal by thinning (Lewis & Shedler
+//! 1979) against the peak rate.
+
+use std::sync::Arc;
+
+use rand::RngExt;
+use rand_distr::{Distribution, Zipf};
+
+use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, Request};
+use crate::engine::rng::{self, Rng};
+use crate::engine::{NS_PER_S, SimTime};
+use crate::scenario::dist::Sampler;
+use crate::scenario::spec::Op;
+use crate::stats::Histogram;
+
+/// A client's resolved arrival process (rates per second, times in ns).
+#[derive(Clone, Debug)]
+pub enum ArrivalCfg {
+    /// Poisson at `rate` per second.
+    Poisson(f64),
+    /// Evenly spaced at `rate` per second.
+    Constant(f64),
+    /// Renewal process.
+    Interarrival(Sampler),
+    /// Piecewise-constant Poisson: (start ns, rate per second), sorted.
+    Schedule(Vec<(SimTime, f64)>),
+    /// Sinusoidal Poisson rate.
+    Diurnal {
+        /// Mean rate per second.
+        mean: f64,
+        /// Relative swing.
+        amplitude: f64,
+        /// Period in ns.
+        period: SimTime,
+    },
+    /// Arrival times (ns, sorted).
+    Trace(Arc<Vec<SimTime>>),
+    /// Closed loop.
+    Closed {
+        /// Number of users.
+        users: u32,
+        /// Think time.
+        think: Sampler,
+    },
+}
+
+/// Key popularity, resolved.
+#[derive(Clone, Debug)]
+pub enum KeysCfg {
+    /// Every request uses key 0.
+    Single,
+    /// Uniform over n keys.
+    Uniform(u64),
+    /// Zipf over n keys with exponent s.
+    Zipf(u64, f64),
+}
+
+/// A client's resolved configuration.
+#[derive(Clone, Debug)]
+pub struct ClientCfg {
+    /// Name in the scenario.
+    pub name: String,
+    /// Component id receiving the requests.
+    pub target: u32,
+    /// Arrival process.
+    pub arrival: ArrivalCfg,
+    /// Timeout in ns.
+    pub timeout: Option<SimTime>,
+    /// Fraction of requests that are writes.
+    pub write_fraction: f64,
+    /// Key popularity.
+    pub keys: KeysCfg,
+    /// Distinct users.
+    pub identities: u64,
+    /// First identity number (identities are global across clients).
+    pub identity_base: u64,
+}
+
+/// A running client.
+pub struct Client {
+    cfg: ClientCfg,
+    id: u32,
+    arrivals: Rng,
+    attrs: Rng,
+    net: Rng,
+    zipf: Option<Zipf<f64>>,
+    /// Arrival counter (constant rate, trace position).
+    k: u64,
+    offered: u64,
+    completed: u64,
+    failed: u64,
+    rejected: u64,
+    timed_out: u64,
+    latency: Histogram,
+}
+
+impl Client {
+    /// A client with id `id` drawing from streams named after it.
+    pub fn new(cfg: &ClientCfg, id: u32, seed: u64) -> Client {
+        let zipf = match cfg.keys {
+            KeysCfg::Zipf(n, s) => Zipf::new(n as f64, s).ok(),
+            _ => None,
+        };
+        Client {
+            cfg: cfg.clone(),
+            id,
+            arrivals: rng::stream(seed, &format!("client/{}/arrivals", cfg.name)),
+            attrs: rng::stream(seed, &format!("client/{}/requests", cfg.name)),
+            net: rng::stream(seed, &format!("client/{}/network", cfg.name)),
+            zipf,
+            k: 0,
+            offered: 0,
+            completed: 0,
+            failed: 0,
+            rejected: 0,
+            timed_out: 0,
+            latency: Histogram::new(),
+        }
+    }
+
+    /// Time of the next arrival after `now`, or `None` when there are no more.
+    fn next_arrival(&mut self, now: SimTime) -> Option<SimTime> {
+        let exp = |rng: &mut Rng, rate: f64| -> f64 {
+            // Inverse transform: -ln(U)/rate, U in (0, 1].
+            let u: f64 = 1.0 - rng.random::<f64>();
+            -u.ln() / rate * NS_PER_S as f64
+        };
+        match &self.cfg.arrival {
+            ArrivalCfg::Poisson(rate) => {
+                if *rate <= 0.0 {
+                    return None;
+                }
+                Some(now + exp(&mut self.arrivals, *rate).round() as u64)
+            }
+            ArrivalCfg::Constant(rate) => {
+                if *rate <= 0.0 {
+                    return None;
+                }
+                self.k += 1;
+                // From the count, not by adding rounded gaps, so no drift.
+                Some((self.k as f64 * NS_PER_S as f64 / rate).round() as u64)
+            }
+            ArrivalCfg::Interarrival(s) => Some(now + s.sample(&mut self.arrivals).max(1)),
+            ArrivalCfg::Schedule(steps) => {
+                let mut t = now;
+                loop {
+                    // The step in force at t and when it ends.
+                    let i = steps.partition_point(|(at, _)| *at <= t);
+                    let rate = if i == 0 { 0.0 } else { steps[i - 1].1 };
+                    let next_change = steps.get(i).map(|s| s.0);
+                    if rate <= 0.0 {
+                        t = next_change?;
+                        continue;
+                    }
+                    let cand = t + exp(&mut self.arrivals, rate).round() as u64;
+                    match next_change {
+                        Some(c) if cand >= c => t = c,
+                        _ => return Some(cand.max(now + 1).max(cand)),
+                    }
+                }
+            }
+            ArrivalCfg::Diurnal {
+                mean,
+                amplitude,
+                period,
+            } => {
+                let peak = mean * (1.0 + amplitude);
+                if peak <= 0.0 {
+                    return None;
+                }
+                let mut t = now;
+                loop {
+                    t += exp(&mut self.arrivals, peak).round() as u64;
+                    let phase = std::f64::consts::TAU * (t % period) as f64 / *period as f64;
+                    let rate = mean * (1.0 + amplitude * phase.sin());
+                    if self.arrivals.random::<f64>() * peak <= rate {
+                        return Some(t);
+                    }
+                }
+            }
+            ArrivalCfg::Trace(times) => {
+                let t = times.get(self.k as usize).copied();
+                self.k += 1;
+                t
+            }
+            ArrivalCfg::Closed { .. } => None,
+        }
+    }
+
+    fn issue(&mut self, user: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        if ctx.reqs.live() >= ctx.max_in_flight {
+            ctx.stop = Some(super::Stop::TooManyInFlight(ctx.reqs.live()));
+            return;
+        }
+        let op = if self.cfg.write_fraction > 0.0 && self.attrs.random::<f64>() < self.cfg.write_fraction {
+            Op::Write
+        } else {
+            Op::Read
+        };
+        let key = match self.cfg.keys {
+            KeysCfg::Single => 0,
+            KeysCfg::Uniform(n) => self.attrs.random_range(0..n),
+            KeysCfg::Zipf(..) => match &self.zipf {
+                Some(z) => (z.sample(&mut self.attrs) as u64).saturating_sub(1),
+                None => 0,
+            },
+        };
+        let identity = self.cfg.identity_base
+            + match self.cfg.arrival {
+                ArrivalCfg::Closed { .. } => u64::from(user) % self.cfg.identities,
+                _ if self.cfg.identities > 1 => self.attrs.random_range(0..self.cfg.identities),
+                _ => 0,
+            };
+        let req = ctx.reqs.alloc(Request {
+            reply_to: self.id,
+            tag: user,
+            client: self.id,
+            op,
+            key,
+            identity,
+            born: now,
+            sent: now,
+            ..super::Arena::blank()
+        });
+        if now >= ctx.warmup {
+            self.offered += 1;
+        }
+        ctx.send(&mut self.net, self.cfg.target, Msg::Request(req));
+        if let Some(t) = self.cfg.timeout {
+            ctx.sched.after(t, self.id, Msg::Timeout(req));
+        }
+    }
+
+    fn think_then_send(&mut self, user: u32, ctx: &mut Ctx) {
+        if let ArrivalCfg::Closed { think, .. } = &self.cfg.arrival {
+            let d = think.sample(&mut self.arrivals);
+            ctx.sched.after(d, self.id, Msg::Arrive { user });
+        }
+    }
+}
+
+impl Component for Client {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        match &self.cfg.arrival {
+            ArrivalCfg::Closed { users, .. } => {
+                for u in 0..*users {
+                    self.think_then_send(u, ctx);
+                }
+            }
+            _ => {
+                let first = match &self.cfg.arrival {
+                    // A trace's first line is the first arrival; the others
+                    // draw a first gap from time zero.
+                    ArrivalCfg::Trace(_) => self.next_arrival(0),
+                    ArrivalCfg::Constant(_) => self.next_arrival(0),
+                    _ => self.next_arrival(0),
+                };
+                if let Some(t) = first {
+                    ctx.sched.at(t, self.id, Msg::Arrive { user: 0 });
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        match msg {
+            Msg::Arrive { user } => {
+                self.issue(user, ctx);
+                if !matches!(self.cfg.arrival, ArrivalCfg::Closed { .. })
+                    && let Some(t) = self.next_arrival(ctx.now())
+                {
+                    ctx.sched.at(t, self.id, Msg::Arrive { user: 0 });
+                }
+            }
+            Msg::Response(req, outcome) => {
+                let Some(r) = ctx.reqs.get(req) else { return };
+                let (born, abandoned, user) = (r.born, r.abandoned, r.tag);
+                ctx.reqs.free(req);
+                if abandoned {
+                    return;
+                }
+                let now = ctx.now();
+                let counted = born >= ctx.warmup;
+                match outcome {
+                    Outcome::Ok => {
+                        let lat = now - born;
+                        ctx.interval.completed += 1;
+                        ctx.interval.latency.record(lat);
+                        if counted {
+                            self.completed += 1;
+                            self.latency.record(lat);
+                        }
+                    }
+                    Outcome::Rejected => {
+                        ctx.interval.errors += 1;
+                        if counted {
+                            self.rejected += 1;
+                        }
+                    }
+                    Outcome::Failed => {
+                        ctx.interval.errors += 1;
+                        if counted {
+                            self.failed += 1;
+                        }
+                    }
+                }
+                self.think_then_send(user, ctx);
+            }
+            Msg::Timeout(req) => {
+                let Some(r) = ctx.reqs.get_mut(req) else { return };
+                r.abandoned = true;
+                let (born, user) = (r.born, r.tag);
+                ctx.interval.errors += 1;
+                if born >= ctx.warmup {
+                    self.timed_out += 1;
+                }
+                self.think_then_send(user, ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn report(&self, rc: &ReportCtx, out: &mut Metrics, _notes: &mut Vec<String>) {
+        let p = format!("clients.{}.", self.cfg.name);
+        let answered = self.completed + self.failed + self.rejected + self.timed_out;
+        out.insert(format!("{p}requests.offered"), self.offered as f64);
+        out.insert(format!("{p}requests.completed"), self.completed as f64);
+        out.insert(
+            format!("{p}throughput_rps"),
+            self.completed as f64 / rc.window_s(),
+        );
+        out.insert(
+            format!("{p}availability"),
+            if answered == 0 {
+                1.0
+            } else {
+                self.completed as f64 / answered as f64
+            },
+        );
+        if !self.latency.is_empty() {
+            out.insert(format!("{p}latency.mean_ms"), self.latency.mean_ns() / 1e6);
+            out.insert(
+                format!("{p}latency.p50_ms"),
+                self.latency.quantile_ns(0.5) as f64 / 1e6,
+            );
+            out.insert(
+                format!("{p}latency.p99_ms"),
+                self.latency.quantile_ns(0.99) as f64 / 1e6,
+            );
+        }
+        for (name, v) in [
+            ("requests.offered", self.offered),
+            ("requests.completed", self.completed),
+            ("requests.failed", self.failed),
+            ("requests.rejected", self.rejected),
+            ("requests.timed_out", self.timed_out),
+            ("requests.in_flight", self.offered.saturating_sub(answered)),
+        ] {
+            *out.entry(name.to_string()).or_insert(0.0) += v as f64;
+        }
+        out.entry("requests.retries".to_string()).or_insert(0.0);
+    }
+
+    fn client_latency(&self) -> Option<&Histogram> {
+        Some(&self.latency)
+    }
+}
+
+/// The overall metrics computed from all clients' sums and latencies.
+pub fn overall_metrics(latency: &Histogram, rc: &ReportCtx, out: &mut Metrics) {
+    let get = |out: &Metrics, k: &str| out.get(k).copied().unwrap_or(0.0);
+    let completed = get(out, "requests.completed");
+    let answered = completed
+        + get(out, "requests.failed")
+        + get(out, "requests.rejected")
+        + get(out, "requests.timed_out");
+    out.insert("throughput_rps".into(), completed / rc.window_s());
+    out.insert(
+        "availability".into(),
+        if answered == 0.0 {
+            1.0
+        } else {
+            completed / answered
+        },
+    );
+    if !latency.is_empty() {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        out.insert("latency.mean_ms".into(), latency.mean_ns() / 1e6);
+        for (name, q) in [
+            ("latency.p50_ms", 0.5),
+            ("latency.p90_ms", 0.9),
+            ("latency.p95_ms", 0.95),
+            ("latency.p99_ms", 0.99),
+            ("latency.p999_ms", 0.999),
+        ] {
+            out.insert(name.into(), ms(latency.quantile_ns(q)));
+        }
+        out.insert("latency.max_ms".into(), ms(latency.max_ns()));
+    }
+}

@@ -1,0 +1,436 @@
+//! The simulated system: components that exchange request hops through the
+//! engine's event queue.
+//!
+//! Every client and component is a [`Component`] with an integer id (clients
+//! first, then components in file order). A component reacts to a [`Msg`]
+//! with a `&mut Ctx` that gives it the clock, the scheduler, the request
+//! arena and the network; it never holds a reference to another component.
+//! Adding a component kind is adding a module that implements the trait and
+//! one arm in [`build`]: the loop in [`World::run`] never changes.
+
+pub mod balancer;
+pub mod client;
+pub mod request;
+pub mod service;
+
+use std::collections::BTreeMap;
+
+use crate::engine::rng::Rng;
+use crate::engine::{Message, Scheduler, SimTime};
+use crate::scenario::dist::Sampler;
+pub use request::{ANY_REPLICA, Arena, Outcome, ReqRef, Request};
+
+/// Target id for messages addressed to the world itself (sampling, warm-up).
+pub const WORLD: u32 = u32::MAX;
+
+/// What travels through the event queue.
+#[derive(Clone, Copy, Debug)]
+pub enum Msg {
+    /// A client's next arrival; for a closed loop, user `user`'s next request.
+    Arrive {
+        /// Closed-loop user (0 for open clients).
+        user: u32,
+    },
+    /// A request hop delivered to the component that serves it.
+    Request(ReqRef),
+    /// The answer to a hop, delivered to its `reply_to`.
+    Response(ReqRef, Outcome),
+    /// A FIFO replica finished a request's service time.
+    Done(ReqRef),
+    /// Processor sharing: replica `replica`'s earliest job may be finished
+    /// (ignored unless `generation` is still current).
+    PsDone {
+        /// Replica index.
+        replica: u32,
+        /// Reschedule generation.
+        generation: u32,
+    },
+    /// A hop the receiver waits for has taken too long.
+    Timeout(ReqRef),
+    /// World: end of warm-up, statistics restart.
+    Warmup,
+    /// World: middle of the measured window (stability check).
+    Midpoint,
+    /// World: a time-series interval ends.
+    Sample,
+}
+
+impl Message for Msg {
+    #[inline]
+    fn code(&self) -> u64 {
+        match *self {
+            Msg::Arrive { user } => 1 | (u64::from(user) << 8),
+            Msg::Request(r) => 2 ^ (r.code() << 8),
+            Msg::Response(r, o) => 3 ^ ((o as u64) << 4) ^ (r.code() << 8),
+            Msg::Done(r) => 4 ^ (r.code() << 8),
+            Msg::PsDone { replica, generation } => {
+                5 ^ (u64::from(replica) << 8) ^ (u64::from(generation) << 32)
+            }
+            Msg::Timeout(r) => 6 ^ (r.code() << 8),
+            Msg::Warmup => 7,
+            Msg::Midpoint => 8,
+            Msg::Sample => 9,
+        }
+    }
+}
+
+/// Why a run ended before its duration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stop {
+    /// More requests were in flight than the limit: the system is unstable.
+    TooManyInFlight(usize),
+}
+
+/// Network latency between components.
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    /// One-way latency of a hop; `None` is zero.
+    pub latency: Option<Sampler>,
+}
+
+/// Per-interval counters shared by all clients (for the time series).
+#[derive(Clone, Debug)]
+pub struct IntervalStats {
+    /// Successful completions.
+    pub completed: u64,
+    /// Failures, rejections and timeouts.
+    pub errors: u64,
+    /// Latency of successful completions.
+    pub latency: crate::stats::Histogram,
+}
+
+/// What a component's handler may use.
+pub struct Ctx {
+    /// The future-event set and clock.
+    pub sched: Scheduler<Msg>,
+    /// Request records.
+    pub reqs: Arena,
+    /// The network.
+    pub net: Network,
+    /// End of warm-up.
+    pub warmup: SimTime,
+    /// Requests in flight above which the run stops (unstable system).
+    pub max_in_flight: usize,
+    /// Set to end the run early.
+    pub stop: Option<Stop>,
+    /// Time-series counters of the current interval.
+    pub interval: IntervalStats,
+}
+
+impl Ctx {
+    /// The current simulated time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.sched.now()
+    }
+
+    /// Send `msg` to `to` across the network; the sender's stream draws the
+    /// latency, so another component's traffic never shifts its numbers.
+    #[inline]
+    pub fn send(&mut self, rng: &mut Rng, to: u32, msg: Msg) {
+        match &self.net.latency {
+            None => self.sched.now_msg(to, msg),
+            Some(s) => {
+                let d = s.sample(rng);
+                self.sched.after(d, to, msg)
+            }
+        }
+    }
+
+    /// Answer hop `req` to whoever sent it.
+    #[inline]
+    pub fn respond(&mut self, rng: &mut Rng, req: ReqRef, outcome: Outcome) {
+        if let Some(r) = self.reqs.get(req) {
+            let to = r.reply_to;
+            self.send(rng, to, Msg::Response(req, outcome));
+        }
+    }
+}
+
+/// Metrics as a sorted map of SPEC names to values.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// What a component reports at the end of a run.
+pub struct ReportCtx {
+    /// End of the run (may be before the planned end if stopped).
+    pub now: SimTime,
+    /// Start of the measured window.
+    pub warmup: SimTime,
+}
+
+impl ReportCtx {
+    /// Length of the measured window in seconds (never zero).
+    pub fn window_s(&self) -> f64 {
+        (crate::engine::secs(self.now.saturating_sub(self.warmup))).max(1e-9)
+    }
+}
+
+/// A client or component of the simulated system.
+pub trait Component {
+    /// Its name in the scenario.
+    fn name(&self) -> &str;
+    /// React to a message.
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx);
+    /// Start the first events (arrivals) at time zero.
+    fn start(&mut self, _ctx: &mut Ctx) {}
+    /// Warm-up ends: restart time averages and counters.
+    fn on_warmup(&mut self, _now: SimTime) {}
+    /// Middle of the measured window.
+    fn on_midpoint(&mut self, _now: SimTime) {}
+    /// Names of this component's time-series columns.
+    fn columns(&self, _out: &mut Vec<String>) {}
+    /// Values of those columns for the interval ending now.
+    fn sample(&mut self, _now: SimTime, _out: &mut Vec<f64>) {}
+    /// Final metrics.
+    fn report(&self, _rc: &ReportCtx, _out: &mut Metrics, _notes: &mut Vec<String>) {}
+    /// The client's latency histogram, for the overall percentiles.
+    fn client_latency(&self) -> Option<&crate::stats::Histogram> {
+        None
+    }
+}
+
+/// A validated, id-resolved system description: everything needed to build
+/// a [`World`] for any seed. Shared read-only across replications.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Scenario name.
+    pub name: String,
+    /// Simulated duration.
+    pub duration: SimTime,
+    /// Warm-up.
+    pub warmup: SimTime,
+    /// Clients (ids 0..clients.len()).
+    pub clients: Vec<client::ClientCfg>,
+    /// Components (ids continue after the clients).
+    pub components: Vec<CompCfg>,
+    /// The network.
+    pub network: Network,
+    /// Time-series interval.
+    pub interval: SimTime,
+    /// In-flight limit (see [`Stop`]).
+    pub max_in_flight: usize,
+}
+
+/// A component's resolved configuration.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum CompCfg {
+    /// A service.
+    Service(service::ServiceCfg),
+    /// A load balancer.
+    Balancer(balancer::BalancerCfg),
+}
+
+/// Build one component from its configuration.
+fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
+    match cfg {
+        CompCfg::Service(c) => Box::new(service::Service::new(c, id, seed)),
+        CompCfg::Balancer(c) => Box::new(balancer::Balancer::new(c, id, seed)),
+    }
+}
+
+/// The result of one simulated run (one replication).
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// Metric values.
+    pub metrics: Metrics,
+    /// Human-readable findings (instability, saturation).
+    pub notes: Vec<String>,
+    /// Time-series column names (first is `t_s`).
+    pub columns: Vec<String>,
+    /// Time-series rows, one per interval.
+    pub rows: Vec<Vec<f64>>,
+    /// Overall latency histogram of successful requests.
+    pub latency: crate::stats::Histogram,
+    /// Events dispatched.
+    pub events: u64,
+    /// Trajectory fingerprint.
+    pub fingerprint: u64,
+    /// Wall-clock seconds the simulation took.
+    pub wall_s: f64,
+    /// Highest number of request records alive at once.
+    pub peak_requests: usize,
+}
+
+/// One simulation: the components and their shared context.
+pub struct World {
+    comps: Vec<Box<dyn Component>>,
+    ctx: Ctx,
+    end: SimTime,
+    interval: SimTime,
+    columns: Vec<String>,
+    rows: Vec<Vec<f64>>,
+}
+
+impl World {
+    /// Build the system for one replication with the given seed.
+    pub fn new(cfg: &Config, seed: u64) -> World {
+        let mut comps: Vec<Box<dyn Component>> = Vec::new();
+        for (i, c) in cfg.clients.iter().enumerate() {
+            comps.push(Box::new(client::Client::new(c, i as u32, seed)));
+        }
+        let base = cfg.clients.len() as u32;
+        for (i, c) in cfg.components.iter().enumerate() {
+            comps.push(build(c, base + i as u32, seed));
+        }
+        let mut columns = vec![
+            "t_s".to_string(),
+            "throughput_rps".to_string(),
+            "errors".to_string(),
+            "latency_p50_ms".to_string(),
+            "latency_p99_ms".to_string(),
+        ];
+        for c in &comps {
+            c.columns(&mut columns);
+        }
+        World {
+            comps,
+            ctx: Ctx {
+                sched: Scheduler::new(),
+                reqs: Arena::new(),
+                net: cfg.network.clone(),
+                warmup: cfg.warmup,
+                max_in_flight: cfg.max_in_flight,
+                stop: None,
+                interval: IntervalStats {
+                    completed: 0,
+                    errors: 0,
+                    latency: crate::stats::Histogram::new(),
+                },
+            },
+            end: cfg.duration,
+            interval: cfg.interval.max(1),
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Run to the end (or until stopped) and collect the results.
+    pub fn run(mut self) -> RunOutput {
+        let wall = std::time::Instant::now();
+        for c in self.comps.iter_mut() {
+            c.start(&mut self.ctx);
+        }
+        let warmup = self.ctx.warmup;
+        if warmup > 0 {
+            self.ctx.sched.at(warmup, WORLD, Msg::Warmup);
+        }
+        self.ctx
+            .sched
+            .at(warmup + (self.end - warmup) / 2, WORLD, Msg::Midpoint);
+        self.ctx.sched.at(self.interval, WORLD, Msg::Sample);
+        let mut peak = 0usize;
+        while let Some((target, msg)) = self.ctx.sched.next(self.end) {
+            if target == WORLD {
+                self.world_event(msg);
+                peak = peak.max(self.ctx.reqs.live());
+                if self.ctx.stop.is_some() {
+                    break;
+                }
+                continue;
+            }
+            self.comps[target as usize].handle(msg, &mut self.ctx);
+            if self.ctx.stop.is_some() {
+                break;
+            }
+        }
+        peak = peak.max(self.ctx.reqs.capacity_used().min(self.ctx.reqs.live().max(peak)));
+        let now = if self.ctx.stop.is_some() {
+            self.ctx.now()
+        } else {
+            self.end
+        };
+        self.finish(now, wall.elapsed().as_secs_f64(), peak)
+    }
+
+    fn world_event(&mut self, msg: Msg) {
+        let now = self.ctx.now();
+        match msg {
+            Msg::Warmup => {
+                for c in self.comps.iter_mut() {
+                    c.on_warmup(now);
+                }
+            }
+            Msg::Midpoint => {
+                for c in self.comps.iter_mut() {
+                    c.on_midpoint(now);
+                }
+            }
+            Msg::Sample => {
+                self.sample_row(now);
+                if now < self.end {
+                    self.ctx.sched.at(now + self.interval, WORLD, Msg::Sample);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn sample_row(&mut self, now: SimTime) {
+        let secs = crate::engine::secs(self.interval);
+        let iv = &mut self.ctx.interval;
+        let mut row = Vec::with_capacity(self.columns.len());
+        row.push(crate::engine::secs(now));
+        row.push(iv.completed as f64 / secs);
+        row.push(iv.errors as f64);
+        row.push(iv.latency.quantile_ns(0.5) as f64 / 1e6);
+        row.push(iv.latency.quantile_ns(0.99) as f64 / 1e6);
+        iv.completed = 0;
+        iv.errors = 0;
+        iv.latency.reset();
+        for c in self.comps.iter_mut() {
+            c.sample(now, &mut row);
+        }
+        self.rows.push(row);
+    }
+
+    fn finish(mut self, now: SimTime, wall_s: f64, peak: usize) -> RunOutput {
+        let rc = ReportCtx {
+            now,
+            warmup: self.ctx.warmup.min(now),
+        };
+        let mut metrics = Metrics::new();
+        let mut notes = Vec::new();
+        let mut latency = crate::stats::Histogram::new();
+        for c in &self.comps {
+            c.report(&rc, &mut metrics, &mut notes);
+            if let Some(h) = c.client_latency() {
+                latency.add(h);
+            }
+        }
+        client::overall_metrics(&latency, &rc, &mut metrics);
+        if let Some(Stop::TooManyInFlight(n)) = &self.ctx.stop {
+            notes.insert(
+                0,
+                format!(
+                    "UNSTABLE: the run stopped at {:.1}s with {n} requests in flight: \
+                     offered load exceeds capacity and queues grow without bound",
+                    crate::engine::secs(now)
+                ),
+            );
+        }
+        let unstable = self.ctx.stop.is_some() || notes.iter().any(|n| n.starts_with("UNSTABLE"));
+        metrics.insert("sim.unstable".into(), if unstable { 1.0 } else { 0.0 });
+        let events = self.ctx.sched.processed();
+        metrics.insert("sim.events".into(), events as f64);
+        metrics.insert("sim.wall_s".into(), wall_s);
+        metrics.insert(
+            "sim.events_per_s".into(),
+            if wall_s > 0.0 { events as f64 / wall_s } else { 0.0 },
+        );
+        let fingerprint = self.ctx.sched.fingerprint();
+        // 48 bits, so the value is exact in a JSON number.
+        metrics.insert("sim.fingerprint".into(), (fingerprint >> 16) as f64);
+        RunOutput {
+            metrics,
+            notes,
+            columns: std::mem::take(&mut self.columns),
+            rows: std::mem::take(&mut self.rows),
+            latency,
+            events,
+            fingerprint,
+            wall_s,
+            peak_requests: peak.max(self.ctx.reqs.capacity_used()),
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The request arena.
+//!
+//! Every hop of a request (client → balancer, balancer → replica, a service's
+//! downstream call) is one record here, addressed by a [`ReqRef`]: an index
+//! plus a generation. Slots are reused through a free list, so the steady
+//! state allocates nothing; the generation makes a stale reference (a timer
+//! that fires after its request finished, a late answer to a caller that gave
+//! up) detectable instead of silently pointing at a newer request.
+//!
+//! Ownership rule: the component named in `reply_to` frees the record when
+//! the answer reaches it. A callee never frees what it was sent.
+
+use crate::scenario::spec::Op;
+
+/// A generation-checked reference to a request record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReqRef {
+    /// Slot index.
+    pub idx: u32,
+    /// Generation of the slot when the reference was made.
+    pub generation: u32,
+}
+
+impl ReqRef {
+    /// A reference that never matches a live record.
+    pub const NONE: ReqRef = ReqRef {
+        idx: u32::MAX,
+        generation: 0,
+    };
+
+    /// A compact number for fingerprints.
+    #[inline]
+    pub fn code(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.idx)
+    }
+}
+
+/// How a hop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Served.
+    Ok,
+    /// Refused at once (queue full, concurrency limit).
+    Rejected,
+    /// Failed (a downstream call failed or timed out).
+    Failed,
+}
+
+/// No replica chosen yet: the service picks.
+pub const ANY_REPLICA: u32 = u32::MAX;
+
+/// One hop of a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Request {
+    /// Generation; bumped when the slot is freed.
+    pub generation: u32,
+    /// Who receives the answer (component id).
+    pub reply_to: u32,
+    /// The caller's own context (closed-loop user, balancer replica, …).
+    pub tag: u32,
+    /// The hop this one serves (a service's request for its downstream call).
+    pub parent: ReqRef,
+    /// The client that issued the top-level request.
+    pub client: u32,
+    /// Read or write.
+    pub op: Op,
+    /// The caller stopped waiting: drop the answer when it comes.
+    pub abandoned: bool,
+    /// Key accessed.
+    pub key: u64,
+    /// Issuing user.
+    pub identity: u64,
+    /// When the top-level request was issued.
+    pub born: u64,
+    /// When this hop was sent (a balancer times its backend from here).
+    pub sent: u64,
+    /// When this hop arrived where it is now being served.
+    pub arrived: u64,
+    /// When this hop started service (left the queue).
+    pub started: u64,
+    /// Replica serving this hop, or [`ANY_REPLICA`].
+    pub replica: u32,
+    /// Owner's progress through its call plan.
+    pub step: u16,
+    /// Downstream calls not yet answered.
+    pub pending: u16,
+}
+
+impl Request {
+    const BLANK: Request = Request {
+        generation: 0,
+        reply_to: 0,
+        tag: 0,
+        parent: ReqRef::NONE,
+        client: 0,
+        op: Op::Read,
+        abandoned: false,
+        key: 0,
+        identity: 0,
+        born: 0,
+        sent: 0,
+        arrived: 0,
+        started: 0,
+        replica: ANY_REPLICA,
+        step: 0,
+        pending: 0,
+    };
+}
+
+/// The arena.
+pub struct Arena {
+    slots: Vec<Request>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Default for Arena {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Arena {
+    /// An empty arena.
+    pub fn new() -> Self {
+        Arena {
+            slots: Vec::with_capacity(1024),
+            free: Vec::with_capacity(1024),
+            live: 0,
+        }
+    }
+
+    /// Records in use.
+    #[inline]
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Slots ever allocated (the arena's high-water mark).
+    pub fn capacity_used(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// A new record, copied from `init` except for its generation.
+    #[inline]
+    pub fn alloc(&mut self, init: Request) -> ReqRef {
+        self.live += 1;
+        if let Some(idx) = self.free.pop() {
+            let slot = &mut self.slots[idx as usize];
+            let generation = slot.generation;
+            *slot = Request { generation, ..init };
+            ReqRef { idx, generation }
+        } else {
+            let idx = self.slots.len() as u32;
+            self.slots.push(Request {
+                generation: 0,
+                ..init
+            });
+            ReqRef { idx, generation: 0 }
+        }
+    }
+
+    /// A blank template for [`Arena::alloc`].
+    #[inline]
+    pub fn blank() -> Request {
+        Request::BLANK
+    }
+
+    /// The record, if the reference is still current.
+    #[inline]
+    pub fn get(&self, r: ReqRef) -> Option<&Request> {
+        self.slots
+            .get(r.idx as usize)
+            .filter(|s| s.generation == r.generation)
+    }
+
+    /// The record, mutably, if the reference is still current.
+    #[inline]
+    pub fn get_mut(&mut self, r: ReqRef) -> Option<&mut Request> {
+        self.slots
+            .get_mut(r.idx as usize)
+            .filter(|s| s.generation == r.generation)
+    }
+
+    /// Free the record; later uses of `r` see `None`.
+    #[inline]
+    pub fn free(&mut self, r: ReqRef) {
+        if let Some(s) = self.get_mut(r) {
+            s.generation = s.generation.wrapping_add(1);
+            self.free.push(r.idx);
+            self.live -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuses_slots_and_detects_stale_refs() {
+        let mut a = Arena::new();
+        let r1 = a.alloc(Arena::blank());
+        a.free(r1);
+        let r2 = a.alloc(Request {
+            key: 9,
+            ..Arena::blank()
+        });
+        assert_eq!(r1.idx, r2.idx);
+        assert!(a.get(r1).is_none());
+        assert_eq!(a.get(r2).unwrap().key, 9);
+        assert_eq!(a.live(), 1);
+        a.free(r1); // stale: no effect
+        assert_eq!(a.live(), 1);
+        assert_eq!(a.capacity_used(), 1);
+    }
+}

@@ -1,0 +1,578 @@
+//! Services: pools of replicas, each with `cores` slots and its own queue.
+//!
+//! FIFO (SPEC §2, Must): a request waits in its replica's queue for a free
+//! core; `queue_capacity` counts waiting requests only (one core with
+//! capacity 9 is M/M/1/K with K = 10); a request finding the queue full is
+//! rejected at once. It holds a core for `service_time ÷ speed`, releases it,
+//! then makes its `calls` without holding a core (an asynchronous server).
+//! `max_concurrency` bounds what a replica holds from arrival to response,
+//! downstream waits included, as a thread pool or connection limit does.
+//!
+//! Processor sharing: all present requests share the cores equally, each
+//! progressing at min(1, cores/n). Implemented with a virtual clock V that
+//! advances at that per-job rate: a job arriving at V₀ with work x finishes
+//! when V reaches V₀ + x, so a min-heap on finish tags gives the next
+//! departure in O(log n) (the standard "virtual time" technique, as in
+//! Demers, Keshav & Shenker's fair-queueing analysis, 1989).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rand::RngExt;
+
+use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
+use crate::engine::SimTime;
+use crate::engine::rng::{self, Rng};
+use crate::scenario::dist::Sampler;
+use crate::scenario::spec::{Discipline, Op};
+use crate::stats::TimeWeighted;
+
+/// Marks a request whose answer has been sent (later child answers are dropped).
+const FINISHED: u16 = u16::MAX;
+
+/// One downstream call, resolved.
+#[derive(Clone, Debug)]
+pub struct EdgeCfg {
+    /// Component id called.
+    pub target: u32,
+    /// Chance the call is made.
+    pub probability: f64,
+    /// Only for this operation.
+    pub on: Option<Op>,
+    /// Give up after this many ns.
+    pub timeout: Option<SimTime>,
+}
+
+/// One step of the call plan: a single call or a parallel group.
+#[derive(Clone, Debug)]
+pub struct StepCfg {
+    /// The calls made at this step (one unless parallel).
+    pub edges: Vec<EdgeCfg>,
+}
+
+/// A service's resolved configuration.
+#[derive(Clone, Debug)]
+pub struct ServiceCfg {
+    /// Name in the scenario.
+    pub name: String,
+    /// Replicas.
+    pub replicas: u32,
+    /// Cores per replica.
+    pub cores: u32,
+    /// Speed of each replica.
+    pub speeds: Vec<f64>,
+    /// Service time of reads.
+    pub read_time: Sampler,
+    /// Service time of writes.
+    pub write_time: Sampler,
+    /// Waiting room per replica (u64::MAX = unbounded).
+    pub queue_capacity: u64,
+    /// Queue discipline.
+    pub discipline: Discipline,
+    /// Requests a replica may hold (u32::MAX = no limit).
+    pub max_concurrency: u32,
+    /// Downstream calls.
+    pub calls: Vec<StepCfg>,
+    /// Price per replica-hour.
+    pub price_per_hour: f64,
+}
+
+#[derive(Default)]
+struct Ps {
+    v: f64,
+    last: SimTime,
+    jobs: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
+    generation: u32,
+    seq: u64,
+}
+
+struct Replica {
+    busy: u32,
+    queue: VecDeque<ReqRef>,
+    in_system: u32,
+    arrivals: u64,
+    busy_tw: TimeWeighted,
+    ps: Ps,
+}
+
+/// A running service.
+pub struct Service {
+    cfg: ServiceCfg,
+    id: u32,
+    times: Rng,
+    route: Rng,
+    net: Rng,
+    reps: Vec<Replica>,
+    rr: u32,
+    done_buf: Vec<ReqRef>,
+    // statistics since warm-up
+    busy: TimeWeighted,
+    queue: TimeWeighted,
+    in_sys: TimeWeighted,
+    arrivals: u64,
+    completed: u64,
+    failed: u64,
+    rejected: u64,
+    wait_sum: f64,
+    wait_n: u64,
+    sojourn_sum: f64,
+    sojourn_n: u64,
+    mid: Option<(SimTime, f64)>,
+    started: SimTime,
+}
+
+impl Service {
+    /// A service with id `id`.
+    pub fn new(cfg: &ServiceCfg, id: u32, seed: u64) -> Service {
+        let reps = (0..cfg.replicas)
+            .map(|_| Replica {
+                busy: 0,
+                queue: VecDeque::with_capacity(64),
+                in_system: 0,
+                arrivals: 0,
+                busy_tw: TimeWeighted::new(0),
+                ps: Ps::default(),
+            })
+            .collect();
+        Service {
+            cfg: cfg.clone(),
+            id,
+            times: rng::stream(seed, &format!("component/{}/service_time", cfg.name)),
+            route: rng::stream(seed, &format!("component/{}/calls", cfg.name)),
+            net: rng::stream(seed, &format!("component/{}/network", cfg.name)),
+            reps,
+            rr: 0,
+            done_buf: Vec::new(),
+            busy: TimeWeighted::new(0),
+            queue: TimeWeighted::new(0),
+            in_sys: TimeWeighted::new(0),
+            arrivals: 0,
+            completed: 0,
+            failed: 0,
+            rejected: 0,
+            wait_sum: 0.0,
+            wait_n: 0,
+            sojourn_sum: 0.0,
+            sojourn_n: 0,
+            mid: None,
+            started: 0,
+        }
+    }
+
+    #[inline]
+    fn demand(&mut self, op: Op, ri: usize) -> f64 {
+        let s = match op {
+            Op::Read => &self.cfg.read_time,
+            Op::Write => &self.cfg.write_time,
+        };
+        s.sample_f64(&mut self.times) / self.cfg.speeds[ri]
+    }
+
+    fn arrive(&mut self, req: ReqRef, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let n = self.cfg.replicas;
+        let Some(r) = ctx.reqs.get_mut(req) else { return };
+        let ri = if r.replica == ANY_REPLICA || r.replica >= n {
+            let i = self.rr % n;
+            self.rr = self.rr.wrapping_add(1);
+            i
+        } else {
+            r.replica
+        };
+        r.replica = ri;
+        r.arrived = now;
+        r.started = now;
+        r.step = 0;
+        r.pending = 0;
+        let op = r.op;
+        let ri = ri as usize;
+        self.arrivals += 1;
+        let cores = self.cfg.cores;
+        let rep = &mut self.reps[ri];
+        rep.arrivals += 1;
+        if rep.in_system >= self.cfg.max_concurrency {
+            return self.reject(req, ctx);
+        }
+        match self.cfg.discipline {
+            Discipline::Fifo => {
+                if rep.busy < cores {
+                    self.admit(ri, now);
+                    self.start(ri, req, ctx);
+                } else if (rep.queue.len() as u64) < self.cfg.queue_capacity {
+                    rep.queue.push_back(req);
+                    self.queue.add(now, 1.0);
+                    self.admit(ri, now);
+                } else {
+                    self.reject(req, ctx);
+                }
+            }
+            Discipline::ProcessorSharing => {
+                let present = rep.ps.jobs.len() as u64;
+                if present >= u64::from(cores).saturating_add(self.cfg.queue_capacity) {
+                    return self.reject(req, ctx);
+                }
+                self.admit(ri, now);
+                self.wait_n += 1;
+                let work = self.demand(op, ri);
+                let rep = &mut self.reps[ri];
+                ps_advance(&mut rep.ps, cores, now);
+                rep.ps.seq += 1;
+                let finish = rep.ps.v + work;
+                rep.ps
+                    .jobs
+                    .push(Reverse((finish.to_bits(), rep.ps.seq, req.idx, req.generation)));
+                self.ps_busy(ri, now);
+                self.ps_reschedule(ri, ctx);
+            }
+        }
+    }
+
+    #[inline]
+    fn admit(&mut self, ri: usize, now: SimTime) {
+        self.reps[ri].in_system += 1;
+        self.in_sys.add(now, 1.0);
+    }
+
+    fn reject(&mut self, req: ReqRef, ctx: &mut Ctx) {
+        self.rejected += 1;
+        ctx.respond(&mut self.net, req, Outcome::Rejected);
+    }
+
+    fn start(&mut self, ri: usize, req: ReqRef, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let rep = &mut self.reps[ri];
+        rep.busy += 1;
+        rep.busy_tw.add(now, 1.0);
+        self.busy.add(now, 1.0);
+        let Some(r) = ctx.reqs.get_mut(req) else { return };
+        r.started = now;
+        let op = r.op;
+        self.wait_sum += (now - r.arrived) as f64;
+        self.wait_n += 1;
+        let d = self.demand(op, ri);
+        ctx.sched.after(d.round() as u64, self.id, Msg::Done(req));
+    }
+
+    fn done(&mut self, req: ReqRef, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some(r) = ctx.reqs.get(req) else { return };
+        let ri = r.replica as usize;
+        let rep = &mut self.reps[ri];
+        rep.busy -= 1;
+        rep.busy_tw.add(now, -1.0);
+        self.busy.add(now, -1.0);
+        if let Some(next) = rep.queue.pop_front() {
+            self.queue.add(now, -1.0);
+            self.start(ri, next, ctx);
+        }
+        self.continue_calls(req, ctx);
+    }
+
+    /// Make the next step's calls, or answer when none are left.
+    fn continue_calls(&mut self, req: ReqRef, ctx: &mut Ctx) {
+        loop {
+            let Some(r) = ctx.reqs.get(req) else { return };
+            let step = r.step as usize;
+            if step >= self.cfg.calls.len() {
+                return self.finish(req, Outcome::Ok, ctx);
+            }
+            let tmpl = Request {
+                reply_to: self.id,
+                parent: req,
+                client: r.client,
+                op: r.op,
+                key: r.key,
+                identity: r.identity,
+                born: r.born,
+                sent: ctx.now(),
+                ..super::Arena::blank()
+            };
+            let mut made = 0u16;
+            for e in &self.cfg.calls[step].edges {
+                if e.on.is_some_and(|on| on != tmpl.op) {
+                    continue;
+                }
+                if e.probability < 1.0 && self.route.random::<f64>() >= e.probability {
+                    continue;
+                }
+                let child = ctx.reqs.alloc(tmpl);
+                ctx.send(&mut self.net, e.target, Msg::Request(child));
+                if let Some(t) = e.timeout {
+                    ctx.sched.after(t, self.id, Msg::Timeout(child));
+                }
+                made += 1;
+            }
+            let Some(r) = ctx.reqs.get_mut(req) else { return };
+            r.step = (step + 1) as u16;
+            r.pending = made;
+            if made > 0 {
+                return;
+            }
+        }
+    }
+
+    fn finish(&mut self, req: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some(r) = ctx.reqs.get_mut(req) else { return };
+        if r.step == FINISHED {
+            return;
+        }
+        r.step = FINISHED;
+        let (ri, arrived) = (r.replica as usize, r.arrived);
+        self.reps[ri].in_system -= 1;
+        self.in_sys.add(now, -1.0);
+        self.sojourn_sum += (now - arrived) as f64;
+        self.sojourn_n += 1;
+        if outcome == Outcome::Ok {
+            self.completed += 1;
+        } else {
+            self.failed += 1;
+        }
+        ctx.respond(&mut self.net, req, outcome);
+    }
+
+    fn child_answered(&mut self, child: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
+        let Some(c) = ctx.reqs.get(child) else { return };
+        let (parent, abandoned) = (c.parent, c.abandoned);
+        ctx.reqs.free(child);
+        if abandoned {
+            return;
+        }
+        let Some(p) = ctx.reqs.get_mut(parent) else { return };
+        if p.step == FINISHED {
+            return;
+        }
+        if outcome != Outcome::Ok {
+            // Fail fast: the first failed call fails the request.
+            return self.finish(parent, Outcome::Failed, ctx);
+        }
+        p.pending = p.pending.saturating_sub(1);
+        if p.pending == 0 {
+            self.continue_calls(parent, ctx);
+        }
+    }
+
+    fn child_timed_out(&mut self, child: ReqRef, ctx: &mut Ctx) {
+        let Some(c) = ctx.reqs.get_mut(child) else { return };
+        if c.abandoned {
+            return;
+        }
+        c.abandoned = true;
+        let parent = c.parent;
+        if ctx.reqs.get(parent).is_some_and(|p| p.step != FINISHED) {
+            self.finish(parent, Outcome::Failed, ctx);
+        }
+    }
+
+    fn ps_busy(&mut self, ri: usize, now: SimTime) {
+        let rep = &mut self.reps[ri];
+        let b = (rep.ps.jobs.len() as u32).min(self.cfg.cores);
+        if b != rep.busy {
+            let delta = f64::from(b) - f64::from(rep.busy);
+            rep.busy = b;
+            rep.busy_tw.add(now, delta);
+            self.busy.add(now, delta);
+        }
+    }
+
+    fn ps_reschedule(&mut self, ri: usize, ctx: &mut Ctx) {
+        let cores = self.cfg.cores;
+        let ps = &mut self.reps[ri].ps;
+        ps.generation = ps.generation.wrapping_add(1);
+        if let Some(Reverse((finish, ..))) = ps.jobs.peek() {
+            let rate = ps_rate(cores, ps.jobs.len());
+            let remaining = (f64::from_bits(*finish) - ps.v).max(0.0);
+            let dt = (remaining / rate).ceil() as u64;
+            let generation = ps.generation;
+            ctx.sched.after(
+                dt,
+                self.id,
+                Msg::PsDone {
+                    replica: ri as u32,
+                    generation,
+                },
+            );
+        }
+    }
+
+    fn ps_done(&mut self, ri: usize, generation: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let cores = self.cfg.cores;
+        let ps = &mut self.reps[ri].ps;
+        if generation != ps.generation {
+            return;
+        }
+        ps_advance(ps, cores, now);
+        let mut done = std::mem::take(&mut self.done_buf);
+        // Half a nanosecond of slack absorbs the rounding of event times.
+        while let Some(Reverse((finish, _, idx, g))) = ps.jobs.peek().copied() {
+            if f64::from_bits(finish) > ps.v + 0.5 {
+                break;
+            }
+            ps.jobs.pop();
+            done.push(ReqRef { idx, generation: g });
+        }
+        self.ps_busy(ri, now);
+        self.ps_reschedule(ri, ctx);
+        for req in done.drain(..) {
+            self.continue_calls(req, ctx);
+        }
+        self.done_buf = done;
+    }
+
+    fn prefix(&self) -> String {
+        format!("components.{}.", self.cfg.name)
+    }
+}
+
+#[inline]
+fn ps_rate(cores: u32, n: usize) -> f64 {
+    if n == 0 {
+        1.0
+    } else {
+        (f64::from(cores) / n as f64).min(1.0)
+    }
+}
+
+#[inline]
+fn ps_advance(ps: &mut Ps, cores: u32, now: SimTime) {
+    if !ps.jobs.is_empty() {
+        ps.v += (now - ps.last) as f64 * ps_rate(cores, ps.jobs.len());
+    }
+    ps.last = now;
+}
+
+impl Component for Service {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        match msg {
+            Msg::Request(req) => self.arrive(req, ctx),
+            Msg::Done(req) => self.done(req, ctx),
+            Msg::PsDone { replica, generation } => self.ps_done(replica as usize, generation, ctx),
+            Msg::Response(child, outcome) => self.child_answered(child, outcome, ctx),
+            Msg::Timeout(child) => self.child_timed_out(child, ctx),
+            _ => {}
+        }
+    }
+
+    fn on_warmup(&mut self, now: SimTime) {
+        self.busy.reset(now);
+        self.queue.reset(now);
+        self.in_sys.reset(now);
+        for r in &mut self.reps {
+            r.busy_tw.reset(now);
+            r.arrivals = 0;
+        }
+        self.arrivals = 0;
+        self.completed = 0;
+        self.failed = 0;
+        self.rejected = 0;
+        self.wait_sum = 0.0;
+        self.wait_n = 0;
+        self.sojourn_sum = 0.0;
+        self.sojourn_n = 0;
+        self.started = now;
+    }
+
+    fn on_midpoint(&mut self, now: SimTime) {
+        self.mid = Some((now, self.in_sys.mean(now)));
+    }
+
+    fn columns(&self, out: &mut Vec<String>) {
+        out.push(format!("{}.utilization", self.cfg.name));
+        out.push(format!("{}.queue_length", self.cfg.name));
+    }
+
+    fn sample(&mut self, now: SimTime, out: &mut Vec<f64>) {
+        let slots = f64::from(self.cfg.replicas * self.cfg.cores);
+        out.push(self.busy.take_interval_mean(now) / slots);
+        out.push(self.queue.take_interval_mean(now));
+    }
+
+    fn report(&self, rc: &ReportCtx, out: &mut Metrics, notes: &mut Vec<String>) {
+        let p = self.prefix();
+        let now = rc.now;
+        let w = rc.window_s();
+        let slots = f64::from(self.cfg.replicas * self.cfg.cores);
+        let util = self.busy.mean(now) / slots;
+        let mut put = |k: &str, v: f64| {
+            out.insert(format!("{p}{k}"), v);
+        };
+        put("utilization", util);
+        put("queue_length_mean", self.queue.mean(now));
+        put(
+            "wait.mean_ms",
+            if self.wait_n > 0 {
+                self.wait_sum / self.wait_n as f64 / 1e6
+            } else {
+                0.0
+            },
+        );
+        put(
+            "sojourn.mean_ms",
+            if self.sojourn_n > 0 {
+                self.sojourn_sum / self.sojourn_n as f64 / 1e6
+            } else {
+                0.0
+            },
+        );
+        put("in_system_mean", self.in_sys.mean(now));
+        put("arrival_rps", self.arrivals as f64 / w);
+        put("throughput_rps", self.completed as f64 / w);
+        put("departure_rps", self.sojourn_n as f64 / w);
+        put("rejected", self.rejected as f64);
+        put("failed", self.failed as f64);
+        put("replicas_mean", f64::from(self.cfg.replicas));
+        if self.cfg.replicas > 1 {
+            let loads: Vec<f64> = self.reps.iter().map(|r| r.arrivals as f64).collect();
+            put("load_cv", crate::stats::coefficient_of_variation(&loads));
+            if self.cfg.replicas <= 64 {
+                for (i, r) in self.reps.iter().enumerate() {
+                    out.insert(
+                        format!("components.{}[{i}].utilization", self.cfg.name),
+                        r.busy_tw.mean(now) / f64::from(self.cfg.cores),
+                    );
+                    out.insert(
+                        format!("components.{}[{i}].requests", self.cfg.name),
+                        r.arrivals as f64,
+                    );
+                }
+            }
+        }
+        let hours = w / 3600.0;
+        let inst = f64::from(self.cfg.replicas) * hours;
+        *out.entry("cost.instance_hours".into()).or_insert(0.0) += inst;
+        *out.entry("cost.total".into()).or_insert(0.0) += inst * self.cfg.price_per_hour;
+
+        // Stability: an unbounded queue whose occupancy keeps climbing
+        // through the second half of the window while the cores stay busy.
+        if let Some((mid, first)) = self.mid {
+            let total = self.in_sys.mean(now);
+            let (t1, t2) = ((mid - self.started) as f64, (now.saturating_sub(mid)) as f64);
+            if t2 > 0.0 {
+                let second = (total * (t1 + t2) - first * t1) / t2;
+                if util >= 0.95 && second > 1.5 * first + 10.0 {
+                    notes.push(format!(
+                        "UNSTABLE: {} is saturated (utilization {:.1}%) and its queue keeps growing \
+                         (mean {:.0} in the first half, {:.0} in the second): arrivals exceed capacity",
+                        self.cfg.name,
+                        util * 100.0,
+                        first,
+                        second
+                    ));
+                    return;
+                }
+            }
+        }
+        if util >= 0.95 {
+            notes.push(format!(
+                "{} is near saturation (utilization {:.1}%): small load increases will raise latency sharply",
+                self.cfg.name,
+                util * 100.0
+            ));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The human-readable summary printed after a run and saved as `summary.txt`.
+
+use std::fmt::Write;
+
+use super::Report;
+
+/// Format a metric with its interval, e.g. `12.31 ± 0.40`.
+fn val(r: &Report, k: &str, digits: usize) -> String {
+    match r.metrics.get(k) {
+        None => "-".to_string(),
+        Some(m) => match m.ci95 {
+            Some(ci) if r.replications > 1 => format!("{:.*} ±{:.*}", digits, m.value, digits, ci),
+            _ => format!("{:.*}", digits, m.value),
+        },
+    }
+}
+
+fn count(r: &Report, k: &str) -> String {
+    r.value(k)
+        .map(|v| format!("{:.0}", v))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The summary: headline numbers, a row per component, notes.
+/// `components` lists names and kinds in file order.
+pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> String {
+    let mut s = String::new();
+    let reps = if r.replications == 1 {
+        "1 replication".to_string()
+    } else {
+        format!("{} replications, ± = 95% interval", r.replications)
+    };
+    let _ = writeln!(
+        s,
+        "archsim {} · {} · seed {} · {} · {} s simulated, {} s warm-up",
+        r.archsim_version, r.scenario, r.seed, reps, r.duration_s, r.warmup_s
+    );
+    let first_line = description
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if !first_line.is_empty() {
+        let _ = writeln!(s, "{first_line}");
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Requests     offered {}  completed {}  failed {}  rejected {}  timed out {}",
+        count(r, "requests.offered"),
+        count(r, "requests.completed"),
+        count(r, "requests.failed"),
+        count(r, "requests.rejected"),
+        count(r, "requests.timed_out"),
+    );
+    let avail = r
+        .metrics
+        .get("availability")
+        .map(|m| match m.ci95 {
+            Some(ci) if r.replications > 1 => format!("{:.4}% ±{:.4}", m.value * 100.0, ci * 100.0),
+            _ => format!("{:.4}%", m.value * 100.0),
+        })
+        .unwrap_or_else(|| "-".into());
+    let _ = writeln!(
+        s,
+        "Throughput   {} req/s    Availability {}",
+        val(r, "throughput_rps", 1),
+        avail
+    );
+    let _ = writeln!(
+        s,
+        "Latency ms   mean {}  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}  max {}",
+        val(r, "latency.mean_ms", 2),
+        val(r, "latency.p50_ms", 2),
+        val(r, "latency.p90_ms", 2),
+        val(r, "latency.p95_ms", 2),
+        val(r, "latency.p99_ms", 2),
+        val(r, "latency.p999_ms", 2),
+        val(r, "latency.max_ms", 2),
+    );
+    let _ = writeln!(s);
+    let w = components.iter().map(|(n, _)| n.len()).max().unwrap_or(9).max(9);
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:<13}  {:>7}  {:>10}  {:>10}  {:>10}  {:>8}",
+        "component", "kind", "util %", "queue", "wait ms", "req/s", "rejected"
+    );
+    for (name, kind) in components {
+        let p = format!("components.{name}.");
+        let util = r
+            .value(&format!("{p}utilization"))
+            .map(|u| format!("{:.1}", u * 100.0))
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:<13}  {:>7}  {:>10}  {:>10}  {:>10}  {:>8}",
+            name,
+            kind,
+            util,
+            val(r, &format!("{p}queue_length_mean"), 2),
+            val(r, &format!("{p}wait.mean_ms"), 2),
+            val(r, &format!("{p}throughput_rps"), 1),
+            count(r, &format!("{p}rejected")),
+        );
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(s);
+        for n in &r.notes {
+            let _ = writeln!(s, "! {n}");
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Simulated {} events in {:.2} s ({:.1} M events/s).",
+        count(r, "sim.events"),
+        r.value("sim.wall_s").unwrap_or(0.0),
+        r.value("sim.events_per_s").unwrap_or(0.0) / 1e6
+    );
+    s
+}

@@ -1,0 +1,115 @@
+//! The scenario file: YAML with located errors, `--set` overrides, units,
+//! distributions, the serde types, and validation into the model's config.
+//!
+//! Loading goes file text → located tree ([`tree`]) → overrides applied →
+//! typed [`spec::Scenario`] → [`validate::build`] → [`crate::model::Config`].
+//! Every error on the way names file:line:column and the field path.
+
+pub mod dist;
+pub mod spec;
+pub mod tree;
+pub mod units;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use spec::Scenario;
+pub use tree::SourceError;
+pub use validate::BuildOptions;
+
+use crate::model::Config;
+
+/// A scenario read, checked and resolved.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The file's content as typed values (after overrides).
+    pub scenario: Scenario,
+    /// The model's configuration.
+    pub config: Config,
+    /// Where it was read from.
+    pub path: PathBuf,
+}
+
+impl Loaded {
+    /// Component names and kinds in file order.
+    pub fn component_kinds(&self) -> Vec<(String, &'static str)> {
+        self.scenario
+            .components
+            .iter()
+            .map(|(k, c)| (k.clone(), c.kind()))
+            .collect()
+    }
+}
+
+/// Why a scenario could not be loaded: one or more located problems.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct LoadError(pub Vec<SourceError>);
+
+/// Read, override, check and resolve a scenario file. `overrides` are
+/// `PATH=VALUE` strings as given to `--set`.
+pub fn load(path: &Path, overrides: &[String], opts: &BuildOptions) -> Result<Loaded, LoadError> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        LoadError(vec![SourceError::new(
+            &label,
+            "",
+            tree::Origin::Unknown,
+            None,
+            format!("cannot read the file: {e}"),
+            overrides,
+        )])
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_str(&label, &text, &base, overrides, opts).map(|(scenario, config)| Loaded {
+        scenario,
+        config,
+        path: path.to_path_buf(),
+    })
+}
+
+/// As [`load`], from text; `label` names the source in messages and
+/// `base_dir` resolves relative file names inside the scenario.
+pub fn load_str(
+    label: &str,
+    text: &str,
+    base_dir: &Path,
+    overrides: &[String],
+    opts: &BuildOptions,
+) -> Result<(Scenario, Config), LoadError> {
+    let located = |origin, path, message| SourceError::new(label, text, origin, path, message, overrides);
+    let mut root =
+        tree::parse_yaml(text).map_err(|(origin, msg)| LoadError(vec![located(origin, None, msg)]))?;
+    for (i, o) in overrides.iter().enumerate() {
+        let Some((p, v)) = o.split_once('=') else {
+            return Err(LoadError(vec![located(
+                tree::Origin::Override { index: i },
+                None,
+                "expected PATH=VALUE, e.g. components.api.replicas=4".to_string(),
+            )]));
+        };
+        tree::apply_override(&mut root, p.trim(), v, i).map_err(|m| {
+            LoadError(vec![located(
+                tree::Origin::Override { index: i },
+                Some(p.trim().to_string()),
+                m,
+            )])
+        })?;
+    }
+    let scenario: Scenario = tree::from_node(&root).map_err(|e| {
+        let path = if e.path.is_empty() { None } else { Some(e.path) };
+        LoadError(vec![located(e.origin, path, e.message)])
+    })?;
+    let config = validate::build(&scenario, base_dir, opts).map_err(|problems| {
+        LoadError(
+            problems
+                .into_iter()
+                .map(|p| {
+                    let origin = tree::locate(&root, &p.path).clone();
+                    located(origin, Some(p.path), p.message)
+                })
+                .collect(),
+        )
+    })?;
+    Ok((scenario, config))
+}

@@ -1,0 +1,530 @@
+//! The scenario file's types, mirroring the YAML one to one (SPEC §2).
+//!
+//! These are the "raw" layer: they say what the file may contain. The
+//! [`super::validate`] step checks values, resolves names to ids and builds
+//! the model's configuration, so the engine never looks up a string.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::dist::DistSpec;
+use super::units::{Duration, Rate};
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Identifies the run (names the output folder).
+    pub name: String,
+    /// What the scenario teaches or asks, and what to look at in the output.
+    #[serde(default)]
+    pub description: String,
+    /// Lesson tags (used by `archsim list --tag`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Same seed, same results.
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated time.
+    pub duration: Duration,
+    /// Statistics ignore what ends before this.
+    #[serde(default)]
+    pub warmup: Duration,
+    /// Named workloads.
+    pub clients: IndexMap<String, ClientSpec>,
+    /// Named components.
+    pub components: IndexMap<String, ComponentSpec>,
+    /// Network latency between components.
+    #[serde(default)]
+    pub network: NetworkSpec,
+}
+
+/// Read or write: the operation a request performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// A read.
+    Read,
+    /// A write.
+    Write,
+}
+
+/// A client: a named workload sending requests to one target.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// When requests are issued.
+    pub arrival: Arrival,
+    /// The component that receives them.
+    pub target: String,
+    /// Give up on a request after this long (it counts as timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Operation mix as weights, e.g. `{ read: 0.9, write: 0.1 }` (default all reads).
+    #[serde(default)]
+    pub requests: OpMix,
+    /// Key popularity: `{ zipf: { n, s } }` or `{ uniform: N }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeySpec>,
+    /// Distinct users (for `ip_hash`, `sticky`); default 1, or one per closed-loop user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identities: Option<u64>,
+}
+
+/// Operation weights.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OpMix {
+    /// Weight of reads.
+    #[serde(default)]
+    pub read: f64,
+    /// Weight of writes.
+    #[serde(default)]
+    pub write: f64,
+}
+
+impl Default for OpMix {
+    fn default() -> Self {
+        OpMix {
+            read: 1.0,
+            write: 0.0,
+        }
+    }
+}
+
+/// Key popularity.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySpec {
+    /// Zipf over `n` keys with exponent `s` (key 0 most popular).
+    Zipf(ZipfSpec),
+    /// Every one of N keys equally likely.
+    Uniform(u64),
+}
+
+/// Zipf parameters.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ZipfSpec {
+    /// Number of keys.
+    pub n: u64,
+    /// Exponent (0 = uniform; about 1 for web workloads).
+    pub s: f64,
+}
+
+/// An arrival process (SPEC §2).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// Poisson arrivals at a rate.
+    Poisson(Rate),
+    /// Evenly spaced arrivals at a rate.
+    Constant(Rate),
+    /// Renewal process with the given inter-arrival distribution.
+    Interarrival(DistSpec),
+    /// Piecewise-constant Poisson rate: each step holds from `at` until the next.
+    Schedule(Vec<ScheduleStep>),
+    /// Poisson with a sinusoidal rate `mean·(1 + amplitude·sin(2πt/period))`.
+    Diurnal(DiurnalSpec),
+    /// Arrival times read from a file (one duration since start per line).
+    Trace(PathBuf),
+    /// Closed loop: `users` each send, wait for the answer, think, repeat.
+    Closed(ClosedSpec),
+}
+
+/// One step of a rate schedule.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleStep {
+    /// When this rate starts.
+    pub at: Duration,
+    /// The Poisson rate from then on.
+    pub rate: Rate,
+}
+
+/// Diurnal rate parameters.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DiurnalSpec {
+    /// Mean rate.
+    pub mean: Rate,
+    /// Relative swing, 0..1.
+    pub amplitude: f64,
+    /// Length of one cycle (default 1d).
+    #[serde(default = "one_day")]
+    pub period: Duration,
+}
+
+fn one_day() -> Duration {
+    Duration::from_nanos(86_400 * 1_000_000_000)
+}
+
+/// Closed-loop population.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedSpec {
+    /// Number of users.
+    pub users: u32,
+    /// Time a user waits between an answer and its next request.
+    #[serde(default = "zero_dist")]
+    pub think_time: DistSpec,
+}
+
+fn zero_dist() -> DistSpec {
+    DistSpec::Constant(Duration::ZERO)
+}
+
+/// A component, internally tagged by `kind:` in the file.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(tag = "kind")]
+#[allow(clippy::large_enum_variant)]
+pub enum ComponentSpec {
+    /// A pool of server replicas.
+    Service(ServiceSpec),
+    /// Spreads requests over a service's replicas.
+    LoadBalancer(BalancerSpec),
+}
+
+impl ComponentSpec {
+    /// The `kind:` word of this component.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ComponentSpec::Service(_) => "service",
+            ComponentSpec::LoadBalancer(_) => "load_balancer",
+        }
+    }
+}
+
+/// A service: `replicas`, each with `cores` and its own FIFO queue.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// Number of replicas.
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// Parallel slots per replica.
+    #[serde(default = "one")]
+    pub cores: u32,
+    /// Vertical scaling: service time is divided by this; a list gives one value per replica.
+    #[serde(default)]
+    pub speed: Speed,
+    /// Time a request holds a core (or per operation: `{ read: …, write: … }`).
+    pub service_time: ServiceTime,
+    /// Waiting requests a replica holds (not counting those in service); full → rejected. Default unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<u64>,
+    /// `fifo` (default) or `processor_sharing`.
+    #[serde(default)]
+    pub discipline: Discipline,
+    /// Requests a replica holds from arrival to response, downstream waits included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// Downstream calls made after the service time, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallStep>,
+    /// Cost of one replica per hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_hour: Option<f64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Queue discipline of a replica.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Discipline {
+    /// First come, first served, one request per core.
+    #[default]
+    Fifo,
+    /// All present requests share the cores equally (a time-sliced CPU).
+    ProcessorSharing,
+}
+
+/// Speed factor: one for all replicas, or one per replica.
+#[derive(Clone, Debug, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum Speed {
+    /// Every replica runs at this speed.
+    All(f64),
+    /// Replica i runs at the i-th speed.
+    PerReplica(Vec<f64>),
+}
+
+impl Default for Speed {
+    fn default() -> Self {
+        Speed::All(1.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Speed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Speed;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a speed factor such as 2, or a list with one per replica")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Speed, E> {
+                Ok(Speed::All(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Speed, E> {
+                Ok(Speed::All(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Speed, E> {
+                Ok(Speed::All(v as f64))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Speed, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = s.next_element::<f64>()? {
+                    v.push(x);
+                }
+                Ok(Speed::PerReplica(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Service time: one distribution, or one per operation.
+#[derive(Clone, Debug, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum ServiceTime {
+    /// The same for every operation.
+    All(DistSpec),
+    /// Per operation; a missing one falls back to the other.
+    PerOp {
+        /// Reads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read: Option<DistSpec>,
+        /// Writes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        write: Option<DistSpec>,
+    },
+}
+
+impl<'de> Deserialize<'de> for ServiceTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ServiceTime;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a distribution such as { exponential: 10ms }, or { read: …, write: … }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ServiceTime, E> {
+                DistSpec::deserialize(de::value::StrDeserializer::<E>::new(v)).map(ServiceTime::All)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ServiceTime, E> {
+                DistSpec::deserialize(de::value::I64Deserializer::<E>::new(v)).map(ServiceTime::All)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ServiceTime, E> {
+                DistSpec::deserialize(de::value::U64Deserializer::<E>::new(v)).map(ServiceTime::All)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ServiceTime, E> {
+                DistSpec::deserialize(de::value::F64Deserializer::<E>::new(v)).map(ServiceTime::All)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<ServiceTime, A::Error> {
+                let Some(first) = m.next_key::<String>()? else {
+                    return Err(de::Error::custom("expected a distribution, found an empty map"));
+                };
+                if first != "read" && first != "write" {
+                    let d = DistSpec::from_entry(&first, &mut m)?;
+                    if let Some(extra) = m.next_key::<String>()? {
+                        return Err(de::Error::custom(format!(
+                            "a distribution has exactly one key, found `{first}` and `{extra}`"
+                        )));
+                    }
+                    return Ok(ServiceTime::All(d));
+                }
+                let (mut read, mut write) = (None, None);
+                let mut key = Some(first);
+                while let Some(k) = key {
+                    match k.as_str() {
+                        "read" if read.is_none() => read = Some(m.next_value::<DistSpec>()?),
+                        "write" if write.is_none() => write = Some(m.next_value::<DistSpec>()?),
+                        "read" | "write" => return Err(de::Error::duplicate_field("read/write")),
+                        other => return Err(de::Error::unknown_field(other, &["read", "write"])),
+                    }
+                    key = m.next_key::<String>()?;
+                }
+                Ok(ServiceTime::PerOp { read, write })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One step of a service's downstream work.
+#[derive(Clone, Debug, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum CallStep {
+    /// One call.
+    Call(CallEdge),
+    /// Calls made at once; the step ends when all have answered.
+    Parallel {
+        /// The calls.
+        parallel: Vec<CallEdge>,
+    },
+}
+
+/// A call to another component.
+#[derive(Clone, Debug, Serialize, JsonSchema, PartialEq)]
+pub struct CallEdge {
+    /// The component called.
+    pub target: String,
+    /// Chance the call is made at all (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Only for requests of this operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<Op>,
+    /// Give up on the call after this long (the request then fails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+const EDGE_FIELDS: &[&str] = &["target", "probability", "on", "timeout"];
+
+/// Reads a call edge's fields after its first key has been read.
+fn edge_from_map<'de, A: MapAccess<'de>>(first: String, m: &mut A) -> Result<CallEdge, A::Error> {
+    let mut e = CallEdge {
+        target: String::new(),
+        probability: None,
+        on: None,
+        timeout: None,
+    };
+    let mut has_target = false;
+    let mut key = Some(first);
+    while let Some(k) = key {
+        match k.as_str() {
+            "target" => {
+                e.target = m.next_value()?;
+                has_target = true;
+            }
+            "probability" => e.probability = Some(m.next_value()?),
+            "on" => e.on = Some(m.next_value()?),
+            "timeout" => e.timeout = Some(m.next_value()?),
+            other => return Err(de::Error::unknown_field(other, EDGE_FIELDS)),
+        }
+        key = m.next_key::<String>()?;
+    }
+    if !has_target {
+        return Err(de::Error::missing_field("target"));
+    }
+    Ok(e)
+}
+
+impl<'de> Deserialize<'de> for CallEdge {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CallEdge;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a component name or { target: NAME, probability, on, timeout }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CallEdge, E> {
+                Ok(CallEdge {
+                    target: v.to_string(),
+                    probability: None,
+                    on: None,
+                    timeout: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<CallEdge, A::Error> {
+                match m.next_key::<String>()? {
+                    Some(first) => edge_from_map(first, &mut m),
+                    None => Err(de::Error::missing_field("target")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for CallStep {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CallStep;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a component name, { target: NAME, … } or { parallel: [ … ] }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CallStep, E> {
+                CallEdge::deserialize(de::value::StrDeserializer::<E>::new(v)).map(CallStep::Call)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<CallStep, A::Error> {
+                match m.next_key::<String>()? {
+                    Some(k) if k == "parallel" => {
+                        let parallel: Vec<CallEdge> = m.next_value()?;
+                        if let Some(extra) = m.next_key::<String>()? {
+                            return Err(de::Error::unknown_field(&extra, &["parallel"]));
+                        }
+                        Ok(CallStep::Parallel { parallel })
+                    }
+                    Some(first) => edge_from_map(first, &mut m).map(CallStep::Call),
+                    None => Err(de::Error::missing_field("target")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A load balancer in front of one service's replicas.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerSpec {
+    /// How a replica is chosen.
+    pub algorithm: Algorithm,
+    /// The service whose replicas receive the traffic.
+    pub backends: String,
+    /// `power_of_two`: how many replicas are sampled (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<u32>,
+    /// `weighted_round_robin`: one weight per replica (default: the replicas' speeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<f64>>,
+    /// `consistent_hash`: points per replica on the ring (default 160, as ketama).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vnodes: Option<u32>,
+}
+
+/// Load-balancing algorithms.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Each replica in turn.
+    RoundRobin,
+    /// In turn, in proportion to weights (nginx's smooth weighted round robin).
+    WeightedRoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// The replica with the fewest outstanding requests.
+    LeastConnections,
+    /// The least loaded of `choices` replicas sampled at random.
+    PowerOfTwo,
+    /// A hash of the user's identity.
+    IpHash,
+    /// A hash ring over request keys.
+    ConsistentHash,
+    /// A user's first request picks a replica (round robin); later ones stick to it.
+    Sticky,
+    /// Lowest peak-EWMA response time × (outstanding + 1).
+    LeastTime,
+}
+
+/// Network latency.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// One-way latency of a hop inside a region (default zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<DistSpec>,
+}

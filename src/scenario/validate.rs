@@ -1,0 +1,627 @@
+//! From the file's types to the model's configuration: check every value,
+//! resolve names to ids, and report each problem with its field path.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use super::dist::{DistSpec, Sampler};
+use super::spec::*;
+use super::units::Duration;
+use crate::model::balancer::BalancerCfg;
+use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
+use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
+use crate::model::{CompCfg, Config, Network};
+
+/// A problem found after parsing: a dotted field path and what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// Dotted path into the YAML tree.
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+/// Options that do not live in the file.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Time-series interval.
+    pub interval: Duration,
+    /// In-flight request limit before a run is declared unstable and stopped.
+    pub max_in_flight: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            interval: Duration::from_nanos(1_000_000_000),
+            max_in_flight: 1_000_000,
+        }
+    }
+}
+
+struct Checker<'a> {
+    problems: Vec<Problem>,
+    base_dir: &'a Path,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn sampler(&mut self, path: &str, d: &DistSpec) -> Option<Sampler> {
+        match Sampler::new(d, self.base_dir) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.err(path, e);
+                None
+            }
+        }
+    }
+
+    fn positive_f64(&mut self, path: &str, v: f64, what: &str) {
+        if !(v.is_finite() && v > 0.0) {
+            self.err(path, format!("{what} must be a positive number, found {v}"));
+        }
+    }
+
+    fn rate(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && v >= 0.0) {
+            self.err(path, format!("a rate must be zero or positive, found {v}"));
+        }
+    }
+}
+
+/// Check a parsed scenario and build the model's configuration.
+/// `base_dir` is where relative file names (traces, empirical
+/// distributions) are looked up: the scenario file's folder.
+pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Config, Vec<Problem>> {
+    let mut ck = Checker {
+        problems: Vec::new(),
+        base_dir,
+    };
+    if sc.name.trim().is_empty() {
+        ck.err("name", "the scenario needs a non-empty name");
+    } else if sc.name.contains(['/', '\\']) || sc.name.starts_with('.') {
+        ck.err(
+            "name",
+            "a name may not contain `/` or `\\` or start with `.` (it names the output folder)",
+        );
+    }
+    if sc.duration.is_zero() {
+        ck.err("duration", "duration must be longer than zero");
+    }
+    if sc.warmup >= sc.duration && !sc.duration.is_zero() {
+        ck.err(
+            "warmup",
+            format!(
+                "warmup ({}) must be shorter than duration ({})",
+                sc.warmup, sc.duration
+            ),
+        );
+    }
+    if sc.clients.is_empty() {
+        ck.err("clients", "at least one client is needed to offer load");
+    }
+    if sc.components.is_empty() {
+        ck.err("components", "at least one component is needed to serve requests");
+    }
+    let nclients = sc.clients.len() as u32;
+    let comp_id = |name: &str| sc.components.get_index_of(name).map(|i| nclients + i as u32);
+    let known = || {
+        sc.components
+            .keys()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+
+    let latency = match &sc.network.latency {
+        Some(d) => ck.sampler("network.latency", d).filter(|s| !s.is_zero()),
+        None => None,
+    };
+
+    // Clients.
+    let mut clients = Vec::new();
+    let mut identity_base = 0u64;
+    for (name, c) in &sc.clients {
+        let p = format!("clients.{name}");
+        let target = match comp_id(&c.target) {
+            Some(id) => id,
+            None => {
+                ck.err(
+                    format!("{p}.target"),
+                    format!("no component named `{}` (components are {})", c.target, known()),
+                );
+                0
+            }
+        };
+        let ap = format!("{p}.arrival");
+        let arrival = match &c.arrival {
+            Arrival::Poisson(r) => {
+                ck.rate(&format!("{ap}.poisson"), r.per_sec());
+                ArrivalCfg::Poisson(r.per_sec())
+            }
+            Arrival::Constant(r) => {
+                ck.rate(&format!("{ap}.constant"), r.per_sec());
+                ArrivalCfg::Constant(r.per_sec())
+            }
+            Arrival::Interarrival(d) => match ck.sampler(&format!("{ap}.interarrival"), d) {
+                Some(s) if s.mean_ns() <= 0.0 => {
+                    ck.err(
+                        format!("{ap}.interarrival"),
+                        "inter-arrival times must have a positive mean",
+                    );
+                    ArrivalCfg::Poisson(0.0)
+                }
+                Some(s) => ArrivalCfg::Interarrival(s),
+                None => ArrivalCfg::Poisson(0.0),
+            },
+            Arrival::Schedule(steps) => {
+                if steps.is_empty() {
+                    ck.err(
+                        format!("{ap}.schedule"),
+                        "a schedule needs at least one `{ at, rate }` step",
+                    );
+                }
+                for (i, s) in steps.iter().enumerate() {
+                    ck.rate(&format!("{ap}.schedule.{i}.rate"), s.rate.per_sec());
+                    if i > 0 && s.at <= steps[i - 1].at {
+                        ck.err(
+                            format!("{ap}.schedule.{i}.at"),
+                            format!(
+                                "steps must be in increasing time order ({} follows {})",
+                                s.at,
+                                steps[i - 1].at
+                            ),
+                        );
+                    }
+                }
+                ArrivalCfg::Schedule(
+                    steps
+                        .iter()
+                        .map(|s| (s.at.as_nanos(), s.rate.per_sec()))
+                        .collect(),
+                )
+            }
+            Arrival::Diurnal(d) => {
+                ck.rate(&format!("{ap}.diurnal.mean"), d.mean.per_sec());
+                if !(0.0..=1.0).contains(&d.amplitude) {
+                    ck.err(
+                        format!("{ap}.diurnal.amplitude"),
+                        format!("amplitude must be between 0 and 1, found {}", d.amplitude),
+                    );
+                }
+                if d.period.is_zero() {
+                    ck.err(format!("{ap}.diurnal.period"), "period must be longer than zero");
+                }
+                ArrivalCfg::Diurnal {
+                    mean: d.mean.per_sec(),
+                    amplitude: d.amplitude,
+                    period: d.period.as_nanos().max(1),
+                }
+            }
+            Arrival::Trace(file) => match load_trace(&base_dir.join(file)) {
+                Ok(t) => ArrivalCfg::Trace(Arc::new(t)),
+                Err(e) => {
+                    ck.err(format!("{ap}.trace"), e);
+                    ArrivalCfg::Trace(Arc::new(Vec::new()))
+                }
+            },
+            Arrival::Closed(cl) => {
+                if cl.users == 0 {
+                    ck.err(
+                        format!("{ap}.closed.users"),
+                        "a closed loop needs at least one user",
+                    );
+                }
+                let think = ck
+                    .sampler(&format!("{ap}.closed.think_time"), &cl.think_time)
+                    .unwrap_or_else(|| Sampler::constant(0));
+                ArrivalCfg::Closed {
+                    users: cl.users,
+                    think,
+                }
+            }
+        };
+        if let Some(t) = c.timeout
+            && t.is_zero()
+        {
+            ck.err(format!("{p}.timeout"), "a timeout must be longer than zero");
+        }
+        let mix = c.requests;
+        let total = mix.read + mix.write;
+        if !(mix.read >= 0.0 && mix.write >= 0.0 && total.is_finite() && total > 0.0) {
+            ck.err(
+                format!("{p}.requests"),
+                "operation weights must be zero or positive and not all zero",
+            );
+        }
+        let keys = match c.keys {
+            None => KeysCfg::Single,
+            Some(KeySpec::Uniform(n)) => {
+                if n == 0 {
+                    ck.err(
+                        format!("{p}.keys.uniform"),
+                        "the number of keys must be at least 1",
+                    );
+                }
+                KeysCfg::Uniform(n.max(1))
+            }
+            Some(KeySpec::Zipf(z)) => {
+                if z.n == 0 {
+                    ck.err(
+                        format!("{p}.keys.zipf.n"),
+                        "the number of keys must be at least 1",
+                    );
+                }
+                if !(z.s.is_finite() && z.s >= 0.0) {
+                    ck.err(
+                        format!("{p}.keys.zipf.s"),
+                        format!("the exponent must be zero or positive, found {}", z.s),
+                    );
+                }
+                KeysCfg::Zipf(z.n.max(1), z.s)
+            }
+        };
+        let identities = match (c.identities, &c.arrival) {
+            (Some(0), _) => {
+                ck.err(format!("{p}.identities"), "identities must be at least 1");
+                1
+            }
+            (Some(n), _) => n,
+            (None, Arrival::Closed(cl)) => u64::from(cl.users.max(1)),
+            (None, _) => 1,
+        };
+        clients.push(ClientCfg {
+            name: name.clone(),
+            target,
+            arrival,
+            timeout: c.timeout.map(|t| t.as_nanos()),
+            write_fraction: if total > 0.0 { mix.write / total } else { 0.0 },
+            keys,
+            identities,
+            identity_base,
+        });
+        identity_base += identities;
+    }
+
+    // Components.
+    let mut comps = Vec::new();
+    for (name, c) in &sc.components {
+        let p = format!("components.{name}");
+        let cfg = match c {
+            ComponentSpec::Service(s) => service(&mut ck, &p, name, s, sc, &comp_id, &known),
+            ComponentSpec::LoadBalancer(b) => {
+                let (backend, replicas) = match sc.components.get(&b.backends) {
+                    Some(ComponentSpec::Service(s)) => (comp_id(&b.backends).unwrap_or(0), s.replicas.max(1)),
+                    Some(other) => {
+                        ck.err(
+                            format!("{p}.backends"),
+                            format!(
+                                "`{}` is a {}; a load balancer's backends must be a service",
+                                b.backends,
+                                other.kind()
+                            ),
+                        );
+                        (0, 1)
+                    }
+                    None => {
+                        ck.err(
+                            format!("{p}.backends"),
+                            format!("no component named `{}` (components are {})", b.backends, known()),
+                        );
+                        (0, 1)
+                    }
+                };
+                let choices = b.choices.unwrap_or(2);
+                if choices == 0 {
+                    ck.err(format!("{p}.choices"), "choices must be at least 1");
+                }
+                let weights = match &b.weights {
+                    Some(w) => {
+                        if w.len() != replicas as usize {
+                            ck.err(
+                                format!("{p}.weights"),
+                                format!("expected one weight per replica ({replicas}), found {}", w.len()),
+                            );
+                        }
+                        if w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) || w.iter().sum::<f64>() <= 0.0 {
+                            ck.err(
+                                format!("{p}.weights"),
+                                "weights must be zero or positive and not all zero",
+                            );
+                        }
+                        let mut w = w.clone();
+                        w.resize(replicas as usize, 1.0);
+                        w
+                    }
+                    None => match sc.components.get(&b.backends) {
+                        Some(ComponentSpec::Service(s)) => speeds(&s.speed, replicas),
+                        _ => vec![1.0; replicas as usize],
+                    },
+                };
+                let vnodes = b.vnodes.unwrap_or(160);
+                if vnodes == 0 {
+                    ck.err(format!("{p}.vnodes"), "vnodes must be at least 1");
+                }
+                CompCfg::Balancer(BalancerCfg {
+                    name: name.clone(),
+                    algorithm: b.algorithm,
+                    backend,
+                    replicas,
+                    choices: choices.max(1),
+                    weights,
+                    vnodes: vnodes.max(1),
+                    identities: identity_base.max(1),
+                })
+            }
+        };
+        comps.push(cfg);
+    }
+    check_cycles(&mut ck, sc);
+
+    if !ck.problems.is_empty() {
+        return Err(ck.problems);
+    }
+    Ok(Config {
+        name: sc.name.clone(),
+        duration: sc.duration.as_nanos(),
+        warmup: sc.warmup.as_nanos(),
+        clients,
+        components: comps,
+        network: Network { latency },
+        interval: opts.interval.as_nanos().max(1),
+        max_in_flight: opts.max_in_flight,
+    })
+}
+
+fn speeds(s: &Speed, replicas: u32) -> Vec<f64> {
+    match s {
+        Speed::All(v) => vec![*v; replicas as usize],
+        Speed::PerReplica(v) => {
+            let mut v = v.clone();
+            v.resize(replicas as usize, 1.0);
+            v
+        }
+    }
+}
+
+fn service(
+    ck: &mut Checker,
+    p: &str,
+    name: &str,
+    s: &ServiceSpec,
+    sc: &Scenario,
+    comp_id: &dyn Fn(&str) -> Option<u32>,
+    known: &dyn Fn() -> String,
+) -> CompCfg {
+    if s.replicas == 0 {
+        ck.err(format!("{p}.replicas"), "a service needs at least 1 replica");
+    }
+    if s.cores == 0 {
+        ck.err(format!("{p}.cores"), "a replica needs at least 1 core");
+    }
+    match &s.speed {
+        Speed::All(v) => ck.positive_f64(&format!("{p}.speed"), *v, "speed"),
+        Speed::PerReplica(v) => {
+            if v.len() != s.replicas as usize {
+                ck.err(
+                    format!("{p}.speed"),
+                    format!(
+                        "expected one speed per replica ({}), found {}",
+                        s.replicas,
+                        v.len()
+                    ),
+                );
+            }
+            for (i, x) in v.iter().enumerate() {
+                ck.positive_f64(&format!("{p}.speed.{i}"), *x, "speed");
+            }
+        }
+    }
+    let (read, write) = match &s.service_time {
+        ServiceTime::All(d) => {
+            let x = ck.sampler(&format!("{p}.service_time"), d);
+            (x.clone(), x)
+        }
+        ServiceTime::PerOp { read, write } => {
+            let r = read
+                .as_ref()
+                .and_then(|d| ck.sampler(&format!("{p}.service_time.read"), d));
+            let w = write
+                .as_ref()
+                .and_then(|d| ck.sampler(&format!("{p}.service_time.write"), d));
+            (r.clone().or_else(|| w.clone()), w.or(r))
+        }
+    };
+    if s.max_concurrency == Some(0) {
+        ck.err(
+            format!("{p}.max_concurrency"),
+            "max_concurrency must be at least 1",
+        );
+    }
+    if let Some(price) = s.price_per_hour
+        && !(price.is_finite() && price >= 0.0)
+    {
+        ck.err(format!("{p}.price_per_hour"), "a price must be zero or positive");
+    }
+    let mut steps = Vec::new();
+    for (i, step) in s.calls.iter().enumerate() {
+        let edges: Vec<(String, &CallEdge)> = match step {
+            CallStep::Call(e) => vec![(format!("{p}.calls.{i}"), e)],
+            CallStep::Parallel { parallel } => {
+                if parallel.is_empty() {
+                    ck.err(
+                        format!("{p}.calls.{i}.parallel"),
+                        "a parallel step needs at least one call",
+                    );
+                }
+                parallel
+                    .iter()
+                    .enumerate()
+                    .map(|(j, e)| (format!("{p}.calls.{i}.parallel.{j}"), e))
+                    .collect()
+            }
+        };
+        let mut out = Vec::new();
+        for (ep, e) in edges {
+            let target = match comp_id(&e.target) {
+                Some(_) if e.target == name => {
+                    ck.err(format!("{ep}.target"), format!("`{name}` cannot call itself"));
+                    0
+                }
+                Some(id) => id,
+                None => {
+                    ck.err(
+                        format!("{ep}.target"),
+                        format!("no component named `{}` (components are {})", e.target, known()),
+                    );
+                    0
+                }
+            };
+            let probability = e.probability.unwrap_or(1.0);
+            if !(0.0..=1.0).contains(&probability) {
+                ck.err(
+                    format!("{ep}.probability"),
+                    format!("a probability must be between 0 and 1, found {probability}"),
+                );
+            }
+            if let Some(t) = e.timeout
+                && t.is_zero()
+            {
+                ck.err(format!("{ep}.timeout"), "a timeout must be longer than zero");
+            }
+            out.push(EdgeCfg {
+                target,
+                probability,
+                on: e.on,
+                timeout: e.timeout.map(|t| t.as_nanos()),
+            });
+        }
+        steps.push(StepCfg { edges: out });
+    }
+    if steps.len() >= usize::from(u16::MAX) {
+        ck.err(format!("{p}.calls"), "too many call steps");
+    }
+    let _ = sc;
+    CompCfg::Service(ServiceCfg {
+        name: name.to_string(),
+        replicas: s.replicas.max(1),
+        cores: s.cores.max(1),
+        speeds: speeds(&s.speed, s.replicas.max(1)),
+        read_time: read.clone().unwrap_or_else(|| Sampler::constant(0)),
+        write_time: write.unwrap_or_else(|| read.unwrap_or_else(|| Sampler::constant(0))),
+        queue_capacity: s.queue_capacity.unwrap_or(u64::MAX),
+        discipline: s.discipline,
+        max_concurrency: s.max_concurrency.unwrap_or(u32::MAX).max(1),
+        calls: steps,
+        price_per_hour: s.price_per_hour.unwrap_or(0.0),
+    })
+}
+
+/// Calls must form a DAG: a request that can reach its own service again
+/// would recurse forever.
+fn check_cycles(ck: &mut Checker, sc: &Scenario) {
+    let n = sc.components.len();
+    let mut adj: Vec<Vec<(usize, String)>> = vec![Vec::new(); n];
+    for (i, (name, c)) in sc.components.iter().enumerate() {
+        match c {
+            ComponentSpec::Service(s) => {
+                for (k, step) in s.calls.iter().enumerate() {
+                    let edges: Vec<(String, &CallEdge)> = match step {
+                        CallStep::Call(e) => vec![(format!("components.{name}.calls.{k}"), e)],
+                        CallStep::Parallel { parallel } => parallel
+                            .iter()
+                            .enumerate()
+                            .map(|(j, e)| (format!("components.{name}.calls.{k}.parallel.{j}"), e))
+                            .collect(),
+                    };
+                    for (path, e) in edges {
+                        if let Some(t) = sc.components.get_index_of(&e.target)
+                            && t != i
+                        {
+                            adj[i].push((t, path));
+                        }
+                    }
+                }
+            }
+            ComponentSpec::LoadBalancer(b) => {
+                if let Some(t) = sc.components.get_index_of(&b.backends) {
+                    adj[i].push((t, format!("components.{name}.backends")));
+                }
+            }
+        }
+    }
+    // Iterative DFS with colours; report each cycle once, at the edge closing it.
+    let mut colour = vec![0u8; n];
+    let names: Vec<&String> = sc.components.keys().collect();
+    for root in 0..n {
+        if colour[root] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        colour[root] = 1;
+        while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+            if *next < adj[v].len() {
+                let (w, ref path) = adj[v][*next];
+                *next += 1;
+                match colour[w] {
+                    0 => {
+                        colour[w] = 1;
+                        stack.push((w, 0));
+                    }
+                    1 => {
+                        let start = stack.iter().position(|(x, _)| *x == w).unwrap_or(0);
+                        let mut cyc: Vec<&str> =
+                            stack[start..].iter().map(|(x, _)| names[*x].as_str()).collect();
+                        cyc.push(names[w].as_str());
+                        ck.err(
+                            path.clone(),
+                            format!(
+                                "calls form a cycle: {} (a request would never finish)",
+                                cyc.join(" → ")
+                            ),
+                        );
+                    }
+                    _ => {}
+                }
+            } else {
+                colour[v] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+/// Arrival times from a file: one duration since the start per line, blank
+/// lines and `#` comments ignored.
+pub fn load_trace(path: &Path) -> Result<Vec<u64>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read trace file {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.split('#').next().unwrap_or("").trim();
+        if l.is_empty() {
+            continue;
+        }
+        let d: Duration = l
+            .parse()
+            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        out.push(d.as_nanos());
+    }
+    if out.windows(2).any(|w| w[1] < w[0]) {
+        return Err(format!("{}: arrival times must not decrease", path.display()));
+    }
+    Ok(out)
+}
+
+/// The components each client's requests can reach, for messages.
+pub fn component_names(sc: &Scenario) -> IndexMap<String, &'static str> {
+    sc.components.iter().map(|(k, c)| (k.clone(), c.kind())).collect()
+}

@@ -1,0 +1,731 @@
+//! Closed-form queueing results, used by tests (the simulator must reproduce them) and by the
+//! `explain` command (to say what a model "should" do).
+//!
+//! Units: times in seconds, rates per second, all `f64`. Results that do not exist (an
+//! unstable queue, ρ ≥ 1, or invalid parameters such as a negative rate) are `None`; nothing
+//! returns NaN.
+//!
+//! Notation: λ arrival rate, μ service rate of one server, c servers, a = λ/μ offered load
+//! (Erlangs), ρ = λ/(cμ) per-server utilisation, W mean wait in queue, T mean response time
+//! (wait + service), L mean number in system.
+#![warn(missing_docs)]
+
+/// λ ≥ 0, μ > 0, both finite.
+fn valid_rates(lambda: f64, mu: f64) -> bool {
+    lambda.is_finite() && mu.is_finite() && lambda >= 0.0 && mu > 0.0
+}
+
+/// `q` is a usable probability for a quantile of an unbounded distribution: 0 ≤ q < 1.
+fn valid_q(q: f64) -> bool {
+    (0.0..1.0).contains(&q)
+}
+
+// ============================================================================================
+// M/M/1
+// ============================================================================================
+
+/// M/M/1 queue: Poisson arrivals at rate `lambda`, one exponential server at rate `mu`, FCFS,
+/// infinite buffer (Kleinrock 1975, *Queueing Systems* Vol. 1, §3.2; Harchol-Balter 2013,
+/// *Performance Modeling and Design of Computer Systems*, ch. 13).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Mm1 {
+    /// Arrival rate λ (per second).
+    pub lambda: f64,
+    /// Service rate μ (per second).
+    pub mu: f64,
+}
+
+impl Mm1 {
+    /// Creates the model (no validation; the methods return `None` for invalid or unstable ones).
+    pub fn new(lambda: f64, mu: f64) -> Self {
+        Mm1 { lambda, mu }
+    }
+
+    /// Stable, valid model: the gap μ − λ > 0.
+    fn gap(&self) -> Option<f64> {
+        (valid_rates(self.lambda, self.mu) && self.lambda < self.mu).then_some(self.mu - self.lambda)
+    }
+
+    /// Utilisation ρ = λ/μ (may be ≥ 1; not checked).
+    pub fn rho(&self) -> f64 {
+        self.lambda / self.mu
+    }
+
+    /// Mean response time T = 1/(μ − λ) (Kleinrock Vol. 1 eq. 3.26).
+    pub fn mean_response(&self) -> Option<f64> {
+        self.gap().map(|g| 1.0 / g)
+    }
+
+    /// Mean wait in queue W = ρ/(μ − λ) = T − 1/μ.
+    pub fn mean_wait(&self) -> Option<f64> {
+        self.gap().map(|g| self.rho() / g)
+    }
+
+    /// The q-quantile of the response time, 0 ≤ q < 1. In FCFS M/M/1 the response time is
+    /// exponential with rate μ − λ (Kleinrock Vol. 1 eq. 3.28), so it is −ln(1−q)/(μ−λ).
+    pub fn response_quantile(&self, q: f64) -> Option<f64> {
+        if !valid_q(q) {
+            return None;
+        }
+        self.gap().map(|g| -(-q).ln_1p() / g)
+    }
+
+    /// Mean number in system L = ρ/(1 − ρ) (Kleinrock Vol. 1 eq. 3.24).
+    pub fn mean_number(&self) -> Option<f64> {
+        self.gap().map(|g| self.lambda / g)
+    }
+}
+
+// ============================================================================================
+// Erlang B and C
+// ============================================================================================
+
+/// Blocking probability M/M/c/c (Erlang B formula, B(c, a) = (a^c/c!) / Σ_{k≤c} a^k/k!),
+/// offered load `a` = λ/μ.
+///
+/// Computed with the recursion B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)) (Gross & Harris,
+/// *Fundamentals of Queueing Theory*, 4th ed., §2.6; Jagerman 1974), which has no factorials
+/// or powers to overflow and whose terms stay in [0, 1]. c = 0 gives 1 (every arrival is
+/// blocked); a ≤ 0 or NaN gives 0 for c ≥ 1.
+pub fn erlang_b(c: u32, a: f64) -> f64 {
+    if c == 0 {
+        return 1.0;
+    }
+    if a.is_nan() || a <= 0.0 {
+        return 0.0;
+    }
+    if a.is_infinite() {
+        return 1.0;
+    }
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    b
+}
+
+/// Probability of waiting in M/M/c (Erlang C formula), offered load `a` = λ/μ.
+///
+/// From Erlang B by C = c·B / (c − a·(1 − B)) (Gross & Harris §2.3/§2.6; Kleinrock Vol. 1
+/// eq. 3.40 rewritten), so it inherits the recursion's stability: no overflow for c in the
+/// thousands. For a ≥ c the queue is unstable and every arrival eventually waits: returns 1.
+/// a ≤ 0 or NaN gives 0; c = 0 gives 1.
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    if c == 0 {
+        return 1.0;
+    }
+    if a.is_nan() || a <= 0.0 {
+        return 0.0;
+    }
+    let cf = f64::from(c);
+    if a >= cf {
+        return 1.0;
+    }
+    let b = erlang_b(c, a);
+    (cf * b / (cf - a * (1.0 - b))).clamp(0.0, 1.0)
+}
+
+// ============================================================================================
+// M/M/c
+// ============================================================================================
+
+/// M/M/c queue: Poisson arrivals at rate `lambda`, `c` identical exponential servers at rate
+/// `mu` each, one FCFS queue, infinite buffer (Kleinrock 1975 Vol. 1 §3.5; Gross & Harris §2.3;
+/// Harchol-Balter 2013 ch. 14).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Mmc {
+    /// Arrival rate λ (per second).
+    pub lambda: f64,
+    /// Service rate μ of one server (per second).
+    pub mu: f64,
+    /// Number of servers c.
+    pub c: u32,
+}
+
+impl Mmc {
+    /// Creates the model (no validation; the methods return `None` for invalid or unstable ones).
+    pub fn new(lambda: f64, mu: f64, c: u32) -> Self {
+        Mmc { lambda, mu, c }
+    }
+
+    /// Stable, valid model: the drain rate cμ − λ > 0 of a queue with all servers busy.
+    fn gap(&self) -> Option<f64> {
+        let cap = f64::from(self.c) * self.mu;
+        (self.c > 0 && valid_rates(self.lambda, self.mu) && self.lambda < cap).then_some(cap - self.lambda)
+    }
+
+    /// Per-server utilisation ρ = λ/(cμ) (may be ≥ 1; not checked).
+    pub fn rho(&self) -> f64 {
+        self.lambda / (f64::from(self.c) * self.mu)
+    }
+
+    /// Probability that an arrival has to wait, Erlang C(c, λ/μ).
+    pub fn prob_wait(&self) -> Option<f64> {
+        self.gap().map(|_| erlang_c(self.c, self.lambda / self.mu))
+    }
+
+    /// Mean wait in queue W = C/(cμ − λ) (Kleinrock Vol. 1 eq. 3.43; Gross & Harris eq. 2.29).
+    pub fn mean_wait(&self) -> Option<f64> {
+        let g = self.gap()?;
+        Some(erlang_c(self.c, self.lambda / self.mu) / g)
+    }
+
+    /// Mean response time T = W + 1/μ.
+    pub fn mean_response(&self) -> Option<f64> {
+        Some(self.mean_wait()? + 1.0 / self.mu)
+    }
+
+    /// Mean number in system L = λT (Little's law) = L_q + λ/μ.
+    pub fn mean_number_in_system(&self) -> Option<f64> {
+        Some(self.lambda * self.mean_response()?)
+    }
+
+    /// The q-quantile of the wait in queue, 0 ≤ q < 1.
+    ///
+    /// In FCFS M/M/c the wait is 0 with probability 1 − C and otherwise exponential with rate
+    /// cμ − λ (Gross & Harris eq. 2.33; Kleinrock Vol. 1 eq. 3.45):
+    /// P(W_q ≤ w) = 1 − C·e^{−(cμ−λ)w}. So the quantile is 0 for q ≤ 1 − C and
+    /// ln(C/(1−q))/(cμ−λ) above.
+    pub fn wait_quantile(&self, q: f64) -> Option<f64> {
+        if !valid_q(q) {
+            return None;
+        }
+        let g = self.gap()?;
+        let c = erlang_c(self.c, self.lambda / self.mu);
+        // Compare 1 − q with C rather than q with 1 − C: 1 − q is exact for q ≥ ½.
+        let tail = 1.0 - q;
+        if tail >= c {
+            Some(0.0)
+        } else {
+            Some((c.ln() - (-q).ln_1p()) / g)
+        }
+    }
+
+    /// The q-quantile of the response time (wait + service), 0 ≤ q < 1, found numerically.
+    ///
+    /// Response = W_q + S with S ~ Exp(μ) independent of W_q, and W_q = 0 w.p. 1 − C, else
+    /// Exp(θ), θ = cμ − λ. Conditioning on the mixture, with δ = θ − μ,
+    /// P(R > x) = (1−C)e^{−μx} + C·P(Exp(θ) + Exp(μ) > x) = e^{−μx}·(1 + C·μ·(1 − e^{−δx})/δ)
+    /// (the hypoexponential survival function, Harchol-Balter 2013 §4; Gross & Harris §2.3;
+    /// the δ → 0 limit is the Erlang-2 term μx). The survival function is strictly decreasing,
+    /// so the quantile is found by bisection on P(R > x) = 1 − q to a relative width of 1e-15.
+    pub fn response_quantile(&self, q: f64) -> Option<f64> {
+        if !valid_q(q) {
+            return None;
+        }
+        let theta = self.gap()?;
+        let mu = self.mu;
+        let c = erlang_c(self.c, self.lambda / mu);
+        let delta = theta - mu;
+        let survival = |x: f64| -> f64 {
+            let e_mu = (-mu * x).exp();
+            // μ·e^{−μx}·(1 − e^{−δx})/δ, written without cancellation for small δx and
+            // without overflow of e^{−δx} for large negative δx.
+            let conv = if delta == 0.0 {
+                mu * x * e_mu
+            } else if (delta * x).abs() < 1.0 {
+                mu * e_mu * (-(-delta * x).exp_m1()) / delta
+            } else {
+                mu * (e_mu - (-theta * x).exp()) / delta
+            };
+            e_mu + c * conv
+        };
+        let target = 1.0 - q;
+        if target >= 1.0 {
+            return Some(0.0);
+        }
+        let mut lo = 0.0;
+        let mut hi = (1.0 / mu + 1.0 / theta) * (1.0 - (-q).ln_1p());
+        while survival(hi) > target {
+            lo = hi;
+            hi *= 2.0;
+        }
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if survival(mid) > target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+            if hi - lo <= 1e-15 * hi {
+                break;
+            }
+        }
+        Some(0.5 * (lo + hi))
+    }
+}
+
+// ============================================================================================
+// M/M/c/K
+// ============================================================================================
+
+/// M/M/c/K queue: like M/M/c but with room for at most `k` requests in the system (`k` ≥ `c`,
+/// queue + in service); arrivals finding it full are lost (Gross & Harris §2.5; Kleinrock Vol. 1
+/// §3.6). Finite state space, so every method also works for ρ ≥ 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Mmck {
+    /// Arrival rate λ (per second), before blocking.
+    pub lambda: f64,
+    /// Service rate μ of one server (per second).
+    pub mu: f64,
+    /// Number of servers c ≥ 1.
+    pub c: u32,
+    /// System capacity K ≥ c.
+    pub k: u32,
+}
+
+impl Mmck {
+    /// Creates the model (no validation; the methods return `None` for invalid ones).
+    pub fn new(lambda: f64, mu: f64, c: u32, k: u32) -> Self {
+        Mmck { lambda, mu, c, k }
+    }
+
+    /// Per-server offered utilisation ρ = λ/(cμ) (may be ≥ 1).
+    pub fn rho(&self) -> f64 {
+        self.lambda / (f64::from(self.c) * self.mu)
+    }
+
+    /// (p_K, L) from the birth–death stationary distribution
+    /// p_n ∝ a^n/n! for n ≤ c and p_n ∝ a^c/c!·ρ^{n−c} for c < n ≤ K (Gross & Harris eq. 2.51).
+    ///
+    /// The unnormalised terms are built in log space (ln p_n = ln p_{n−1} + ln a − ln min(n, c))
+    /// and summed with a running log-sum-exp, so large c, K or a cannot overflow.
+    fn solve(&self) -> Option<(f64, f64)> {
+        if !valid_rates(self.lambda, self.mu) || self.c == 0 || self.k < self.c {
+            return None;
+        }
+        if self.lambda == 0.0 {
+            return Some((0.0, 0.0));
+        }
+        let ln_a = (self.lambda / self.mu).ln();
+        let mut ln_term = 0.0; // ln of the unnormalised p_n, n = 0
+        let mut max = 0.0; // running maximum of the ln terms
+        let mut sum = 1.0; // Σ exp(ln_term − max)
+        let mut sum_n = 0.0; // Σ n·exp(ln_term − max)
+        for n in 1..=self.k {
+            ln_term += ln_a - f64::from(n.min(self.c)).ln();
+            if ln_term > max {
+                let scale = (max - ln_term).exp();
+                sum *= scale;
+                sum_n *= scale;
+                max = ln_term;
+            }
+            let w = (ln_term - max).exp();
+            sum += w;
+            sum_n += f64::from(n) * w;
+        }
+        let p_k = (ln_term - max).exp() / sum;
+        Some((p_k, sum_n / sum))
+    }
+
+    /// Blocking probability p_K: the fraction of arrivals that find the system full (PASTA).
+    pub fn blocking_probability(&self) -> Option<f64> {
+        self.solve().map(|(p_k, _)| p_k)
+    }
+
+    /// Throughput of admitted requests λ(1 − p_K).
+    pub fn throughput(&self) -> Option<f64> {
+        self.solve().map(|(p_k, _)| self.lambda * (1.0 - p_k))
+    }
+
+    /// Mean number in system L = Σ n·p_n.
+    pub fn mean_number_in_system(&self) -> Option<f64> {
+        self.solve().map(|(_, l)| l)
+    }
+
+    /// Mean response time of admitted requests T = L / (λ(1 − p_K)) (Little's law applied to
+    /// the admitted stream; Gross & Harris eq. 2.54). With λ = 0 an arrival would find the
+    /// system empty, so T = 1/μ.
+    pub fn mean_response(&self) -> Option<f64> {
+        let (p_k, l) = self.solve()?;
+        if self.lambda == 0.0 {
+            return Some(1.0 / self.mu);
+        }
+        Some(l / (self.lambda * (1.0 - p_k)))
+    }
+
+    /// Mean wait in queue of admitted requests, T − 1/μ.
+    pub fn mean_wait(&self) -> Option<f64> {
+        Some((self.mean_response()? - 1.0 / self.mu).max(0.0))
+    }
+}
+
+// ============================================================================================
+// M/G/1, M/D/1, processor sharing
+// ============================================================================================
+
+/// Pollaczek–Khinchine mean wait in M/G/1 (FCFS): W = λE\[S²\] / (2(1−ρ)), with
+/// E\[S²\] = (1 + scv)·E\[S\]², ρ = λE\[S\] (Kleinrock 1975 Vol. 1 eq. 5.73; Harchol-Balter 2013
+/// §23.2). `mean_s` is E\[S\] in seconds, `scv_s` the squared coefficient of variation of S
+/// (1 for exponential, 0 for deterministic). None for ρ ≥ 1 or negative/non-finite inputs.
+pub fn pk_mean_wait(lambda: f64, mean_s: f64, scv_s: f64) -> Option<f64> {
+    if ![lambda, mean_s, scv_s].iter().all(|v| v.is_finite() && *v >= 0.0) {
+        return None;
+    }
+    let rho = lambda * mean_s;
+    if rho >= 1.0 {
+        return None;
+    }
+    Some(lambda * (1.0 + scv_s) * mean_s * mean_s / (2.0 * (1.0 - rho)))
+}
+
+/// M/D/1 mean wait W = ρd / (2(1−ρ)), ρ = λd: P–K with zero service variance, half the M/M/1
+/// wait at the same load (Kleinrock Vol. 1 §5.7). None for ρ ≥ 1 or invalid inputs.
+pub fn md1_mean_wait(lambda: f64, d: f64) -> Option<f64> {
+    pk_mean_wait(lambda, d, 0.0)
+}
+
+/// M/M/1 processor-sharing mean response time 1/(μ − λ), the same as FCFS (Kleinrock 1976
+/// Vol. 2 §4.4; Harchol-Balter 2013 §22.3; PS is insensitive, so this holds for M/G/1-PS with
+/// mean service 1/μ). None for λ ≥ μ or invalid rates.
+pub fn mm1_ps_mean_response(lambda: f64, mu: f64) -> Option<f64> {
+    Mm1::new(lambda, mu).mean_response()
+}
+
+/// Expected response time of a job of size `x` seconds in M/G/1-PS: x/(1 − ρ) (Kleinrock 1976
+/// Vol. 2 eq. 4.17; Harchol-Balter 2013 §22.3): every job is slowed by the same factor.
+/// None for ρ ≥ 1 or negative/non-finite inputs.
+pub fn mm1_ps_conditional_response(x: f64, rho: f64) -> Option<f64> {
+    (x.is_finite() && rho.is_finite() && x >= 0.0 && (0.0..1.0).contains(&rho)).then(|| x / (1.0 - rho))
+}
+
+// ============================================================================================
+// Operational laws, load balancing, closed networks
+// ============================================================================================
+
+/// Interactive response time law R = N/X − Z (Denning & Buzen 1978, "The Operational Analysis
+/// of Queueing Network Models"; Harchol-Balter 2013 §6.4): `n_users` N, measured throughput
+/// X (per second), mean think time Z (seconds).
+///
+/// Returns `None` when X ≤ 0 (nothing completed: no finite response) or an input is negative or
+/// non-finite. Measured inputs may be slightly inconsistent (N/X < Z by noise); the result is
+/// clamped at 0 rather than reporting a negative response time.
+pub fn interactive_response_time(n_users: f64, throughput: f64, think: f64) -> Option<f64> {
+    if ![n_users, throughput, think]
+        .iter()
+        .all(|v| v.is_finite() && *v >= 0.0)
+        || throughput == 0.0
+    {
+        return None;
+    }
+    Some((n_users / throughput - think).max(0.0))
+}
+
+/// Supermarket model (Mitzenmacher 2001, "The Power of Two Choices in Randomized Load
+/// Balancing", IEEE TPDS 12(10), Theorem 3; Vvedenskaya, Dobrushin & Karpelevich 1996): n → ∞
+/// FCFS servers with exponential service at rate 1, Poisson arrivals at rate λn, each sent to
+/// the shortest of `d` queues sampled at random. In the fixed point the fraction of queues with
+/// ≥ i jobs is s_i = λ^{(dⁱ − 1)/(d − 1)} (s_i = λⁱ for d = 1) and the mean time in system is
+/// T = (1/λ) Σ_{i≥1} s_i (Little's law over the queue lengths).
+///
+/// Returns T in units of the mean service time. d = 1 is the M/M/1 value 1/(1 − λ); for d ≥ 2
+/// the exponents grow doubly exponentially and the series is summed until the terms vanish
+/// below double precision. λ = 0 gives 1 (no queueing). None for λ ≥ 1, λ < 0 or d = 0.
+pub fn supermarket_mean_sojourn(lambda_per_server: f64, d: u32) -> Option<f64> {
+    let lambda = lambda_per_server;
+    if d == 0 || !(0.0..1.0).contains(&lambda) {
+        return None;
+    }
+    if lambda == 0.0 {
+        return Some(1.0);
+    }
+    if d == 1 {
+        return Some(1.0 / (1.0 - lambda));
+    }
+    let ln_l = lambda.ln();
+    let df = f64::from(d);
+    let mut exponent = 1.0; // (dⁱ − 1)/(d − 1) for i = 1; next is d·e + 1
+    let mut sum = 0.0;
+    loop {
+        let s = (exponent * ln_l).exp();
+        sum += s;
+        if s <= sum * 1e-17 {
+            break;
+        }
+        exponent = df * exponent + 1.0;
+    }
+    Some(sum / lambda)
+}
+
+/// Mean response and throughput of N users in a closed network of single-server FCFS
+/// exponential stations with think time, for closed-loop client tests.
+///
+/// Exact Mean Value Analysis (Reiser & Lavenberg 1980, J. ACM 27(2); Lazowska et al. 1984,
+/// *Quantitative System Performance* §6.3): for n = 1..N,
+/// R_k(n) = D_k·(1 + Q_k(n−1)), R(n) = Σ R_k(n), X(n) = n/(R(n) + Z), Q_k(n) = X(n)·R_k(n),
+/// where D_k is the total service demand (seconds) per visit cycle at station k and Z the think
+/// time. Returns (X, R) = (throughput per second, mean response time in seconds) for N users.
+/// N = 0 gives (0, ΣD_k) (a lone request meets no contention). If ΣD_k + Z = 0 (nothing takes
+/// time) the throughput is unbounded; (0, 0) is returned to stay NaN-free.
+pub fn mva(demands: &[f64], think: f64, n_users: u32) -> (f64, f64) {
+    let total: f64 = demands.iter().sum();
+    if n_users == 0 {
+        return (0.0, total);
+    }
+    if total + think <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let mut queue = vec![0.0; demands.len()];
+    let mut resid = vec![0.0; demands.len()];
+    let (mut x, mut r) = (0.0, 0.0);
+    for n in 1..=n_users {
+        r = 0.0;
+        for (rk, (&dk, &qk)) in resid.iter_mut().zip(demands.iter().zip(&queue)) {
+            *rk = dk * (1.0 + qk);
+            r += *rk;
+        }
+        x = f64::from(n) / (r + think);
+        for (qk, &rk) in queue.iter_mut().zip(&resid) {
+            *qk = x * rk;
+        }
+    }
+    (x, r)
+}
+
+// ============================================================================================
+// Availability
+// ============================================================================================
+
+/// Steady-state availability of a repairable component, MTBF/(MTBF + MTTR) (Trivedi 2002,
+/// *Probability and Statistics with Reliability, Queuing and Computer Science Applications*,
+/// §8.1). MTTR ≤ 0 gives 1; MTBF ≤ 0 (with MTTR > 0) gives 0; NaN inputs give 0.
+pub fn availability(mtbf: f64, mttr: f64) -> f64 {
+    if mtbf.is_nan() || mttr.is_nan() {
+        return 0.0;
+    }
+    if mttr <= 0.0 {
+        return 1.0;
+    }
+    if mtbf <= 0.0 {
+        return 0.0;
+    }
+    if mtbf.is_infinite() {
+        return 1.0;
+    }
+    mtbf / (mtbf + mttr)
+}
+
+/// Availability of `n` independent replicas in parallel (up while at least one is up):
+/// 1 − (1 − a)ⁿ (Trivedi 2002 §5.3, parallel system). Computed as −expm1(n·ln(1 − a)) so
+/// that tiny `a` does not lose precision. `a` is clamped into [0, 1] (NaN counts as 0);
+/// n = 0 gives 0.
+pub fn parallel_availability(a: f64, n: u32) -> f64 {
+    if n == 0 || a.is_nan() {
+        return 0.0;
+    }
+    let a = a.clamp(0.0, 1.0);
+    if a == 1.0 {
+        return 1.0;
+    }
+    -(f64::from(n) * (-a).ln_1p()).exp_m1()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(got: f64, want: f64, tol: f64) {
+        let rel = ((got - want) / want).abs();
+        assert!(rel <= tol, "got {got:.17e}, want {want:.17e}, rel {rel:e}");
+    }
+
+    #[test]
+    fn mm1_textbook() {
+        let q = Mm1::new(0.9, 1.0);
+        close(q.rho(), 0.9, 1e-15);
+        close(q.mean_response().unwrap(), 10.0, 1e-13);
+        close(q.mean_wait().unwrap(), 9.0, 1e-13);
+        close(q.mean_number().unwrap(), 9.0, 1e-13);
+        // Median of Exp(0.1): 10·ln 2.
+        close(q.response_quantile(0.5).unwrap(), 10.0 * 2f64.ln(), 1e-13);
+        close(q.response_quantile(0.99).unwrap(), 10.0 * 100f64.ln(), 1e-13);
+        assert_eq!(q.response_quantile(0.0), Some(0.0));
+        assert_eq!(q.response_quantile(1.0), None);
+        assert_eq!(Mm1::new(1.0, 1.0).mean_response(), None);
+        assert_eq!(Mm1::new(2.0, 1.0).mean_number(), None);
+        assert_eq!(Mm1::new(-1.0, 1.0).mean_wait(), None);
+        assert_eq!(Mm1::new(0.5, 0.0).mean_wait(), None);
+    }
+
+    #[test]
+    fn erlang_values() {
+        close(erlang_c(2, 1.0), 1.0 / 3.0, 1e-15);
+        // B(5, 3) = (3⁵/5!)/Σ_{k≤5} 3ᵏ/k! = 2.025/18.4.
+        close(erlang_b(5, 3.0), 2.025 / 18.4, 1e-15);
+        close(erlang_b(5, 3.0), 0.110054, 1e-5);
+        assert_eq!(erlang_b(0, 3.0), 1.0);
+        assert_eq!(erlang_b(3, 0.0), 0.0);
+        assert_eq!(erlang_c(3, 3.0), 1.0);
+        assert_eq!(erlang_c(3, 0.0), 0.0);
+        // c = 1: C = ρ.
+        close(erlang_c(1, 0.7), 0.7, 1e-15);
+        // Large c: no overflow, sensible magnitude (square-root staffing: a = 950, c = 1000
+        // is ~1.6 standard deviations of slack, C a few percent).
+        let c = erlang_c(1000, 950.0);
+        assert!(c > 0.01 && c < 0.2, "{c}");
+        let b = erlang_b(1000, 950.0);
+        assert!(b > 0.0 && b < c);
+        assert!(erlang_c(1000, 999.9) > 0.9);
+    }
+
+    #[test]
+    fn mmc_values() {
+        // c = 4, λ = 3, μ = 1: a = 3, B(4,3) = 3.375/16.375 = 27/131,
+        // C = 4B/(4 − 3(1 − B)) = 108/212 = 27/53, W = C/(4 − 3) = 27/53 s.
+        let q = Mmc::new(3.0, 1.0, 4);
+        close(q.rho(), 0.75, 1e-15);
+        close(q.prob_wait().unwrap(), 27.0 / 53.0, 1e-14);
+        close(q.mean_wait().unwrap(), 27.0 / 53.0, 1e-14);
+        close(q.mean_response().unwrap(), 80.0 / 53.0, 1e-14);
+        close(q.mean_number_in_system().unwrap(), 240.0 / 53.0, 1e-14);
+        assert_eq!(Mmc::new(4.0, 1.0, 4).mean_wait(), None);
+        assert_eq!(Mmc::new(1.0, 1.0, 0).mean_wait(), None);
+    }
+
+    #[test]
+    fn mmc_quantiles() {
+        let q = Mmc::new(3.0, 1.0, 4);
+        let c = 27.0 / 53.0;
+        // Below 1 − C the wait is 0; just above, ln(C/(1−q))/(cμ−λ) is just above 0.
+        assert_eq!(q.wait_quantile(1.0 - c - 1e-9), Some(0.0));
+        let w = q.wait_quantile(1.0 - c + 1e-9).unwrap();
+        assert!(w > 0.0 && w < 1e-8, "{w}");
+        close(w, (c / (c - 1e-9)).ln(), 1e-6);
+        close(q.wait_quantile(0.99).unwrap(), (c / 0.01).ln(), 1e-13);
+        // Response: θ = cμ − λ = μ here, the Erlang-2 limit: P(R > x) = e^{−x}(1 + C·x);
+        // 0.99-quantile 6.006308176561795 (30-digit root by mpmath).
+        close(q.response_quantile(0.99).unwrap(), 6.006_308_176_561_795, 1e-12);
+        assert_eq!(q.response_quantile(0.0), Some(0.0));
+        assert_eq!(q.response_quantile(1.0), None);
+        // c = 1 must reproduce M/M/1, whose response is Exp(μ − λ) (tests δ ≠ 0 branches).
+        let m1 = Mm1::new(0.7, 1.3);
+        let mc = Mmc::new(0.7, 1.3, 1);
+        for p in [0.1, 0.5, 0.9, 0.999] {
+            close(
+                mc.response_quantile(p).unwrap(),
+                m1.response_quantile(p).unwrap(),
+                1e-12,
+            );
+        }
+        close(mc.mean_response().unwrap(), m1.mean_response().unwrap(), 1e-14);
+        // Quantiles increase with q and bracket the mean sensibly.
+        let q2 = Mmc::new(7.5, 1.0, 8);
+        let (a, b) = (
+            q2.response_quantile(0.5).unwrap(),
+            q2.response_quantile(0.99).unwrap(),
+        );
+        assert!(a < q2.mean_response().unwrap() + 1.0 && a < b);
+    }
+
+    #[test]
+    fn mmck_values() {
+        // M/M/1/K, ρ = 0.9, K = 10: p_K = (1−ρ)ρ^K/(1−ρ^{K+1}).
+        let q = Mmck::new(0.9, 1.0, 1, 10);
+        let r: f64 = 0.9;
+        close(
+            q.blocking_probability().unwrap(),
+            (1.0 - r) * r.powi(10) / (1.0 - r.powi(11)),
+            1e-13,
+        );
+        // L and T by direct summation (30 digits): 3.96944059858617, 4.64660067212371.
+        close(q.mean_number_in_system().unwrap(), 3.969_440_598_586_173_5, 1e-13);
+        close(q.mean_response().unwrap(), 4.646_600_672_123_705, 1e-13);
+        // Overloaded but finite: c = 2, K = 5, λ = 3, μ = 1 (ρ = 1.5).
+        let o = Mmck::new(3.0, 1.0, 2, 5);
+        close(o.blocking_probability().unwrap(), 0.374_422_187_981_51, 1e-13);
+        close(o.mean_number_in_system().unwrap(), 3.665_639_445_300_462, 1e-13);
+        // ρ = 1, c = 1: uniform over 0..=K.
+        close(
+            Mmck::new(2.0, 2.0, 1, 9).blocking_probability().unwrap(),
+            0.1,
+            1e-14,
+        );
+        // K = c is Erlang B.
+        close(
+            Mmck::new(3.0, 1.0, 5, 5).blocking_probability().unwrap(),
+            erlang_b(5, 3.0),
+            1e-13,
+        );
+        // Large K approaches M/M/c.
+        let big = Mmck::new(3.0, 1.0, 4, 400);
+        close(big.mean_response().unwrap(), 80.0 / 53.0, 1e-12);
+        close(big.mean_wait().unwrap(), 27.0 / 53.0, 1e-11);
+        // Huge load and capacity: no overflow.
+        let huge = Mmck::new(5000.0, 1.0, 1000, 100_000);
+        close(huge.blocking_probability().unwrap(), 0.8, 1e-9);
+        assert_eq!(Mmck::new(1.0, 1.0, 3, 2).blocking_probability(), None);
+        assert_eq!(Mmck::new(0.0, 1.0, 1, 3).mean_response(), Some(1.0));
+    }
+
+    #[test]
+    fn mg1_family() {
+        // P–K with scv = 1 is the M/M/1 wait.
+        let w = pk_mean_wait(0.9, 1.0, 1.0).unwrap();
+        close(w, Mm1::new(0.9, 1.0).mean_wait().unwrap(), 1e-14);
+        // M/D/1 is half of it.
+        close(md1_mean_wait(0.9, 1.0).unwrap(), w / 2.0, 1e-14);
+        // 250 req/s of 2 ms each: ρ = 0.5, W = 0.5·2 ms/(2·0.5) = 1 ms.
+        close(md1_mean_wait(250.0, 2e-3).unwrap(), 1e-3, 1e-14);
+        assert_eq!(pk_mean_wait(1.0, 1.0, 1.0), None);
+        assert_eq!(pk_mean_wait(0.5, 1.0, -1.0), None);
+        assert_eq!(md1_mean_wait(2.0, 0.5), None);
+        close(mm1_ps_mean_response(0.9, 1.0).unwrap(), 10.0, 1e-13);
+        close(mm1_ps_conditional_response(2.0, 0.75).unwrap(), 8.0, 1e-15);
+        assert_eq!(mm1_ps_conditional_response(2.0, 1.0), None);
+        assert_eq!(mm1_ps_mean_response(1.0, 1.0), None);
+    }
+
+    #[test]
+    fn operational_laws() {
+        // 100 users, 40 req/s, 2 s think: R = 100/40 − 2 = 0.5 s.
+        close(interactive_response_time(100.0, 40.0, 2.0).unwrap(), 0.5, 1e-15);
+        assert_eq!(interactive_response_time(10.0, 0.0, 1.0), None);
+        assert_eq!(interactive_response_time(10.0, 10.0, 5.0), Some(0.0));
+        close(availability(999.0, 1.0), 0.999, 1e-15);
+        assert_eq!(availability(1.0, 0.0), 1.0);
+        close(parallel_availability(0.99, 2), 0.9999, 1e-14);
+        close(parallel_availability(1e-12, 3), 3e-12, 1e-9);
+        assert_eq!(parallel_availability(1.0, 3), 1.0);
+        assert_eq!(parallel_availability(0.5, 0), 0.0);
+    }
+
+    #[test]
+    fn supermarket() {
+        // d = 1 reduces to M/M/1: 1/(1 − λ).
+        close(supermarket_mean_sojourn(0.9, 1).unwrap(), 10.0, 1e-14);
+        // d = 2, λ = 0.9: (1/0.9)·Σ_{i≥1} 0.9^{2ⁱ−1} = (0.9 + 0.729 + 0.9⁷ + 0.9¹⁵ + …)/0.9
+        // = 2.614057377323876 (series summed to convergence, 30 digits by mpmath).
+        close(
+            supermarket_mean_sojourn(0.9, 2).unwrap(),
+            2.614_057_377_323_875_5,
+            1e-14,
+        );
+        // More choices help, with diminishing returns.
+        let t3 = supermarket_mean_sojourn(0.9, 3).unwrap();
+        assert!(t3 < 2.614 && t3 > 1.0);
+        assert_eq!(supermarket_mean_sojourn(0.0, 2), Some(1.0));
+        assert_eq!(supermarket_mean_sojourn(1.0, 2), None);
+        assert_eq!(supermarket_mean_sojourn(0.5, 0), None);
+    }
+
+    #[test]
+    fn mva_machine_repairman() {
+        // One station D = 1 s, Z = 1 s, N = 2 (machine-repairman M/M/1//2): birth–death with
+        // rates 2, 1 up and 1 down gives p = (1, 2, 2)/5, so X = 1 − p₀ = 0.8/s and
+        // R = L/X = (2/5 + 4/5)/0.8 = 1.5 s.
+        let (x, r) = mva(&[1.0], 1.0, 2);
+        close(x, 0.8, 1e-15);
+        close(r, 1.5, 1e-15);
+        // Z = 2, N = 3: p ∝ (1, 1.5, 1.5, 0.75), X = 15/19, L = 27/19, R = 1.8 s.
+        let (x, r) = mva(&[1.0], 2.0, 3);
+        close(x, 15.0 / 19.0, 1e-15);
+        close(r, 1.8, 1e-15);
+        // One user sees no contention; many users saturate the bottleneck (X → 1/D_max).
+        let (x1, r1) = mva(&[0.2, 0.5], 1.0, 1);
+        close(r1, 0.7, 1e-15);
+        close(x1, 1.0 / 1.7, 1e-15);
+        let (xn, _) = mva(&[0.2, 0.5], 1.0, 200);
+        close(xn, 2.0, 1e-9);
+        assert_eq!(mva(&[0.2, 0.5], 1.0, 0), (0.0, 0.7));
+    }
+}
