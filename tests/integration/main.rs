@@ -1,0 +1,8 @@
+//! Whole-run tests, one binary (faster to link on 2 cores), a module per
+//! behaviour.
+
+mod common;
+mod determinism;
+mod errors;
+mod queueing;
+mod scenarios;
