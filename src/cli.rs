@@ -72,9 +72,9 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
-    /// Time-series interval.
-    #[arg(long, default_value = "1s")]
-    pub interval: String,
+    /// Time-series interval [default: 1s, longer for long runs: at most 10,000 rows].
+    #[arg(long)]
+    pub interval: Option<String>,
     /// Stop and report an unstable system when more requests than this are in flight.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_in_flight: usize,
@@ -114,13 +114,14 @@ fn parse_flag_duration(flag: &str, v: &str) -> Result<Duration, i32> {
 }
 
 fn cmd_run(a: &RunArgs) -> i32 {
-    let interval = match parse_flag_duration("interval", &a.interval) {
-        Ok(d) if !d.is_zero() => d,
-        Ok(_) => {
+    let interval = match a.interval.as_deref().map(|v| parse_flag_duration("interval", v)) {
+        None => None,
+        Some(Ok(d)) if !d.is_zero() => Some(d),
+        Some(Ok(_)) => {
             eprintln!("error: --interval: must be longer than zero");
             return EXIT_BAD_INPUT;
         }
-        Err(c) => return c,
+        Some(Err(c)) => return c,
     };
     if a.replications == 0 {
         eprintln!("error: --replications: must be at least 1");

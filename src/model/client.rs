@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use rand::RngExt;
-use rand_distr::{Distribution, Zipf};
+use rand_distr::{Distribution, Exp1, Zipf};
 
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, Request};
 use crate::engine::rng::{self, Rng};
@@ -131,16 +131,16 @@ impl Client {
     /// Time of the next arrival after `now`, or `None` when there are no more.
     fn next_arrival(&mut self, now: SimTime) -> Option<SimTime> {
         let exp = |rng: &mut Rng, rate: f64| -> f64 {
-            // Inverse transform: -ln(U)/rate, U in (0, 1].
-            let u: f64 = 1.0 - rng.random::<f64>();
-            -u.ln() / rate * NS_PER_S as f64
+            // Ziggurat exponential (rand_distr's Exp1), scaled to the rate.
+            let e: f64 = Exp1.sample(rng);
+            e / rate * NS_PER_S as f64
         };
         match &self.cfg.arrival {
             ArrivalCfg::Poisson(rate) => {
                 if *rate <= 0.0 {
                     return None;
                 }
-                Some(now + exp(&mut self.arrivals, *rate).round() as u64)
+                Some(now + (exp(&mut self.arrivals, *rate) + 0.5) as u64)
             }
             ArrivalCfg::Constant(rate) => {
                 if *rate <= 0.0 {

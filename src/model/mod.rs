@@ -96,7 +96,7 @@ pub struct IntervalStats {
     /// Failures, rejections and timeouts.
     pub errors: u64,
     /// Latency of successful completions.
-    pub latency: crate::stats::Histogram,
+    pub latency: crate::stats::IntervalHistogram,
 }
 
 /// What a component's handler may use.
@@ -183,6 +183,11 @@ pub trait Component {
     fn sample(&mut self, _now: SimTime, _out: &mut Vec<f64>) {}
     /// Final metrics.
     fn report(&self, _rc: &ReportCtx, _out: &mut Metrics, _notes: &mut Vec<String>) {}
+    /// Requests this component holds now (queued or in service): names the
+    /// bottleneck when an unstable run is stopped.
+    fn backlog(&self) -> u64 {
+        0
+    }
     /// The client's latency histogram, for the overall percentiles.
     fn client_latency(&self) -> Option<&crate::stats::Histogram> {
         None
@@ -295,7 +300,7 @@ impl World {
                 interval: IntervalStats {
                     completed: 0,
                     errors: 0,
-                    latency: crate::stats::Histogram::new(),
+                    latency: crate::stats::IntervalHistogram::new(),
                 },
             },
             end: cfg.duration,
@@ -373,8 +378,8 @@ impl World {
         row.push(crate::engine::secs(now));
         row.push(iv.completed as f64 / secs);
         row.push(iv.errors as f64);
-        row.push(iv.latency.quantile_ns(0.5) as f64 / 1e6);
-        row.push(iv.latency.quantile_ns(0.99) as f64 / 1e6);
+        row.push(iv.latency.quantile(0.5) as f64 / 1e6);
+        row.push(iv.latency.quantile(0.99) as f64 / 1e6);
         iv.completed = 0;
         iv.errors = 0;
         iv.latency.reset();
@@ -400,11 +405,24 @@ impl World {
         }
         client::overall_metrics(&latency, &rc, &mut metrics);
         if let Some(Stop::TooManyInFlight(n)) = &self.ctx.stop {
+            let worst = self
+                .comps
+                .iter()
+                .max_by_key(|c| c.backlog())
+                .filter(|c| c.backlog() > 0)
+                .map(|c| {
+                    format!(
+                        " `{}` holds {} of them: it is the bottleneck.",
+                        c.name(),
+                        c.backlog()
+                    )
+                })
+                .unwrap_or_default();
             notes.insert(
                 0,
                 format!(
                     "UNSTABLE: the run stopped at {:.1}s with {n} requests in flight: \
-                     offered load exceeds capacity and queues grow without bound",
+                     offered load exceeds capacity and queues grow without bound.{worst}",
                     crate::engine::secs(now)
                 ),
             );

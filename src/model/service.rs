@@ -25,7 +25,7 @@ use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 use crate::scenario::dist::Sampler;
 use crate::scenario::spec::{Discipline, Op};
-use crate::stats::TimeWeighted;
+use crate::stats::Occupancy;
 
 /// Marks a request whose answer has been sent (later child answers are dropped).
 const FINISHED: u16 = u16::MAX;
@@ -91,7 +91,7 @@ struct Replica {
     queue: VecDeque<ReqRef>,
     in_system: u32,
     arrivals: u64,
-    busy_tw: TimeWeighted,
+    busy_tw: Occupancy,
     ps: Ps,
 }
 
@@ -106,9 +106,9 @@ pub struct Service {
     rr: u32,
     done_buf: Vec<ReqRef>,
     // statistics since warm-up
-    busy: TimeWeighted,
-    queue: TimeWeighted,
-    in_sys: TimeWeighted,
+    busy: Occupancy,
+    queue: Occupancy,
+    in_sys: Occupancy,
     arrivals: u64,
     completed: u64,
     failed: u64,
@@ -130,7 +130,7 @@ impl Service {
                 queue: VecDeque::with_capacity(64),
                 in_system: 0,
                 arrivals: 0,
-                busy_tw: TimeWeighted::new(0),
+                busy_tw: Occupancy::new(0),
                 ps: Ps::default(),
             })
             .collect();
@@ -143,9 +143,9 @@ impl Service {
             reps,
             rr: 0,
             done_buf: Vec::new(),
-            busy: TimeWeighted::new(0),
-            queue: TimeWeighted::new(0),
-            in_sys: TimeWeighted::new(0),
+            busy: Occupancy::new(0),
+            queue: Occupancy::new(0),
+            in_sys: Occupancy::new(0),
             arrivals: 0,
             completed: 0,
             failed: 0,
@@ -200,7 +200,7 @@ impl Service {
                     self.start(ri, req, ctx);
                 } else if (rep.queue.len() as u64) < self.cfg.queue_capacity {
                     rep.queue.push_back(req);
-                    self.queue.add(now, 1.0);
+                    self.queue.add(now, 1);
                     self.admit(ri, now);
                 } else {
                     self.reject(req, ctx);
@@ -230,7 +230,7 @@ impl Service {
     #[inline]
     fn admit(&mut self, ri: usize, now: SimTime) {
         self.reps[ri].in_system += 1;
-        self.in_sys.add(now, 1.0);
+        self.in_sys.add(now, 1);
     }
 
     fn reject(&mut self, req: ReqRef, ctx: &mut Ctx) {
@@ -242,15 +242,16 @@ impl Service {
         let now = ctx.now();
         let rep = &mut self.reps[ri];
         rep.busy += 1;
-        rep.busy_tw.add(now, 1.0);
-        self.busy.add(now, 1.0);
+        rep.busy_tw.add(now, 1);
+        self.busy.add(now, 1);
         let Some(r) = ctx.reqs.get_mut(req) else { return };
         r.started = now;
         let op = r.op;
         self.wait_sum += (now - r.arrived) as f64;
         self.wait_n += 1;
         let d = self.demand(op, ri);
-        ctx.sched.after(d.round() as u64, self.id, Msg::Done(req));
+        // d ≥ 0, so adding ½ and truncating rounds to nearest (cheaper than round()).
+        ctx.sched.after((d + 0.5) as u64, self.id, Msg::Done(req));
     }
 
     fn done(&mut self, req: ReqRef, ctx: &mut Ctx) {
@@ -259,10 +260,10 @@ impl Service {
         let ri = r.replica as usize;
         let rep = &mut self.reps[ri];
         rep.busy -= 1;
-        rep.busy_tw.add(now, -1.0);
-        self.busy.add(now, -1.0);
+        rep.busy_tw.add(now, -1);
+        self.busy.add(now, -1);
         if let Some(next) = rep.queue.pop_front() {
-            self.queue.add(now, -1.0);
+            self.queue.add(now, -1);
             self.start(ri, next, ctx);
         }
         self.continue_calls(req, ctx);
@@ -320,7 +321,7 @@ impl Service {
         r.step = FINISHED;
         let (ri, arrived) = (r.replica as usize, r.arrived);
         self.reps[ri].in_system -= 1;
-        self.in_sys.add(now, -1.0);
+        self.in_sys.add(now, -1);
         self.sojourn_sum += (now - arrived) as f64;
         self.sojourn_n += 1;
         if outcome == Outcome::Ok {
@@ -368,7 +369,7 @@ impl Service {
         let rep = &mut self.reps[ri];
         let b = (rep.ps.jobs.len() as u32).min(self.cfg.cores);
         if b != rep.busy {
-            let delta = f64::from(b) - f64::from(rep.busy);
+            let delta = i64::from(b) - i64::from(rep.busy);
             rep.busy = b;
             rep.busy_tw.add(now, delta);
             self.busy.add(now, delta);
@@ -456,6 +457,10 @@ impl Component for Service {
             Msg::Timeout(child) => self.child_timed_out(child, ctx),
             _ => {}
         }
+    }
+
+    fn backlog(&self) -> u64 {
+        self.reps.iter().map(|r| u64::from(r.in_system)).sum()
     }
 
     fn on_warmup(&mut self, now: SimTime) {

@@ -26,8 +26,10 @@ pub struct Problem {
 /// Options that do not live in the file.
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
-    /// Time-series interval.
-    pub interval: Duration,
+    /// Time-series interval; `None` picks 1 s, or a longer round interval
+    /// for long runs so the series has at most [`MAX_ROWS`] rows (memory
+    /// stays bounded however long the run).
+    pub interval: Option<Duration>,
     /// In-flight request limit before a run is declared unstable and stopped.
     pub max_in_flight: usize,
 }
@@ -35,7 +37,7 @@ pub struct BuildOptions {
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
-            interval: Duration::from_nanos(1_000_000_000),
+            interval: None,
             max_in_flight: 1_000_000,
         }
     }
@@ -376,9 +378,31 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         clients,
         components: comps,
         network: Network { latency },
-        interval: opts.interval.as_nanos().max(1),
+        interval: opts
+            .interval
+            .map(|d| d.as_nanos().max(1))
+            .unwrap_or_else(|| auto_interval(sc.duration.as_nanos())),
         max_in_flight: opts.max_in_flight,
     })
+}
+
+/// Most time-series rows the default interval produces.
+pub const MAX_ROWS: u64 = 10_000;
+
+/// 1 s, or the smallest 1-2-5 multiple of a second that keeps the series
+/// within [`MAX_ROWS`] rows.
+pub fn auto_interval(duration_ns: u64) -> u64 {
+    let s = 1_000_000_000u64;
+    let mut unit = s;
+    loop {
+        for m in [1, 2, 5] {
+            let iv = unit * m;
+            if duration_ns.div_ceil(iv) <= MAX_ROWS {
+                return iv;
+            }
+        }
+        unit *= 10;
+    }
 }
 
 fn speeds(s: &Speed, replicas: u32) -> Vec<f64> {

@@ -1,1 +1,201 @@
-//! (being written)
+//! Determinism (SPEC §4): same scenario and seed give the same trajectory
+//! and a byte-identical report.json apart from wall-clock values, whatever
+//! the thread count; components draw from their own streams; an unstable
+//! system ends in bounded memory and is reported.
+
+use std::process::Command;
+
+use crate::common::{bin, run_yaml};
+
+const TWO_TIER: &str = "
+name: det
+seed: 11
+duration: 2m
+warmup: 10s
+clients:
+  web:
+    arrival: { poisson: 150/s }
+    target: lb
+    requests: { read: 0.8, write: 0.2 }
+    keys: { zipf: { n: 1000, s: 0.9 } }
+    identities: 100
+components:
+  lb: { kind: load_balancer, algorithm: power_of_two, backends: api }
+  api:
+    kind: service
+    replicas: 3
+    cores: 2
+    service_time: { read: { exponential: 8ms }, write: { lognormal: { mean: 20ms, cv: 1.5 } } }
+    calls: [ { target: db, on: write }, { parallel: [a, { target: b, probability: 0.5 }] } ]
+  db: { kind: service, cores: 4, service_time: { exponential: 5ms } }
+  a: { kind: service, cores: 4, service_time: { exponential: 2ms } }
+  b: { kind: service, cores: 4, service_time: { erlang: { k: 3, mean: 3ms } } }
+network:
+  latency: { exponential: 200us }
+";
+
+#[test]
+fn same_seed_same_fingerprint_and_metrics() {
+    let (r1, _) = run_yaml(TWO_TIER, 11, 1);
+    let (r2, _) = run_yaml(TWO_TIER, 11, 1);
+    assert_eq!(r1.value("sim.fingerprint"), r2.value("sim.fingerprint"));
+    assert_eq!(r1.to_json_without_wall_clock(), r2.to_json_without_wall_clock());
+    let (r3, _) = run_yaml(TWO_TIER, 12, 1);
+    assert_ne!(r1.value("sim.fingerprint"), r3.value("sim.fingerprint"));
+}
+
+/// report.json with the two wall-clock values blanked, line by line.
+fn without_wall_clock(json: &str) -> String {
+    let mut out = Vec::new();
+    let mut blank_next_value = false;
+    for line in json.lines() {
+        if line.contains("\"sim.wall_s\"") || line.contains("\"sim.events_per_s\"") {
+            blank_next_value = true;
+            out.push(line.to_string());
+            continue;
+        }
+        if blank_next_value && line.trim_start().starts_with("\"value\"") {
+            out.push("      \"value\": <wall clock>,".to_string());
+            blank_next_value = false;
+            continue;
+        }
+        out.push(line.to_string());
+    }
+    out.join("\n")
+}
+
+fn run_binary(dir: &std::path::Path, threads: &str, scenario: &std::path::Path) -> String {
+    let status = Command::new(bin())
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--replications",
+            "4",
+            "--quiet",
+            "--out",
+        ])
+        .arg(dir)
+        .env("RAYON_NUM_THREADS", threads)
+        .status()
+        .expect("archsim runs");
+    assert!(status.success());
+    std::fs::read_to_string(dir.join("report.json")).expect("report.json written")
+}
+
+#[test]
+fn report_json_is_byte_identical_whatever_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("det.yaml");
+    std::fs::write(&scenario, TWO_TIER).unwrap();
+    let a = run_binary(&tmp.path().join("a"), "1", &scenario);
+    let b = run_binary(&tmp.path().join("b"), "2", &scenario);
+    let c = run_binary(&tmp.path().join("c"), "2", &scenario);
+    assert_eq!(without_wall_clock(&a), without_wall_clock(&b));
+    assert_eq!(without_wall_clock(&b), without_wall_clock(&c));
+    assert!(a.contains("\"replications\": 4"));
+    // The intervals are there (4 replications).
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert!(v["metrics"]["latency.p99_ms"]["ci95"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn an_unrelated_component_does_not_change_another_ones_draws() {
+    let base = "
+name: iso
+seed: 5
+duration: 1m
+clients:
+  c: { arrival: { poisson: 60/s }, target: api }
+components:
+  api: { kind: service, service_time: { exponential: 10ms } }
+";
+    let extended = format!(
+        "{base}  batch: {{ kind: service, cores: 2, service_time: {{ exponential: 30ms }} }}\n  \
+         zfront: {{ kind: load_balancer, algorithm: random, backends: batch }}\n"
+    )
+    .replace(
+        "clients:\n",
+        "clients:\n  other: { arrival: { poisson: 40/s }, target: zfront }\n",
+    );
+    let (a, _) = run_yaml(base, 5, 1);
+    let (b, _) = run_yaml(&extended, 5, 1);
+    for m in [
+        "clients.c.latency.mean_ms",
+        "clients.c.latency.p99_ms",
+        "clients.c.requests.completed",
+        "components.api.wait.mean_ms",
+        "components.api.utilization",
+    ] {
+        assert_eq!(
+            a.value(m),
+            b.value(m),
+            "{m} changed when an unrelated client and components were added"
+        );
+    }
+    assert_ne!(a.value("sim.fingerprint"), b.value("sim.fingerprint"));
+    assert!(b.value("clients.other.requests.completed").unwrap() > 1000.0);
+}
+
+#[test]
+fn overload_stops_in_bounded_memory_and_names_the_bottleneck() {
+    let yaml = "
+name: overload
+seed: 1
+duration: 1h
+clients:
+  c: { arrival: { poisson: 300/s }, target: api }
+components:
+  front: { kind: service, cores: 8, service_time: { exponential: 1ms } }
+  api: { kind: service, service_time: { exponential: 10ms } }
+";
+    // 300/s offered to a server of capacity 100/s: the queue grows by ~200
+    // per second, so a 20,000 in-flight limit is reached after ~100 s of
+    // simulated time instead of the system growing for an hour.
+    let (_, cfg) = archsim::scenario::load_str(
+        "overload.yaml",
+        yaml,
+        std::path::Path::new("."),
+        &[],
+        &archsim::scenario::BuildOptions {
+            max_in_flight: 20_000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (report, outs) = archsim::report::run_replications(&cfg, 1, 1);
+    assert_eq!(report.value("sim.unstable"), Some(1.0));
+    assert!(outs[0].peak_requests <= 20_001, "peak {}", outs[0].peak_requests);
+    let note = &report.notes[0];
+    assert!(note.starts_with("UNSTABLE"), "{note}");
+    assert!(note.contains("`api`"), "the bottleneck is named: {note}");
+    let stopped_at = outs[0].rows.len();
+    assert!((80..=130).contains(&stopped_at), "stopped after {stopped_at} s");
+}
+
+#[test]
+fn slow_growth_is_flagged_unstable_without_hitting_the_limit() {
+    // ρ = 1.1: the queue grows ~10/s; over 10 minutes it reaches thousands,
+    // well below the default in-flight limit, and the halves test catches it.
+    let yaml = "
+name: creep
+seed: 3
+duration: 10m
+warmup: 30s
+clients:
+  c: { arrival: { poisson: 110/s }, target: api }
+components:
+  api: { kind: service, service_time: { exponential: 10ms } }
+";
+    let (report, _) = run_yaml(yaml, 3, 1);
+    assert_eq!(report.value("sim.unstable"), Some(1.0));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("UNSTABLE") && n.contains("api"))
+    );
+    // A stable system at ρ = 0.7 is not flagged.
+    let (ok, _) = run_yaml(&yaml.replace("110/s", "70/s"), 3, 1);
+    assert_eq!(ok.value("sim.unstable"), Some(0.0));
+    assert!(ok.notes.is_empty(), "{:?}", ok.notes);
+}
