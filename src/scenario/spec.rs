@@ -374,8 +374,8 @@ pub enum CallStep {
     },
 }
 
-/// A call to another component.
-#[derive(Clone, Debug, Serialize, JsonSchema, PartialEq)]
+/// A call to another component: a name, or `{ target, probability, on, timeout }`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct CallEdge {
     /// The component called.
     pub target: String,
@@ -388,6 +388,35 @@ pub struct CallEdge {
     /// Give up on the call after this long (the request then fails).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+}
+
+impl JsonSchema for CallEdge {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CallEdge".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let on = g.subschema_for::<Op>();
+        let timeout = g.subschema_for::<Duration>();
+        schemars::json_schema!({
+            "description": "A call: the component's name, or a map with its target and options.",
+            "anyOf": [
+                { "type": "string", "description": "Name of the component called." },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["target"],
+                    "properties": {
+                        "target": { "type": "string", "description": "The component called." },
+                        "probability": { "type": "number", "minimum": 0, "maximum": 1,
+                                         "description": "Chance the call is made (default 1)." },
+                        "on": on,
+                        "timeout": timeout
+                    }
+                }
+            ]
+        })
+    }
 }
 
 const EDGE_FIELDS: &[&str] = &["target", "probability", "on", "timeout"];

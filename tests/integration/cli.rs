@@ -1,0 +1,108 @@
+//! The command line's contract (SPEC §1): `--format json` prints exactly the
+//! report.json document, flags win over the file, `schema` describes the
+//! scenario types.
+
+use std::process::Command;
+
+use crate::common::bin;
+
+const SCENARIO: &str = "
+name: cli-test
+seed: 3
+duration: 30s
+clients:
+  c: { arrival: { poisson: 50/s }, target: api }
+components:
+  api: { kind: service, replicas: 2, service_time: { exponential: 10ms } }
+";
+
+fn write_scenario(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, SCENARIO).unwrap();
+    p
+}
+
+#[test]
+fn format_json_prints_exactly_the_report_and_flags_override_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = write_scenario(tmp.path());
+    let out = Command::new(bin())
+        .args([
+            "run",
+            s.to_str().unwrap(),
+            "--format",
+            "json",
+            "--seed",
+            "9",
+            "--duration",
+            "20s",
+        ])
+        .args(["--set", "components.api.replicas=3", "--out"])
+        .arg(tmp.path().join("run"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let file = std::fs::read_to_string(tmp.path().join("run/report.json")).unwrap();
+    assert_eq!(printed, file);
+    let v: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(v["seed"], 9);
+    assert_eq!(v["duration_s"], 20.0);
+    assert_eq!(v["metrics"]["components.api.replicas_mean"]["value"], 3.0);
+    assert!(v["metrics"]["components.api.replicas_mean"]["ci95"].is_null());
+    for f in ["summary.txt", "timeseries.csv"] {
+        assert!(tmp.path().join("run").join(f).exists(), "{f}");
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("run/timeseries.csv")).unwrap();
+    assert!(csv.starts_with("t_s,throughput_rps,errors,latency_p50_ms,latency_p99_ms,api.utilization"));
+    assert_eq!(csv.lines().count(), 1 + 20, "one row per second of a 20 s run");
+}
+
+#[test]
+fn quiet_prints_nothing_and_text_prints_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = write_scenario(tmp.path());
+    let q = Command::new(bin())
+        .args(["run", s.to_str().unwrap(), "--quiet", "--out"])
+        .arg(tmp.path().join("q"))
+        .output()
+        .unwrap();
+    assert!(q.status.success());
+    assert!(q.stdout.is_empty());
+    let t = Command::new(bin())
+        .args(["run", s.to_str().unwrap(), "--out"])
+        .arg(tmp.path().join("t"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(t.stdout).unwrap();
+    for needle in ["Latency ms", "p99", "Availability", "api", "util %"] {
+        assert!(text.contains(needle), "summary lacks {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn schema_describes_every_component_kind_and_distribution() {
+    let out = Command::new(bin()).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = v.to_string();
+    for kind in ["\"service\"", "\"load_balancer\""] {
+        assert!(text.contains(&format!("\"const\":{kind}")), "kind {kind} missing");
+    }
+    for word in [
+        "exponential",
+        "lognormal",
+        "pareto",
+        "weibull",
+        "empirical",
+        "poisson",
+        "closed",
+        "diurnal",
+    ] {
+        assert!(text.contains(word), "{word} missing from the schema");
+    }
+    assert_eq!(
+        v["additionalProperties"], false,
+        "unknown top-level fields are errors"
+    );
+}
