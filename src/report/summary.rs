@@ -35,13 +35,9 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
         "archsim {} · {} · seed {} · {} · {} s simulated, {} s warm-up",
         r.archsim_version, r.scenario, r.seed, reps, r.duration_s, r.warmup_s
     );
-    let first_line = description
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if !first_line.is_empty() {
-        let _ = writeln!(s, "{first_line}");
+    let first = first_sentence(description);
+    if !first.is_empty() {
+        let _ = writeln!(s, "{first}");
     }
     let _ = writeln!(s);
     let _ = writeln!(
@@ -118,4 +114,13 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
         r.value("sim.events_per_s").unwrap_or(0.0) / 1e6
     );
     s
+}
+
+/// The description's first sentence, on one line.
+fn first_sentence(description: &str) -> String {
+    let flat = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.find(". ") {
+        Some(i) => flat[..=i].to_string(),
+        None => flat,
+    }
 }
