@@ -35,6 +35,75 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Run a grid of variants × replications in parallel (resumable).
+    Sweep(SweepArgs),
+    /// Side-by-side table of report.json / sweep.json files with significance.
+    Compare {
+        /// Two or more report.json or sweep.json files (or run/sweep folders).
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::sweep::compare::CompareFormat::Text)]
+        format: crate::sweep::compare::CompareFormat,
+    },
+    /// Join `--shard` sweep folders into one sweep folder.
+    Merge {
+        /// Shard folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the merged sweep.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Flags of `archsim sweep`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// Scenario file (its `sweep:` block gives the grid).
+    pub file: PathBuf,
+    /// Add or replace a varied parameter: PATH=V1,V2,… (YAML values; `A..B step S` ranges).
+    #[arg(long, value_name = "PATH=V1,V2,…")]
+    pub vary: Vec<String>,
+    /// Replications per point (default: the file's sweep.replications, else 1).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Sweep folder (default output/<scenario name>-sweep/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue a sweep, skipping replications already in points.jsonl.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start over in a folder that already holds results.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Run only the K-th of N slices of the (point, replication) jobs, e.g. 2/4.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Add replications until METRIC's 95% half-width is at most REL of its value, e.g. latency.p99_ms=2%.
+    #[arg(long, value_name = "METRIC=REL")]
+    pub precision: Vec<String>,
+    /// Most replications per point with --precision.
+    #[arg(long, default_value_t = 64)]
+    pub max_replications: u32,
+    /// Seed (overrides the file's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated duration (overrides the file's).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Override a field for every point: PATH=VALUE (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// No progress, no table.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Test hook: stop as if interrupted after N replications.
+    #[arg(long, hide = true)]
+    pub stop_after: Option<usize>,
 }
 
 /// What goes to standard output.
@@ -89,6 +158,129 @@ pub fn run(args: Args) -> i32 {
             let schema = schemars::schema_for!(crate::scenario::Scenario);
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             0
+        }
+        Command::Sweep(a) => cmd_sweep(&a),
+        Command::Compare { files, format } => {
+            use std::io::IsTerminal;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            match crate::sweep::compare::run(&files, format, color) {
+                Ok(text) => {
+                    print!("{text}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    e.exit_code()
+                }
+            }
+        }
+        Command::Merge { dirs, out } => match crate::sweep::merge(&dirs, &out) {
+            Ok(r) => {
+                println!("merged {} points into {}", r.points.len(), out.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                e.exit_code()
+            }
+        },
+    }
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (k, n) = s.split_once('/').ok_or_else(|| format!("--shard {s}: expected K/N, e.g. 2/4"))?;
+    let k: u32 = k.trim().parse().map_err(|_| format!("--shard {s}: K must be a whole number"))?;
+    let n: u32 = n.trim().parse().map_err(|_| format!("--shard {s}: N must be a whole number"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("--shard {s}: expected 1 ≤ K ≤ N"));
+    }
+    Ok((k, n))
+}
+
+fn parse_precision(s: &str) -> Result<(String, f64), String> {
+    let (m, rel) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--precision {s}: expected METRIC=REL, e.g. latency.p99_ms=2%"))?;
+    let rel = rel.trim();
+    let v = match rel.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => rel.parse::<f64>(),
+    }
+    .map_err(|_| format!("--precision {s}: REL must be a number or a percentage"))?;
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(format!("--precision {s}: REL must be positive"));
+    }
+    Ok((m.trim().to_string(), v))
+}
+
+fn cmd_sweep(a: &SweepArgs) -> i32 {
+    let shard = match a.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let precision = match a.precision.iter().map(|p| parse_precision(p)).collect::<Result<Vec<_>, _>>() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if a.jobs == Some(0) {
+        eprintln!("error: --jobs must be at least 1");
+        return EXIT_BAD_INPUT;
+    }
+    let mut overrides = Vec::new();
+    if let Some(s) = a.seed {
+        overrides.push(format!("seed={s}"));
+    }
+    if let Some(d) = &a.duration {
+        overrides.push(format!("duration={d}"));
+    }
+    overrides.extend(a.set.iter().cloned());
+    let opts = crate::sweep::SweepOptions {
+        file: a.file.clone(),
+        overrides,
+        vary: a.vary.clone(),
+        replications: a.replications,
+        jobs: a.jobs,
+        out: a.out.clone(),
+        resume: a.resume,
+        force: a.force,
+        shard,
+        precision,
+        max_replications: a.max_replications.max(1),
+        progress: if a.quiet {
+            crate::sweep::ProgressMode::Quiet
+        } else {
+            crate::sweep::ProgressMode::Auto
+        },
+        stop_after: a.stop_after,
+        build: BuildOptions::default(),
+    };
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    // Ctrl-C: finish nothing new, keep every finished line.
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    match crate::sweep::run(&opts, &cancel) {
+        Ok(o) => {
+            if !a.quiet {
+                print!("{}", crate::sweep::table(&o.report, None));
+                println!(
+                    "Ran {} replications ({:.1} M events/s) in {:.1} s. Wrote {}",
+                    o.ran,
+                    o.events as f64 / o.wall_s.max(1e-9) / 1e6,
+                    o.wall_s,
+                    o.dir.display()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
         }
     }
 }

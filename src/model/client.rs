@@ -301,6 +301,7 @@ impl Component for Client {
                         let lat = now - born;
                         ctx.interval.completed += 1;
                         ctx.interval.latency.record(lat);
+                        ctx.interval.latency_sum += lat;
                         if counted {
                             self.completed += 1;
                             self.latency.record(lat);

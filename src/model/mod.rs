@@ -97,6 +97,8 @@ pub struct IntervalStats {
     pub errors: u64,
     /// Latency of successful completions.
     pub latency: crate::stats::IntervalHistogram,
+    /// Sum of those latencies in ns (for the interval mean).
+    pub latency_sum: u64,
 }
 
 /// What a component's handler may use.
@@ -204,6 +206,8 @@ pub struct Config {
     pub duration: SimTime,
     /// Warm-up.
     pub warmup: SimTime,
+    /// Choose the warm-up by MSER-5 from a pilot run (`warmup: auto`).
+    pub auto_warmup: bool,
     /// Clients (ids 0..clients.len()).
     pub clients: Vec<client::ClientCfg>,
     /// Components (ids continue after the clients).
@@ -253,7 +257,8 @@ pub struct RunOutput {
     pub fingerprint: u64,
     /// Wall-clock seconds the simulation took.
     pub wall_s: f64,
-    /// Highest number of request records alive at once.
+    /// Highest number of request records alive at once (the arena's
+    /// high-water mark: memory is bounded by it).
     pub peak_requests: usize,
 }
 
@@ -282,6 +287,7 @@ impl World {
             "t_s".to_string(),
             "throughput_rps".to_string(),
             "errors".to_string(),
+            "latency_mean_ms".to_string(),
             "latency_p50_ms".to_string(),
             "latency_p99_ms".to_string(),
         ];
@@ -301,6 +307,7 @@ impl World {
                     completed: 0,
                     errors: 0,
                     latency: crate::stats::IntervalHistogram::new(),
+                    latency_sum: 0,
                 },
             },
             end: cfg.duration,
@@ -311,7 +318,16 @@ impl World {
     }
 
     /// Run to the end (or until stopped) and collect the results.
-    pub fn run(mut self) -> RunOutput {
+    pub fn run(self) -> RunOutput {
+        match self.run_until(None) {
+            Some(out) => out,
+            None => unreachable!("a run without a cancel flag always finishes"),
+        }
+    }
+
+    /// As [`World::run`], but give up (returning `None`) soon after `cancel`
+    /// becomes true: Ctrl-C in a sweep must not wait for a long replication.
+    pub fn run_until(mut self, cancel: Option<&std::sync::atomic::AtomicBool>) -> Option<RunOutput> {
         let wall = std::time::Instant::now();
         for c in self.comps.iter_mut() {
             c.start(&mut self.ctx);
@@ -324,11 +340,9 @@ impl World {
             .sched
             .at(warmup + (self.end - warmup) / 2, WORLD, Msg::Midpoint);
         self.ctx.sched.at(self.interval, WORLD, Msg::Sample);
-        let mut peak = 0usize;
         while let Some((target, msg)) = self.ctx.sched.next(self.end) {
             if target == WORLD {
                 self.world_event(msg);
-                peak = peak.max(self.ctx.reqs.live());
                 if self.ctx.stop.is_some() {
                     break;
                 }
@@ -338,14 +352,18 @@ impl World {
             if self.ctx.stop.is_some() {
                 break;
             }
+            if self.ctx.sched.processed() & 0xFFFF == 0
+                && cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                return None;
+            }
         }
-        peak = peak.max(self.ctx.reqs.capacity_used().min(self.ctx.reqs.live().max(peak)));
         let now = if self.ctx.stop.is_some() {
             self.ctx.now()
         } else {
             self.end
         };
-        self.finish(now, wall.elapsed().as_secs_f64(), peak)
+        Some(self.finish(now, wall.elapsed().as_secs_f64()))
     }
 
     fn world_event(&mut self, msg: Msg) {
@@ -378,18 +396,21 @@ impl World {
         row.push(crate::engine::secs(now));
         row.push(iv.completed as f64 / secs);
         row.push(iv.errors as f64);
+        let n = iv.latency.count();
+        row.push(if n > 0 { iv.latency_sum as f64 / n as f64 / 1e6 } else { 0.0 });
         row.push(iv.latency.quantile(0.5) as f64 / 1e6);
         row.push(iv.latency.quantile(0.99) as f64 / 1e6);
         iv.completed = 0;
         iv.errors = 0;
         iv.latency.reset();
+        iv.latency_sum = 0;
         for c in self.comps.iter_mut() {
             c.sample(now, &mut row);
         }
         self.rows.push(row);
     }
 
-    fn finish(mut self, now: SimTime, wall_s: f64, peak: usize) -> RunOutput {
+    fn finish(mut self, now: SimTime, wall_s: f64) -> RunOutput {
         let rc = ReportCtx {
             now,
             warmup: self.ctx.warmup.min(now),
@@ -448,7 +469,7 @@ impl World {
             events,
             fingerprint,
             wall_s,
-            peak_requests: peak.max(self.ctx.reqs.capacity_used()),
+            peak_requests: self.ctx.reqs.capacity_used(),
         }
     }
 }

@@ -43,6 +43,12 @@ pub struct Report {
     /// Findings worth a human's attention (instability, saturation).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Seed of each replication (equal lists mean paired, common-random-number runs).
+    #[serde(default)]
+    pub replication_seeds: Vec<u64>,
+    /// Each metric's value in each replication (only with 2 or more).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replication_values: BTreeMap<String, Vec<f64>>,
 }
 
 /// Metrics that describe the simulation itself, combined by sum or hash
@@ -51,69 +57,74 @@ const WALL_CLOCK: &[&str] = &["sim.wall_s", "sim.events_per_s"];
 
 /// Run `replications` independent replications (in parallel on rayon's
 /// pool; the result does not depend on the thread count) and combine them.
+/// With `warmup: auto` a pilot run (replication 0's seed, no warm-up)
+/// chooses the warm-up by MSER-5 first.
 pub fn run_replications(cfg: &Config, seed: u64, replications: u32) -> (Report, Vec<RunOutput>) {
+    let (cfg, note) = resolve_warmup(cfg, seed);
     let outs: Vec<RunOutput> = (0..replications.max(1))
         .into_par_iter()
-        .map(|r| World::new(cfg, replication_seed(seed, r)).run())
+        .map(|r| World::new(&cfg, replication_seed(seed, r)).run())
         .collect();
-    (combine(cfg, seed, &outs), outs)
+    let maps: Vec<&crate::model::Metrics> = outs.iter().map(|o| &o.metrics).collect();
+    let mut report = combine(&cfg, seed, &maps);
+    for o in &outs {
+        for n in &o.notes {
+            if !report.notes.contains(n) {
+                report.notes.push(n.clone());
+            }
+        }
+    }
+    if let Some(n) = note {
+        report.notes.push(n);
+    }
+    (report, outs)
 }
 
-/// Combine replications into a report: the mean of each metric with its
-/// Student-t 95% half-width.
-pub fn combine(cfg: &Config, seed: u64, outs: &[RunOutput]) -> Report {
-    let mut keys: Vec<&String> = outs.iter().flat_map(|o| o.metrics.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut metrics = BTreeMap::new();
-    for k in keys {
-        let mv = match k.as_str() {
-            "sim.events" => MetricValue {
-                value: outs.iter().map(|o| o.events as f64).sum(),
-                ci95: None,
-            },
-            "sim.wall_s" => MetricValue {
-                value: outs.iter().map(|o| o.wall_s).sum(),
-                ci95: None,
-            },
-            "sim.events_per_s" => {
-                let wall: f64 = outs.iter().map(|o| o.wall_s).sum();
-                let ev: f64 = outs.iter().map(|o| o.events as f64).sum();
-                MetricValue {
-                    value: if wall > 0.0 { ev / wall } else { 0.0 },
-                    ci95: None,
-                }
-            }
-            "sim.fingerprint" => {
-                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                for o in outs {
-                    h = (h ^ o.fingerprint).wrapping_mul(0x0000_0100_0000_01b3);
-                }
-                MetricValue {
-                    value: (h >> 16) as f64,
-                    ci95: None,
-                }
-            }
-            "sim.unstable" => MetricValue {
-                value: outs
-                    .iter()
-                    .filter_map(|o| o.metrics.get(k))
-                    .fold(0.0, |a, b| a.max(*b)),
-                ci95: None,
-            },
-            _ => {
-                let xs: Vec<f64> = outs.iter().filter_map(|o| o.metrics.get(k).copied()).collect();
-                let (value, ci95) = crate::stats::mean_ci95(&xs);
-                MetricValue { value, ci95 }
-            }
-        };
-        metrics.insert(k.clone(), mv);
+/// For `warmup: auto`, the configuration with the warm-up MSER-5 chose
+/// from a pilot run's per-interval mean latency, and a note saying so.
+pub fn resolve_warmup(cfg: &Config, seed: u64) -> (Config, Option<String>) {
+    let mut cfg = cfg.clone();
+    if !cfg.auto_warmup {
+        return (cfg, None);
     }
-    let mut notes: Vec<String> = Vec::new();
-    for o in outs {
-        for n in &o.notes {
-            if !notes.contains(n) {
-                notes.push(n.clone());
+    cfg.auto_warmup = false;
+    cfg.warmup = 0;
+    let pilot = World::new(&cfg, replication_seed(seed, 0)).run();
+    let col = pilot.columns.iter().position(|c| c == "latency_mean_ms").unwrap_or(2);
+    let mut last = 0.0;
+    let series: Vec<f64> = pilot
+        .rows
+        .iter()
+        .map(|r| {
+            // An interval with no completion repeats the previous mean.
+            if r[col] > 0.0 {
+                last = r[col];
+            }
+            last
+        })
+        .collect();
+    let cut = crate::stats::mser5(&series) as u64;
+    cfg.warmup = (cut * cfg.interval).min(cfg.duration / 2);
+    let note = format!(
+        "warm-up chosen by MSER-5: {} (the first {cut} of {} intervals of mean latency deleted)",
+        crate::scenario::units::Duration::from_nanos(cfg.warmup),
+        series.len()
+    );
+    (cfg, Some(note))
+}
+
+/// Combine replications' metric maps into a report: the mean of each metric
+/// with its Student-t 95% half-width; simulation counters are summed and
+/// fingerprints folded. Per-replication values are kept when there is more
+/// than one replication (for paired comparisons).
+pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Report {
+    let metrics = combine_metrics(reps);
+    let mut replication_values = BTreeMap::new();
+    if reps.len() > 1 {
+        for k in metrics.keys() {
+            let all: Option<Vec<f64>> = reps.iter().map(|m| m.get(k).copied()).collect();
+            if let (false, Some(all)) = (k.starts_with("sim."), all) {
+                replication_values.insert(k.clone(), all);
             }
         }
     }
@@ -121,12 +132,48 @@ pub fn combine(cfg: &Config, seed: u64, outs: &[RunOutput]) -> Report {
         archsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: cfg.name.clone(),
         seed,
-        replications: outs.len() as u32,
+        replications: reps.len() as u32,
         duration_s: crate::engine::secs(cfg.duration),
         warmup_s: crate::engine::secs(cfg.warmup),
         metrics,
-        notes,
+        notes: Vec::new(),
+        replication_seeds: (0..reps.len() as u32).map(|r| replication_seed(seed, r)).collect(),
+        replication_values,
     }
+}
+
+/// The metric table of several replications (see [`combine`]).
+pub fn combine_metrics(reps: &[&crate::model::Metrics]) -> BTreeMap<String, MetricValue> {
+    let mut keys: Vec<&String> = reps.iter().flat_map(|m| m.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let vals = |k: &str| -> Vec<f64> { reps.iter().filter_map(|m| m.get(k).copied()).collect() };
+    let sum = |k: &str| vals(k).iter().sum::<f64>();
+    let exact = |value: f64| MetricValue { value, ci95: None };
+    let mut metrics = BTreeMap::new();
+    for k in keys {
+        let mv = match k.as_str() {
+            "sim.events" | "sim.wall_s" => exact(sum(k)),
+            "sim.events_per_s" => {
+                let wall = sum("sim.wall_s");
+                exact(if wall > 0.0 { sum("sim.events") / wall } else { 0.0 })
+            }
+            "sim.fingerprint" => {
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                for v in vals(k) {
+                    h = (h ^ v as u64).wrapping_mul(0x0000_0100_0000_01b3);
+                }
+                exact(if reps.len() == 1 { vals(k)[0] } else { (h >> 16) as f64 })
+            }
+            "sim.unstable" => exact(vals(k).into_iter().fold(0.0, f64::max)),
+            _ => {
+                let (value, ci95) = crate::stats::mean_ci95(&vals(k));
+                MetricValue { value, ci95 }
+            }
+        };
+        metrics.insert(k.clone(), mv);
+    }
+    metrics
 }
 
 impl Report {

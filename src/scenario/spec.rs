@@ -32,9 +32,10 @@ pub struct Scenario {
     pub seed: u64,
     /// Simulated time.
     pub duration: Duration,
-    /// Statistics ignore what ends before this.
+    /// Statistics ignore what happens before this; `auto` chooses it by
+    /// MSER-5 from a pilot run's own output.
     #[serde(default)]
-    pub warmup: Duration,
+    pub warmup: Warmup,
     /// Named workloads.
     pub clients: IndexMap<String, ClientSpec>,
     /// Named components.
@@ -42,6 +43,104 @@ pub struct Scenario {
     /// Network latency between components.
     #[serde(default)]
     pub network: NetworkSpec,
+    /// The grid `archsim sweep` runs (ignored by `run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
+}
+
+/// The warm-up: a duration, or `auto` (MSER-5, White 1997).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Warmup {
+    /// A fixed warm-up.
+    Fixed(Duration),
+    /// Chosen from a pilot run by the MSER-5 rule.
+    #[serde(rename = "auto")]
+    #[schemars(with = "AutoWord")]
+    Auto,
+}
+
+/// The word `auto` (schema helper).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum AutoWord {
+    #[serde(rename = "auto")]
+    Auto,
+}
+
+impl Default for Warmup {
+    fn default() -> Self {
+        Warmup::Fixed(Duration::ZERO)
+    }
+}
+
+impl Warmup {
+    /// The fixed duration (zero for `auto`).
+    pub fn fixed(&self) -> Duration {
+        match self {
+            Warmup::Fixed(d) => *d,
+            Warmup::Auto => Duration::ZERO,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Warmup {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Warmup;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as 1m, or `auto`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Warmup, E> {
+                if v.trim() == "auto" {
+                    return Ok(Warmup::Auto);
+                }
+                v.parse().map(Warmup::Fixed).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Warmup, E> {
+                Duration::deserialize(de::value::I64Deserializer::<E>::new(v)).map(Warmup::Fixed)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Warmup, E> {
+                Duration::deserialize(de::value::U64Deserializer::<E>::new(v)).map(Warmup::Fixed)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Warmup, E> {
+                Duration::deserialize(de::value::F64Deserializer::<E>::new(v)).map(Warmup::Fixed)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A sweep: the grid of variants and how to plot it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Dotted path → values (parsed as YAML, e.g. `300/s`, `4`); a single
+    /// string `A..B step S` is a numeric range.
+    #[serde(default)]
+    pub vary: IndexMap<String, Vec<serde_json::Value>>,
+    /// Replications per point (default 1; `--replications` wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replications: Option<u32>,
+    /// Which metrics to chart against which parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plot: Option<PlotSpec>,
+}
+
+/// Chart layout for a sweep.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// Parameter on the x axis (default: the first varied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// Parameter giving one line per value (default: the second varied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    /// Metrics on the y axis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub y: Vec<String>,
 }
 
 /// Read or write: the operation a request performs.

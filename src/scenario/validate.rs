@@ -98,12 +98,12 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     if sc.duration.is_zero() {
         ck.err("duration", "duration must be longer than zero");
     }
-    if sc.warmup >= sc.duration && !sc.duration.is_zero() {
+    if sc.warmup.fixed() >= sc.duration && !sc.duration.is_zero() {
         ck.err(
             "warmup",
             format!(
                 "warmup ({}) must be shorter than duration ({})",
-                sc.warmup, sc.duration
+                sc.warmup.fixed(), sc.duration
             ),
         );
     }
@@ -374,7 +374,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     Ok(Config {
         name: sc.name.clone(),
         duration: sc.duration.as_nanos(),
-        warmup: sc.warmup.as_nanos(),
+        warmup: sc.warmup.fixed().as_nanos(),
+        auto_warmup: sc.warmup == Warmup::Auto,
         clients,
         components: comps,
         network: Network { latency },

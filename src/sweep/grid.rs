@@ -1,0 +1,207 @@
+//! The grid of a sweep: the `sweep.vary` block and `--vary` flags, range
+//! expansion, and the cartesian product of points.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+/// One point of the grid: its parameter values and the `--set`-style
+/// overrides that produce it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    /// Path → value, in the order the parameters were declared.
+    pub params: IndexMap<String, Value>,
+}
+
+impl Point {
+    /// `PATH=VALUE` overrides (values as YAML flow text).
+    pub fn overrides(&self) -> Vec<String> {
+        self.params.iter().map(|(k, v)| format!("{k}={}", yaml_text(v))).collect()
+    }
+}
+
+/// A value as YAML flow text (JSON is YAML): strings stay strings.
+pub fn yaml_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A value as a short label for tables and file names: strings unquoted.
+pub fn label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Split `V1,V2,…` at commas outside brackets and braces.
+fn split_values(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut cur) = (0i32, String::new());
+    for ch in s.chars() {
+        match ch {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    out.push(cur);
+    out.into_iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+}
+
+/// Parse one value as YAML into a JSON value.
+fn parse_value(text: &str) -> Result<Value, String> {
+    serde_saphyr::from_str::<Value>(text).map_err(|e| format!("`{text}` is not a YAML value: {e}"))
+}
+
+/// Expand `A..B` or `A..B step S` (numbers) into its values; `None` if the
+/// text is not a range.
+pub fn expand_range(text: &str) -> Option<Result<Vec<Value>, String>> {
+    let (range, step) = match text.split_once(" step ") {
+        Some((r, s)) => (r.trim(), Some(s.trim())),
+        None => (text.trim(), None),
+    };
+    let (a, b) = range.split_once("..")?;
+    let (a, b) = (a.trim(), b.trim());
+    let ints = a.parse::<i64>().ok().zip(b.parse::<i64>().ok());
+    let step_int = step.map_or(Some(1), |s| s.parse::<i64>().ok());
+    if let (Some((a, b)), Some(s)) = (ints, step_int) {
+        if s <= 0 || b < a {
+            return Some(Err(format!("range `{text}` needs from ≤ to and a positive step")));
+        }
+        if (b - a) / s > 100_000 {
+            return Some(Err(format!("range `{text}` has too many values")));
+        }
+        return Some(Ok((0..=(b - a) / s).map(|i| Value::from(a + i * s)).collect()));
+    }
+    let fa = a.parse::<f64>().ok()?;
+    let fb = b.parse::<f64>().ok()?;
+    let fs = match step {
+        Some(s) => s.parse::<f64>().ok()?,
+        None => 1.0,
+    };
+    if !(fs > 0.0 && fb >= fa && fa.is_finite() && fb.is_finite()) {
+        return Some(Err(format!("range `{text}` needs from ≤ to and a positive step")));
+    }
+    let n = ((fb - fa) / fs + 1e-9).floor() as u64;
+    if n > 100_000 {
+        return Some(Err(format!("range `{text}` has too many values")));
+    }
+    Some(Ok((0..=n)
+        .map(|i| {
+            // Round away the binary noise of a + i·s (0.1 + 0.2 …).
+            let x = fa + i as f64 * fs;
+            Value::from((x * 1e9).round() / 1e9)
+        })
+        .collect()))
+}
+
+/// Values of one parameter, with a lone range string expanded.
+fn expand(values: &[Value]) -> Result<Vec<Value>, String> {
+    if let [Value::String(s)] = values
+        && let Some(r) = expand_range(s)
+    {
+        return r;
+    }
+    Ok(values.to_vec())
+}
+
+/// The varied parameters: the file's block, then `--vary PATH=V1,V2,…`
+/// flags (a flag replaces the file's values for the same path).
+pub fn parameters(
+    file: &IndexMap<String, Vec<Value>>,
+    flags: &[String],
+) -> Result<IndexMap<String, Vec<Value>>, String> {
+    let mut out = IndexMap::new();
+    for (k, v) in file {
+        let vals = expand(v).map_err(|e| format!("sweep.vary.{k}: {e}"))?;
+        if vals.is_empty() {
+            return Err(format!("sweep.vary.{k}: needs at least one value"));
+        }
+        out.insert(k.clone(), vals);
+    }
+    for f in flags {
+        let (path, vals) = f
+            .split_once('=')
+            .ok_or_else(|| format!("--vary {f}: expected PATH=V1,V2,… e.g. components.api.replicas=1,2,4"))?;
+        let path = path.trim();
+        if path.is_empty() {
+            return Err(format!("--vary {f}: the path is empty"));
+        }
+        let texts = split_values(vals);
+        let vals = match texts.as_slice() {
+            [one] if expand_range(one).is_some() => expand_range(one).unwrap_or(Ok(Vec::new())),
+            _ => texts.iter().map(|t| parse_value(t)).collect(),
+        }
+        .map_err(|e| format!("--vary {f}: {e}"))?;
+        if vals.is_empty() {
+            return Err(format!("--vary {f}: needs at least one value"));
+        }
+        out.insert(path.to_string(), vals);
+    }
+    Ok(out)
+}
+
+/// The cartesian product, first parameter outermost (slowest changing).
+pub fn points(params: &IndexMap<String, Vec<Value>>) -> Vec<Point> {
+    let mut pts = vec![Point {
+        params: IndexMap::new(),
+    }];
+    for (k, vals) in params {
+        let mut next = Vec::with_capacity(pts.len() * vals.len());
+        for p in &pts {
+            for v in vals {
+                let mut q = p.clone();
+                q.params.insert(k.clone(), v.clone());
+                next.push(q);
+            }
+        }
+        pts = next;
+    }
+    pts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_expand() {
+        let r = expand_range("1..4").unwrap().unwrap();
+        assert_eq!(r, vec![Value::from(1), Value::from(2), Value::from(3), Value::from(4)]);
+        let r = expand_range("2..10 step 4").unwrap().unwrap();
+        assert_eq!(r, vec![Value::from(2), Value::from(6), Value::from(10)]);
+        let r = expand_range("0.1..0.3 step 0.1").unwrap().unwrap();
+        assert_eq!(r, vec![Value::from(0.1), Value::from(0.2), Value::from(0.3)]);
+        assert!(expand_range("300/s").is_none());
+        assert!(expand_range("5..1").unwrap().is_err());
+    }
+
+    #[test]
+    fn flags_and_file_make_a_cartesian_grid() {
+        let mut file = IndexMap::new();
+        file.insert("components.api.replicas".to_string(), vec![Value::from("1..3")]);
+        file.insert("x".to_string(), vec![Value::from(9)]);
+        let flags = vec![
+            "clients.web.arrival.poisson=100/s, 200/s".to_string(),
+            "x={ exponential: 10ms },5".to_string(),
+        ];
+        let p = parameters(&file, &flags).unwrap();
+        assert_eq!(p["x"], vec![serde_json::json!({"exponential": "10ms"}), Value::from(5)]);
+        let pts = points(&p);
+        assert_eq!(pts.len(), 3 * 2 * 2);
+        assert_eq!(
+            pts[0].overrides(),
+            vec![
+                "components.api.replicas=1",
+                "x={\"exponential\":\"10ms\"}",
+                "clients.web.arrival.poisson=\"100/s\""
+            ]
+        );
+        assert_eq!(label(&pts[1].params["x"]), "5");
+        assert!(parameters(&IndexMap::new(), &["novalues".into()]).is_err());
+    }
+}

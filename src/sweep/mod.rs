@@ -1,0 +1,723 @@
+//! Sweeps: a grid of scenario variants × replications, run in parallel,
+//! deterministic, resumable, and divisible into shards for a cluster.
+//!
+//! - Common random numbers: replication r of every point uses the seed of
+//!   replication r (derived from the scenario seed and r, never from the
+//!   point), so differences between points are not sampling noise.
+//! - Nothing is lost: each finished replication is appended to
+//!   `points.jsonl` at once (one JSON line, flushed); `--resume` skips what
+//!   is there; Ctrl-C stops between replications keeping every finished
+//!   line. `sweep.json` and `sweep.csv` are computed from the lines (sorted
+//!   by point and replication) and written atomically, so a sweep run with
+//!   any `--jobs`, resumed, or merged from shards gives the same bytes
+//!   (wall-clock metrics aside).
+
+pub mod compare;
+pub mod grid;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use indexmap::IndexMap;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::engine::rng::{replication_seed, stable_hash};
+use crate::model::{Config, Metrics, World};
+use crate::report::{MetricValue, combine_metrics, write_atomic};
+use crate::scenario::{self, BuildOptions};
+pub use grid::Point;
+
+/// What can go wrong in a sweep, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// Bad input: the scenario, a grid value, a flag (exit 2).
+    #[error("{0}")]
+    BadInput(String),
+    /// Files could not be read or written (exit 1).
+    #[error("{0}")]
+    Io(String),
+    /// Stopped by Ctrl-C (or the test hook) with work left (exit 1).
+    #[error("interrupted: {done} of {total} replications are in {dir}; run again with --resume to finish")]
+    Interrupted {
+        /// Lines in points.jsonl.
+        done: usize,
+        /// Replications planned.
+        total: usize,
+        /// The sweep folder.
+        dir: String,
+    },
+}
+
+impl SweepError {
+    /// The process exit code (SPEC §1).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SweepError::BadInput(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn io_err(what: &str, p: &Path, e: impl std::fmt::Display) -> SweepError {
+    SweepError::Io(format!("error: cannot {what} {}: {e}", p.display()))
+}
+
+/// How a sweep reports progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A bar on a terminal, occasional plain lines otherwise.
+    Auto,
+    /// Nothing.
+    Quiet,
+}
+
+/// Everything `archsim sweep` needs.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// Scenario file.
+    pub file: PathBuf,
+    /// `--seed`, `--duration` and `--set` as overrides.
+    pub overrides: Vec<String>,
+    /// `--vary PATH=V1,V2,…`.
+    pub vary: Vec<String>,
+    /// Replications per point (flag; else the file's `sweep.replications`; else 1).
+    pub replications: Option<u32>,
+    /// Threads (default: all cores).
+    pub jobs: Option<usize>,
+    /// Sweep folder (default output/<name>-sweep).
+    pub out: Option<PathBuf>,
+    /// Continue a sweep whose folder already has lines.
+    pub resume: bool,
+    /// Start over, discarding a folder's earlier lines.
+    pub force: bool,
+    /// Run only slice K of N (1-based).
+    pub shard: Option<(u32, u32)>,
+    /// `METRIC=REL`: add replications until each 95% half-width ≤ REL × |mean|.
+    pub precision: Vec<(String, f64)>,
+    /// Cap for `precision`.
+    pub max_replications: u32,
+    /// Progress display.
+    pub progress: ProgressMode,
+    /// Test hook: behave as if interrupted after this many replications.
+    pub stop_after: Option<usize>,
+    /// Model build options.
+    pub build: BuildOptions,
+}
+
+/// `sweep-plan.json`: what the folder's lines belong to. `--resume` and
+/// `merge` refuse lines of a different plan.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    /// archsim version.
+    pub archsim_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario file (as given).
+    pub file: String,
+    /// Hash of the scenario text and the overrides.
+    pub input_hash: String,
+    /// Scenario seed.
+    pub seed: u64,
+    /// Replications per point (before precision rounds).
+    pub replications: u32,
+    /// The grid.
+    pub vary: IndexMap<String, Vec<Value>>,
+    /// Shard (K, N) or none.
+    pub shard: Option<(u32, u32)>,
+}
+
+/// One line of `points.jsonl`: a finished replication of a point.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Line {
+    /// Point index in grid order.
+    pub point: usize,
+    /// Replication number.
+    pub replication: u32,
+    /// Its seed.
+    pub seed: u64,
+    /// The point's parameters.
+    pub params: IndexMap<String, Value>,
+    /// Metric values of this replication.
+    pub metrics: BTreeMap<String, f64>,
+    /// Findings (instability…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One point in `sweep.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PointReport {
+    /// Parameter values.
+    pub params: IndexMap<String, Value>,
+    /// Replications combined.
+    pub replications: u32,
+    /// Mean and 95% half-width of each metric.
+    pub metrics: BTreeMap<String, MetricValue>,
+    /// Seeds of the replications.
+    pub replication_seeds: Vec<u64>,
+    /// Each metric's value per replication (with 2 or more).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replication_values: BTreeMap<String, Vec<f64>>,
+    /// Findings of any replication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// `sweep.json` (SPEC §3).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SweepReport {
+    /// archsim version.
+    pub archsim_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario seed.
+    pub seed: u64,
+    /// Replications per point planned.
+    pub replications: u32,
+    /// The grid.
+    pub vary: IndexMap<String, Vec<Value>>,
+    /// One entry per point, in grid order.
+    pub points: Vec<PointReport>,
+}
+
+impl SweepReport {
+    /// As JSON text.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// What a finished sweep leaves.
+pub struct SweepOutcome {
+    /// The combined report.
+    pub report: SweepReport,
+    /// The folder.
+    pub dir: PathBuf,
+    /// Replications run by this invocation (not resumed ones).
+    pub ran: usize,
+    /// Events simulated by this invocation.
+    pub events: u64,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+}
+
+struct Job {
+    point: usize,
+    replication: u32,
+}
+
+/// A loaded point: its configuration and seed.
+struct PointCfg {
+    point: Point,
+    cfg: Config,
+    seed: u64,
+}
+
+/// Run a sweep. `cancel` (set by Ctrl-C) stops it between and inside
+/// replications, keeping what finished.
+pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, SweepError> {
+    let started = Instant::now();
+    let base = scenario::load(&opts.file, &opts.overrides, &opts.build)
+        .map_err(|e| SweepError::BadInput(e.to_string()))?;
+    let text = std::fs::read_to_string(&opts.file).map_err(|e| io_err("read", &opts.file, e))?;
+    let spec = base.scenario.sweep.clone().unwrap_or_default();
+    let params = grid::parameters(&spec.vary, &opts.vary).map_err(|e| SweepError::BadInput(format!("error: {e}")))?;
+    if params.is_empty() {
+        return Err(SweepError::BadInput(format!(
+            "error: {}: nothing to vary: add a `sweep: {{ vary: {{ PATH: [V1, V2] }} }}` block or --vary PATH=V1,V2",
+            opts.file.display()
+        )));
+    }
+    let replications = opts.replications.or(spec.replications).unwrap_or(1);
+    if replications == 0 {
+        return Err(SweepError::BadInput("error: replications must be at least 1".into()));
+    }
+    if let Some((k, n)) = opts.shard
+        && (n == 0 || k == 0 || k > n)
+    {
+        return Err(SweepError::BadInput(format!("error: --shard {k}/{n}: expected K/N with 1 ≤ K ≤ N")));
+    }
+    if opts.shard.is_some() && !opts.precision.is_empty() {
+        return Err(SweepError::BadInput(
+            "error: --precision adds replications as results come in, so it cannot be split into --shard slices".into(),
+        ));
+    }
+    let points = load_points(opts, &text, &params)?;
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", base.scenario.name)));
+    let mut hash_input = text.clone();
+    for o in &opts.overrides {
+        hash_input.push('\n');
+        hash_input.push_str(o);
+    }
+    let plan = Plan {
+        archsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: base.scenario.name.clone(),
+        file: opts.file.display().to_string(),
+        input_hash: format!("{:016x}", stable_hash(&hash_input)),
+        seed: base.scenario.seed,
+        replications,
+        vary: params.clone(),
+        shard: opts.shard,
+    };
+    prepare_folder(&dir, &plan, opts)?;
+    let lines_path = dir.join("points.jsonl");
+    let mut done: BTreeMap<(usize, u32), ()> = read_lines(&lines_path)?
+        .into_iter()
+        .map(|l| ((l.point, l.replication), ()))
+        .collect();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&lines_path)
+        .map_err(|e| io_err("open", &lines_path, e))?;
+    let writer = Mutex::new(std::io::BufWriter::new(file));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| SweepError::Io(format!("error: cannot start worker threads: {e}")))?;
+
+    let mut target: Vec<u32> = vec![replications; points.len()];
+    let total_events = AtomicU64::new(0);
+    let ran = AtomicUsize::new(0);
+    loop {
+        let jobs: Vec<Job> = (0..points.len())
+            .flat_map(|p| (0..target[p]).map(move |r| Job { point: p, replication: r }))
+            .enumerate()
+            .filter(|(j, _)| opts.shard.is_none_or(|(k, n)| *j as u64 % u64::from(n) == u64::from(k - 1)))
+            .map(|(_, job)| job)
+            .filter(|job| !done.contains_key(&(job.point, job.replication)))
+            .collect();
+        if jobs.is_empty() {
+            break;
+        }
+        let progress = Progress::new(opts.progress, jobs.len());
+        pool.install(|| {
+            jobs.par_iter().for_each(|job| {
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                let pc = &points[job.point];
+                let seed = replication_seed(pc.seed, job.replication);
+                let Some(out) = World::new(&pc.cfg, seed).run_until(Some(cancel)) else {
+                    return;
+                };
+                let line = Line {
+                    point: job.point,
+                    replication: job.replication,
+                    seed,
+                    params: pc.point.params.clone(),
+                    metrics: out.metrics.into_iter().filter(|(_, v)| v.is_finite()).collect(),
+                    notes: out.notes,
+                };
+                let mut text = serde_json::to_string(&line).unwrap_or_default();
+                text.push('\n');
+                if let Ok(mut w) = writer.lock() {
+                    // A line is written and flushed whole, or not at all.
+                    let _ = w.write_all(text.as_bytes()).and_then(|_| w.flush());
+                }
+                total_events.fetch_add(out.events, Ordering::Relaxed);
+                let n = ran.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.tick(out.events);
+                if opts.stop_after.is_some_and(|s| n >= s) {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            })
+        });
+        progress.finish();
+        if cancel.load(Ordering::Relaxed) {
+            let have = read_lines(&lines_path)?.len();
+            let total: usize = target.iter().map(|t| *t as usize).sum();
+            return Err(SweepError::Interrupted {
+                done: have,
+                total,
+                dir: dir.display().to_string(),
+            });
+        }
+        for l in read_lines(&lines_path)? {
+            done.insert((l.point, l.replication), ());
+        }
+        if opts.precision.is_empty() {
+            break;
+        }
+        // Precision rounds: a point whose named intervals are still too wide
+        // doubles its replications (up to the cap). The rule reads only
+        // results, so the outcome does not depend on timing or --jobs.
+        let report = build_report(&plan, &read_lines(&lines_path)?);
+        let mut more = false;
+        for (i, pr) in report.points.iter().enumerate() {
+            let wide = opts.precision.iter().any(|(m, rel)| match pr.metrics.get(m) {
+                Some(MetricValue { value, ci95: Some(ci) }) => *ci > rel * value.abs(),
+                Some(MetricValue { ci95: None, .. }) => true,
+                None => false,
+            });
+            if wide && target[i] < opts.max_replications {
+                target[i] = (target[i] * 2).max(2).min(opts.max_replications);
+                more = true;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    drop(writer);
+    let lines = read_lines(&lines_path)?;
+    let report = build_report(&plan, &lines);
+    write_outputs(&dir, &report)?;
+    Ok(SweepOutcome {
+        report,
+        dir,
+        ran: ran.load(Ordering::Relaxed),
+        events: total_events.load(Ordering::Relaxed),
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Load every point's configuration up front, so a bad value fails the
+/// sweep before anything runs.
+fn load_points(
+    opts: &SweepOptions,
+    text: &str,
+    params: &IndexMap<String, Vec<Value>>,
+) -> Result<Vec<PointCfg>, SweepError> {
+    let label = opts.file.display().to_string();
+    let base_dir = opts.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    grid::points(params)
+        .into_iter()
+        .map(|point| {
+            let mut ov = opts.overrides.clone();
+            ov.extend(point.overrides());
+            let (sc, cfg) = scenario::load_str(&label, text, &base_dir, &ov, &opts.build)
+                .map_err(|e| SweepError::BadInput(e.to_string()))?;
+            Ok(PointCfg {
+                point,
+                cfg,
+                seed: sc.seed,
+            })
+        })
+        .collect()
+}
+
+fn prepare_folder(dir: &Path, plan: &Plan, opts: &SweepOptions) -> Result<(), SweepError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
+    let plan_path = dir.join("sweep-plan.json");
+    let lines_path = dir.join("points.jsonl");
+    let has_lines = std::fs::metadata(&lines_path).is_ok_and(|m| m.len() > 0);
+    if opts.resume {
+        if let Ok(old) = std::fs::read_to_string(&plan_path) {
+            let old: Plan = serde_json::from_str(&old).map_err(|e| io_err("read", &plan_path, e))?;
+            if &old != plan {
+                return Err(SweepError::BadInput(format!(
+                    "error: {} holds a different sweep (scenario, overrides, grid, replications or shard \
+                     differ); use another --out, or --force to start over",
+                    dir.display()
+                )));
+            }
+        }
+    } else if has_lines && !opts.force {
+        return Err(SweepError::BadInput(format!(
+            "error: {} already holds results; use --resume to continue that sweep or --force to start over",
+            dir.display()
+        )));
+    } else {
+        for f in ["points.jsonl", "sweep.json", "sweep.csv"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    }
+    let text = serde_json::to_string_pretty(plan).unwrap_or_default() + "\n";
+    write_atomic(&plan_path, text.as_bytes()).map_err(|e| io_err("write", &plan_path, e))
+}
+
+/// Every complete line of a points.jsonl (a torn last line, from a crash
+/// mid-write, is ignored), first occurrence of each (point, replication).
+pub fn read_lines(path: &Path) -> Result<Vec<Line>, SweepError> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err("read", path, e)),
+    };
+    let mut seen = BTreeMap::new();
+    for line in std::io::BufReader::new(f).lines() {
+        let line = line.map_err(|e| io_err("read", path, e))?;
+        if let Ok(l) = serde_json::from_str::<Line>(&line) {
+            seen.entry((l.point, l.replication)).or_insert(l);
+        }
+    }
+    Ok(seen.into_values().collect())
+}
+
+/// Combine lines (any order) into the sweep report, points in grid order.
+pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
+    let mut by_point: BTreeMap<usize, Vec<&Line>> = BTreeMap::new();
+    for l in lines {
+        by_point.entry(l.point).or_default().push(l);
+    }
+    let all = grid::points(&plan.vary);
+    let mut points = Vec::new();
+    for (i, p) in all.iter().enumerate() {
+        let Some(ls) = by_point.get_mut(&i) else { continue };
+        ls.sort_by_key(|l| l.replication);
+        let maps: Vec<Metrics> = ls.iter().map(|l| l.metrics.clone()).collect();
+        let refs: Vec<&Metrics> = maps.iter().collect();
+        let metrics = combine_metrics(&refs);
+        let mut replication_values = BTreeMap::new();
+        if ls.len() > 1 {
+            for k in metrics.keys().filter(|k| !k.starts_with("sim.")) {
+                let all: Option<Vec<f64>> = ls.iter().map(|l| l.metrics.get(k).copied()).collect();
+                if let Some(all) = all {
+                    replication_values.insert(k.clone(), all);
+                }
+            }
+        }
+        let mut notes: Vec<String> = Vec::new();
+        for l in ls.iter() {
+            for n in &l.notes {
+                if !notes.contains(n) {
+                    notes.push(n.clone());
+                }
+            }
+        }
+        points.push(PointReport {
+            params: p.params.clone(),
+            replications: ls.len() as u32,
+            metrics,
+            replication_seeds: ls.iter().map(|l| l.seed).collect(),
+            replication_values,
+            notes,
+        });
+    }
+    SweepReport {
+        archsim_version: plan.archsim_version.clone(),
+        scenario: plan.scenario.clone(),
+        seed: plan.seed,
+        replications: plan.replications,
+        vary: plan.vary.clone(),
+        points,
+    }
+}
+
+/// `sweep.csv`: one row per point: parameters, replications, then each
+/// metric's value and ci95.
+pub fn csv(report: &SweepReport) -> String {
+    let mut metrics: Vec<&String> = report.points.iter().flat_map(|p| p.metrics.keys()).collect();
+    metrics.sort();
+    metrics.dedup();
+    let mut s = String::new();
+    let mut header: Vec<String> = report.vary.keys().cloned().collect();
+    header.push("replications".into());
+    for m in &metrics {
+        header.push((*m).clone());
+        header.push(format!("{m}.ci95"));
+    }
+    s.push_str(&header.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(","));
+    s.push('\n');
+    for p in &report.points {
+        let mut row: Vec<String> = report
+            .vary
+            .keys()
+            .map(|k| csv_cell(&p.params.get(k).map(grid::label).unwrap_or_default()))
+            .collect();
+        row.push(p.replications.to_string());
+        for m in &metrics {
+            match p.metrics.get(*m) {
+                Some(v) => {
+                    row.push(format!("{}", v.value));
+                    row.push(v.ci95.map(|c| format!("{c}")).unwrap_or_default());
+                }
+                None => {
+                    row.push(String::new());
+                    row.push(String::new());
+                }
+            }
+        }
+        s.push_str(&row.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError> {
+    let j = dir.join("sweep.json");
+    write_atomic(&j, report.to_json().as_bytes()).map_err(|e| io_err("write", &j, e))?;
+    let c = dir.join("sweep.csv");
+    write_atomic(&c, csv(report).as_bytes()).map_err(|e| io_err("write", &c, e))
+}
+
+/// Join shard folders into one sweep folder, identical to an unsharded run.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
+    let mut plan: Option<Plan> = None;
+    let mut lines: BTreeMap<(usize, u32), Line> = BTreeMap::new();
+    for d in dirs {
+        let pp = d.join("sweep-plan.json");
+        let text = std::fs::read_to_string(&pp)
+            .map_err(|e| SweepError::BadInput(format!("error: {} is not a sweep folder: {e}", pp.display())))?;
+        let mut p: Plan = serde_json::from_str(&text).map_err(|e| SweepError::BadInput(format!("error: {}: {e}", pp.display())))?;
+        p.shard = None;
+        match &plan {
+            None => plan = Some(p),
+            Some(q) if *q != p => {
+                return Err(SweepError::BadInput(format!(
+                    "error: {} belongs to a different sweep than {} (scenario, overrides, grid or replications differ)",
+                    d.display(),
+                    dirs[0].display()
+                )));
+            }
+            Some(_) => {}
+        }
+        for l in read_lines(&d.join("points.jsonl"))? {
+            lines.entry((l.point, l.replication)).or_insert(l);
+        }
+    }
+    let Some(plan) = plan else {
+        return Err(SweepError::BadInput("error: merge needs at least one sweep folder".into()));
+    };
+    std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
+    let plan_text = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
+    write_atomic(&out.join("sweep-plan.json"), plan_text.as_bytes())
+        .map_err(|e| io_err("write", &out.join("sweep-plan.json"), e))?;
+    let mut jl = String::new();
+    for l in lines.values() {
+        jl.push_str(&serde_json::to_string(l).unwrap_or_default());
+        jl.push('\n');
+    }
+    write_atomic(&out.join("points.jsonl"), jl.as_bytes()).map_err(|e| io_err("write", &out.join("points.jsonl"), e))?;
+    let lines: Vec<Line> = lines.into_values().collect();
+    let report = build_report(&plan, &lines);
+    write_outputs(out, &report)?;
+    Ok(report)
+}
+
+/// Progress: an indicatif bar on a terminal, a plain line every ~10 s
+/// otherwise, nothing when quiet.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    total: usize,
+    done: AtomicUsize,
+    events: AtomicU64,
+    start: Instant,
+    last: Mutex<Instant>,
+}
+
+impl Progress {
+    fn new(mode: ProgressMode, total: usize) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (mode == ProgressMode::Auto && terminal).then(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} replications · ETA {eta} · {msg}",
+            ) {
+                b.set_style(style);
+            }
+            b
+        });
+        Progress {
+            bar,
+            plain: mode == ProgressMode::Auto && !terminal,
+            total,
+            done: AtomicUsize::new(0),
+            events: AtomicU64::new(0),
+            start: Instant::now(),
+            last: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn tick(&self, events: u64) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let ev = self.events.fetch_add(events, Ordering::Relaxed) + events;
+        let rate = ev as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(format!("{:.1} M events/s", rate / 1e6));
+        } else if self.plain
+            && let Ok(mut last) = self.last.lock()
+            && (last.elapsed().as_secs_f64() >= 10.0 || done == self.total)
+        {
+            *last = Instant::now();
+            eprintln!(
+                "sweep: {done}/{} replications done, {:.1} M events/s, {:.0} s elapsed",
+                self.total,
+                rate / 1e6,
+                self.start.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// A text table of the points: parameters, then the chosen metrics (the
+/// plot block's, else latency p99, throughput and availability) with ± their
+/// 95% half-width.
+pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
+    let default = ["latency.p99_ms", "latency.mean_ms", "throughput_rps", "availability"];
+    let metrics: Vec<String> = match metrics {
+        Some(m) if !m.is_empty() => m.to_vec(),
+        _ => default.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut header: Vec<String> = report.vary.keys().cloned().collect();
+    header.push("reps".into());
+    header.extend(metrics.iter().cloned());
+    let mut rows = vec![header];
+    for p in &report.points {
+        let mut row: Vec<String> = report
+            .vary
+            .keys()
+            .map(|k| p.params.get(k).map(grid::label).unwrap_or_default())
+            .collect();
+        row.push(p.replications.to_string());
+        for m in &metrics {
+            row.push(match p.metrics.get(m) {
+                Some(MetricValue { value, ci95: Some(c) }) => format!("{} ±{}", fmt3(*value), fmt3(*c)),
+                Some(MetricValue { value, ci95: None }) => fmt3(*value),
+                None => "-".into(),
+            });
+        }
+        if p.notes.iter().any(|n| n.starts_with("UNSTABLE")) {
+            row.push("UNSTABLE".into());
+        }
+        rows.push(row);
+    }
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut s = String::new();
+    for r in rows {
+        let cells: Vec<String> = r.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
+        s.push_str(cells.join("  ").trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// Three significant figures, plain notation.
+fn fmt3(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{v:.digits$}")
+}
