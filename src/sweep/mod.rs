@@ -399,6 +399,8 @@ fn load_points(
             ov.extend(point.overrides());
             let (sc, cfg) = scenario::load_str(&label, text, &base_dir, &ov, &opts.build)
                 .map_err(|e| SweepError::BadInput(e.to_string()))?;
+            // `warmup: auto`: each point's own pilot run picks its cut.
+            let (cfg, _) = crate::report::resolve_warmup(&cfg, sc.seed);
             Ok(PointCfg {
                 point,
                 cfg,

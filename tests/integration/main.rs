@@ -7,3 +7,4 @@ mod determinism;
 mod errors;
 mod queueing;
 mod scenarios;
+mod sweep;
