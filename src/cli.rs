@@ -188,9 +188,17 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let (k, n) = s.split_once('/').ok_or_else(|| format!("--shard {s}: expected K/N, e.g. 2/4"))?;
-    let k: u32 = k.trim().parse().map_err(|_| format!("--shard {s}: K must be a whole number"))?;
-    let n: u32 = n.trim().parse().map_err(|_| format!("--shard {s}: N must be a whole number"))?;
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("--shard {s}: expected K/N, e.g. 2/4"))?;
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("--shard {s}: K must be a whole number"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("--shard {s}: N must be a whole number"))?;
     if n == 0 || k == 0 || k > n {
         return Err(format!("--shard {s}: expected 1 ≤ K ≤ N"));
     }
@@ -221,7 +229,12 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let precision = match a.precision.iter().map(|p| parse_precision(p)).collect::<Result<Vec<_>, _>>() {
+    let precision = match a
+        .precision
+        .iter()
+        .map(|p| parse_precision(p))
+        .collect::<Result<Vec<_>, _>>()
+    {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -234,10 +247,10 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
     }
     let mut overrides = Vec::new();
     if let Some(s) = a.seed {
-        overrides.push(format!("seed={s}"));
+        overrides.push(scenario::labeled("--seed", &format!("seed={s}")));
     }
     if let Some(d) = &a.duration {
-        overrides.push(format!("duration={d}"));
+        overrides.push(scenario::labeled("--duration", &format!("duration={d}")));
     }
     overrides.extend(a.set.iter().cloned());
     let opts = crate::sweep::SweepOptions {
@@ -289,10 +302,10 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
 fn overrides(a: &RunArgs) -> Vec<String> {
     let mut o = Vec::new();
     if let Some(s) = a.seed {
-        o.push(format!("seed={s}"));
+        o.push(scenario::labeled("--seed", &format!("seed={s}")));
     }
     if let Some(d) = &a.duration {
-        o.push(format!("duration={d}"));
+        o.push(scenario::labeled("--duration", &format!("duration={d}")));
     }
     o.extend(a.set.iter().cloned());
     o

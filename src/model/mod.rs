@@ -382,7 +382,9 @@ impl World {
             Msg::Sample => {
                 self.sample_row(now);
                 if now < self.end {
-                    self.ctx.sched.at(now + self.interval, WORLD, Msg::Sample);
+                    self.ctx
+                        .sched
+                        .at(now.saturating_add(self.interval), WORLD, Msg::Sample);
                 }
             }
             _ => {}
@@ -397,7 +399,11 @@ impl World {
         row.push(iv.completed as f64 / secs);
         row.push(iv.errors as f64);
         let n = iv.latency.count();
-        row.push(if n > 0 { iv.latency_sum as f64 / n as f64 / 1e6 } else { 0.0 });
+        row.push(if n > 0 {
+            iv.latency_sum as f64 / n as f64 / 1e6
+        } else {
+            0.0
+        });
         row.push(iv.latency.quantile(0.5) as f64 / 1e6);
         row.push(iv.latency.quantile(0.99) as f64 / 1e6);
         iv.completed = 0;

@@ -90,7 +90,11 @@ pub fn resolve_warmup(cfg: &Config, seed: u64) -> (Config, Option<String>) {
     cfg.auto_warmup = false;
     cfg.warmup = 0;
     let pilot = World::new(&cfg, replication_seed(seed, 0)).run();
-    let col = pilot.columns.iter().position(|c| c == "latency_mean_ms").unwrap_or(2);
+    let col = pilot
+        .columns
+        .iter()
+        .position(|c| c == "latency_mean_ms")
+        .unwrap_or(2);
     let mut last = 0.0;
     let series: Vec<f64> = pilot
         .rows
@@ -137,7 +141,9 @@ pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Repo
         warmup_s: crate::engine::secs(cfg.warmup),
         metrics,
         notes: Vec::new(),
-        replication_seeds: (0..reps.len() as u32).map(|r| replication_seed(seed, r)).collect(),
+        replication_seeds: (0..reps.len() as u32)
+            .map(|r| replication_seed(seed, r))
+            .collect(),
         replication_values,
     }
 }
@@ -163,7 +169,11 @@ pub fn combine_metrics(reps: &[&crate::model::Metrics]) -> BTreeMap<String, Metr
                 for v in vals(k) {
                     h = (h ^ v as u64).wrapping_mul(0x0000_0100_0000_01b3);
                 }
-                exact(if reps.len() == 1 { vals(k)[0] } else { (h >> 16) as f64 })
+                exact(if reps.len() == 1 {
+                    vals(k)[0]
+                } else {
+                    (h >> 16) as f64
+                })
             }
             "sim.unstable" => exact(vals(k).into_iter().fold(0.0, f64::max)),
             _ => {

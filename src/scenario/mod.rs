@@ -46,6 +46,15 @@ impl Loaded {
 #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
 pub struct LoadError(pub Vec<SourceError>);
 
+const LABEL_SEP: char = '\u{1f}';
+
+/// An override that names the flag it came from in error messages, e.g.
+/// `labeled("--seed", "seed=3")` is reported as `--seed (seed=3)` rather
+/// than as a `--set`.
+pub fn labeled(flag: &str, text: &str) -> String {
+    format!("{flag}{LABEL_SEP}{text}")
+}
+
 /// Read, override, check and resolve a scenario file. `overrides` are
 /// `PATH=VALUE` strings as given to `--set`.
 pub fn load(path: &Path, overrides: &[String], opts: &BuildOptions) -> Result<Loaded, LoadError> {
@@ -77,7 +86,21 @@ pub fn load_str(
     overrides: &[String],
     opts: &BuildOptions,
 ) -> Result<(Scenario, Config), LoadError> {
-    let located = |origin, path, message| SourceError::new(label, text, origin, path, message, overrides);
+    // Overrides may carry the flag that made them (see [`labeled`]); plain
+    // ones are numbered as the user's `--set`s.
+    let mut set_n = 0;
+    let (labels, overrides): (Vec<String>, Vec<String>) = overrides
+        .iter()
+        .map(|o| match o.split_once(LABEL_SEP) {
+            Some((l, t)) => (format!("{l} ({t})"), t.to_string()),
+            None => {
+                set_n += 1;
+                (format!("--set #{set_n} ({o})"), o.clone())
+            }
+        })
+        .unzip();
+    let overrides = &overrides[..];
+    let located = |origin, path, message| SourceError::new(label, text, origin, path, message, &labels);
     let mut root =
         tree::parse_yaml(text).map_err(|(origin, msg)| LoadError(vec![located(origin, None, msg)]))?;
     for (i, o) in overrides.iter().enumerate() {

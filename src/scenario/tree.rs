@@ -59,7 +59,7 @@ pub enum Value {
     /// `true` / `false`.
     Bool(bool),
     /// An integer that fits in `i64`.
-    Int(i64),
+    Int(i128),
     /// A floating-point number (also integers too large for `i64`).
     Float(f64),
     /// A string.
@@ -149,6 +149,10 @@ impl fmt::Display for SourceError {
         match &self.origin {
             Origin::File { line, col } => write!(f, "error: {file}:{line}:{col}: ")?,
             Origin::Override { index } => match self.overrides.get(*index) {
+                // A full label (`--seed 3`, `--set #2 (…)`, `sweep point (…)`) as the caller made it.
+                Some(text) if text.starts_with("--") || text.starts_with("sweep ") => {
+                    write!(f, "error: {}: ", sanitize(text, false))?
+                }
                 Some(text) => write!(f, "error: --set #{} ({}): ", index + 1, sanitize(text, false))?,
                 None => write!(f, "error: --set #{}: ", index + 1)?,
             },
@@ -361,26 +365,21 @@ impl<'de> Visitor<'de> for ParsedValueVisitor {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<ParsedValue, E> {
-        Ok(ParsedValue(Value::Int(v)))
+        Ok(ParsedValue(Value::Int(i128::from(v))))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<ParsedValue, E> {
-        // serde-saphyr already turns integers beyond 64 bits into floats;
-        // do the same for the i64..u64 gap.
-        Ok(ParsedValue(
-            i64::try_from(v).map_or(Value::Float(v as f64), Value::Int),
-        ))
+        // Kept exactly: seeds and key counts use the whole u64 range.
+        Ok(ParsedValue(Value::Int(i128::from(v))))
     }
 
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<ParsedValue, E> {
-        Ok(ParsedValue(
-            i64::try_from(v).map_or(Value::Float(v as f64), Value::Int),
-        ))
+        Ok(ParsedValue(Value::Int(v)))
     }
 
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<ParsedValue, E> {
         Ok(ParsedValue(
-            i64::try_from(v).map_or(Value::Float(v as f64), Value::Int),
+            i128::try_from(v).map_or(Value::Float(v as f64), Value::Int),
         ))
     }
 
@@ -833,7 +832,7 @@ fn join_path(parent: &str, segment: &str) -> String {
 enum Shape<'a> {
     Null,
     Bool(bool),
-    Int(i64),
+    Int(i128),
     Float(f64),
     Str(&'a str),
     Seq(&'a [Node]),
@@ -860,9 +859,10 @@ impl<'a> Shape<'a> {
         match *self {
             Shape::Null => Unexpected::Unit,
             Shape::Bool(b) => Unexpected::Bool(b),
-            Shape::Int(i) => match u64::try_from(i) {
-                Ok(u) => Unexpected::Unsigned(u),
-                Err(_) => Unexpected::Signed(i),
+            Shape::Int(i) => match (u64::try_from(i), i64::try_from(i)) {
+                (Ok(u), _) => Unexpected::Unsigned(u),
+                (_, Ok(s)) => Unexpected::Signed(s),
+                _ => Unexpected::Float(i as f64),
             },
             Shape::Float(f) => Unexpected::Float(f),
             Shape::Str(s) => Unexpected::Str(s),
@@ -898,9 +898,10 @@ impl<'a, 'p> NodeDe<'a, 'p> {
             Shape::Bool(b) => visitor.visit_bool(b),
             // The serde_json convention: non-negative integers as u64, the
             // rest as i64; serde's primitive visitors range-check both.
-            Shape::Int(i) => match u64::try_from(i) {
-                Ok(u) => visitor.visit_u64(u),
-                Err(_) => visitor.visit_i64(i),
+            Shape::Int(i) => match (u64::try_from(i), i64::try_from(i)) {
+                (Ok(u), _) => visitor.visit_u64(u),
+                (_, Ok(s)) => visitor.visit_i64(s),
+                _ => visitor.visit_i128(i),
             },
             Shape::Float(f) => visitor.visit_f64(f),
             Shape::Str(s) => visitor.visit_borrowed_str(s),
@@ -1612,7 +1613,7 @@ last: 1
         assert!(matches!(root.value, Value::Int(42)));
         assert_eq!(root.origin, file(1, 1));
         let root = parse("x: 9223372036854775807\ny: -3\nz: 0x10\nw: 1.5e3\n");
-        assert!(matches!(get(&root, "x").value, Value::Int(i64::MAX)));
+        assert!(matches!(get(&root, "x").value, Value::Int(9223372036854775807)));
         assert!(matches!(get(&root, "y").value, Value::Int(-3)));
         assert!(matches!(get(&root, "z").value, Value::Int(16)));
         assert!(matches!(get(&root, "w").value, Value::Float(f) if f == 1500.0));

@@ -97,13 +97,19 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     }
     if sc.duration.is_zero() {
         ck.err("duration", "duration must be longer than zero");
+    } else if sc.duration > Duration::from_nanos(MAX_DURATION_NS) {
+        ck.err(
+            "duration",
+            format!("duration may be at most 100 years, found {}", sc.duration),
+        );
     }
     if sc.warmup.fixed() >= sc.duration && !sc.duration.is_zero() {
         ck.err(
             "warmup",
             format!(
                 "warmup ({}) must be shorter than duration ({})",
-                sc.warmup.fixed(), sc.duration
+                sc.warmup.fixed(),
+                sc.duration
             ),
         );
     }
@@ -216,6 +222,12 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 }
             },
             Arrival::Closed(cl) => {
+                if cl.users > MAX_USERS {
+                    ck.err(
+                        format!("{ap}.closed.users"),
+                        format!("at most {MAX_USERS} closed-loop users, found {}", cl.users),
+                    );
+                }
                 if cl.users == 0 {
                     ck.err(
                         format!("{ap}.closed.users"),
@@ -290,7 +302,16 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             identities,
             identity_base,
         });
-        identity_base += identities;
+        identity_base = match identity_base.checked_add(identities) {
+            Some(b) if b <= MAX_IDENTITIES => b,
+            _ => {
+                ck.err(
+                    format!("{p}.identities"),
+                    format!("identities of all clients together may be at most {MAX_IDENTITIES}"),
+                );
+                0
+            }
+        };
     }
 
     // Components.
@@ -301,7 +322,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             ComponentSpec::Service(s) => service(&mut ck, &p, name, s, sc, &comp_id, &known),
             ComponentSpec::LoadBalancer(b) => {
                 let (backend, replicas) = match sc.components.get(&b.backends) {
-                    Some(ComponentSpec::Service(s)) => (comp_id(&b.backends).unwrap_or(0), s.replicas.max(1)),
+                    Some(ComponentSpec::Service(s)) => (
+                        comp_id(&b.backends).unwrap_or(0),
+                        s.replicas.clamp(1, MAX_REPLICAS),
+                    ),
                     Some(other) => {
                         ck.err(
                             format!("{p}.backends"),
@@ -321,8 +345,9 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         (0, 1)
                     }
                 };
-                let choices = b.choices.unwrap_or(2);
-                if choices == 0 {
+                // More choices than replicas means "look at all of them".
+                let choices = b.choices.unwrap_or(2).min(replicas.max(1));
+                if b.choices == Some(0) {
                     ck.err(format!("{p}.choices"), "choices must be at least 1");
                 }
                 let weights = match &b.weights {
@@ -351,6 +376,11 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 let vnodes = b.vnodes.unwrap_or(160);
                 if vnodes == 0 {
                     ck.err(format!("{p}.vnodes"), "vnodes must be at least 1");
+                } else if u64::from(vnodes) * u64::from(replicas) > MAX_RING_POINTS {
+                    ck.err(
+                        format!("{p}.vnodes"),
+                        format!("vnodes × replicas may be at most {MAX_RING_POINTS} ring points"),
+                    );
                 }
                 CompCfg::Balancer(BalancerCfg {
                     name: name.clone(),
@@ -386,6 +416,19 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         max_in_flight: opts.max_in_flight,
     })
 }
+
+/// Largest replica count a service may have.
+pub const MAX_REPLICAS: u32 = 100_000;
+/// Largest core count per replica.
+pub const MAX_CORES: u32 = 1_000_000;
+/// Largest closed-loop population.
+pub const MAX_USERS: u32 = 10_000_000;
+/// Largest total of identities over all clients.
+pub const MAX_IDENTITIES: u64 = 1 << 40;
+/// Largest consistent-hash ring.
+pub const MAX_RING_POINTS: u64 = 10_000_000;
+/// Longest simulated duration (100 years): times stay far from u64 overflow.
+pub const MAX_DURATION_NS: u64 = 100 * 365 * 86_400 * 1_000_000_000;
 
 /// Most time-series rows the default interval produces.
 pub const MAX_ROWS: u64 = 10_000;
@@ -428,6 +471,20 @@ fn service(
 ) -> CompCfg {
     if s.replicas == 0 {
         ck.err(format!("{p}.replicas"), "a service needs at least 1 replica");
+    } else if s.replicas > MAX_REPLICAS {
+        ck.err(
+            format!("{p}.replicas"),
+            format!(
+                "at most {MAX_REPLICAS} replicas can be simulated, found {}",
+                s.replicas
+            ),
+        );
+    }
+    if s.cores > MAX_CORES {
+        ck.err(
+            format!("{p}.cores"),
+            format!("at most {MAX_CORES} cores per replica, found {}", s.cores),
+        );
     }
     if s.cores == 0 {
         ck.err(format!("{p}.cores"), "a replica needs at least 1 core");
@@ -537,9 +594,9 @@ fn service(
     let _ = sc;
     CompCfg::Service(ServiceCfg {
         name: name.to_string(),
-        replicas: s.replicas.max(1),
-        cores: s.cores.max(1),
-        speeds: speeds(&s.speed, s.replicas.max(1)),
+        replicas: s.replicas.clamp(1, MAX_REPLICAS),
+        cores: s.cores.clamp(1, MAX_CORES),
+        speeds: speeds(&s.speed, s.replicas.clamp(1, MAX_REPLICAS)),
         read_time: read.clone().unwrap_or_else(|| Sampler::constant(0)),
         write_time: write.unwrap_or_else(|| read.unwrap_or_else(|| Sampler::constant(0))),
         queue_capacity: s.queue_capacity.unwrap_or(u64::MAX),

@@ -1,8 +1,37 @@
-//! `archsim compare`: reports side by side (being written).
+//! `archsim compare`: two or more `report.json` or `sweep.json` side by side
+//! (SPEC §1, issue 3 item 6).
+//!
+//! Every metric present in all inputs gets a row: each input's value (± its
+//! 95% half-width), then, for each input after the first, the absolute and
+//! relative difference from the first and whether that difference is
+//! significant at 95%:
+//!
+//! - **paired**: both sides ran the same seeds per replication (common random
+//!   numbers) and kept per-replication values: a 95% interval on the mean of
+//!   the paired differences; significant when it excludes 0. Far tighter than
+//!   an unpaired test, because the shared randomness cancels.
+//! - **welch**: both sides have 2 or more replications but cannot be paired:
+//!   Welch's t-test (standard deviations from the per-replication values, or
+//!   reconstructed from the half-width when those are missing:
+//!   s = ci95·√n / t₀.₉₇₅,ₙ₋₁); significant when p < 0.05.
+//! - **n/a**: a side has a single replication: no estimate of the noise.
+//!
+//! Sweeps are compared point by point (points matched by identical
+//! parameters); points missing from some input are listed as unmatched.
+//!
+//! Each metric has a direction (higher or lower is better, or neutral), so a
+//! significant change reads as better or worse: green or red on a terminal,
+//! the words "yes, better" / "yes, worse" otherwise.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use super::SweepError;
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{SweepError, SweepReport, grid};
+use crate::report::{MetricValue, Report};
 
 /// Output format of `compare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -15,8 +44,866 @@ pub enum CompareFormat {
     Json,
 }
 
+/// Metrics that say nothing about the system simulated (wall clock, event
+/// counts, the trajectory hash): never compared.
+const SKIPPED: &[&str] = &["sim.wall_s", "sim.events_per_s", "sim.fingerprint", "sim.events"];
+
+/// Whether a larger value of a metric is an improvement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// More is better (throughput, availability, hit ratio, completions).
+    Higher,
+    /// Less is better (latency, waiting, queues, errors, cost, losses).
+    Lower,
+    /// Neither (utilisation, offered load, replica counts…).
+    Neutral,
+}
+
+/// Which significance test a comparison used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Test {
+    /// Paired-difference interval over common-random-number replications.
+    #[serde(rename = "paired")]
+    Paired,
+    /// Welch's unequal-variance t-test.
+    #[serde(rename = "welch")]
+    Welch,
+    /// No test possible (a side has one replication, or no spread).
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl Test {
+    fn name(self) -> &'static str {
+        match self {
+            Test::Paired => "paired",
+            Test::Welch => "welch",
+            Test::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// The direction of a metric by its name. Per-component and per-client
+/// metrics (`components.NAME.…`, `clients.NAME.…`) are classified by what
+/// follows the name, so a component called `queue` or `waiter` does not
+/// change how its throughput reads.
+pub fn direction(metric: &str) -> Direction {
+    let rest = match metric.split_once('.') {
+        Some(("components" | "clients", tail)) => tail.split_once('.').map_or(tail, |(_, r)| r),
+        _ => metric,
+    };
+    let ends = |suffix: &str| rest == suffix || rest.ends_with(&format!(".{suffix}"));
+    if ends("throughput_rps")
+        || ends("availability")
+        || rest.ends_with("hit_ratio")
+        || ends("requests.completed")
+    {
+        return Direction::Higher;
+    }
+    let starts_latency = rest.starts_with("latency.") || rest.contains(".latency.");
+    // Besides the names of the contract: time in system (`sojourn`,
+    // `end_to_end`) and replication lag are latencies too.
+    let lower_words = [
+        "wait",
+        "queue",
+        "stale_reads",
+        "lost",
+        "duplicate",
+        "sojourn",
+        "end_to_end",
+        "replication_lag",
+    ];
+    if starts_latency
+        || lower_words.iter().any(|w| rest.contains(w))
+        || ends("requests.failed")
+        || ends("requests.rejected")
+        || ends("requests.timed_out")
+        || ends("rejected")
+        || ends("errors")
+        || rest.starts_with("cost.")
+    {
+        return Direction::Lower;
+    }
+    Direction::Neutral
+}
+
+/// One side of a comparison: a report, or one point of a sweep.
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    replications: u32,
+    metrics: &'a BTreeMap<String, MetricValue>,
+    seeds: &'a [u64],
+    values: &'a BTreeMap<String, Vec<f64>>,
+}
+
+impl<'a> Side<'a> {
+    fn of_report(r: &'a Report) -> Self {
+        Side {
+            replications: r.replications,
+            metrics: &r.metrics,
+            seeds: &r.replication_seeds,
+            values: &r.replication_values,
+        }
+    }
+
+    fn of_point(p: &'a super::PointReport) -> Self {
+        Side {
+            replications: p.replications,
+            metrics: &p.metrics,
+            seeds: &p.replication_seeds,
+            values: &p.replication_values,
+        }
+    }
+
+    /// The per-replication values of a metric, if kept and complete.
+    fn samples(&self, metric: &str) -> Option<&'a [f64]> {
+        self.values
+            .get(metric)
+            .map(Vec::as_slice)
+            .filter(|v| v.len() >= 2 && v.len() == self.replications as usize)
+    }
+
+    /// (mean, standard deviation, n) of a metric: from the per-replication
+    /// values when kept, else reconstructed from the 95% half-width.
+    fn summary(&self, metric: &str) -> Option<(f64, f64, f64)> {
+        if let Some(xs) = self.samples(metric) {
+            let n = xs.len() as f64;
+            let mean = xs.iter().sum::<f64>() / n;
+            let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+            return Some((mean, var.sqrt(), n));
+        }
+        let mv = self.metrics.get(metric)?;
+        summary_from_ci(mv.value, mv.ci95?, self.replications)
+    }
+}
+
+/// (mean, s, n) from a mean and its Student-t 95% half-width over `n`
+/// replications: s = ci95·√n / t₀.₉₇₅,ₙ₋₁. None with fewer than 2.
+fn summary_from_ci(mean: f64, ci95: f64, n: u32) -> Option<(f64, f64, f64)> {
+    if n < 2 || !ci95.is_finite() || !mean.is_finite() {
+        return None;
+    }
+    let nf = f64::from(n);
+    let t = crate::stats::student_t_quantile(0.975, nf - 1.0);
+    Some((mean, ci95 * nf.sqrt() / t, nf))
+}
+
+/// Welch's two-sided p-value from summary statistics (mean, s, n) of each
+/// side; the same degenerate limit as [`crate::stats::welch_p_value`] when
+/// neither side varies.
+fn welch_from_summary(a: (f64, f64, f64), b: (f64, f64, f64)) -> Option<f64> {
+    let ((ma, sa, na), (mb, sb, nb)) = (a, b);
+    if na < 2.0 || nb < 2.0 || ![ma, sa, mb, sb].iter().all(|x| x.is_finite()) {
+        return None;
+    }
+    let va = sa * sa / na;
+    let vb = sb * sb / nb;
+    let se2 = va + vb;
+    let diff = ma - mb;
+    if se2 == 0.0 {
+        return Some(if diff == 0.0 { 1.0 } else { 0.0 });
+    }
+    let t = diff / se2.sqrt();
+    let df = se2 * se2 / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
+    Some((2.0 * crate::stats::student_t_cdf(-t.abs(), df)).clamp(0.0, 1.0))
+}
+
+/// Is `b` significantly different from `a` on `metric`, and by which test.
+fn significance(a: &Side, b: &Side, metric: &str) -> (Option<bool>, Test) {
+    if a.replications < 2 || b.replications < 2 {
+        return (None, Test::NotApplicable);
+    }
+    let same_seeds = !a.seeds.is_empty() && a.seeds == b.seeds && a.seeds.len() == a.replications as usize;
+    if same_seeds
+        && let (Some(xa), Some(xb)) = (a.samples(metric), b.samples(metric))
+        && let Some((mean, half)) = crate::stats::paired_diff_ci95(xa, xb)
+    {
+        return (Some(mean.abs() > half), Test::Paired);
+    }
+    let p = match (a.samples(metric), b.samples(metric)) {
+        (Some(xa), Some(xb)) => crate::stats::welch_p_value(xa, xb),
+        _ => match (a.summary(metric), b.summary(metric)) {
+            (Some(sa), Some(sb)) => welch_from_summary(sa, sb),
+            _ => None,
+        },
+    };
+    match p {
+        Some(p) => (Some(p < 0.05), Test::Welch),
+        None => (None, Test::NotApplicable),
+    }
+}
+
+/// One row of the comparison (the `rows` of the JSON document).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// The sweep point's parameters, or null for reports.
+    pub point: Option<IndexMap<String, Value>>,
+    /// Metric name.
+    pub metric: String,
+    /// Each input's value.
+    pub values: Vec<f64>,
+    /// Each input's 95% half-width (null with one replication).
+    pub ci95: Vec<Option<f64>>,
+    /// For each input after the first: its value minus the first's.
+    pub diff: Vec<f64>,
+    /// For each input after the first: the difference in percent of the
+    /// first's value (null when that is 0 and the other is not).
+    pub rel_diff: Vec<Option<f64>>,
+    /// For each input after the first: significant at 95% (null: no test).
+    pub significant: Vec<Option<bool>>,
+    /// The test of the first comparison (second input vs first).
+    pub test: Test,
+    /// The test of each comparison (inputs after the first vs the first).
+    pub tests: Vec<Test>,
+    /// Whether higher or lower is better.
+    pub direction: Direction,
+}
+
+impl Row {
+    /// Comparison `i` (input i+1 vs input 0) as better (+1), worse (−1) or
+    /// neither (0); only a significant change of a directed metric counts.
+    fn verdict(&self, i: usize) -> i8 {
+        if self.significant[i] != Some(true) || self.diff[i] == 0.0 {
+            return 0;
+        }
+        let up = self.diff[i] > 0.0;
+        match self.direction {
+            Direction::Higher if up => 1,
+            Direction::Lower if !up => 1,
+            Direction::Neutral => 0,
+            _ => -1,
+        }
+    }
+}
+
+/// A point present in some inputs but not all.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unmatched {
+    /// Its parameters.
+    pub point: IndexMap<String, Value>,
+    /// The inputs that have it.
+    pub present_in: Vec<String>,
+}
+
+/// The whole comparison (the JSON document).
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// The inputs, as given.
+    pub inputs: Vec<String>,
+    /// "reports" or "sweeps".
+    pub kind: &'static str,
+    /// One row per (point, metric), points in the first input's order,
+    /// metrics sorted by name.
+    pub rows: Vec<Row>,
+    /// Points missing from some input.
+    pub unmatched: Vec<Unmatched>,
+}
+
+enum Loaded {
+    Report(Box<Report>),
+    Sweep(SweepReport),
+}
+
+fn bad(path: &Path, what: impl std::fmt::Display) -> SweepError {
+    SweepError::BadInput(format!("error: {}: {what}", path.display()))
+}
+
+/// Read one input: a report.json, a sweep.json, or a folder holding one
+/// (report.json preferred). The kind is told by content.
+fn load(path: &Path) -> Result<Loaded, SweepError> {
+    let file = if path.is_dir() {
+        let r = path.join("report.json");
+        let s = path.join("sweep.json");
+        if r.is_file() {
+            r
+        } else if s.is_file() {
+            s
+        } else {
+            return Err(bad(path, "no report.json or sweep.json in this folder"));
+        }
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => bad(&file, "no such file"),
+        _ => bad(&file, format!("cannot read: {e}")),
+    })?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&file, format!("not JSON: {e}")))?;
+    if v.get("points").is_some() {
+        serde_json::from_value(v)
+            .map(Loaded::Sweep)
+            .map_err(|e| bad(&file, format!("not a valid sweep.json: {e}")))
+    } else if v.get("metrics").is_some() {
+        serde_json::from_value(v)
+            .map(|r| Loaded::Report(Box::new(r)))
+            .map_err(|e| bad(&file, format!("not a valid report.json: {e}")))
+    } else {
+        Err(bad(
+            &file,
+            "neither a report.json (no `metrics`) nor a sweep.json (no `points`)",
+        ))
+    }
+}
+
+/// Rows comparing the sides of one report or point.
+fn rows_for(point: Option<&IndexMap<String, Value>>, sides: &[Side]) -> Vec<Row> {
+    let first = sides[0];
+    let names = first
+        .metrics
+        .keys()
+        .filter(|k| !SKIPPED.contains(&k.as_str()) && sides[1..].iter().all(|s| s.metrics.contains_key(*k)));
+    names
+        .map(|name| {
+            let mvs: Vec<MetricValue> = sides.iter().map(|s| s.metrics[name]).collect();
+            let a = mvs[0].value;
+            let mut row = Row {
+                point: point.cloned(),
+                metric: name.clone(),
+                values: mvs.iter().map(|m| m.value).collect(),
+                ci95: mvs.iter().map(|m| m.ci95).collect(),
+                diff: Vec::new(),
+                rel_diff: Vec::new(),
+                significant: Vec::new(),
+                test: Test::NotApplicable,
+                tests: Vec::new(),
+                direction: direction(name),
+            };
+            for (s, mv) in sides[1..].iter().zip(&mvs[1..]) {
+                let d = mv.value - a;
+                row.diff.push(d);
+                row.rel_diff.push(if d == 0.0 {
+                    Some(0.0)
+                } else if a == 0.0 {
+                    None
+                } else {
+                    Some(100.0 * d / a.abs())
+                });
+                let (sig, test) = significance(&first, s, name);
+                row.significant.push(sig);
+                row.tests.push(test);
+            }
+            row.test = row.tests[0];
+            row
+        })
+        .collect()
+}
+
+/// Compare already-located inputs (see [`run`]).
+pub fn compare(paths: &[PathBuf]) -> Result<Comparison, SweepError> {
+    if paths.len() < 2 {
+        return Err(SweepError::BadInput(
+            "error: compare needs two or more report.json or sweep.json files".into(),
+        ));
+    }
+    let loaded: Vec<Loaded> = paths.iter().map(|p| load(p)).collect::<Result<_, _>>()?;
+    let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let first_is_sweep = matches!(loaded[0], Loaded::Sweep(_));
+    for (p, l) in paths.iter().zip(&loaded).skip(1) {
+        if matches!(l, Loaded::Sweep(_)) != first_is_sweep {
+            let (this, that) = if first_is_sweep {
+                ("a report", "a sweep")
+            } else {
+                ("a sweep", "a report")
+            };
+            return Err(bad(
+                p,
+                format!(
+                    "is {this} but {} is {that}: compare reports with reports and sweeps with sweeps",
+                    paths[0].display()
+                ),
+            ));
+        }
+    }
+    if !first_is_sweep {
+        let sides: Vec<Side> = loaded
+            .iter()
+            .filter_map(|l| match l {
+                Loaded::Report(r) => Some(Side::of_report(r)),
+                Loaded::Sweep(_) => None,
+            })
+            .collect();
+        return Ok(Comparison {
+            inputs,
+            kind: "reports",
+            rows: rows_for(None, &sides),
+            unmatched: Vec::new(),
+        });
+    }
+    let sweeps: Vec<&SweepReport> = loaded
+        .iter()
+        .filter_map(|l| match l {
+            Loaded::Sweep(s) => Some(s),
+            Loaded::Report(_) => None,
+        })
+        .collect();
+    // Every distinct point, in order of first appearance (inputs in order,
+    // points in grid order); IndexMap equality ignores key order.
+    let mut all: Vec<&IndexMap<String, Value>> = Vec::new();
+    for s in &sweeps {
+        for p in &s.points {
+            if !all.contains(&&p.params) {
+                all.push(&p.params);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut unmatched = Vec::new();
+    for params in all {
+        let found: Vec<Option<&super::PointReport>> = sweeps
+            .iter()
+            .map(|s| s.points.iter().find(|p| &p.params == params))
+            .collect();
+        if found.iter().all(Option::is_some) {
+            let sides: Vec<Side> = found.iter().flatten().map(|p| Side::of_point(p)).collect();
+            rows.extend(rows_for(Some(params), &sides));
+        } else {
+            unmatched.push(Unmatched {
+                point: params.clone(),
+                present_in: inputs
+                    .iter()
+                    .zip(&found)
+                    .filter(|(_, f)| f.is_some())
+                    .map(|(i, _)| i.clone())
+                    .collect(),
+            });
+        }
+    }
+    Ok(Comparison {
+        inputs,
+        kind: "sweeps",
+        rows,
+        unmatched,
+    })
+}
+
 /// Compare two or more report.json / sweep.json files; returns what to print.
 pub fn run(paths: &[PathBuf], format: CompareFormat, color: bool) -> Result<String, SweepError> {
-    let _ = (paths, format, color);
-    Err(SweepError::Io("compare is not implemented yet".into()))
+    let c = compare(paths)?;
+    Ok(match format {
+        CompareFormat::Json => {
+            let mut s =
+                serde_json::to_string_pretty(&c).map_err(|e| SweepError::Io(format!("error: {e}")))?;
+            s.push('\n');
+            s
+        }
+        CompareFormat::Markdown => render_markdown(&c),
+        CompareFormat::Text => render_text(&c, color),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------
+
+/// Four significant figures, plain notation between 1e-4 and 1e9.
+fn fmt4(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-4..1e9).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    // The exponent after rounding to 4 figures (9.9996 → 1.000e1).
+    let sci = format!("{a:.3e}");
+    let exp: i32 = sci.rsplit('e').next().and_then(|e| e.parse().ok()).unwrap_or(0);
+    let decimals = (3 - exp).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+fn signed(v: f64) -> String {
+    if v > 0.0 { format!("+{}", fmt4(v)) } else { fmt4(v) }
+}
+
+fn point_label(p: &IndexMap<String, Value>) -> String {
+    p.iter()
+        .map(|(k, v)| format!("{k}={}", grid::label(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Column letters for the inputs: A, B, …, Z, then #27, #28….
+fn letter(i: usize) -> String {
+    if i < 26 {
+        char::from(b'A' + i as u8).to_string()
+    } else {
+        format!("#{}", i + 1)
+    }
+}
+
+/// A table cell: its text and an optional ANSI colour.
+struct Cell {
+    text: String,
+    color: Option<&'static str>,
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Self {
+        Cell { text, color: None }
+    }
+}
+
+/// Column `i` of a table over `n` inputs holds words (the metric name, the
+/// significance, the test), left-aligned; the others hold numbers.
+fn left_aligned(i: usize, n: usize) -> bool {
+    i == 0 || (i > n && matches!((i - n) % 4, 0 | 3))
+}
+
+fn header(n: usize) -> Vec<String> {
+    let mut h = vec!["metric".to_string()];
+    h.extend((0..n).map(letter));
+    for i in 1..n {
+        let l = letter(i);
+        h.push(format!("{l}-A"));
+        h.push(format!("{l}-A %"));
+        h.push(format!("{l} significant"));
+        h.push(format!("{l} test"));
+    }
+    h
+}
+
+fn cells(row: &Row, color: bool) -> Vec<Cell> {
+    let mut out: Vec<Cell> = vec![row.metric.clone().into()];
+    for (v, c) in row.values.iter().zip(&row.ci95) {
+        out.push(
+            match c {
+                Some(c) => format!("{} ± {}", fmt4(*v), fmt4(*c)),
+                None => fmt4(*v),
+            }
+            .into(),
+        );
+    }
+    for i in 0..row.diff.len() {
+        let verdict = row.verdict(i);
+        let paint = match (color, verdict) {
+            (true, 1) => Some("\x1b[32m"),
+            (true, -1) => Some("\x1b[31m"),
+            _ => None,
+        };
+        let sig = match row.significant[i] {
+            None => "n/a".to_string(),
+            Some(false) => "no".to_string(),
+            Some(true) => match (color, verdict) {
+                (false, 1) => "yes, better".to_string(),
+                (false, -1) => "yes, worse".to_string(),
+                _ => "yes".to_string(),
+            },
+        };
+        let rel = match row.rel_diff[i] {
+            Some(0.0) => "0%".to_string(),
+            Some(r) => format!("{}%", signed(r)),
+            None => "n/a".to_string(),
+        };
+        for text in [signed(row.diff[i]), rel, sig] {
+            out.push(Cell { text, color: paint });
+        }
+        out.push(row.tests[i].name().to_string().into());
+    }
+    out
+}
+
+/// Rows grouped by point (one group, with no label, for reports).
+fn groups(c: &Comparison) -> Vec<(Option<String>, Vec<&Row>)> {
+    let mut out: Vec<(Option<String>, Vec<&Row>)> = Vec::new();
+    for r in &c.rows {
+        let label = r.point.as_ref().map(point_label);
+        match out.last_mut() {
+            Some((l, rows)) if *l == label => rows.push(r),
+            _ => out.push((label, vec![r])),
+        }
+    }
+    if out.is_empty() && c.kind == "reports" {
+        out.push((None, Vec::new()));
+    }
+    out
+}
+
+fn legend(c: &Comparison) -> Vec<String> {
+    c.inputs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{} = {p}", letter(i)))
+        .collect()
+}
+
+const FOOTNOTE: &str = "significance at 95% vs A: paired = interval of the per-replication differences \
+(same seeds: common random numbers); welch = Welch's t-test; n/a = a single replication";
+
+fn render_text(c: &Comparison, color: bool) -> String {
+    let n = c.inputs.len();
+    let head: Vec<Cell> = header(n).into_iter().map(Cell::from).collect();
+    let groups = groups(c);
+    let bodies: Vec<(Option<String>, Vec<Vec<Cell>>)> = groups
+        .iter()
+        .map(|(l, rows)| (l.clone(), rows.iter().map(|r| cells(r, color)).collect()))
+        .collect();
+    // Column widths shared by every group, so the sections line up.
+    let mut widths: Vec<usize> = head.iter().map(|h| h.text.chars().count()).collect();
+    for (_, rows) in &bodies {
+        for r in rows {
+            for (w, cell) in widths.iter_mut().zip(r) {
+                *w = (*w).max(cell.text.chars().count());
+            }
+        }
+    }
+    let line = |r: &[Cell]| -> String {
+        let parts: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                let pad = widths[i].saturating_sub(cell.text.chars().count());
+                // The metric name and the words are left-aligned, numbers right-aligned.
+                let left = left_aligned(i, n);
+                let text = match cell.color {
+                    Some(code) => format!("{code}{}\x1b[0m", cell.text),
+                    None => cell.text.clone(),
+                };
+                if left {
+                    format!("{text}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{text}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        let mut s = parts.join("  ").trim_end().to_string();
+        s.push('\n');
+        s
+    };
+    let mut s = String::new();
+    for l in legend(c) {
+        s.push_str(&l);
+        s.push('\n');
+    }
+    for (label, rows) in &bodies {
+        s.push('\n');
+        if let Some(l) = label {
+            s.push_str(&format!("point: {l}\n"));
+        }
+        s.push_str(&line(&head));
+        for r in rows {
+            s.push_str(&line(r));
+        }
+    }
+    if c.kind == "sweeps" && c.rows.is_empty() {
+        s.push_str("\nno point is present in every input\n");
+    }
+    push_unmatched(&mut s, c, "");
+    s.push('\n');
+    s.push_str(FOOTNOTE);
+    s.push('\n');
+    s
+}
+
+fn push_unmatched(s: &mut String, c: &Comparison, bullet: &str) {
+    if c.unmatched.is_empty() {
+        return;
+    }
+    s.push_str("\nunmatched points (not in every input):\n");
+    for u in &c.unmatched {
+        let have: Vec<String> = c
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| u.present_in.contains(p))
+            .map(|(i, _)| letter(i))
+            .collect();
+        s.push_str(&format!(
+            "{bullet}  {}: only in {}\n",
+            point_label(&u.point),
+            have.join(", ")
+        ));
+    }
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+fn render_markdown(c: &Comparison) -> String {
+    let n = c.inputs.len();
+    let head = header(n);
+    let mut s = String::new();
+    for l in legend(c) {
+        s.push_str(&format!("- {}\n", md_escape(&l).replacen(" = ", " = `", 1) + "`"));
+    }
+    for (label, rows) in groups(c) {
+        s.push('\n');
+        if let Some(l) = label {
+            s.push_str(&format!("### {}\n\n", md_escape(&l)));
+        }
+        s.push_str(&format!(
+            "| {} |\n",
+            head.iter().map(|h| md_escape(h)).collect::<Vec<_>>().join(" | ")
+        ));
+        let align: Vec<&str> = (0..head.len())
+            .map(|i| if left_aligned(i, n) { "---" } else { "---:" })
+            .collect();
+        s.push_str(&format!("| {} |\n", align.join(" | ")));
+        for r in rows {
+            let cs: Vec<String> = cells(r, false).into_iter().map(|c| md_escape(&c.text)).collect();
+            s.push_str(&format!("| {} |\n", cs.join(" | ")));
+        }
+    }
+    if c.kind == "sweeps" && c.rows.is_empty() {
+        s.push_str("\nNo point is present in every input.\n");
+    }
+    push_unmatched(&mut s, c, "-");
+    s.push('\n');
+    s.push_str(&format!("_{FOOTNOTE}_\n"));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welch_from_ci95_alone_matches_welch_on_the_samples() {
+        let a = [10.2, 11.9, 9.7, 10.8, 12.4];
+        let b = [13.1, 12.2, 14.8, 13.9, 12.7, 15.1];
+        let (ma, ca) = crate::stats::mean_ci95(&a);
+        let (mb, cb) = crate::stats::mean_ci95(&b);
+        let sa = summary_from_ci(ma, ca.unwrap(), a.len() as u32).unwrap();
+        let sb = summary_from_ci(mb, cb.unwrap(), b.len() as u32).unwrap();
+        let from_ci = welch_from_summary(sa, sb).unwrap();
+        let exact = crate::stats::welch_p_value(&a, &b).unwrap();
+        assert!((from_ci - exact).abs() < 1e-9, "{from_ci} vs {exact}");
+        assert!(from_ci < 0.05);
+
+        // Through a Side with no replication_values at all: Welch, not paired.
+        let metrics_a: BTreeMap<String, MetricValue> =
+            [("m".to_string(), MetricValue { value: ma, ci95: ca })].into();
+        let metrics_b: BTreeMap<String, MetricValue> =
+            [("m".to_string(), MetricValue { value: mb, ci95: cb })].into();
+        let empty = BTreeMap::new();
+        let side = |metrics, n| Side {
+            replications: n,
+            metrics,
+            seeds: &[],
+            values: &empty,
+        };
+        let (sig, test) = significance(&side(&metrics_a, 5), &side(&metrics_b, 6), "m");
+        assert_eq!((sig, test), (Some(true), Test::Welch));
+        // Overlapping noise: not significant.
+        let wide: BTreeMap<String, MetricValue> = [(
+            "m".to_string(),
+            MetricValue {
+                value: mb,
+                ci95: Some(10.0),
+            },
+        )]
+        .into();
+        let (sig, test) = significance(&side(&metrics_a, 5), &side(&wide, 6), "m");
+        assert_eq!((sig, test), (Some(false), Test::Welch));
+        // One replication: no test.
+        let one: BTreeMap<String, MetricValue> = [(
+            "m".to_string(),
+            MetricValue {
+                value: mb,
+                ci95: None,
+            },
+        )]
+        .into();
+        assert_eq!(
+            significance(&side(&metrics_a, 5), &side(&one, 1), "m"),
+            (None, Test::NotApplicable)
+        );
+    }
+
+    #[test]
+    fn paired_when_seeds_and_values_match() {
+        let seeds = [1u64, 2, 3, 4];
+        let va: BTreeMap<String, Vec<f64>> = [("m".to_string(), vec![10.0, 20.0, 30.0, 40.0])].into();
+        let vb: BTreeMap<String, Vec<f64>> = [("m".to_string(), vec![10.5, 20.4, 30.6, 40.5])].into();
+        let ma: BTreeMap<String, MetricValue> = [(
+            "m".to_string(),
+            MetricValue {
+                value: 25.0,
+                ci95: Some(20.5),
+            },
+        )]
+        .into();
+        let mb: BTreeMap<String, MetricValue> = [(
+            "m".to_string(),
+            MetricValue {
+                value: 25.5,
+                ci95: Some(20.5),
+            },
+        )]
+        .into();
+        let a = Side {
+            replications: 4,
+            metrics: &ma,
+            seeds: &seeds,
+            values: &va,
+        };
+        let b = Side {
+            replications: 4,
+            metrics: &mb,
+            seeds: &seeds,
+            values: &vb,
+        };
+        // Huge spread between replications, tiny consistent shift: paired sees it.
+        assert_eq!(significance(&a, &b, "m"), (Some(true), Test::Paired));
+        // Different seeds: Welch, which cannot see it through the spread.
+        let other = [5u64, 6, 7, 8];
+        let b2 = Side { seeds: &other, ..b };
+        assert_eq!(significance(&a, &b2, "m"), (Some(false), Test::Welch));
+    }
+
+    #[test]
+    fn directions() {
+        use Direction::*;
+        for (m, d) in [
+            ("throughput_rps", Higher),
+            ("components.api.throughput_rps", Higher),
+            ("components.queue.throughput_rps", Higher),
+            ("availability", Higher),
+            ("clients.web.availability", Higher),
+            ("components.cache.hit_ratio", Higher),
+            ("requests.completed", Higher),
+            ("latency.p99_ms", Lower),
+            ("clients.web.latency.mean_ms", Lower),
+            ("components.api.wait.mean_ms", Lower),
+            ("components.api.queue_length_mean", Lower),
+            ("requests.failed", Lower),
+            ("requests.rejected", Lower),
+            ("requests.timed_out", Lower),
+            ("components.api.rejected", Lower),
+            ("components.api.errors", Lower),
+            ("cost.total", Lower),
+            ("cost.instance_hours", Lower),
+            ("consistency.stale_reads", Lower),
+            ("components.cache.stale_reads", Lower),
+            ("data.lost_writes", Lower),
+            ("sessions.lost", Lower),
+            ("data.duplicate_writes", Lower),
+            ("components.api.sojourn.mean_ms", Lower),
+            ("components.jobs.end_to_end.mean_ms", Lower),
+            ("components.db.replication_lag.mean_ms", Lower),
+            ("components.api.utilization", Neutral),
+            ("requests.offered", Neutral),
+            ("components.waiter.utilization", Neutral),
+            ("components.api.replicas_mean", Neutral),
+            ("sim.unstable", Neutral),
+        ] {
+            assert_eq!(direction(m), d, "{m}");
+        }
+    }
+
+    #[test]
+    fn four_significant_figures() {
+        assert_eq!(fmt4(25.682173), "25.68");
+        assert_eq!(fmt4(5654.8), "5655");
+        assert_eq!(fmt4(123456.7), "123457");
+        assert_eq!(fmt4(0.0378721), "0.03787");
+        assert_eq!(fmt4(9.99961), "10.00");
+        assert_eq!(fmt4(-1.5), "-1.500");
+        assert_eq!(fmt4(0.0), "0");
+        assert_eq!(fmt4(1.0e-6), "1.000e-6");
+    }
 }

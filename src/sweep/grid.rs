@@ -15,7 +15,10 @@ pub struct Point {
 impl Point {
     /// `PATH=VALUE` overrides (values as YAML flow text).
     pub fn overrides(&self) -> Vec<String> {
-        self.params.iter().map(|(k, v)| format!("{k}={}", yaml_text(v))).collect()
+        self.params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", yaml_text(v)))
+            .collect()
     }
 }
 
@@ -49,7 +52,10 @@ fn split_values(s: &str) -> Vec<String> {
         cur.push(ch);
     }
     out.push(cur);
-    out.into_iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+    out.into_iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 /// Parse one value as YAML into a JSON value.
@@ -171,7 +177,10 @@ mod tests {
     #[test]
     fn ranges_expand() {
         let r = expand_range("1..4").unwrap().unwrap();
-        assert_eq!(r, vec![Value::from(1), Value::from(2), Value::from(3), Value::from(4)]);
+        assert_eq!(
+            r,
+            vec![Value::from(1), Value::from(2), Value::from(3), Value::from(4)]
+        );
         let r = expand_range("2..10 step 4").unwrap().unwrap();
         assert_eq!(r, vec![Value::from(2), Value::from(6), Value::from(10)]);
         let r = expand_range("0.1..0.3 step 0.1").unwrap().unwrap();
@@ -190,7 +199,10 @@ mod tests {
             "x={ exponential: 10ms },5".to_string(),
         ];
         let p = parameters(&file, &flags).unwrap();
-        assert_eq!(p["x"], vec![serde_json::json!({"exponential": "10ms"}), Value::from(5)]);
+        assert_eq!(
+            p["x"],
+            vec![serde_json::json!({"exponential": "10ms"}), Value::from(5)]
+        );
         let pts = points(&p);
         assert_eq!(pts.len(), 3 * 2 * 2);
         assert_eq!(
@@ -201,7 +213,7 @@ mod tests {
                 "clients.web.arrival.poisson=\"100/s\""
             ]
         );
-        assert_eq!(label(&pts[1].params["x"]), "5");
+        assert_eq!(label(&pts[2].params["x"]), "5");
         assert!(parameters(&IndexMap::new(), &["novalues".into()]).is_err());
     }
 }

@@ -229,7 +229,8 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         .map_err(|e| SweepError::BadInput(e.to_string()))?;
     let text = std::fs::read_to_string(&opts.file).map_err(|e| io_err("read", &opts.file, e))?;
     let spec = base.scenario.sweep.clone().unwrap_or_default();
-    let params = grid::parameters(&spec.vary, &opts.vary).map_err(|e| SweepError::BadInput(format!("error: {e}")))?;
+    let params =
+        grid::parameters(&spec.vary, &opts.vary).map_err(|e| SweepError::BadInput(format!("error: {e}")))?;
     if params.is_empty() {
         return Err(SweepError::BadInput(format!(
             "error: {}: nothing to vary: add a `sweep: {{ vary: {{ PATH: [V1, V2] }} }}` block or --vary PATH=V1,V2",
@@ -238,12 +239,16 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     }
     let replications = opts.replications.or(spec.replications).unwrap_or(1);
     if replications == 0 {
-        return Err(SweepError::BadInput("error: replications must be at least 1".into()));
+        return Err(SweepError::BadInput(
+            "error: replications must be at least 1".into(),
+        ));
     }
     if let Some((k, n)) = opts.shard
         && (n == 0 || k == 0 || k > n)
     {
-        return Err(SweepError::BadInput(format!("error: --shard {k}/{n}: expected K/N with 1 ≤ K ≤ N")));
+        return Err(SweepError::BadInput(format!(
+            "error: --shard {k}/{n}: expected K/N with 1 ≤ K ≤ N"
+        )));
     }
     if opts.shard.is_some() && !opts.precision.is_empty() {
         return Err(SweepError::BadInput(
@@ -292,9 +297,17 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     let ran = AtomicUsize::new(0);
     loop {
         let jobs: Vec<Job> = (0..points.len())
-            .flat_map(|p| (0..target[p]).map(move |r| Job { point: p, replication: r }))
+            .flat_map(|p| {
+                (0..target[p]).map(move |r| Job {
+                    point: p,
+                    replication: r,
+                })
+            })
             .enumerate()
-            .filter(|(j, _)| opts.shard.is_none_or(|(k, n)| *j as u64 % u64::from(n) == u64::from(k - 1)))
+            .filter(|(j, _)| {
+                opts.shard
+                    .is_none_or(|(k, n)| *j as u64 % u64::from(n) == u64::from(k - 1))
+            })
             .map(|(_, job)| job)
             .filter(|job| !done.contains_key(&(job.point, job.replication)))
             .collect();
@@ -357,7 +370,10 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         let mut more = false;
         for (i, pr) in report.points.iter().enumerate() {
             let wide = opts.precision.iter().any(|(m, rel)| match pr.metrics.get(m) {
-                Some(MetricValue { value, ci95: Some(ci) }) => *ci > rel * value.abs(),
+                Some(MetricValue {
+                    value,
+                    ci95: Some(ci),
+                }) => *ci > rel * value.abs(),
                 Some(MetricValue { ci95: None, .. }) => true,
                 None => false,
             });
@@ -396,7 +412,12 @@ fn load_points(
         .into_iter()
         .map(|point| {
             let mut ov = opts.overrides.clone();
-            ov.extend(point.overrides());
+            ov.extend(
+                point
+                    .overrides()
+                    .iter()
+                    .map(|o| scenario::labeled("sweep point", o)),
+            );
             let (sc, cfg) = scenario::load_str(&label, text, &base_dir, &ov, &opts.build)
                 .map_err(|e| SweepError::BadInput(e.to_string()))?;
             // `warmup: auto`: each point's own pilot run picks its cut.
@@ -569,9 +590,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
     let mut lines: BTreeMap<(usize, u32), Line> = BTreeMap::new();
     for d in dirs {
         let pp = d.join("sweep-plan.json");
-        let text = std::fs::read_to_string(&pp)
-            .map_err(|e| SweepError::BadInput(format!("error: {} is not a sweep folder: {e}", pp.display())))?;
-        let mut p: Plan = serde_json::from_str(&text).map_err(|e| SweepError::BadInput(format!("error: {}: {e}", pp.display())))?;
+        let text = std::fs::read_to_string(&pp).map_err(|e| {
+            SweepError::BadInput(format!("error: {} is not a sweep folder: {e}", pp.display()))
+        })?;
+        let mut p: Plan = serde_json::from_str(&text)
+            .map_err(|e| SweepError::BadInput(format!("error: {}: {e}", pp.display())))?;
         p.shard = None;
         match &plan {
             None => plan = Some(p),
@@ -589,7 +612,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
         }
     }
     let Some(plan) = plan else {
-        return Err(SweepError::BadInput("error: merge needs at least one sweep folder".into()));
+        return Err(SweepError::BadInput(
+            "error: merge needs at least one sweep folder".into(),
+        ));
     };
     std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
     let plan_text = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
@@ -600,7 +625,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
         jl.push_str(&serde_json::to_string(l).unwrap_or_default());
         jl.push('\n');
     }
-    write_atomic(&out.join("points.jsonl"), jl.as_bytes()).map_err(|e| io_err("write", &out.join("points.jsonl"), e))?;
+    write_atomic(&out.join("points.jsonl"), jl.as_bytes())
+        .map_err(|e| io_err("write", &out.join("points.jsonl"), e))?;
     let lines: Vec<Line> = lines.into_values().collect();
     let report = build_report(&plan, &lines);
     write_outputs(out, &report)?;
@@ -674,7 +700,12 @@ impl Progress {
 /// plot block's, else latency p99, throughput and availability) with ± their
 /// 95% half-width.
 pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
-    let default = ["latency.p99_ms", "latency.mean_ms", "throughput_rps", "availability"];
+    let default = [
+        "latency.p99_ms",
+        "latency.mean_ms",
+        "throughput_rps",
+        "availability",
+    ];
     let metrics: Vec<String> = match metrics {
         Some(m) if !m.is_empty() => m.to_vec(),
         _ => default.iter().map(|s| s.to_string()).collect(),
@@ -704,11 +735,21 @@ pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
     }
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut s = String::new();
     for r in rows {
-        let cells: Vec<String> = r.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
         s.push_str(cells.join("  ").trim_end());
         s.push('\n');
     }

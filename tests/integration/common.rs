@@ -10,15 +10,25 @@ use archsim::scenario::{BuildOptions, load_str};
 /// Load a scenario from YAML text (relative files resolve against the
 /// crate root) and run `reps` replications with `seed`.
 pub fn run_yaml(yaml: &str, seed: u64, reps: u32) -> (Report, Vec<RunOutput>) {
-    let (_, cfg) = load_str("test.yaml", yaml, Path::new(env!("CARGO_MANIFEST_DIR")), &[], &BuildOptions::default())
-        .unwrap_or_else(|e| panic!("scenario failed to load:\n{e}"));
+    let (_, cfg) = load_str(
+        "test.yaml",
+        yaml,
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &[],
+        &BuildOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("scenario failed to load:\n{e}"));
     run_replications(&cfg, seed, reps)
 }
 
 /// Per-replication values of a metric.
 pub fn per_rep(outs: &[RunOutput], metric: &str) -> Vec<f64> {
     outs.iter()
-        .map(|o| *o.metrics.get(metric).unwrap_or_else(|| panic!("metric {metric} missing")))
+        .map(|o| {
+            *o.metrics
+                .get(metric)
+                .unwrap_or_else(|| panic!("metric {metric} missing"))
+        })
         .collect()
 }
 

@@ -1,1 +1,2725 @@
-//! (being written)
+//! Bad input (SPEC §1): every problem exits with code 2 and a message naming
+//! `file:line:column`, the dotted field path and what was expected; nothing
+//! is printed to stdout and no input makes archsim panic.
+//!
+//! Line and column numbers in these tests were counted by hand from the YAML
+//! literals (1-based, columns in characters). Each literal starts right after
+//! `r#"`, so its first line is line 1.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::process::Command;
+
+use archsim::scenario::{BuildOptions, load_str};
+use tempfile::TempDir;
+
+use crate::common::bin;
+
+/// Name the scenario is written under (relative: the binary runs in the
+/// temporary folder, so messages say exactly this).
+const FILE: &str = "s.yaml";
+
+/// What a run of the binary left behind.
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn archsim(dir: &Path, args: &[&str]) -> Out {
+    let o = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("start archsim");
+    Out {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn tmp() -> TempDir {
+    tempfile::tempdir().expect("temporary folder")
+}
+
+/// Exit code 2, no panic, nothing on stdout, and every needle in stderr.
+#[track_caller]
+fn assert_bad(o: &Out, needles: &[&str]) {
+    assert!(
+        !o.stderr.contains("panicked") && !o.stderr.contains("RUST_BACKTRACE"),
+        "archsim panicked or aborted:\n{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2), "exit code; stderr:\n{}", o.stderr);
+    assert!(
+        o.stdout.is_empty(),
+        "stdout should be empty on bad input, got:\n{}",
+        o.stdout
+    );
+    for n in needles {
+        assert!(o.stderr.contains(n), "stderr lacks {n:?}:\n{}", o.stderr);
+    }
+}
+
+/// Writes `yaml` to `s.yaml` and checks that both `archsim validate` and
+/// `archsim run` reject it with exit code 2 and a message containing
+/// `s.yaml:<loc>: <path>: ` (or `s.yaml:<loc>: ` when `path` is empty) and
+/// each of `words`; `run` must not create its output folder.
+#[track_caller]
+fn expect_error(yaml: &str, loc: &str, path: &str, words: &[&str]) -> Out {
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let head = if path.is_empty() {
+        format!("{FILE}:{loc}: ")
+    } else {
+        format!("{FILE}:{loc}: {path}: ")
+    };
+    let mut needles = vec![head.as_str()];
+    needles.extend_from_slice(words);
+    let v = archsim(dir.path(), &["validate", FILE]);
+    assert_bad(&v, &needles);
+    let r = archsim(dir.path(), &["run", FILE, "--out", "out"]);
+    assert_bad(&r, &needles);
+    assert!(
+        !dir.path().join("out").exists(),
+        "run wrote an output folder for a bad scenario"
+    );
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Unknown fields and names
+// ---------------------------------------------------------------------------
+
+#[test]
+fn unknown_field_at_top_level() {
+    let yaml = r#"name: t
+duration: 1s
+sed: 4
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "3:1",
+        "sed",
+        &["unknown field `sed`", "did you mean `seed`"],
+    );
+}
+
+#[test]
+fn unknown_field_in_a_client() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+    timout: 1s
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "7:5",
+        "clients.users.timout",
+        &["unknown field `timout`", "`timeout`"],
+    );
+}
+
+#[test]
+fn unknown_field_in_a_service() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+    replica: 2
+"#;
+    expect_error(
+        yaml,
+        "11:5",
+        "components.api.replica",
+        &["unknown field `replica`", "did you mean `replicas`"],
+    );
+}
+
+#[test]
+fn unknown_field_in_a_load_balancer() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: random
+    backends: api
+    health: yes
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "12:5",
+        "components.lb.health",
+        &["unknown field `health`", "`backends`"],
+    );
+}
+
+#[test]
+fn unknown_field_inside_a_distribution() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: { normal: { mean: 1s, sdt: 1s } }
+"#;
+    expect_error(
+        yaml,
+        "10:41",
+        "components.api.service_time.normal.sdt",
+        &["unknown field `sdt`", "did you mean `std`"],
+    );
+}
+
+#[test]
+fn unknown_field_inside_a_call_edge() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls: [ { target: b, probablity: 0.5 } ]
+  b:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "11:27",
+        "components.a.calls.0.probablity",
+        &["unknown field `probablity`", "did you mean `probability`"],
+    );
+}
+
+#[test]
+fn unknown_field_next_to_parallel() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls:
+      - { parallel: [b], timeout: 1s }
+  b:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "12:26",
+        "components.a.calls.0.timeout",
+        &["unknown field `timeout`", "`parallel`"],
+    );
+}
+
+#[test]
+fn unknown_operation_in_service_time() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: { read: 1ms, wirte: 2ms }
+"#;
+    expect_error(
+        yaml,
+        "10:32",
+        "components.api.service_time.wirte",
+        &["unknown field `wirte`", "`write`"],
+    );
+}
+
+#[test]
+fn unknown_component_kind() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: servce
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "9:11",
+        "components.api.kind",
+        &["unknown variant `servce`", "`service`", "`load_balancer`"],
+    );
+}
+
+#[test]
+fn component_without_kind() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    cores: 2
+    service_time: 10ms
+"#;
+    expect_error(yaml, "9:5", "components.api", &["`service`", "`kind"]);
+}
+
+#[test]
+fn unknown_algorithm() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: fastest
+    backends: api
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "10:16",
+        "components.lb.algorithm",
+        &["unknown variant `fastest`", "`least_connections`"],
+    );
+}
+
+#[test]
+fn unknown_distribution_name() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: { gaussian: 10ms }
+"#;
+    expect_error(
+        yaml,
+        "10:21",
+        "components.api.service_time.gaussian",
+        &["unknown distribution `gaussian`", "exponential"],
+    );
+}
+
+#[test]
+fn unknown_arrival_process() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poison: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "5:16",
+        "clients.users.arrival.poison",
+        &["unknown variant `poison`", "did you mean `poisson`"],
+    );
+}
+
+#[test]
+fn unknown_operation_on_a_call() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls: [ { target: b, on: delete } ]
+  b:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "11:31",
+        "components.a.calls.0.on",
+        &["unknown variant `delete`", "`read`", "`write`"],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Unknown references
+// ---------------------------------------------------------------------------
+
+#[test]
+fn client_target_names_no_component() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: apii
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "6:13",
+        "clients.users.target",
+        &["no component named `apii`", "`api`"],
+    );
+}
+
+#[test]
+fn call_targets_name_no_component_sequential_and_parallel() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls:
+      - ghost
+      - { parallel: [ b, phantom ] }
+  b:
+    kind: service
+    service_time: 10ms
+"#;
+    let out = expect_error(
+        yaml,
+        "12:9",
+        "components.a.calls.0.target",
+        &["no component named `ghost`", "`a`, `b`"],
+    );
+    assert!(
+        out.stderr
+            .contains("s.yaml:13:26: components.a.calls.1.parallel.1.target: no component named `phantom`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn call_target_in_map_form_names_no_component() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls: [ { target: nowhere, probability: 0.5 } ]
+"#;
+    expect_error(
+        yaml,
+        "11:24",
+        "components.a.calls.0.target",
+        &["no component named `nowhere`"],
+    );
+}
+
+#[test]
+fn balancer_backends_name_no_component() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: random
+    backends: apii
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "11:15",
+        "components.lb.backends",
+        &["no component named `apii`", "`api`"],
+    );
+}
+
+#[test]
+fn balancer_backends_must_be_a_service() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: front
+components:
+  front:
+    kind: load_balancer
+    algorithm: round_robin
+    backends: lb
+  lb:
+    kind: load_balancer
+    algorithm: random
+    backends: api
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "11:15",
+        "components.front.backends",
+        &["`lb` is a load_balancer", "must be a service"],
+    );
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // `é` is two bytes in UTF-8; `ghost` starts at character 19 (byte 20).
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+    calls: [ "é", ghost ]
+  é:
+    kind: service
+    service_time: 1ms
+"#;
+    expect_error(
+        yaml,
+        "11:19",
+        "components.api.calls.1.target",
+        &["no component named `ghost`", "`é`"],
+    );
+}
+
+#[test]
+fn values_from_anchors_and_merges_point_at_their_definition() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api: &svc
+    kind: service
+    cores: 0
+    service_time: 1ms
+  api2:
+    <<: *svc
+    replicas: 0
+  api3: *svc
+"#;
+    let out = expect_error(yaml, "10:12", "components.api.cores", &["at least 1 core"]);
+    for needle in [
+        "s.yaml:14:15: components.api2.replicas: ",
+        "s.yaml:10:12: components.api2.cores: ",
+        "s.yaml:10:12: components.api3.cores: ",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            out.stderr
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cycles
+// ---------------------------------------------------------------------------
+
+#[test]
+fn two_services_calling_each_other() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls: [ b ]
+  b:
+    kind: service
+    service_time: 10ms
+    calls: [ a ]
+"#;
+    expect_error(yaml, "15:14", "components.b.calls.0", &["cycle", "a → b → a"]);
+}
+
+#[test]
+fn a_service_calling_itself() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls: [ a ]
+"#;
+    expect_error(
+        yaml,
+        "11:14",
+        "components.a.calls.0.target",
+        &["`a` cannot call itself"],
+    );
+}
+
+#[test]
+fn cycle_through_a_load_balancer() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls: [ lb ]
+  lb:
+    kind: load_balancer
+    algorithm: round_robin
+    backends: b
+  b:
+    kind: service
+    service_time: 10ms
+    calls: [ { target: a } ]
+"#;
+    expect_error(
+        yaml,
+        "19:14",
+        "components.b.calls.0",
+        &["cycle", "a → lb → b → a"],
+    );
+}
+
+#[test]
+fn cycle_inside_a_parallel_step() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a:
+    kind: service
+    service_time: 10ms
+    calls: [ { parallel: [ b, c ] } ]
+  b:
+    kind: service
+    service_time: 10ms
+  c:
+    kind: service
+    service_time: 10ms
+    calls: [ a ]
+"#;
+    expect_error(yaml, "18:14", "components.c.calls.0", &["cycle", "a → c → a"]);
+}
+
+// ---------------------------------------------------------------------------
+// Impossible values
+// ---------------------------------------------------------------------------
+
+/// A scenario whose line 10 is `    <field>` and everything else is valid:
+/// the service `api` is at lines 8–10.
+fn with_service_line(field: &str) -> String {
+    format!(
+        "name: t
+duration: 1s
+clients:
+  users:
+    arrival: {{ poisson: 10/s }}
+    target: api
+components:
+  api:
+    kind: service
+    {field}
+    service_time: 10ms
+"
+    )
+}
+
+/// A scenario whose line 5 is `    arrival: <arrival>`.
+fn with_arrival(arrival: &str) -> String {
+    format!(
+        "name: t
+duration: 1s
+clients:
+  users:
+    arrival: {arrival}
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"
+    )
+}
+
+/// A scenario whose line 10 is `    service_time: <st>`.
+fn with_service_time(st: &str) -> String {
+    format!(
+        "name: t
+duration: 1s
+clients:
+  users:
+    arrival: {{ poisson: 10/s }}
+    target: api
+components:
+  api:
+    kind: service
+    service_time: {st}
+"
+    )
+}
+
+#[test]
+fn negative_rate() {
+    expect_error(
+        &with_arrival("{ poisson: -5/s }"),
+        "5:25",
+        "clients.users.arrival.poisson",
+        &["cannot be negative", "-5/s"],
+    );
+}
+
+#[test]
+fn negative_bare_rate() {
+    expect_error(
+        &with_arrival("{ constant: -5 }"),
+        "5:26",
+        "clients.users.arrival.constant",
+        &["cannot be negative"],
+    );
+}
+
+#[test]
+fn rate_with_a_bad_unit() {
+    expect_error(
+        &with_arrival("{ poisson: 5/fortnight }"),
+        "5:25",
+        "clients.users.arrival.poisson",
+        &["expected a rate such as 300/s", "5/fortnight"],
+    );
+}
+
+#[test]
+fn zero_cores() {
+    expect_error(
+        &with_service_line("cores: 0"),
+        "10:12",
+        "components.api.cores",
+        &["at least 1 core"],
+    );
+}
+
+#[test]
+fn zero_replicas() {
+    expect_error(
+        &with_service_line("replicas: 0"),
+        "10:15",
+        "components.api.replicas",
+        &["at least 1 replica"],
+    );
+}
+
+#[test]
+fn zero_speed() {
+    expect_error(
+        &with_service_line("speed: 0"),
+        "10:12",
+        "components.api.speed",
+        &["positive"],
+    );
+}
+
+#[test]
+fn negative_speed_in_a_list() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    replicas: 2
+    speed: [1, -2]
+    service_time: 10ms
+"#;
+    expect_error(yaml, "11:16", "components.api.speed.1", &["positive", "-2"]);
+}
+
+#[test]
+fn speed_list_of_the_wrong_length() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    replicas: 2
+    speed: [1, 2, 3]
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "11:12",
+        "components.api.speed",
+        &["one speed per replica (2)", "found 3"],
+    );
+}
+
+#[test]
+fn warmup_not_shorter_than_duration() {
+    let yaml = r#"name: t
+duration: 1m
+warmup: 60s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "3:9", "warmup", &["shorter than duration"]);
+}
+
+#[test]
+fn zero_duration() {
+    let yaml = r#"name: t
+duration: 0s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "2:11", "duration", &["longer than zero"]);
+}
+
+#[test]
+fn negative_duration() {
+    let yaml = r#"name: t
+duration: -1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "2:11", "duration", &["cannot be negative", "-1s"]);
+}
+
+#[test]
+fn negative_service_time() {
+    expect_error(
+        &with_service_time("{ exponential: -1s }"),
+        "10:34",
+        "components.api.service_time.exponential",
+        &["cannot be negative"],
+    );
+}
+
+#[test]
+fn duration_with_a_bad_unit() {
+    let yaml = r#"name: t
+duration: 10 parsecs
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "2:11",
+        "duration",
+        &["expected a duration such as 250ms", "10 parsecs"],
+    );
+}
+
+#[test]
+fn probability_above_one() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+    calls: [ { target: db, probability: 1.5 } ]
+  db:
+    kind: service
+    service_time: 1ms
+"#;
+    expect_error(
+        yaml,
+        "11:41",
+        "components.api.calls.0.probability",
+        &["between 0 and 1", "1.5"],
+    );
+}
+
+#[test]
+fn diurnal_amplitude_above_one() {
+    expect_error(
+        &with_arrival("{ diurnal: { mean: 10/s, amplitude: 2, period: 1m } }"),
+        "5:50",
+        "clients.users.arrival.diurnal.amplitude",
+        &["between 0 and 1", "2"],
+    );
+}
+
+#[test]
+fn closed_loop_without_users() {
+    expect_error(
+        &with_arrival("{ closed: { users: 0 } }"),
+        "5:33",
+        "clients.users.arrival.closed.users",
+        &["at least one user"],
+    );
+}
+
+#[test]
+fn weights_of_the_wrong_length() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: weighted_round_robin
+    backends: api
+    weights: [1, 2, 3]
+  api:
+    kind: service
+    replicas: 2
+    service_time: 10ms
+"#;
+    expect_error(
+        yaml,
+        "12:14",
+        "components.lb.weights",
+        &["one weight per replica (2)", "found 3"],
+    );
+}
+
+#[test]
+fn zero_client_timeout() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+    timeout: 0s
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "7:14", "clients.users.timeout", &["longer than zero"]);
+}
+
+#[test]
+fn zero_call_timeout() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+    calls: [ { target: db, timeout: 0 } ]
+  db:
+    kind: service
+    service_time: 1ms
+"#;
+    expect_error(
+        yaml,
+        "11:37",
+        "components.api.calls.0.timeout",
+        &["longer than zero"],
+    );
+}
+
+#[test]
+fn wrong_type_for_cores() {
+    expect_error(
+        &with_service_line("cores: three"),
+        "10:12",
+        "components.api.cores",
+        &["expected an integer", "\"three\""],
+    );
+}
+
+#[test]
+fn negative_cores() {
+    expect_error(
+        &with_service_line("cores: -1"),
+        "10:12",
+        "components.api.cores",
+        &["expected an integer", "-1"],
+    );
+}
+
+#[test]
+fn uniform_min_above_max() {
+    expect_error(
+        &with_service_time("{ uniform: [3ms, 1ms] }"),
+        "10:19",
+        "components.api.service_time",
+        &["uniform", "`min` (3ms)", "`max` (1ms)"],
+    );
+}
+
+#[test]
+fn uniform_with_one_bound() {
+    expect_error(
+        &with_service_time("{ uniform: [3ms] }"),
+        "10:30",
+        "components.api.service_time.uniform",
+        &["expected", "1 element"],
+    );
+}
+
+#[test]
+fn lognormal_negative_cv() {
+    expect_error(
+        &with_service_time("{ lognormal: { mean: 10ms, cv: -1 } }"),
+        "10:19",
+        "components.api.service_time",
+        &["lognormal", "`cv`", "-1"],
+    );
+}
+
+#[test]
+fn exponential_with_zero_mean() {
+    expect_error(
+        &with_service_time("{ exponential: 0s }"),
+        "10:19",
+        "components.api.service_time",
+        &["exponential", "`mean`", "greater than 0"],
+    );
+}
+
+#[test]
+fn distribution_with_two_names() {
+    expect_error(
+        &with_service_time("{ exponential: 1ms, constant: 2ms }"),
+        "10:39",
+        "components.api.service_time.constant",
+        &["exactly one key", "`exponential` and `constant`"],
+    );
+}
+
+#[test]
+fn infinite_duration() {
+    let yaml = r#"name: t
+duration: .inf
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    // Rejected by the YAML reader itself, before the field is known.
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim(dir.path(), &["validate", FILE]);
+    assert_bad(&o, &["s.yaml:2:11: ", "finite"]);
+}
+
+#[test]
+fn huge_duration() {
+    let yaml = r#"name: t
+duration: 99999999999h
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "2:11", "duration", &["too large"]);
+}
+
+#[test]
+fn empty_name() {
+    let yaml = r#"name: ""
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "1:7", "name", &["non-empty name"]);
+}
+
+#[test]
+fn name_that_escapes_the_output_folder() {
+    let yaml = r#"name: ../escape
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "1:7", "name", &["`/`"]);
+}
+
+#[test]
+fn no_clients() {
+    let yaml = r#"name: t
+duration: 1s
+clients: {}
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "3:10", "clients", &["at least one client"]);
+}
+
+// ---------------------------------------------------------------------------
+// Missing required fields
+// ---------------------------------------------------------------------------
+
+#[test]
+fn missing_duration() {
+    let yaml = r#"name: t
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "1:1", "", &["missing field `duration`"]);
+}
+
+#[test]
+fn client_without_target() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "5:5", "clients.users", &["missing field `target`"]);
+}
+
+#[test]
+fn service_without_service_time() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    cores: 2
+"#;
+    expect_error(yaml, "9:5", "components.api", &["missing field `service_time`"]);
+}
+
+#[test]
+fn call_edge_without_target() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+    calls: [ { probability: 0.5 } ]
+"#;
+    expect_error(
+        yaml,
+        "11:14",
+        "components.api.calls.0",
+        &["missing field `target`"],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// YAML syntax and file-level problems
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bad_indentation() {
+    let yaml = "name: t\nduration: 1s\nclients:\n  users:\n    arrival: { poisson: 10/s }\n   target: api\ncomponents: {}\n";
+    expect_error(yaml, "6:4", "", &["did not find expected key"]);
+}
+
+#[test]
+fn unclosed_flow_map() {
+    // The `{` on line 5 is never closed; the reader notices at the `:` of
+    // line 6 (inside a flow map, `10/s target` is one plain scalar).
+    let yaml = "name: t\nduration: 1s\nclients:\n  users:\n    arrival: { poisson: 10/s\n    target: api\ncomponents: {}\n";
+    expect_error(yaml, "6:11", "", &["flow mapping"]);
+}
+
+#[test]
+fn tab_indentation() {
+    let yaml = "name: t\nduration: 1s\nclients:\n\tusers:\n    arrival: { poisson: 10/s }\n";
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim(dir.path(), &["validate", FILE]);
+    // The tab is at 4:1; the reader points just after it (see the ignored
+    // `tab_indentation_column` below).
+    assert_bad(&o, &["s.yaml:4:", "tabs"]);
+    let r = archsim(dir.path(), &["run", FILE, "--out", "out"]);
+    assert_bad(&r, &["s.yaml:4:", "tabs"]);
+}
+
+#[test]
+#[ignore = "upstream: serde-saphyr reports a tab used for indentation one column to the right (4:2 for a tab at 4:1); the message is otherwise right"]
+fn tab_indentation_column() {
+    let yaml = "name: t\nduration: 1s\nclients:\n\tusers:\n    arrival: { poisson: 10/s }\n";
+    expect_error(yaml, "4:1", "", &["tabs"]);
+}
+
+#[test]
+fn duplicate_key() {
+    let yaml = r#"name: t
+duration: 1s
+name: u
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+"#;
+    expect_error(yaml, "3:1", "", &["duplicate", "`name`"]);
+}
+
+#[test]
+fn duplicate_component() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+  api:
+    kind: service
+    service_time: 20ms
+"#;
+    expect_error(yaml, "11:3", "", &["duplicate", "`api`"]);
+}
+
+#[test]
+fn unknown_alias() {
+    let yaml = "name: t\nduration: *nope\n";
+    expect_error(yaml, "2:11", "", &["unknown"]);
+}
+
+#[test]
+fn two_documents() {
+    let yaml = "name: t\nduration: 1s\n---\nname: u\n";
+    expect_error(yaml, "4:1", "", &["multiple"]);
+}
+
+#[test]
+fn alias_bomb_is_refused() {
+    let mut yaml = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10u8 {
+        let (name, prev) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        yaml.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim(dir.path(), &["validate", FILE]);
+    assert_bad(&o, &["s.yaml:", "too large"]);
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let yaml = format!("name: {}{}\n", "[".repeat(50_000), "]".repeat(50_000));
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim(dir.path(), &["validate", FILE]);
+    assert_bad(&o, &["s.yaml:1:", "recursion limit"]);
+}
+
+#[test]
+fn empty_file() {
+    expect_error("", "1:1", "", &["expected a map"]);
+}
+
+#[test]
+fn file_that_is_a_list() {
+    expect_error(
+        "- name: t\n- duration: 1s\n",
+        "1:1",
+        "",
+        &["expected a map", "sequence"],
+    );
+}
+
+#[test]
+fn file_that_is_a_scalar() {
+    expect_error("hello\n", "1:1", "", &["expected a map", "\"hello\""]);
+}
+
+#[test]
+fn file_that_is_not_utf8() {
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), b"name: \xff\xfe\n").unwrap();
+    let o = archsim(dir.path(), &["validate", FILE]);
+    assert_bad(&o, &["s.yaml", "UTF-8"]);
+}
+
+#[test]
+fn missing_file() {
+    let dir = tmp();
+    let o = archsim(dir.path(), &["run", "nowhere.yaml", "--out", "out"]);
+    assert_bad(&o, &["nowhere.yaml", "cannot read"]);
+    let o = archsim(dir.path(), &["validate", "nowhere.yaml"]);
+    assert_bad(&o, &["nowhere.yaml", "cannot read"]);
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn directory_instead_of_a_file() {
+    let dir = tmp();
+    std::fs::create_dir(dir.path().join("scen.yaml")).unwrap();
+    let o = archsim(dir.path(), &["run", "scen.yaml", "--out", "out"]);
+    assert_bad(&o, &["scen.yaml", "cannot read"]);
+    let o = archsim(dir.path(), &["validate", "scen.yaml"]);
+    assert_bad(&o, &["scen.yaml", "cannot read"]);
+}
+
+#[test]
+fn empirical_file_that_is_missing() {
+    let yaml = with_service_time("{ empirical: nowhere.txt }");
+    expect_error(
+        &yaml,
+        "10:19",
+        "components.api.service_time",
+        &["nowhere.txt", "cannot read"],
+    );
+}
+
+#[test]
+fn trace_file_with_a_bad_line() {
+    let dir = tmp();
+    std::fs::write(dir.path().join("arrivals.txt"), "1ms\n2ms\nsoon\n").unwrap();
+    std::fs::write(dir.path().join(FILE), with_arrival("{ trace: arrivals.txt }")).unwrap();
+    let o = archsim(dir.path(), &["validate", FILE]);
+    assert_bad(
+        &o,
+        &[
+            "s.yaml:5:23: clients.users.arrival.trace: ",
+            "arrivals.txt:3",
+            "soon",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Command-line flags
+// ---------------------------------------------------------------------------
+
+const GOOD: &str = r#"name: good
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 20/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: round_robin
+    backends: api
+  api:
+    kind: service
+    replicas: 2
+    service_time: { exponential: 5ms }
+"#;
+
+/// A folder holding `good.yaml` (valid).
+fn good_dir() -> TempDir {
+    let dir = tmp();
+    std::fs::write(dir.path().join("good.yaml"), GOOD).unwrap();
+    dir
+}
+
+#[test]
+fn good_scenario_runs() {
+    // The baseline for the flag tests: without the bad flag, it works.
+    let dir = good_dir();
+    let o = archsim(dir.path(), &["run", "good.yaml", "--out", "out", "--quiet"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(dir.path().join("out/report.json").exists());
+}
+
+#[test]
+fn set_without_equals() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--set",
+            "components.api.cores",
+        ],
+    );
+    assert_bad(&o, &["--set #1 (components.api.cores)", "PATH=VALUE"]);
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn set_indexing_into_a_scalar() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--set", "name.first=3"],
+    );
+    assert_bad(
+        &o,
+        &["--set #1 (name.first=3): name.first: ", "`name` is a string"],
+    );
+}
+
+#[test]
+fn set_index_out_of_range() {
+    let dir = tmp();
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+    calls: [ db ]
+  db:
+    kind: service
+    service_time: 1ms
+"#;
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim(
+        dir.path(),
+        &["run", FILE, "--out", "out", "--set", "components.api.calls.3=db"],
+    );
+    assert_bad(&o, &["--set #1", "components.api.calls.3: ", "out of range"]);
+}
+
+#[test]
+fn set_with_empty_path() {
+    let dir = good_dir();
+    let o = archsim(dir.path(), &["run", "good.yaml", "--out", "out", "--set", "=3"]);
+    assert_bad(&o, &["--set #1", "empty"]);
+}
+
+#[test]
+fn set_value_that_is_not_yaml() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--set",
+            "components.api.cores=[1, 2",
+        ],
+    );
+    assert_bad(&o, &["--set #1", "components.api.cores", "invalid --set value"]);
+}
+
+#[test]
+fn set_value_that_makes_the_scenario_invalid() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--set",
+            "components.api.cores=0",
+        ],
+    );
+    assert_bad(
+        &o,
+        &[
+            "--set #1 (components.api.cores=0): components.api.cores: ",
+            "at least 1 core",
+        ],
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn second_set_is_numbered_two() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--set",
+            "components.api.replicas=3",
+            "--set",
+            "clients.users.arrival.poisson=-1/s",
+        ],
+    );
+    assert_bad(
+        &o,
+        &[
+            "--set #2 (clients.users.arrival.poisson=-1/s): clients.users.arrival.poisson: ",
+            "negative",
+        ],
+    );
+}
+
+#[test]
+fn set_of_an_unknown_field() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--set",
+            "components.api.corez=2",
+        ],
+    );
+    assert_bad(
+        &o,
+        &[
+            "--set #1 (components.api.corez=2): components.api.corez: ",
+            "unknown field",
+            "`cores`",
+        ],
+    );
+}
+
+#[test]
+fn set_that_breaks_a_reference_keeps_the_file_location() {
+    // The override removes the balancer's backend; the message is about the
+    // override, since that is what the user has to change.
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--set",
+            "components.lb.backends=nope",
+        ],
+    );
+    assert_bad(
+        &o,
+        &[
+            "--set #1 (components.lb.backends=nope): components.lb.backends: ",
+            "`nope`",
+        ],
+    );
+}
+
+#[test]
+
+fn set_numbering_ignores_seed_and_duration_flags() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--seed",
+            "3",
+            "--set",
+            "components.api.cores=0",
+        ],
+    );
+    assert_bad(&o, &["--set #1 (components.api.cores=0): components.api.cores: "]);
+}
+
+#[test]
+fn duration_flag_nonsense() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--duration", "nonsense"],
+    );
+    assert_bad(&o, &["duration", "expected a duration", "nonsense"]);
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+
+fn duration_flag_nonsense_names_the_flag() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--duration", "nonsense"],
+    );
+    assert_bad(&o, &["--duration", "nonsense"]);
+    assert!(!o.stderr.contains("--set"), "{}", o.stderr);
+}
+
+#[test]
+fn duration_flag_zero() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--duration", "0s"],
+    );
+    assert_bad(&o, &["duration", "longer than zero"]);
+}
+
+#[test]
+fn largest_seed_is_accepted() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--quiet",
+            "--seed",
+            "18446744073709551615",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    // The same seed in the file: "expected a non-negative integer, found 1.8446744073709552e19".
+    let big = GOOD.replace("name: good\n", "name: good\nseed: 18446744073709551615\n");
+    std::fs::write(dir.path().join("big.yaml"), big).unwrap();
+    let o = archsim(dir.path(), &["validate", "big.yaml"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
+#[test]
+fn replications_zero() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--replications", "0"],
+    );
+    assert_bad(&o, &["--replications", "at least 1"]);
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn replications_not_a_number() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--replications", "many"],
+    );
+    assert_bad(&o, &["--replications", "many"]);
+}
+
+#[test]
+fn interval_zero() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--interval", "0s"],
+    );
+    assert_bad(&o, &["--interval", "longer than zero"]);
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn interval_nonsense() {
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--interval", "often"],
+    );
+    assert_bad(&o, &["--interval", "expected a duration", "often"]);
+}
+
+#[test]
+fn unknown_flag_and_format() {
+    let dir = good_dir();
+    let o = archsim(dir.path(), &["run", "good.yaml", "--format", "xml"]);
+    assert_bad(&o, &["--format", "xml"]);
+    let o = archsim(dir.path(), &["run", "good.yaml", "--colour"]);
+    assert_bad(&o, &["--colour"]);
+}
+
+// ---------------------------------------------------------------------------
+// validate with several files; several problems in one file
+// ---------------------------------------------------------------------------
+
+#[test]
+fn validate_reports_every_problem_of_every_bad_file() {
+    let dir = good_dir();
+    std::fs::write(
+        dir.path().join("good2.yaml"),
+        GOOD.replace("name: good", "name: good2"),
+    )
+    .unwrap();
+    // Three semantic problems.
+    let bad1 = r#"name: bad1
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: nope
+components:
+  api:
+    kind: service
+    replicas: 0
+    cores: 0
+    service_time: 10ms
+"#;
+    std::fs::write(dir.path().join("bad1.yaml"), bad1).unwrap();
+    // A syntax error.
+    std::fs::write(dir.path().join("bad2.yaml"), "name: [unclosed\n").unwrap();
+    let o = archsim(
+        dir.path(),
+        &[
+            "validate",
+            "good.yaml",
+            "bad1.yaml",
+            "missing.yaml",
+            "bad2.yaml",
+            "good2.yaml",
+        ],
+    );
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    for needle in [
+        "bad1.yaml:6:13: clients.users.target: no component named `nope`",
+        "bad1.yaml:10:15: components.api.replicas: ",
+        "bad1.yaml:11:12: components.api.cores: ",
+        "missing.yaml: cannot read",
+        "bad2.yaml:1:7: unclosed bracket",
+    ] {
+        assert!(
+            o.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            o.stderr
+        );
+    }
+    assert!(o.stdout.contains("ok: good.yaml"), "{}", o.stdout);
+    assert!(o.stdout.contains("ok: good2.yaml"), "{}", o.stdout);
+    assert!(!o.stdout.contains("bad"), "{}", o.stdout);
+    assert!(!o.stdout.contains("missing"), "{}", o.stdout);
+    // Files are reported in the order given.
+    let p1 = o.stderr.find("bad1.yaml").unwrap();
+    let pm = o.stderr.find("missing.yaml").unwrap();
+    let p2 = o.stderr.find("bad2.yaml").unwrap();
+    assert!(p1 < pm && pm < p2, "{}", o.stderr);
+}
+
+#[test]
+fn validate_all_good() {
+    let dir = good_dir();
+    std::fs::write(
+        dir.path().join("good2.yaml"),
+        GOOD.replace("name: good", "name: good2"),
+    )
+    .unwrap();
+    let o = archsim(dir.path(), &["validate", "good.yaml", "good2.yaml"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stderr.is_empty(), "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", o.stdout);
+    assert!(lines[0].starts_with("ok: good.yaml"), "{}", o.stdout);
+    assert!(lines[1].starts_with("ok: good2.yaml"), "{}", o.stdout);
+}
+
+#[test]
+fn validate_without_files() {
+    let dir = tmp();
+    let o = archsim(dir.path(), &["validate"]);
+    assert_bad(&o, &[]);
+}
+
+#[test]
+fn several_problems_in_one_file_are_all_reported() {
+    let yaml = r#"name: t
+duration: 1s
+warmup: 2s
+clients:
+  users:
+    arrival: { diurnal: { mean: 10/s, amplitude: 1.5 } }
+    target: nope
+    timeout: 0s
+  batch:
+    arrival: { closed: { users: 0 } }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: power_of_two
+    backends: ghost
+    choices: 0
+  api:
+    kind: service
+    replicas: 0
+    cores: 0
+    speed: -1
+    service_time: { uniform: [2ms, 1ms] }
+    calls: [ api, { target: lb, probability: -0.5 } ]
+"#;
+    let out = expect_error(yaml, "3:9", "warmup", &["shorter than duration"]);
+    let expected = [
+        "s.yaml:7:13: clients.users.target: ",
+        "s.yaml:6:50: clients.users.arrival.diurnal.amplitude: ",
+        "s.yaml:8:14: clients.users.timeout: ",
+        "s.yaml:10:33: clients.batch.arrival.closed.users: ",
+        "s.yaml:16:15: components.lb.backends: ",
+        "s.yaml:17:14: components.lb.choices: ",
+        "s.yaml:20:15: components.api.replicas: ",
+        "s.yaml:21:12: components.api.cores: ",
+        "s.yaml:22:12: components.api.speed: ",
+        "s.yaml:23:19: components.api.service_time: ",
+        "s.yaml:24:14: components.api.calls.0.target: ",
+        "s.yaml:24:46: components.api.calls.1.probability: ",
+    ];
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|e| !out.stderr.contains(e))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not reported: {missing:#?}\nstderr:\n{}",
+        out.stderr
+    );
+    // One `error:` per problem (the warmup one included).
+    assert_eq!(
+        out.stderr.matches("error: ").count(),
+        expected.len() + 1,
+        "{}",
+        out.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Resource exhaustion: bugs that end the process without a message
+// ---------------------------------------------------------------------------
+
+/// Runs archsim under `ulimit -v` (4 GB of address space) so that a huge
+/// allocation fails here the way it would on a smaller machine, instead of
+/// swapping this one.
+fn archsim_limited(dir: &Path, args: &[&str], secs: u64) -> Out {
+    let mut cmd = String::from("ulimit -v 4000000; exec timeout ");
+    cmd.push_str(&format!("{secs} \"$0\""));
+    for i in 1..=args.len() {
+        cmd.push_str(&format!(" \"${i}\""));
+    }
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .arg(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("start sh");
+    Out {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn absurd_replica_count_is_bad_input() {
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), with_service_line("replicas: 4294967295")).unwrap();
+    let o = archsim_limited(dir.path(), &["validate", FILE], 60);
+    assert_bad(&o, &["s.yaml:10:15: components.api.replicas: "]);
+}
+
+#[test]
+fn absurd_choices_is_bad_input() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: power_of_two
+    backends: api
+    choices: 4294967295
+  api:
+    kind: service
+    replicas: 2
+    service_time: 10ms
+"#;
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim_limited(dir.path(), &["run", FILE, "--out", "out", "--quiet"], 60);
+    // Either refused as bad input, or accepted and run to completion.
+    assert!(
+        matches!(o.code, Some(0) | Some(2)),
+        "code {:?}\n{}",
+        o.code,
+        o.stderr
+    );
+    assert!(!o.stderr.contains("memory allocation"), "{}", o.stderr);
+}
+
+#[test]
+fn absurd_vnodes_is_bad_input() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: consistent_hash
+    backends: api
+    vnodes: 4294967295
+  api:
+    kind: service
+    replicas: 2
+    service_time: 10ms
+"#;
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim_limited(dir.path(), &["run", FILE, "--out", "out", "--quiet"], 60);
+    assert!(
+        matches!(o.code, Some(0) | Some(2)),
+        "code {:?}\n{}",
+        o.code,
+        o.stderr
+    );
+}
+
+#[test]
+fn absurd_closed_loop_population_is_bad_input() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join(FILE),
+        with_arrival("{ closed: { users: 4294967295 } }"),
+    )
+    .unwrap();
+    let o = archsim_limited(dir.path(), &["run", FILE, "--out", "out", "--quiet"], 60);
+    // Refused as bad input, or stopped as unstable: anything but a crash.
+    assert!(
+        matches!(o.code, Some(0) | Some(1) | Some(2)),
+        "code {:?}\n{}",
+        o.code,
+        o.stderr
+    );
+    assert!(!o.stderr.contains("memory allocation"), "{}", o.stderr);
+}
+
+#[test]
+fn largest_duration_runs_or_is_refused() {
+    let yaml = r#"name: t
+duration: 18446744073.709551615s
+clients:
+  users:
+    arrival: { poisson: 1e-300/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 1ms
+"#;
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), yaml).unwrap();
+    let o = archsim_limited(dir.path(), &["run", FILE, "--out", "out", "--quiet"], 60);
+    assert!(
+        matches!(o.code, Some(0) | Some(2)),
+        "code {:?}\n{}",
+        o.code,
+        o.stderr
+    );
+}
+
+#[test]
+fn identities_that_overflow_when_summed() {
+    let yaml = r#"name: t
+duration: 50ms
+clients:
+  a:
+    arrival: { poisson: 100/s }
+    target: api
+    identities: 9223372036854775807
+  b:
+    arrival: { poisson: 100/s }
+    target: api
+    identities: 9223372036854775807
+  c:
+    arrival: { poisson: 100/s }
+    target: api
+    identities: 9223372036854775807
+  d:
+    arrival: { poisson: 100/s }
+    target: lb
+    identities: 9223372036854775807
+components:
+  lb:
+    kind: load_balancer
+    algorithm: sticky
+    backends: api
+  api:
+    kind: service
+    replicas: 2
+    service_time: 1ms
+"#;
+    let result = catch_unwind(|| {
+        let opts = BuildOptions::default();
+        if let Ok((_, cfg)) = load_str("s.yaml", yaml, Path::new("."), &[], &opts) {
+            archsim::report::run_replications(&cfg, 1, 1);
+        }
+    });
+    assert!(result.is_ok(), "loading or running panicked");
+    // Release builds do not check overflow: make a wrap visible there too.
+    // Refusing the absurd total as bad input is also a correct answer.
+    match load_str("s.yaml", yaml, Path::new("."), &[], &BuildOptions::default()) {
+        Ok((_, cfg)) => {
+            let bases: Vec<u64> = cfg.clients.iter().map(|c| c.identity_base).collect();
+            assert!(
+                bases.windows(2).all(|w| w[0] <= w[1]),
+                "identity ranges wrapped: {bases:?}"
+            );
+        }
+        Err(e) => assert!(e.to_string().contains("clients.b.identities"), "{e}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// No input makes the loader or a short run panic
+// ---------------------------------------------------------------------------
+
+/// `scenarios/single-server.yaml`, plus a load balancer, calls (sequential,
+/// parallel, probabilistic) and network latency.
+const FUZZ_BASE: &str = r#"name: single-server
+description: >
+  One API server with one core answers requests that each take 10 ms on
+  average (exponential), offered at 80 requests per second: utilisation 0.8.
+tags: [single-server, queueing]
+seed: 1
+duration: 10m
+warmup: 30s
+clients:
+  users:
+    arrival: { poisson: 80/s }
+    target: lb
+    timeout: 2s
+    requests: { read: 0.9, write: 0.1 }
+    keys: { zipf: { n: 1000, s: 0.99 } }
+    identities: 50
+components:
+  lb:
+    kind: load_balancer
+    algorithm: least_connections
+    backends: api
+  api:
+    kind: service
+    replicas: 2
+    cores: 1
+    speed: [1, 2]
+    service_time: { exponential: 10ms }
+    queue_capacity: 50
+    calls: [ auth, { parallel: [ db, { target: cache, probability: 0.5 } ] } ]
+  auth:
+    kind: service
+    service_time: { uniform: [1ms, 2ms] }
+  db:
+    kind: service
+    cores: 2
+    service_time: { read: { lognormal: { mean: 3ms, cv: 0.5 } }, write: { erlang: { k: 2, mean: 5ms } } }
+    calls: [ { target: cache, on: write, timeout: 50ms } ]
+  cache:
+    kind: service
+    discipline: processor_sharing
+    max_concurrency: 10
+    service_time: 1ms
+network:
+  latency: { exponential: 300us }
+"#;
+
+/// xorshift64*: small, seeded, deterministic.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn nasty_values() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "-1",
+        "0",
+        "1",
+        "-0",
+        "1e309",
+        "-1e309",
+        "1e-320",
+        "\"\"",
+        "''",
+        "[]",
+        "{}",
+        "[[]]",
+        "{ a: 1 }",
+        "~",
+        "null",
+        "NaN",
+        ".nan",
+        ".inf",
+        "-.inf",
+        "true",
+        "18446744073709551616",
+        "18446744073709551615",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "4294967296",
+        "99999999999h",
+        "18446744073.709551615s",
+        "1ns",
+        "0ns",
+        "-1s",
+        "1e9/s",
+        "0/s",
+        "1/h",
+        "2.5",
+        "0.0000001",
+        "1e-300/s",
+        "lb",
+        "api",
+        "users",
+        "kind",
+        "service",
+        "load_balancer",
+        "*x",
+        "&x",
+        "!!binary aGk=",
+        "!!str 3",
+        "|",
+        ">",
+        "\"unterminated",
+        "'",
+        "{",
+        "[",
+        "}",
+        ":",
+        "- x",
+        "#",
+        "%YAML 1.2",
+        "? x",
+        "\\u0000",
+        "\u{0}",
+        "\u{7}",
+        "é",
+        "𝒳",
+        "\t",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push("x".repeat(5_000));
+    v.push(format!("\"{}\"", "\\n".repeat(1_000)));
+    v.push("[".repeat(300));
+    v.push(format!("{{ uniform: [{}, 1ms] }}", "9".repeat(400)));
+    v
+}
+
+/// Values that are often valid but extreme for a field named `key`, for
+/// the second half of the mutations, which change one value at a time and
+/// so mostly still load and run.
+fn edge_values(key: &str) -> &'static [&'static str] {
+    const DURATIONS: &[&str] = &[
+        "0s",
+        "1ns",
+        "0.5",
+        "1d",
+        "18446744073.709551615s",
+        "99999999999h",
+        "{ exponential: 1ns }",
+        "{ constant: 0s }",
+        "{ pareto: { min: 1ns, alpha: 0.01 } }",
+        "{ weibull: { scale: 1ms, shape: 0.01 } }",
+        "{ lognormal: { mean: 1ms, cv: 1000 } }",
+        "{ normal: { mean: 0s, std: 18446744073s } }",
+        "{ erlang: { k: 4294967295, mean: 1ms } }",
+        "{ uniform: [0s, 18446744073.709551615s] }",
+        "{ read: 0s }",
+        "{ write: 1d }",
+    ];
+    const RATES: &[&str] = &["0/s", "0", "1e-300/s", "1/h", "1e4/s", "1e9/s", "0.5"];
+    const ARRIVALS: &[&str] = &[
+        "{ poisson: 0/s }",
+        "{ constant: 1e-300/s }",
+        "{ constant: 1000/s }",
+        "{ interarrival: 1ns }",
+        "{ interarrival: { pareto: { min: 1ns, alpha: 0.5 } } }",
+        "{ schedule: [ { at: 0s, rate: 0/s }, { at: 10ms, rate: 1000/s } ] }",
+        "{ schedule: [ { at: 1d, rate: 5/s } ] }",
+        "{ diurnal: { mean: 1000/s, amplitude: 1, period: 1ns } }",
+        "{ diurnal: { mean: 1e-300/s, amplitude: 1 } }",
+        "{ closed: { users: 1000, think_time: 0s } }",
+        "{ closed: { users: 1, think_time: 1d } }",
+    ];
+    const INTS: &[&str] = &["0", "1", "2", "100000", "9223372036854775807", "4294967296", "-1"];
+    const FLOATS: &[&str] = &["0", "1", "0.5", "1e-300", "1e300", "-0.0", "100000", "2"];
+    const NAMES: &[&str] = &["lb", "api", "auth", "db", "cache", "users", "single-server"];
+    const ALGORITHMS: &[&str] = &[
+        "round_robin",
+        "weighted_round_robin",
+        "random",
+        "least_connections",
+        "power_of_two",
+        "ip_hash",
+        "consistent_hash",
+        "sticky",
+        "least_time",
+    ];
+    const SPEEDS: &[&str] = &["1e-300", "1e300", "[1]", "[1, 1e-300]", "[1e300, 0.5]", "0.001"];
+    const CALLS: &[&str] = &[
+        "[]",
+        "[ db ]",
+        "[ auth, auth, auth ]",
+        "[ { parallel: [ db, db, cache, auth ] } ]",
+        "[ { target: cache, probability: 0 } ]",
+        "[ { target: db, on: write, timeout: 1ns } ]",
+        "[ lb ]",
+    ];
+    const REQUESTS: &[&str] = &[
+        "{ read: 0, write: 1 }",
+        "{ write: 1e-300 }",
+        "{ read: 1e300, write: 1e300 }",
+        "{}",
+    ];
+    const KEYS: &[&str] = &[
+        "{ uniform: 1 }",
+        "{ uniform: 9223372036854775807 }",
+        "{ zipf: { n: 1, s: 0 } }",
+        "{ zipf: { n: 9223372036854775807, s: 100 } }",
+        "{ zipf: { n: 2, s: 1e-300 } }",
+    ];
+    match key {
+        "duration" | "warmup" | "timeout" | "period" | "at" | "min" | "max" | "mean" | "exponential"
+        | "constant" | "scale" | "std" => DURATIONS,
+        "service_time" | "latency" | "think_time" | "interarrival" => DURATIONS,
+        "poisson" | "rate" => RATES,
+        "arrival" => ARRIVALS,
+        "replicas" | "cores" | "queue_capacity" | "max_concurrency" | "identities" | "n" | "k" | "seed"
+        | "users" | "choices" | "vnodes" => INTS,
+        "probability" | "s" | "cv" | "amplitude" | "alpha" | "shape" | "read" | "write" => FLOATS,
+        "speed" => SPEEDS,
+        "target" | "backends" | "name" => NAMES,
+        "algorithm" => ALGORITHMS,
+        "discipline" => &["fifo", "processor_sharing"],
+        "on" => &["read", "write"],
+        "kind" => &["service", "load_balancer"],
+        "calls" => CALLS,
+        "requests" => REQUESTS,
+        "keys" => KEYS,
+        _ => FLOATS,
+    }
+}
+
+/// The `key: value` pairs of `line`: each key with the byte span of its
+/// whole value (a flow map or sequence up to its closing bracket).
+fn key_values(line: &str) -> Vec<(&str, usize, usize)> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    for (i, _) in line.match_indices(": ") {
+        let k0 = line[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |p| p + 1);
+        let start = i + 2;
+        let mut end = start;
+        let mut depth = 0i32;
+        while end < b.len() {
+            match b[end] {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth == 0 => break,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end += 1;
+                        break;
+                    }
+                }
+                b',' if depth == 0 => break,
+                _ => {}
+            }
+            end += 1;
+        }
+        let end = start + line[start..end].trim_end().len();
+        if end > start {
+            out.push((&line[k0..i], start, end));
+        }
+    }
+    out
+}
+
+/// Sets one value of the text to an extreme one for its field (or, one
+/// time in five, to a nasty one).
+fn edge_edit(text: &str, rng: &mut XorShift, nasty: &[String]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Lines with at least one `key: value`.
+    let candidates: Vec<usize> = (0..lines.len())
+        .filter(|&i| !key_values(&lines[i]).is_empty())
+        .collect();
+    let i = candidates[rng.below(candidates.len())];
+    let pairs = key_values(&lines[i]);
+    let (key, s, e) = pairs[rng.below(pairs.len())];
+    let value = if rng.below(5) == 0 {
+        nasty[rng.below(nasty.len())].clone()
+    } else {
+        let values = edge_values(key);
+        values[rng.below(values.len())].to_string()
+    };
+    lines[i] = format!("{}{value}{}", &lines[i][..s], &lines[i][e..]);
+    lines.join("\n") + "\n"
+}
+
+/// Byte spans of the scalar values in `line`: what follows `: `, `[`, `,`
+/// or a leading `- `, up to the next `,`, `]`, `}` or the end of the line
+/// (values that open a flow map or sequence are not scalars).
+fn scalar_spans(line: &str) -> Vec<(usize, usize)> {
+    let b = line.as_bytes();
+    let mut starts = Vec::new();
+    for j in 1..b.len() {
+        if (b[j - 1] == b':' && b[j] == b' ') || b[j - 1] == b'[' || b[j - 1] == b',' {
+            starts.push(j);
+        }
+    }
+    let indent = line.len() - line.trim_start().len();
+    if line[indent..].starts_with("- ") {
+        starts.push(indent + 2);
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for s in starts {
+        let s = s + (b.len() - s - line[s..].trim_start().len());
+        if s >= b.len() || matches!(b[s], b'{' | b'[') {
+            continue;
+        }
+        let e = s + line[s..].find([',', ']', '}']).unwrap_or(b.len() - s);
+        let e = s + line[s..e].trim_end().len();
+        if e > s && !spans.contains(&(s, e)) {
+            spans.push((s, e));
+        }
+    }
+    spans
+}
+
+/// Replaces one scalar of `line` with `value` (or, on a line without one,
+/// its key).
+fn replace_scalar(line: &str, rng: &mut XorShift, value: &str) -> String {
+    let spans = scalar_spans(line);
+    if spans.is_empty() {
+        let indent = line.len() - line.trim_start().len();
+        let end = line.find(':').unwrap_or(line.len()).max(indent);
+        return format!("{}{value}{}", &line[..indent], &line[end..]);
+    }
+    let (s, e) = spans[rng.below(spans.len())];
+    format!("{}{value}{}", &line[..s], &line[e..])
+}
+
+/// One random edit of the scenario text.
+fn mutate(text: &str, rng: &mut XorShift, nasty: &[String]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    let i = rng.below(lines.len());
+    match rng.below(20) {
+        0 | 1 => {
+            lines.remove(i);
+        }
+        2 | 3 => {
+            let l = lines[i].clone();
+            lines.insert(i, l);
+        }
+        4..=13 => {
+            let v = &nasty[rng.below(nasty.len())];
+            lines[i] = replace_scalar(&lines[i], rng, v);
+        }
+        14 | 15 => {
+            // Indent or dedent by one or two spaces, or with a tab.
+            let l = &lines[i];
+            lines[i] = match rng.below(4) {
+                0 => format!(" {l}"),
+                1 => format!("  {l}"),
+                2 => format!("\t{l}"),
+                _ => l.strip_prefix("  ").unwrap_or(l).to_string(),
+            };
+        }
+        16 => {
+            let j = rng.below(lines.len());
+            lines.swap(i, j);
+        }
+        17 | 18 => {
+            // Insert a stray character somewhere in the line.
+            let chars: Vec<char> = lines[i].chars().collect();
+            let at = rng.below(chars.len() + 1);
+            let c = [
+                '{', '}', '[', ']', ':', ',', '-', '&', '*', '!', '\'', '"', '#', '|', '\t', '?',
+            ][rng.below(16)];
+            let mut s: String = chars[..at].iter().collect();
+            s.push(c);
+            s.extend(&chars[at..]);
+            lines[i] = s;
+        }
+        _ => {
+            // Truncate the line at a random character.
+            let chars: Vec<char> = lines[i].chars().collect();
+            let at = rng.below(chars.len() + 1);
+            lines[i] = chars[..at].iter().collect();
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// Arrivals a 50 ms run would see, roughly; `None` when unknown.
+fn arrivals_in_50ms(cfg: &archsim::model::Config) -> f64 {
+    use archsim::model::client::ArrivalCfg;
+    cfg.clients
+        .iter()
+        .map(|c| match &c.arrival {
+            ArrivalCfg::Poisson(r) | ArrivalCfg::Constant(r) => r * 0.05,
+            ArrivalCfg::Diurnal { mean, amplitude, .. } => mean * (1.0 + amplitude) * 0.05,
+            ArrivalCfg::Schedule(steps) => steps.iter().map(|s| s.1).fold(0.0, f64::max) * 0.05,
+            ArrivalCfg::Interarrival(s) => 5e7 / s.mean_ns().max(1.0),
+            ArrivalCfg::Closed { users, .. } => f64::from(*users) * 1e3,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = e.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = e.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic)".to_string()
+    }
+}
+
+/// Mutations tried (each loads twice and, if valid, runs 50 ms).
+const CASES: usize = 2000;
+
+/// `--set` paths tried along with the mutations: valid ones, ones through
+/// scalars and sequences, out-of-range indexes and malformed paths.
+const SET_PATHS: &[&str] = &[
+    "components.api.replicas",
+    "components.api.speed",
+    "components.api.speed.1",
+    "components.api.speed.7",
+    "components.api.calls",
+    "components.api.calls.1.parallel.0",
+    "components.api.calls.1.parallel.1.probability",
+    "components.api.calls.9",
+    "components.api.calls.x",
+    "components.lb.backends",
+    "components.lb.algorithm",
+    "components.new.kind",
+    "clients.users.arrival",
+    "clients.users.arrival.poisson",
+    "clients.users.keys",
+    "clients.users",
+    "clients",
+    "network.latency",
+    "name.x",
+    "seed",
+    "0",
+    "..",
+    "a..b",
+    " ",
+    "components.api.service_time.exponential.x",
+];
+
+#[test]
+fn mutated_scenarios_never_panic() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let opts = BuildOptions {
+        max_in_flight: 10_000,
+        ..Default::default()
+    };
+    let short: Vec<String> = vec!["duration=50ms".into(), "warmup=0s".into()];
+    // The unmutated text loads and runs.
+    let (_, cfg) = load_str("fuzz.yaml", FUZZ_BASE, base, &short, &opts)
+        .unwrap_or_else(|e| panic!("the fuzz base must be valid:\n{e}"));
+    let (rep, _) = archsim::report::run_replications(&cfg, 1, 1);
+    assert!(rep.value("requests.offered").unwrap_or(0.0) > 0.0);
+
+    let nasty = nasty_values();
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut panics: Vec<String> = Vec::new();
+    let (mut loaded, mut ran, mut skipped) = (0, 0, 0);
+    let started = std::time::Instant::now();
+    // Quiet the default hook: failures are collected and reported below.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    for case in 0..CASES {
+        let mut text = FUZZ_BASE.to_string();
+        let edits = match rng.below(10) {
+            0..=6 => 1,
+            7 | 8 => 2,
+            _ => 3,
+        };
+        for _ in 0..edits {
+            text = if case < CASES / 2 {
+                mutate(&text, &mut rng, &nasty)
+            } else {
+                edge_edit(&text, &mut rng, &nasty)
+            };
+        }
+        let plain = catch_unwind(AssertUnwindSafe(|| {
+            load_str("fuzz.yaml", &text, base, &[], &BuildOptions::default()).map(|_| ())
+        }));
+        if let Err(e) = plain {
+            panics.push(format!(
+                "case {case}: load_str panicked: {}\n{text}",
+                panic_text(&e)
+            ));
+            continue;
+        }
+        // One case in four also gets a random `--set`.
+        let mut overrides = short.clone();
+        if rng.below(4) == 0 {
+            let path = SET_PATHS[rng.below(SET_PATHS.len())];
+            let value = match rng.below(2) {
+                0 => nasty[rng.below(nasty.len())].clone(),
+                _ => {
+                    let values = edge_values(path.rsplit('.').next().unwrap_or(""));
+                    values[rng.below(values.len())].to_string()
+                }
+            };
+            overrides.push(format!("{path}={value}"));
+        }
+        let short_load = catch_unwind(AssertUnwindSafe(|| {
+            load_str("fuzz.yaml", &text, base, &overrides, &opts)
+        }));
+        let cfg = match short_load {
+            Err(e) => {
+                panics.push(format!(
+                    "case {case}: load_str with overrides panicked: {}\n{text}",
+                    panic_text(&e)
+                ));
+                continue;
+            }
+            Ok(Err(err)) => {
+                // Errors must render (Display walks the source lines).
+                let msg = catch_unwind(AssertUnwindSafe(|| err.to_string()));
+                match msg {
+                    Ok(m) => {
+                        assert!(m.starts_with("error: "), "case {case}: {m}");
+                        if std::env::var_os("FUZZ_DEBUG").is_some() {
+                            eprintln!("{}", m.lines().next().unwrap_or(""));
+                        }
+                    }
+                    Err(e) => panics.push(format!(
+                        "case {case}: rendering the error panicked: {}\n{text}",
+                        panic_text(&e)
+                    )),
+                }
+                continue;
+            }
+            Ok(Ok((_, cfg))) => cfg,
+        };
+        loaded += 1;
+        if arrivals_in_50ms(&cfg) > 50_000.0 {
+            skipped += 1;
+            continue;
+        }
+        let run = catch_unwind(AssertUnwindSafe(|| archsim::report::run_replications(&cfg, 7, 1)));
+        match run {
+            Ok(_) => ran += 1,
+            Err(e) => panics.push(format!(
+                "case {case}: the run panicked: {}\n{text}",
+                panic_text(&e)
+            )),
+        }
+    }
+    std::panic::set_hook(hook);
+    eprintln!(
+        "fuzz: {loaded} of {CASES} mutations loaded, {ran} ran, {skipped} skipped as too heavy, {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        panics.is_empty(),
+        "{} panics; first ones:\n{}",
+        panics.len(),
+        panics[..panics.len().min(3)].join("\n---\n")
+    );
+    // The mutations must not all be rejected, or the runs test nothing.
+    assert!(ran >= CASES / 10, "only {ran} mutations ran");
+}

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod compare;
 mod determinism;
 mod errors;
 mod queueing;

@@ -92,7 +92,13 @@ fn jobs_1_and_jobs_2_give_byte_identical_sweep_json() {
     assert!(points[0]["metrics"]["latency.p99_ms"]["ci95"].as_f64().unwrap() > 0.0);
     // More replicas at the same load never raise the mean latency here.
     let lat = |i: usize| points[i]["metrics"]["latency.mean_ms"]["value"].as_f64().unwrap();
-    assert!(lat(1) > lat(3) && lat(3) > lat(5), "{} {} {}", lat(1), lat(3), lat(5));
+    assert!(
+        lat(1) > lat(3) && lat(3) > lat(5),
+        "{} {} {}",
+        lat(1),
+        lat(3),
+        lat(5)
+    );
     let csv = std::fs::read_to_string(tmp.path().join("a/sweep.csv")).unwrap();
     assert!(csv.starts_with("components.api.replicas,clients.web.arrival.poisson,replications,"));
     assert_eq!(csv.lines().count(), 7);
@@ -113,13 +119,23 @@ fn three_shards_merge_into_the_unsharded_sweep() {
     let per_shard: Vec<usize> = dirs.iter().map(|d| lines(d).len()).collect();
     assert_eq!(per_shard, vec![6, 6, 6], "18 jobs split evenly");
     let merged = tmp.path().join("merged");
-    let o = Command::new(bin()).arg("merge").args(&dirs).arg("--out").arg(&merged).output().unwrap();
+    let o = Command::new(bin())
+        .arg("merge")
+        .args(&dirs)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(stable(&whole), stable(&merged));
     assert_eq!(lines(&merged), lines(&whole));
     // A folder of another sweep is refused.
     let other = tmp.path().join("other");
-    assert!(sweep(&other, &s, &["--set", "seed=5", "--shard", "1/3"]).status.success());
+    assert!(
+        sweep(&other, &s, &["--set", "seed=5", "--shard", "1/3"])
+            .status
+            .success()
+    );
     let o = Command::new(bin())
         .arg("merge")
         .args([&dirs[0], &other])
@@ -140,11 +156,17 @@ fn an_interrupted_sweep_resumes_with_nothing_missing_or_doubled() {
     assert!(err.contains("--resume"), "{err}");
     let partial = lines(&d);
     assert_eq!(partial.len(), 7);
-    assert!(!d.join("sweep.json").exists(), "no final files from an interrupted sweep");
+    assert!(
+        !d.join("sweep.json").exists(),
+        "no final files from an interrupted sweep"
+    );
     // Without --resume the finished lines are protected.
     assert_eq!(sweep(&d, &s, &[]).status.code(), Some(2));
     // A different grid cannot resume into this folder.
-    assert_eq!(sweep(&d, &s, &["--resume", "--replications", "4"]).status.code(), Some(2));
+    assert_eq!(
+        sweep(&d, &s, &["--resume", "--replications", "4"]).status.code(),
+        Some(2)
+    );
     let o = sweep(&d, &s, &["--resume", "--jobs", "2"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let all = lines(&d);
@@ -165,7 +187,14 @@ fn precision_adds_replications_until_intervals_are_tight() {
     let o = sweep(
         &d,
         &s,
-        &["--replications", "2", "--precision", "latency.mean_ms=4%", "--max-replications", "16"],
+        &[
+            "--replications",
+            "2",
+            "--precision",
+            "latency.mean_ms=4%",
+            "--max-replications",
+            "16",
+        ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
@@ -175,7 +204,12 @@ fn precision_adds_replications_until_intervals_are_tight() {
         let n = p["replications"].as_u64().unwrap();
         let m = &p["metrics"]["latency.mean_ms"];
         let rel = m["ci95"].as_f64().unwrap() / m["value"].as_f64().unwrap();
-        assert!(rel <= 0.04 || n == 16, "point {} has ±{:.1}% with {n} replications", p["params"], rel * 100.0);
+        assert!(
+            rel <= 0.04 || n == 16,
+            "point {} has ±{:.1}% with {n} replications",
+            p["params"],
+            rel * 100.0
+        );
         assert!([2, 4, 8, 16].contains(&n));
         grew |= n > 2;
     }
@@ -186,14 +220,27 @@ fn precision_adds_replications_until_intervals_are_tight() {
 fn vary_flags_with_ranges_replace_the_file_grid() {
     let (tmp, s) = setup();
     let d = tmp.path().join("r");
-    let o = sweep(&d, &s, &["--vary", "components.api.replicas=2..6 step 2", "--replications", "1"]);
+    let o = sweep(
+        &d,
+        &s,
+        &[
+            "--vary",
+            "components.api.replicas=2..6 step 2",
+            "--replications",
+            "1",
+        ],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("sweep.json")).unwrap()).unwrap();
     assert_eq!(v["vary"]["components.api.replicas"], serde_json::json!([2, 4, 6]));
     assert_eq!(v["points"].as_array().unwrap().len(), 3 * 2);
     // A bad value is reported before anything runs.
-    let o = sweep(&tmp.path().join("bad"), &s, &["--vary", "components.api.cores=1,0"]);
+    let o = sweep(
+        &tmp.path().join("bad"),
+        &s,
+        &["--vary", "components.api.cores=1,0"],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("components.api.cores"), "{err}");
