@@ -242,7 +242,9 @@ impl Service {
         let now = ctx.now();
         let rep = &mut self.reps[ri];
         rep.busy += 1;
-        rep.busy_tw.add(now, 1);
+        if self.cfg.replicas > 1 {
+            rep.busy_tw.add(now, 1);
+        }
         self.busy.add(now, 1);
         let Some(r) = ctx.reqs.get_mut(req) else { return };
         r.started = now;
@@ -260,7 +262,9 @@ impl Service {
         let ri = r.replica as usize;
         let rep = &mut self.reps[ri];
         rep.busy -= 1;
-        rep.busy_tw.add(now, -1);
+        if self.cfg.replicas > 1 {
+            rep.busy_tw.add(now, -1);
+        }
         self.busy.add(now, -1);
         if let Some(next) = rep.queue.pop_front() {
             self.queue.add(now, -1);
