@@ -236,6 +236,7 @@ impl Client {
         if now >= ctx.warmup {
             self.offered += 1;
         }
+        ctx.open += 1;
         ctx.send(&mut self.net, self.cfg.target, Msg::Request(req));
         if let Some(t) = self.cfg.timeout {
             ctx.sched.after(t, self.id, Msg::Timeout(req));
@@ -243,6 +244,9 @@ impl Client {
     }
 
     fn think_then_send(&mut self, user: u32, ctx: &mut Ctx) {
+        if ctx.draining {
+            return;
+        }
         if let ArrivalCfg::Closed { think, .. } = &self.cfg.arrival {
             let d = think.sample(&mut self.arrivals);
             ctx.sched.after(d, self.id, Msg::Arrive { user });
@@ -280,6 +284,9 @@ impl Component for Client {
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Arrive { user } => {
+                if ctx.draining {
+                    return;
+                }
                 self.issue(user, ctx);
                 if !matches!(self.cfg.arrival, ArrivalCfg::Closed { .. })
                     && let Some(t) = self.next_arrival(ctx.now())
@@ -294,6 +301,7 @@ impl Component for Client {
                 if abandoned {
                     return;
                 }
+                ctx.open -= 1;
                 let now = ctx.now();
                 let counted = born >= ctx.warmup;
                 match outcome {
@@ -324,7 +332,11 @@ impl Component for Client {
             }
             Msg::Timeout(req) => {
                 let Some(r) = ctx.reqs.get_mut(req) else { return };
+                if r.abandoned {
+                    return;
+                }
                 r.abandoned = true;
+                ctx.open -= 1;
                 let (born, user) = (r.born, r.tag);
                 ctx.interval.errors += 1;
                 if born >= ctx.warmup {
@@ -347,10 +359,12 @@ impl Component for Client {
         );
         out.insert(
             format!("{p}availability"),
-            if answered == 0 {
+            // Successful ÷ offered (SPEC §3); requests still unanswered after
+            // the drain count against it.
+            if self.offered == 0 {
                 1.0
             } else {
-                self.completed as f64 / answered as f64
+                self.completed as f64 / self.offered as f64
             },
         );
         if !self.latency.is_empty() {
@@ -386,18 +400,11 @@ impl Component for Client {
 pub fn overall_metrics(latency: &Histogram, rc: &ReportCtx, out: &mut Metrics) {
     let get = |out: &Metrics, k: &str| out.get(k).copied().unwrap_or(0.0);
     let completed = get(out, "requests.completed");
-    let answered = completed
-        + get(out, "requests.failed")
-        + get(out, "requests.rejected")
-        + get(out, "requests.timed_out");
+    let offered = get(out, "requests.offered");
     out.insert("throughput_rps".into(), completed / rc.window_s());
     out.insert(
         "availability".into(),
-        if answered == 0.0 {
-            1.0
-        } else {
-            completed / answered
-        },
+        if offered == 0.0 { 1.0 } else { completed / offered },
     );
     if !latency.is_empty() {
         let ms = |ns: u64| ns as f64 / 1e6;

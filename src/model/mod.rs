@@ -117,6 +117,11 @@ pub struct Ctx {
     pub stop: Option<Stop>,
     /// Time-series counters of the current interval.
     pub interval: IntervalStats,
+    /// The run has ended: clients issue nothing new while in-flight
+    /// requests finish.
+    pub draining: bool,
+    /// Client requests issued and not yet answered or timed out.
+    pub open: u64,
 }
 
 impl Ctx {
@@ -218,6 +223,8 @@ pub struct Config {
     pub interval: SimTime,
     /// In-flight limit (see [`Stop`]).
     pub max_in_flight: usize,
+    /// After the end, how long in-flight requests may take to finish.
+    pub drain: SimTime,
 }
 
 /// A component's resolved configuration.
@@ -267,6 +274,7 @@ pub struct World {
     comps: Vec<Box<dyn Component>>,
     ctx: Ctx,
     end: SimTime,
+    drain: SimTime,
     interval: SimTime,
     columns: Vec<String>,
     rows: Vec<Vec<f64>>,
@@ -303,6 +311,8 @@ impl World {
                 warmup: cfg.warmup,
                 max_in_flight: cfg.max_in_flight,
                 stop: None,
+                draining: false,
+                open: 0,
                 interval: IntervalStats {
                     completed: 0,
                     errors: 0,
@@ -311,6 +321,7 @@ impl World {
                 },
             },
             end: cfg.duration,
+            drain: cfg.drain,
             interval: cfg.interval.max(1),
             columns,
             rows: Vec::new(),
@@ -358,12 +369,40 @@ impl World {
                 return None;
             }
         }
-        let now = if self.ctx.stop.is_some() {
-            self.ctx.now()
-        } else {
-            self.end
+        let stopped = self.ctx.stop.is_some();
+        let now = if stopped { self.ctx.now() } else { self.end };
+        let rc = ReportCtx {
+            now,
+            warmup: self.ctx.warmup.min(now),
         };
-        Some(self.finish(now, wall.elapsed().as_secs_f64()))
+        // Components describe the measured window [warm-up, end]…
+        let mut metrics = Metrics::new();
+        let mut notes = Vec::new();
+        for c in self.comps.iter().filter(|c| c.client_latency().is_none()) {
+            c.report(&rc, &mut metrics, &mut notes);
+        }
+        // …then clients stop issuing and the requests still in flight get
+        // up to `drain` to finish, so every request offered in the window
+        // has an outcome: availability is successful ÷ offered (SPEC §3)
+        // without requests cut off by the end counting as failures.
+        if !stopped {
+            self.ctx.draining = true;
+            let limit = self.end.saturating_add(self.drain);
+            while self.ctx.open > 0 {
+                let Some((target, msg)) = self.ctx.sched.next(limit) else {
+                    break;
+                };
+                if target != WORLD {
+                    self.comps[target as usize].handle(msg, &mut self.ctx);
+                }
+                if self.ctx.sched.processed() & 0xFFFF == 0
+                    && cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+                {
+                    return None;
+                }
+            }
+        }
+        Some(self.finish(rc, metrics, notes, wall.elapsed().as_secs_f64()))
     }
 
     fn world_event(&mut self, msg: Msg) {
@@ -416,17 +455,18 @@ impl World {
         self.rows.push(row);
     }
 
-    fn finish(mut self, now: SimTime, wall_s: f64) -> RunOutput {
-        let rc = ReportCtx {
-            now,
-            warmup: self.ctx.warmup.min(now),
-        };
-        let mut metrics = Metrics::new();
-        let mut notes = Vec::new();
+    fn finish(
+        mut self,
+        rc: ReportCtx,
+        mut metrics: Metrics,
+        mut notes: Vec<String>,
+        wall_s: f64,
+    ) -> RunOutput {
+        let now = rc.now;
         let mut latency = crate::stats::Histogram::new();
         for c in &self.comps {
-            c.report(&rc, &mut metrics, &mut notes);
             if let Some(h) = c.client_latency() {
+                c.report(&rc, &mut metrics, &mut notes);
                 latency.add(h);
             }
         }

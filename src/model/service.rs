@@ -92,6 +92,8 @@ struct Replica {
     in_system: u32,
     arrivals: u64,
     busy_tw: Occupancy,
+    in_sys_tw: Occupancy,
+    in_sys_mid: f64,
     ps: Ps,
 }
 
@@ -131,6 +133,8 @@ impl Service {
                 in_system: 0,
                 arrivals: 0,
                 busy_tw: Occupancy::new(0),
+                in_sys_tw: Occupancy::new(0),
+                in_sys_mid: 0.0,
                 ps: Ps::default(),
             })
             .collect();
@@ -229,7 +233,11 @@ impl Service {
 
     #[inline]
     fn admit(&mut self, ri: usize, now: SimTime) {
-        self.reps[ri].in_system += 1;
+        let rep = &mut self.reps[ri];
+        rep.in_system += 1;
+        if self.cfg.replicas > 1 {
+            rep.in_sys_tw.add(now, 1);
+        }
         self.in_sys.add(now, 1);
     }
 
@@ -324,7 +332,11 @@ impl Service {
         }
         r.step = FINISHED;
         let (ri, arrived) = (r.replica as usize, r.arrived);
-        self.reps[ri].in_system -= 1;
+        let rep = &mut self.reps[ri];
+        rep.in_system -= 1;
+        if self.cfg.replicas > 1 {
+            rep.in_sys_tw.add(now, -1);
+        }
         self.in_sys.add(now, -1);
         self.sojourn_sum += (now - arrived) as f64;
         self.sojourn_n += 1;
@@ -473,6 +485,7 @@ impl Component for Service {
         self.in_sys.reset(now);
         for r in &mut self.reps {
             r.busy_tw.reset(now);
+            r.in_sys_tw.reset(now);
             r.arrivals = 0;
         }
         self.arrivals = 0;
@@ -488,6 +501,9 @@ impl Component for Service {
 
     fn on_midpoint(&mut self, now: SimTime) {
         self.mid = Some((now, self.in_sys.mean(now)));
+        for r in &mut self.reps {
+            r.in_sys_mid = r.in_sys_tw.mean(now);
+        }
     }
 
     fn columns(&self, out: &mut Vec<String>) {
@@ -556,14 +572,17 @@ impl Component for Service {
         *out.entry("cost.instance_hours".into()).or_insert(0.0) += inst;
         *out.entry("cost.total".into()).or_insert(0.0) += inst * self.cfg.price_per_hour;
 
-        // Stability: an unbounded queue whose occupancy keeps climbing
-        // through the second half of the window while the cores stay busy.
+        // Stability: requests present keep climbing through the second half
+        // of the window while the cores stay busy — for the whole service,
+        // or for one replica that a balancer overloads while the rest idle.
         if let Some((mid, first)) = self.mid {
-            let total = self.in_sys.mean(now);
             let (t1, t2) = ((mid - self.started) as f64, (now.saturating_sub(mid)) as f64);
-            if t2 > 0.0 {
+            let growing = |first: f64, total: f64| {
                 let second = (total * (t1 + t2) - first * t1) / t2;
-                if util >= 0.95 && second > 1.5 * first + 10.0 {
+                (second > 1.5 * first + 10.0).then_some(second)
+            };
+            if t2 > 0.0 {
+                if let Some(second) = growing(first, self.in_sys.mean(now)).filter(|_| util >= 0.95) {
                     notes.push(format!(
                         "UNSTABLE: {} is saturated (utilization {:.1}%) and its queue keeps growing \
                          (mean {:.0} in the first half, {:.0} in the second): arrivals exceed capacity",
@@ -573,6 +592,26 @@ impl Component for Service {
                         second
                     ));
                     return;
+                }
+                if self.cfg.replicas > 1 {
+                    for (i, r) in self.reps.iter().enumerate() {
+                        let u = r.busy_tw.mean(now) / f64::from(self.cfg.cores);
+                        if let Some(second) =
+                            growing(r.in_sys_mid, r.in_sys_tw.mean(now)).filter(|_| u >= 0.95)
+                        {
+                            notes.push(format!(
+                                "UNSTABLE: replica {}[{i}] is saturated (utilization {:.1}%) and its queue \
+                                 keeps growing (mean {:.0} in the first half, {:.0} in the second) while the \
+                                 service as a whole is {:.1}% busy: the balancer sends it more than it can serve",
+                                self.cfg.name,
+                                u * 100.0,
+                                r.in_sys_mid,
+                                second,
+                                util * 100.0
+                            ));
+                            return;
+                        }
+                    }
                 }
             }
         }

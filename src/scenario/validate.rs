@@ -409,6 +409,16 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         clients,
         components: comps,
         network: Network { latency },
+        // In-flight requests get a minute after the end to finish, or the
+        // longest client timeout if that is longer (so every one resolves).
+        drain: sc
+            .clients
+            .values()
+            .filter_map(|c| c.timeout.map(|t| t.as_nanos()))
+            .max()
+            .unwrap_or(0)
+            .max(60_000_000_000)
+            .min(MAX_DURATION_NS),
         interval: opts
             .interval
             .map(|d| d.as_nanos().max(1))

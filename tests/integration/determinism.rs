@@ -199,3 +199,67 @@ components:
     assert_eq!(ok.value("sim.unstable"), Some(0.0));
     assert!(ok.notes.is_empty(), "{:?}", ok.notes);
 }
+
+#[test]
+fn every_offered_request_gets_an_outcome_and_availability_is_successful_over_offered() {
+    // Rejections (bounded queue), timeouts, and a downstream call that fails
+    // when its queue is full: after the drain nothing is left in flight.
+    let yaml = "
+name: outcomes
+seed: 8
+duration: 2m
+warmup: 10s
+clients:
+  c: { arrival: { poisson: 180/s }, target: api, timeout: 150ms }
+components:
+  api: { kind: service, cores: 2, service_time: { exponential: 10ms }, queue_capacity: 20, calls: [db] }
+  db: { kind: service, cores: 1, service_time: { exponential: 4ms }, queue_capacity: 5 }
+";
+    let (r, _) = run_yaml(yaml, 8, 1);
+    let v = |k: &str| r.value(k).unwrap();
+    let offered = v("requests.offered");
+    let outcomes =
+        v("requests.completed") + v("requests.failed") + v("requests.rejected") + v("requests.timed_out");
+    assert_eq!(v("requests.in_flight"), 0.0);
+    assert_eq!(
+        offered, outcomes,
+        "every offered request is completed, failed, rejected or timed out"
+    );
+    assert!(
+        v("requests.rejected") > 0.0 && v("requests.failed") > 0.0,
+        "the scenario exercises failures"
+    );
+    assert!((v("availability") - v("requests.completed") / offered).abs() < 1e-12);
+    assert!(v("availability") < 0.99);
+}
+
+#[test]
+fn one_overloaded_replica_is_flagged_even_when_the_pool_is_not_busy() {
+    // Round robin over replicas of speeds 1, 1, 1, 0.25: the slow one gets a
+    // quarter of 150/s = 37.5/s but serves 25/s.
+    let yaml = "
+name: slow-replica
+seed: 2
+duration: 10m
+warmup: 30s
+clients:
+  c: { arrival: { poisson: 150/s }, target: lb }
+components:
+  lb: { kind: load_balancer, algorithm: round_robin, backends: api }
+  api: { kind: service, replicas: 4, speed: [1, 1, 1, 0.25], service_time: { exponential: 10ms } }
+";
+    let (r, _) = run_yaml(yaml, 2, 1);
+    assert_eq!(r.value("sim.unstable"), Some(1.0));
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("UNSTABLE: replica api[3]")),
+        "{:?}",
+        r.notes
+    );
+    assert!(r.value("components.api.utilization").unwrap() < 0.8);
+    assert!(
+        r.value("availability").unwrap() < 0.95,
+        "requests stuck behind the slow replica count"
+    );
+    let (ok, _) = run_yaml(&yaml.replace("round_robin", "least_connections"), 2, 1);
+    assert_eq!(ok.value("sim.unstable"), Some(0.0), "{:?}", ok.notes);
+}
