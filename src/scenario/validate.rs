@@ -417,8 +417,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             .filter_map(|c| c.timeout.map(|t| t.as_nanos()))
             .max()
             .unwrap_or(0)
-            .max(60_000_000_000)
-            .min(MAX_DURATION_NS),
+            .clamp(60_000_000_000, MAX_DURATION_NS),
         interval: opts
             .interval
             .map(|d| d.as_nanos().max(1))
