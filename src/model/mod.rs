@@ -264,6 +264,8 @@ pub struct RunOutput {
     pub fingerprint: u64,
     /// Wall-clock seconds the simulation took.
     pub wall_s: f64,
+    /// Time intervals to mark on time charts (fault windows).
+    pub annotations: Vec<crate::report::charts::Annotation>,
     /// Highest number of request records alive at once (the arena's
     /// high-water mark: memory is bounded by it).
     pub peak_requests: usize,
@@ -297,7 +299,9 @@ impl World {
             "errors".to_string(),
             "latency_mean_ms".to_string(),
             "latency_p50_ms".to_string(),
+            "latency_p95_ms".to_string(),
             "latency_p99_ms".to_string(),
+            "availability".to_string(),
         ];
         for c in &comps {
             c.columns(&mut columns);
@@ -444,7 +448,14 @@ impl World {
             0.0
         });
         row.push(iv.latency.quantile(0.5) as f64 / 1e6);
+        row.push(iv.latency.quantile(0.95) as f64 / 1e6);
         row.push(iv.latency.quantile(0.99) as f64 / 1e6);
+        let answered = iv.completed + iv.errors;
+        row.push(if answered == 0 {
+            1.0
+        } else {
+            iv.completed as f64 / answered as f64
+        });
         iv.completed = 0;
         iv.errors = 0;
         iv.latency.reset();
@@ -516,6 +527,7 @@ impl World {
             fingerprint,
             wall_s,
             peak_requests: self.ctx.reqs.capacity_used(),
+            annotations: Vec::new(),
         }
     }
 }

@@ -509,12 +509,14 @@ impl Component for Service {
     fn columns(&self, out: &mut Vec<String>) {
         out.push(format!("{}.utilization", self.cfg.name));
         out.push(format!("{}.queue_length", self.cfg.name));
+        out.push(format!("{}.replicas", self.cfg.name));
     }
 
     fn sample(&mut self, now: SimTime, out: &mut Vec<f64>) {
         let slots = f64::from(self.cfg.replicas * self.cfg.cores);
         out.push(self.busy.take_interval_mean(now) / slots);
         out.push(self.queue.take_interval_mean(now));
+        out.push(f64::from(self.cfg.replicas));
     }
 
     fn report(&self, rc: &ReportCtx, out: &mut Metrics, notes: &mut Vec<String>) {

@@ -1,6 +1,8 @@
 //! Run results: replications combined into the report (SPEC §3), the
 //! summary table, `timeseries.csv`, and atomic file output.
 
+pub mod charts;
+pub mod html;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -43,6 +45,10 @@ pub struct Report {
     /// Findings worth a human's attention (instability, saturation).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Latency distribution of successful requests over all replications:
+    /// (latency ms, cumulative fraction) points, for CDF charts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_cdf: Vec<(f64, f64)>,
     /// Seed of each replication (equal lists mean paired, common-random-number runs).
     #[serde(default)]
     pub replication_seeds: Vec<u64>,
@@ -67,6 +73,15 @@ pub fn run_replications(cfg: &Config, seed: u64, replications: u32) -> (Report, 
         .collect();
     let maps: Vec<&crate::model::Metrics> = outs.iter().map(|o| &o.metrics).collect();
     let mut report = combine(&cfg, seed, &maps);
+    let mut all = crate::stats::Histogram::new();
+    for o in &outs {
+        all.add(&o.latency);
+    }
+    report.latency_cdf = all
+        .cdf_points(200)
+        .into_iter()
+        .map(|(ns, f)| (ns as f64 / 1e6, f))
+        .collect();
     for o in &outs {
         for n in &o.notes {
             if !report.notes.contains(n) {
@@ -141,6 +156,7 @@ pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Repo
         warmup_s: crate::engine::secs(cfg.warmup),
         metrics,
         notes: Vec::new(),
+        latency_cdf: Vec::new(),
         replication_seeds: (0..reps.len() as u32)
             .map(|r| replication_seed(seed, r))
             .collect(),

@@ -43,6 +43,9 @@ pub struct Scenario {
     /// Network latency between components.
     #[serde(default)]
     pub network: NetworkSpec,
+    /// Service-level objectives: drawn as dashed lines on sweep charts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloSpec>,
     /// The grid `archsim sweep` runs (ignored by `run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
@@ -109,6 +112,52 @@ impl<'de> Deserialize<'de> for Warmup {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Service-level objectives.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SloSpec {
+    /// Mean latency target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_mean: Option<Duration>,
+    /// Median latency target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p50: Option<Duration>,
+    /// 95th-percentile latency target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p95: Option<Duration>,
+    /// 99th-percentile latency target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p99: Option<Duration>,
+    /// 99.9th-percentile latency target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p999: Option<Duration>,
+    /// Availability target (fraction, e.g. 0.999).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+}
+
+impl SloSpec {
+    /// Each objective as (metric name, target value in the metric's unit).
+    pub fn targets(&self) -> Vec<(String, f64)> {
+        let mut v = Vec::new();
+        for (name, d) in [
+            ("latency.mean_ms", self.latency_mean),
+            ("latency.p50_ms", self.latency_p50),
+            ("latency.p95_ms", self.latency_p95),
+            ("latency.p99_ms", self.latency_p99),
+            ("latency.p999_ms", self.latency_p999),
+        ] {
+            if let Some(d) = d {
+                v.push((name.to_string(), d.as_millis_f64()));
+            }
+        }
+        if let Some(a) = self.availability {
+            v.push(("availability".to_string(), a));
+        }
+        v
     }
 }
 
