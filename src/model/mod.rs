@@ -481,7 +481,7 @@ impl World {
                 latency.add(h);
             }
         }
-        client::overall_metrics(&latency, &rc, &mut metrics);
+        client::overall_metrics(&latency, &mut metrics);
         if let Some(Stop::TooManyInFlight(n)) = &self.ctx.stop {
             let worst = self
                 .comps

@@ -132,6 +132,20 @@ pub struct Plan {
     pub shard: Option<(u32, u32)>,
 }
 
+impl Plan {
+    /// Whether `other` describes the same sweep: everything but how the
+    /// file was named on the command line and the shard must match (the
+    /// input hash covers the file's content and the overrides).
+    pub fn same_sweep(&self, other: &Plan) -> bool {
+        let strip = |p: &Plan| Plan {
+            file: String::new(),
+            shard: None,
+            ..p.clone()
+        };
+        strip(self) == strip(other)
+    }
+}
+
 /// One line of `points.jsonl`: a finished replication of a point.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Line {
@@ -218,6 +232,7 @@ struct Job {
 struct PointCfg {
     point: Point,
     cfg: Config,
+    note: Option<String>,
     seed: u64,
 }
 
@@ -281,11 +296,17 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         .into_iter()
         .map(|l| ((l.point, l.replication), ()))
         .collect();
-    let file = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&lines_path)
         .map_err(|e| io_err("open", &lines_path, e))?;
+    // A crash mid-write can leave a torn last line: end it, so the next
+    // line starts clean (the fragment is skipped when read).
+    if std::fs::read(&lines_path).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n')) {
+        file.write_all(b"\n")
+            .map_err(|e| io_err("write", &lines_path, e))?;
+    }
     let writer = Mutex::new(std::io::BufWriter::new(file));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
@@ -331,7 +352,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                     seed,
                     params: pc.point.params.clone(),
                     metrics: out.metrics.into_iter().filter(|(_, v)| v.is_finite()).collect(),
-                    notes: out.notes,
+                    notes: out.notes.into_iter().chain(pc.note.clone()).collect(),
                 };
                 let mut text = serde_json::to_string(&line).unwrap_or_default();
                 text.push('\n');
@@ -421,10 +442,11 @@ fn load_points(
             let (sc, cfg) = scenario::load_str(&label, text, &base_dir, &ov, &opts.build)
                 .map_err(|e| SweepError::BadInput(e.to_string()))?;
             // `warmup: auto`: each point's own pilot run picks its cut.
-            let (cfg, _) = crate::report::resolve_warmup(&cfg, sc.seed);
+            let (cfg, note) = crate::report::resolve_warmup(&cfg, sc.seed);
             Ok(PointCfg {
                 point,
                 cfg,
+                note,
                 seed: sc.seed,
             })
         })
@@ -439,7 +461,7 @@ fn prepare_folder(dir: &Path, plan: &Plan, opts: &SweepOptions) -> Result<(), Sw
     if opts.resume {
         if let Ok(old) = std::fs::read_to_string(&plan_path) {
             let old: Plan = serde_json::from_str(&old).map_err(|e| io_err("read", &plan_path, e))?;
-            if &old != plan {
+            if !old.same_sweep(plan) || old.shard != plan.shard {
                 return Err(SweepError::BadInput(format!(
                     "error: {} holds a different sweep (scenario, overrides, grid, replications or shard \
                      differ); use another --out, or --force to start over",
@@ -588,6 +610,8 @@ fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError> {
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
     let mut plan: Option<Plan> = None;
     let mut lines: BTreeMap<(usize, u32), Line> = BTreeMap::new();
+    let mut shards: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut whole = false;
     for d in dirs {
         let pp = d.join("sweep-plan.json");
         let text = std::fs::read_to_string(&pp).map_err(|e| {
@@ -595,10 +619,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
         })?;
         let mut p: Plan = serde_json::from_str(&text)
             .map_err(|e| SweepError::BadInput(format!("error: {}: {e}", pp.display())))?;
-        p.shard = None;
+        match p.shard.take() {
+            Some((k, n)) => {
+                shards.insert(k, n);
+            }
+            None => whole = true,
+        }
         match &plan {
             None => plan = Some(p),
-            Some(q) if *q != p => {
+            Some(q) if !q.same_sweep(&p) => {
                 return Err(SweepError::BadInput(format!(
                     "error: {} belongs to a different sweep than {} (scenario, overrides, grid or replications differ)",
                     d.display(),
@@ -611,11 +640,31 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
             lines.entry((l.point, l.replication)).or_insert(l);
         }
     }
-    let Some(plan) = plan else {
+    let Some(mut plan) = plan else {
         return Err(SweepError::BadInput(
             "error: merge needs at least one sweep folder".into(),
         ));
     };
+    plan.file = String::new();
+    // Every slice of one split must be there (unless an unsharded folder
+    // is among the inputs, which holds everything).
+    if !whole && let Some(&n) = shards.values().next() {
+        if shards.values().any(|m| *m != n) {
+            return Err(SweepError::BadInput(
+                "error: the folders come from different splits (--shard K/N with different N)".into(),
+            ));
+        }
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !shards.contains_key(k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(SweepError::BadInput(format!(
+                "error: shards {} are missing: merge every slice of the split",
+                missing.join(", ")
+            )));
+        }
+    }
     std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
     let plan_text = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
     write_atomic(&out.join("sweep-plan.json"), plan_text.as_bytes())
