@@ -47,6 +47,7 @@ fn main() {
             max_replications: 2,
             progress: ProgressMode::Quiet,
             stop_after: None,
+            png: false,
             build: BuildOptions::default(),
         };
         let t = Instant::now();

@@ -45,6 +45,12 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = crate::sweep::compare::CompareFormat::Text)]
         format: crate::sweep::compare::CompareFormat,
+        /// Also write a comparison folder: charts and index.html.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With --out, also write PNG charts.
+        #[arg(long)]
+        png: bool,
     },
     /// Join `--shard` sweep folders into one sweep folder.
     Merge {
@@ -54,6 +60,9 @@ pub enum Command {
         /// Where to write the merged sweep.
         #[arg(long)]
         out: PathBuf,
+        /// Also write PNG charts.
+        #[arg(long)]
+        png: bool,
     },
 }
 
@@ -101,6 +110,9 @@ pub struct SweepArgs {
     /// No progress, no table.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write each chart as PNG.
+    #[arg(long)]
+    pub png: bool,
     /// Test hook: stop as if interrupted after N replications.
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -144,6 +156,9 @@ pub struct RunArgs {
     /// Time-series interval [default: 1s, longer for long runs: at most 10,000 rows].
     #[arg(long)]
     pub interval: Option<String>,
+    /// Also write each chart as PNG (text from a font embedded in archsim).
+    #[arg(long)]
+    pub png: bool,
     /// Stop and report an unstable system when more requests than this are in flight.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_in_flight: usize,
@@ -160,12 +175,26 @@ pub fn run(args: Args) -> i32 {
             0
         }
         Command::Sweep(a) => cmd_sweep(&a),
-        Command::Compare { files, format } => {
+        Command::Compare {
+            files,
+            format,
+            out,
+            png,
+        } => {
             use std::io::IsTerminal;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             match crate::sweep::compare::run(&files, format, color) {
                 Ok(text) => {
                     print!("{text}");
+                    if let Some(dir) = out {
+                        return match crate::sweep::compare::write_folder(&files, &dir, png) {
+                            Ok(()) => 0,
+                            Err(e) => {
+                                eprintln!("{e}");
+                                e.exit_code()
+                            }
+                        };
+                    }
                     0
                 }
                 Err(e) => {
@@ -174,7 +203,7 @@ pub fn run(args: Args) -> i32 {
                 }
             }
         }
-        Command::Merge { dirs, out } => match crate::sweep::merge(&dirs, &out) {
+        Command::Merge { dirs, out, png } => match crate::sweep::merge(&dirs, &out, png) {
             Ok(r) => {
                 println!("merged {} points into {}", r.points.len(), out.display());
                 0
@@ -271,6 +300,7 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
             crate::sweep::ProgressMode::Auto
         },
         stop_after: a.stop_after,
+        png: a.png,
         build: BuildOptions::default(),
     };
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -350,7 +380,18 @@ fn cmd_run(a: &RunArgs) -> i32 {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&loaded.scenario.name));
-    if let Err(e) = report::write_run_folder(&dir, &rep, &summary, &outs[0]) {
+    let written = report::write_run_folder(&dir, &rep, &summary, &outs[0]).and_then(|_| {
+        let charts = report::charts::run_charts(
+            &outs[0].columns,
+            &outs[0].rows,
+            &rep.latency_cdf,
+            &outs[0].annotations,
+        );
+        report::charts::write_charts(&dir, &charts, a.png)?;
+        let page = report::html::run_page(&rep, &loaded.scenario.description, &summary, &charts);
+        report::write_atomic(&dir.join("index.html"), page.as_bytes())
+    });
+    if let Err(e) = written {
         eprintln!("error: cannot write the run folder {}: {e}", dir.display());
         return EXIT_FAILURE;
     }

@@ -1,1 +1,610 @@
-//! HTML pages (being written).
+//! `index.html` of a run, sweep or comparison folder (SPEC §3): one file
+//! with inline CSS and inline SVG, no script and no network access, so it
+//! opens by double-click anywhere. All text from the user (names,
+//! descriptions, parameter values, notes) is escaped.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use super::charts::ChartFile;
+use super::{MetricValue, Report};
+use crate::sweep::SweepReport;
+
+const CSS: &str = "
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif;
+  max-width: 1060px; margin: 2rem auto; padding: 0 1rem; color: #222; background: #fff; line-height: 1.5; }
+h1 { font-size: 1.7rem; margin: 0 0 .2rem; }
+h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
+.meta { color: #555; margin: 0 0 1rem; }
+.description { max-width: 46rem; }
+code, pre { font-family: ui-monospace, 'SFMono-Regular', Menlo, Consolas, 'DejaVu Sans Mono', monospace; font-size: .88em; }
+code { background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
+pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: .8rem; overflow-x: auto; line-height: 1.35; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #cfcfcf; padding: .3rem .65rem; text-align: right; vertical-align: top; }
+td { white-space: nowrap; }
+.ci { color: #666; font-size: .85em; }
+th { background: #f2f2f2; font-weight: 600; }
+th.l, td.l { text-align: left; }
+tr.unstable td { background: #fdf0e6; }
+.badge { display: inline-block; background: #D55E00; color: #fff; font-size: .75rem; font-weight: 600;
+  padding: 0 .4em; border-radius: 3px; }
+.warn { background: #fff4e5; border: 1px solid #E69F00; border-left: 6px solid #D55E00;
+  padding: .6rem 1rem; margin: .8rem 0; }
+.note { background: #eef5fb; border: 1px solid #b9d6ec; border-left: 6px solid #0072B2;
+  padding: .6rem 1rem; margin: .8rem 0; }
+.scroll { overflow-x: auto; }
+figure { margin: 1.2rem 0 2rem; }
+figure svg { display: block; width: 100%; max-width: 960px; height: auto; border: 1px solid #e6e6e6; }
+figcaption { color: #555; font-size: .9rem; margin-top: .3rem; }
+details { margin: .6rem 0; }
+summary { cursor: pointer; color: #0072B2; }
+footer { color: #777; font-size: .85rem; margin-top: 3rem; border-top: 1px solid #eee; padding-top: .6rem; }
+";
+
+/// Escape text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escaped text with `code` spans (the scenario descriptions use them).
+fn inline(s: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in s.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{}</code>", escape(part));
+        } else {
+            out.push_str(&escape(part));
+        }
+    }
+    // An unmatched backtick leaves an unclosed span: keep the text as it was.
+    if s.matches('`').count() % 2 == 1 {
+        return escape(s);
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\
+         <footer>Written by archsim {}. Charts are also saved beside this page as SVG files.</footer>\n\
+         </body>\n</html>\n",
+        escape(title),
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
+/// A chart's SVG ready to sit inside HTML: the XML namespace dropped (HTML
+/// knows `<svg>`), an accessible name added.
+fn inline_svg(c: &ChartFile) -> String {
+    let svg = c
+        .svg
+        .replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+        .replacen(" xmlns:xlink=\"http://www.w3.org/1999/xlink\"", "", 1);
+    let svg = match svg.find("<svg") {
+        Some(i) => svg[i..].to_string(),
+        None => svg,
+    };
+    svg.replacen(
+        "<svg",
+        &format!("<svg role=\"img\" aria-label=\"{}\"", escape(&c.title)),
+        1,
+    )
+}
+
+fn charts_section(charts: &[ChartFile]) -> String {
+    if charts.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h2>Charts</h2>\n");
+    for c in charts {
+        let _ = write!(
+            s,
+            "<figure id=\"{}\">\n{}\n<figcaption>{} — <code>{}</code></figcaption>\n</figure>\n",
+            escape(c.file.trim_end_matches(".svg")),
+            inline_svg(c),
+            escape(&c.title),
+            escape(&c.file)
+        );
+    }
+    s
+}
+
+fn notes_section(notes: &[String]) -> String {
+    let mut s = String::new();
+    for n in notes {
+        let class = if n.starts_with("UNSTABLE") { "warn" } else { "note" };
+        let _ = writeln!(s, "<div class=\"{class}\">{}</div>", inline(n));
+    }
+    s
+}
+
+fn description_html(description: &str) -> String {
+    let d = description.trim();
+    if d.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<div class=\"description\">\n");
+    for para in d.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        let _ = writeln!(s, "<p>{}</p>", inline(para.trim()));
+    }
+    s.push_str("</div>\n");
+    s
+}
+
+/// Four significant figures, plain notation (scientific outside 1e-4..1e9).
+fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-4..1e9).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    if v.fract() == 0.0 && a >= 1000.0 {
+        return format!("{v:.0}");
+    }
+    let mag = format!("{a:.3e}")
+        .rsplit('e')
+        .next()
+        .and_then(|e| e.parse::<i32>().ok())
+        .unwrap_or(0);
+    let decimals = (3 - mag).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// `value ± ci95` (the value alone without an interval or with a zero one:
+/// every replication agreed).
+fn with_ci(m: &MetricValue) -> String {
+    match m.ci95 {
+        Some(c) if c.is_finite() && c > 0.0 => {
+            format!("{} <span class=\"ci\">± {}</span>", num(m.value), num(c))
+        }
+        _ => num(m.value),
+    }
+}
+
+/// Seconds for the page's header: 120, 30, 0.5.
+fn secs(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// How a headline metric reads: a label, a unit, a scale.
+const HEADLINE: &[(&str, &str, &str, f64)] = &[
+    ("requests.offered", "Requests offered", "", 1.0),
+    ("requests.completed", "Requests completed", "", 1.0),
+    ("requests.failed", "Requests failed", "", 1.0),
+    ("requests.rejected", "Requests rejected", "", 1.0),
+    ("requests.timed_out", "Requests timed out", "", 1.0),
+    ("throughput_rps", "Throughput", "req/s", 1.0),
+    ("availability", "Availability", "%", 100.0),
+    ("latency.mean_ms", "Latency, mean", "ms", 1.0),
+    ("latency.p50_ms", "Latency, p50", "ms", 1.0),
+    ("latency.p90_ms", "Latency, p90", "ms", 1.0),
+    ("latency.p95_ms", "Latency, p95", "ms", 1.0),
+    ("latency.p99_ms", "Latency, p99", "ms", 1.0),
+    ("latency.p999_ms", "Latency, p99.9", "ms", 1.0),
+    ("latency.max_ms", "Latency, max", "ms", 1.0),
+    ("cost.total", "Cost", "$", 1.0),
+];
+
+fn headline_table(r: &Report) -> String {
+    let ci = r.replications > 1;
+    let mut s = String::from("<table>\n<tr><th class=\"l\">metric</th><th>value</th>");
+    if ci {
+        s.push_str("<th>± 95%</th>");
+    }
+    s.push_str("<th class=\"l\">unit</th><th class=\"l\">name in report.json</th></tr>\n");
+    for (key, label, unit, scale) in HEADLINE {
+        let Some(m) = r.metrics.get(*key) else { continue };
+        let _ = write!(
+            s,
+            "<tr><td class=\"l\">{label}</td><td>{}</td>",
+            num(m.value * scale)
+        );
+        if ci {
+            let _ = write!(
+                s,
+                "<td>{}</td>",
+                m.ci95.map(|c| num(c * scale)).unwrap_or_else(|| "-".into())
+            );
+        }
+        let _ = writeln!(
+            s,
+            "<td class=\"l\">{unit}</td><td class=\"l\"><code>{key}</code></td></tr>"
+        );
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+/// Per-component table from `components.<name>.<metric>` entries.
+fn components_table(r: &Report) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for k in r.metrics.keys() {
+        if let Some(rest) = k.strip_prefix("components.")
+            && let Some((name, _)) = rest.split_once('.')
+            && !name.contains('[')
+            && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_string());
+        }
+    }
+    if names.is_empty() {
+        return String::new();
+    }
+    let cols: &[(&str, &str, f64)] = &[
+        ("utilization", "utilization %", 100.0),
+        ("queue_length_mean", "queue (mean)", 1.0),
+        ("wait.mean_ms", "wait ms (mean)", 1.0),
+        ("throughput_rps", "req/s", 1.0),
+        ("rejected", "rejected", 1.0),
+        ("replicas_mean", "replicas (mean)", 1.0),
+    ];
+    let present: Vec<&(&str, &str, f64)> = cols
+        .iter()
+        .filter(|(m, _, _)| {
+            names
+                .iter()
+                .any(|n| r.metrics.contains_key(&format!("components.{n}.{m}")))
+        })
+        .collect();
+    let mut s = String::from("<div class=\"scroll\"><table>\n<tr><th class=\"l\">component</th>");
+    for (_, h, _) in &present {
+        let _ = write!(s, "<th>{h}</th>");
+    }
+    s.push_str("</tr>\n");
+    for n in &names {
+        let _ = write!(s, "<tr><td class=\"l\">{}</td>", escape(n));
+        for (m, _, scale) in &present {
+            let cell = r
+                .metrics
+                .get(&format!("components.{n}.{m}"))
+                .map(|v| {
+                    with_ci(&MetricValue {
+                        value: v.value * scale,
+                        ci95: v.ci95.map(|c| c * scale),
+                    })
+                })
+                .unwrap_or_else(|| "-".into());
+            let _ = write!(s, "<td>{cell}</td>");
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</table></div>\n");
+    s
+}
+
+fn all_metrics(r: &Report) -> String {
+    let mut s = String::from(
+        "<details>\n<summary>All metrics</summary>\n<div class=\"scroll\"><table>\n\
+         <tr><th class=\"l\">metric</th><th>value</th><th>± 95%</th></tr>\n",
+    );
+    for (k, m) in &r.metrics {
+        let _ = writeln!(
+            s,
+            "<tr><td class=\"l\"><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            escape(k),
+            num(m.value),
+            m.ci95.map(num).unwrap_or_else(|| "-".into())
+        );
+    }
+    s.push_str("</table></div>\n</details>\n");
+    s
+}
+
+/// The run's page: name, description, notes (UNSTABLE in a warning box),
+/// the headline and component tables, the text summary, every chart.
+pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: &[ChartFile]) -> String {
+    let mut b = String::new();
+    let _ = writeln!(b, "<h1>{}</h1>", escape(&report.scenario));
+    let reps = if report.replications == 1 {
+        "1 replication".to_string()
+    } else {
+        format!("{} replications (± is the 95% interval)", report.replications)
+    };
+    let _ = writeln!(
+        b,
+        "<p class=\"meta\">seed {} · {reps} · {} s simulated · {} s warm-up</p>",
+        report.seed,
+        secs(report.duration_s),
+        secs(report.warmup_s)
+    );
+    b.push_str(&description_html(description));
+    b.push_str(&notes_section(&report.notes));
+    b.push_str("<h2>Summary</h2>\n");
+    b.push_str(&headline_table(report));
+    let comps = components_table(report);
+    if !comps.is_empty() {
+        b.push_str("<h3>Components</h3>\n");
+        b.push_str(&comps);
+    }
+    if !summary_text.trim().is_empty() {
+        let _ = writeln!(
+            b,
+            "<details>\n<summary>Text summary (summary.txt)</summary>\n<pre>{}</pre>\n</details>",
+            escape(summary_text.trim_end())
+        );
+    }
+    b.push_str(&all_metrics(report));
+    b.push_str(&charts_section(charts));
+    page(&format!("{} · archsim run", report.scenario), &b)
+}
+
+/// The sweep's page: name, description, the grid, the table of points
+/// (parameters, replications, key metrics ± 95%, UNSTABLE marked), every
+/// chart.
+pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile]) -> String {
+    let mut b = String::new();
+    let _ = writeln!(b, "<h1>{} <small>sweep</small></h1>", escape(&report.scenario));
+    let _ = writeln!(
+        b,
+        "<p class=\"meta\">seed {} · {} points · {} replication{} per point (common random numbers)</p>",
+        report.seed,
+        report.points.len(),
+        report.replications,
+        if report.replications == 1 { "" } else { "s" }
+    );
+    b.push_str(&description_html(description));
+    b.push_str("<h2>Grid</h2>\n<ul>\n");
+    for (k, vs) in &report.vary {
+        let vals: Vec<String> = vs.iter().map(|v| escape(&crate::sweep::grid::label(v))).collect();
+        let _ = writeln!(b, "<li><code>{}</code>: {}</li>", escape(k), vals.join(", "));
+    }
+    b.push_str("</ul>\n");
+
+    let unstable = report
+        .points
+        .iter()
+        .filter(|p| p.notes.iter().any(|n| n.starts_with("UNSTABLE")))
+        .count();
+    if unstable > 0 {
+        let _ = writeln!(
+            b,
+            "<div class=\"warn\">{unstable} of {} points are UNSTABLE: offered load exceeds capacity, \
+             queues grow for as long as the run lasts, and their latency depends on the duration.</div>",
+            report.points.len()
+        );
+    }
+
+    let metrics: Vec<(&str, &str, f64)> = [
+        ("latency.p99_ms", "p99 ms", 1.0),
+        ("latency.mean_ms", "mean ms", 1.0),
+        ("throughput_rps", "req/s", 1.0),
+        ("availability", "availability %", 100.0),
+        ("cost.total", "cost $", 1.0),
+    ]
+    .into_iter()
+    .filter(|(m, _, _)| report.points.iter().any(|p| p.metrics.contains_key(*m)))
+    .collect();
+    b.push_str("<h2>Points</h2>\n<div class=\"scroll\"><table>\n<tr>");
+    for k in report.vary.keys() {
+        // Dotted paths may break after a dot, so the column can be narrow.
+        let _ = write!(
+            b,
+            "<th class=\"l\"><code>{}</code></th>",
+            escape(k).replace('.', ".<wbr>")
+        );
+    }
+    b.push_str("<th>reps</th>");
+    for (_, h, _) in &metrics {
+        let _ = write!(b, "<th>{h}</th>");
+    }
+    b.push_str("<th class=\"l\">status</th></tr>\n");
+    for p in &report.points {
+        let is_unstable = p.notes.iter().any(|n| n.starts_with("UNSTABLE"));
+        let _ = write!(b, "<tr{}>", if is_unstable { " class=\"unstable\"" } else { "" });
+        for k in report.vary.keys() {
+            let v = p.params.get(k).map(crate::sweep::grid::label).unwrap_or_default();
+            let _ = write!(b, "<td class=\"l\">{}</td>", escape(&v));
+        }
+        let _ = write!(b, "<td>{}</td>", p.replications);
+        for (m, _, scale) in &metrics {
+            let cell = p
+                .metrics
+                .get(*m)
+                .map(|v| {
+                    with_ci(&MetricValue {
+                        value: v.value * scale,
+                        ci95: v.ci95.map(|c| c * scale),
+                    })
+                })
+                .unwrap_or_else(|| "-".into());
+            let _ = write!(b, "<td>{cell}</td>");
+        }
+        let status = if is_unstable {
+            "<span class=\"badge\">UNSTABLE</span>"
+        } else {
+            ""
+        };
+        let _ = writeln!(b, "<td class=\"l\">{status}</td></tr>");
+    }
+    b.push_str("</table></div>\n");
+    let notes: BTreeSet<&String> = report
+        .points
+        .iter()
+        .flat_map(|p| p.notes.iter())
+        .filter(|n| !n.starts_with("UNSTABLE"))
+        .collect();
+    if !notes.is_empty() {
+        b.push_str("<details>\n<summary>Other notes</summary>\n<ul>\n");
+        for n in notes {
+            let _ = writeln!(b, "<li>{}</li>", inline(n));
+        }
+        b.push_str("</ul>\n</details>\n");
+    }
+    b.push_str(&charts_section(charts));
+    page(&format!("{} · archsim sweep", report.scenario), &b)
+}
+
+/// The comparison's page: the inputs, the table (the markdown of
+/// `archsim compare --format markdown`, rendered), the charts.
+pub fn compare_page(inputs: &[String], table_markdown: &str, charts: &[ChartFile]) -> String {
+    let mut b = String::from("<h1>Comparison</h1>\n<h2>Inputs</h2>\n<ol type=\"A\">\n");
+    for i in inputs {
+        let _ = writeln!(b, "<li><code>{}</code></li>", escape(i));
+    }
+    b.push_str("</ol>\n<h2>Table</h2>\n");
+    b.push_str(&markdown(table_markdown));
+    b.push_str(&charts_section(charts));
+    page("archsim compare", &b)
+}
+
+/// Split a markdown table row at unescaped `|`.
+fn table_cells(line: &str) -> Vec<String> {
+    let inner = line.trim().trim_start_matches('|');
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut cells = Vec::new();
+    let mut cur = String::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cur.push('|');
+                chars.next();
+            }
+            '|' => cells.push(std::mem::take(&mut cur).trim().to_string()),
+            c => cur.push(c),
+        }
+    }
+    cells.push(cur.trim().to_string());
+    cells
+}
+
+/// The small markdown subset `archsim compare` writes: headings, bullet
+/// lists, pipe tables with alignment rows, emphasised paragraphs and
+/// `code` spans. Everything is escaped.
+fn markdown(md: &str) -> String {
+    let mut out = String::new();
+    let lines: Vec<&str> = md.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_end();
+        let t = line.trim_start();
+        if t.is_empty() {
+            i += 1;
+        } else if t.starts_with('#') {
+            let level = t.chars().take_while(|c| *c == '#').count().clamp(1, 6);
+            let level = (level + 1).min(6);
+            let _ = writeln!(
+                out,
+                "<h{level}>{}</h{level}>",
+                inline(t.trim_start_matches('#').trim())
+            );
+            i += 1;
+        } else if t.starts_with("- ") || t.starts_with("* ") {
+            out.push_str("<ul>\n");
+            while i < lines.len() {
+                let l = lines[i].trim();
+                let Some(item) = l.strip_prefix("- ").or_else(|| l.strip_prefix("* ")) else {
+                    break;
+                };
+                let _ = writeln!(out, "<li>{}</li>", inline(item.trim()));
+                i += 1;
+            }
+            out.push_str("</ul>\n");
+        } else if t.starts_with('|') {
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            while i < lines.len() && lines[i].trim_start().starts_with('|') {
+                rows.push(table_cells(lines[i]));
+                i += 1;
+            }
+            let is_align = |r: &Vec<String>| {
+                !r.is_empty()
+                    && r.iter()
+                        .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
+            };
+            let (head, align, body): (Option<&Vec<String>>, Vec<bool>, &[Vec<String>]) =
+                if rows.len() >= 2 && is_align(&rows[1]) {
+                    let right = rows[1].iter().map(|c| c.ends_with(':')).collect();
+                    (Some(&rows[0]), right, &rows[2..])
+                } else {
+                    (None, Vec::new(), &rows[..])
+                };
+            let class = |j: usize| {
+                if align.get(j).copied().unwrap_or(false) {
+                    ""
+                } else {
+                    " class=\"l\""
+                }
+            };
+            out.push_str("<div class=\"scroll\"><table>\n");
+            if let Some(h) = head {
+                out.push_str("<tr>");
+                for (j, c) in h.iter().enumerate() {
+                    let _ = write!(out, "<th{}>{}</th>", class(j), inline(c));
+                }
+                out.push_str("</tr>\n");
+            }
+            for r in body {
+                out.push_str("<tr>");
+                for (j, c) in r.iter().enumerate() {
+                    let _ = write!(out, "<td{}>{}</td>", class(j), inline(c));
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table></div>\n");
+        } else {
+            let mut para: Vec<&str> = Vec::new();
+            while i < lines.len() {
+                let l = lines[i].trim();
+                if l.is_empty() || l.starts_with('#') || l.starts_with('|') || l.starts_with("- ") {
+                    break;
+                }
+                para.push(l);
+                i += 1;
+            }
+            let text = para.join(" ");
+            let emph = text.len() > 2 && text.starts_with('_') && text.ends_with('_');
+            if emph {
+                let _ = writeln!(out, "<p><em>{}</em></p>", inline(&text[1..text.len() - 1]));
+            } else {
+                let _ = writeln!(out, "<p>{}</p>", inline(&text));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_tables_lists_and_code() {
+        let md = "- A = `a.json`\n- B = `b.json`\n\n| metric | A | B-A % |\n| --- | ---: | ---: |\n\
+                  | latency.p99_ms | 1 \\| 2 | <3> |\n\n_footnote_\n";
+        let h = markdown(md);
+        assert!(h.contains("<li>A = <code>a.json</code></li>"), "{h}");
+        assert!(h.contains("<th class=\"l\">metric</th><th>A</th>"), "{h}");
+        assert!(h.contains("<td>1 | 2</td><td>&lt;3&gt;</td>"), "{h}");
+        assert!(h.contains("<p><em>footnote</em></p>"), "{h}");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(num(25.682173), "25.68");
+        assert_eq!(num(12345.0), "12345");
+        assert_eq!(num(0.99912), "0.9991");
+        assert_eq!(num(0.0), "0");
+    }
+}

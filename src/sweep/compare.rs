@@ -346,6 +346,36 @@ fn load(path: &Path) -> Result<Loaded, SweepError> {
     }
 }
 
+/// Write a comparison folder: the table as Markdown, charts (latency CDFs
+/// overlaid and headline bars, for report inputs) and a self-contained
+/// index.html.
+pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool) -> Result<(), SweepError> {
+    let markdown = run(paths, CompareFormat::Markdown, false)?;
+    let mut reports = Vec::new();
+    for p in paths {
+        if let Loaded::Report(r) = load(p)? {
+            reports.push(*r);
+        }
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let charts = if reports.len() == paths.len() {
+        let refs: Vec<&Report> = reports.iter().collect();
+        crate::report::charts::compare_charts(&names, &refs)
+    } else {
+        Vec::new()
+    };
+    let io = |what: &str, e: std::io::Error| {
+        SweepError::Io(format!("error: cannot {what} {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io("create", e))?;
+    crate::report::charts::write_charts(dir, &charts, png).map_err(|e| io("write charts in", e))?;
+    let page = crate::report::html::compare_page(&names, &markdown, &charts);
+    crate::report::write_atomic(&dir.join("index.html"), page.as_bytes())
+        .map_err(|e| io("write index.html in", e))?;
+    crate::report::write_atomic(&dir.join("compare.md"), markdown.as_bytes())
+        .map_err(|e| io("write compare.md in", e))
+}
+
 /// Rows comparing the sides of one report or point.
 fn rows_for(point: Option<&IndexMap<String, Value>>, sides: &[Side]) -> Vec<Row> {
     let first = sides[0];

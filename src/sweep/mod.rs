@@ -106,6 +106,8 @@ pub struct SweepOptions {
     pub progress: ProgressMode,
     /// Test hook: behave as if interrupted after this many replications.
     pub stop_after: Option<usize>,
+    /// Also write PNG charts.
+    pub png: bool,
     /// Model build options.
     pub build: BuildOptions,
 }
@@ -411,6 +413,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     let lines = read_lines(&lines_path)?;
     let report = build_report(&plan, &lines);
     write_outputs(&dir, &report)?;
+    write_pages(&dir, &report, Some(&base.scenario), opts.png)?;
     Ok(SweepOutcome {
         report,
         dir,
@@ -599,6 +602,26 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
+/// Charts and index.html of a sweep folder.
+fn write_pages(
+    dir: &Path,
+    report: &SweepReport,
+    scenario: Option<&crate::scenario::Scenario>,
+    png: bool,
+) -> Result<(), SweepError> {
+    let sweep = scenario.and_then(|s| s.sweep.as_ref());
+    let slo = scenario
+        .and_then(|s| s.slo.as_ref())
+        .map(|s| s.targets())
+        .unwrap_or_default();
+    let charts = crate::report::charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
+    crate::report::charts::write_charts(dir, &charts, png).map_err(|e| io_err("write charts in", dir, e))?;
+    let page =
+        crate::report::html::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
+    let p = dir.join("index.html");
+    write_atomic(&p, page.as_bytes()).map_err(|e| io_err("write", &p, e))
+}
+
 fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError> {
     let j = dir.join("sweep.json");
     write_atomic(&j, report.to_json().as_bytes()).map_err(|e| io_err("write", &j, e))?;
@@ -607,7 +630,7 @@ fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError> {
 }
 
 /// Join shard folders into one sweep folder, identical to an unsharded run.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
+pub fn merge(dirs: &[PathBuf], out: &Path, png: bool) -> Result<SweepReport, SweepError> {
     let mut plan: Option<Plan> = None;
     let mut lines: BTreeMap<(usize, u32), Line> = BTreeMap::new();
     let mut shards: BTreeMap<u32, u32> = BTreeMap::new();
@@ -640,12 +663,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
             lines.entry((l.point, l.replication)).or_insert(l);
         }
     }
-    let Some(mut plan) = plan else {
+    let Some(plan) = plan else {
         return Err(SweepError::BadInput(
             "error: merge needs at least one sweep folder".into(),
         ));
     };
-    plan.file = String::new();
     // Every slice of one split must be there (unless an unsharded folder
     // is among the inputs, which holds everything).
     if !whole && let Some(&n) = shards.values().next() {
@@ -679,6 +701,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
     let lines: Vec<Line> = lines.into_values().collect();
     let report = build_report(&plan, &lines);
     write_outputs(out, &report)?;
+    // The scenario (for its plot block, SLOs and description), if it is
+    // where the shards found it.
+    let scenario = scenario::load(Path::new(&plan.file), &[], &BuildOptions::default())
+        .ok()
+        .map(|l| l.scenario);
+    write_pages(out, &report, scenario.as_ref(), png)?;
     Ok(report)
 }
 

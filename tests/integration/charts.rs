@@ -1,0 +1,577 @@
+//! Charts and HTML pages (issue 4): each chart is valid SVG with the
+//! expected series, legend, shading and SLO lines; PNGs are real images
+//! with text; pages are self-contained and escape what the user wrote.
+//!
+//! The SVG structure the tests read is documented in `report::charts`: a
+//! data series is a `<polyline stroke-width="2">` in a palette colour, an
+//! error bar a `<polyline stroke-width="1">` in one, an annotation a `<rect>`
+//! filled with `BAND_COLOR`, an SLO line `<polyline>`s in `SLO_COLOR`.
+
+use std::collections::BTreeMap;
+
+use archsim::report::charts::{
+    self, Annotation, BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH,
+};
+use archsim::report::{MetricValue, Report, html};
+use archsim::scenario::spec::PlotSpec;
+use archsim::sweep::{PointReport, SweepReport};
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::common::run_yaml;
+
+const SCENARIO: &str = "
+name: charts-test
+seed: 3
+duration: 20s
+warmup: 2s
+clients:
+  web: { arrival: { poisson: 100/s }, target: lb }
+components:
+  lb: { kind: load_balancer, algorithm: round_robin, backends: api }
+  api: { kind: service, replicas: 2, service_time: { exponential: 5ms }, calls: [db] }
+  db: { kind: service, cores: 2, service_time: { exponential: 2ms } }
+";
+
+/// What a test reads from one chart's SVG.
+#[derive(Debug)]
+struct Svg {
+    /// Stroke colour of each data line (`stroke-width="2"`, palette colour).
+    lines: Vec<String>,
+    /// Stroke colour of each error bar.
+    error_bars: Vec<String>,
+    /// Polylines drawn in the SLO colour.
+    slo_dashes: usize,
+    /// Rects filled with the annotation colour.
+    bands: usize,
+    /// Rects filled with a palette colour (bars and legend swatches).
+    palette_rects: usize,
+    /// Every text element's content.
+    texts: Vec<String>,
+}
+
+fn read(c: &ChartFile) -> Svg {
+    let doc =
+        roxmltree::Document::parse(&c.svg).unwrap_or_else(|e| panic!("{} is not valid XML: {e}", c.file));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg", "{}", c.file);
+    assert_eq!(root.attribute("width"), Some(WIDTH.to_string().as_str()));
+    assert_eq!(root.attribute("height"), Some(HEIGHT.to_string().as_str()));
+    let is_palette = |c: Option<&str>| c.is_some_and(|c| PALETTE.contains(&c));
+    let polylines: Vec<roxmltree::Node> = doc.descendants().filter(|n| n.has_tag_name("polyline")).collect();
+    let width_is = |n: &roxmltree::Node, w: &str| n.attribute("stroke-width") == Some(w);
+    Svg {
+        lines: polylines
+            .iter()
+            .filter(|n| width_is(n, "2") && is_palette(n.attribute("stroke")))
+            .map(|n| n.attribute("stroke").unwrap_or_default().to_string())
+            .collect(),
+        error_bars: polylines
+            .iter()
+            .filter(|n| width_is(n, "1") && is_palette(n.attribute("stroke")))
+            .map(|n| n.attribute("stroke").unwrap_or_default().to_string())
+            .collect(),
+        slo_dashes: polylines
+            .iter()
+            .filter(|n| n.attribute("stroke") == Some(SLO_COLOR))
+            .count(),
+        bands: doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(BAND_COLOR))
+            .count(),
+        palette_rects: doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && is_palette(n.attribute("fill")))
+            .count(),
+        texts: doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .map(|n| n.text().unwrap_or_default().trim().to_string())
+            .collect(),
+    }
+}
+
+fn chart<'a>(charts: &'a [ChartFile], file: &str) -> &'a ChartFile {
+    charts
+        .iter()
+        .find(|c| c.file == file)
+        .unwrap_or_else(|| panic!("no {file} among {:?}", names(charts)))
+}
+
+fn names(charts: &[ChartFile]) -> Vec<&str> {
+    charts.iter().map(|c| c.file.as_str()).collect()
+}
+
+fn distinct(v: &[String]) -> usize {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v.len()
+}
+
+fn has_text(s: &Svg, t: &str) -> bool {
+    s.texts.iter().any(|x| x == t)
+}
+
+#[test]
+fn run_charts_draw_every_series_with_a_legend() {
+    let (report, outs) = run_yaml(SCENARIO, 1, 1);
+    let o = &outs[0];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
+    assert_eq!(
+        names(&charts),
+        [
+            "latency.svg",
+            "throughput.svg",
+            "availability.svg",
+            "utilization.svg",
+            "queue-length.svg",
+            "latency-cdf.svg"
+        ],
+        "replicas never change here, so there is no replicas chart"
+    );
+    // (file, series, legend labels: only with more than one series)
+    let expect: [(&str, usize, &[&str]); 6] = [
+        ("latency.svg", 3, &["p50", "p95", "p99"]),
+        ("throughput.svg", 2, &["successful", "errors"]),
+        ("availability.svg", 1, &[]),
+        ("utilization.svg", 2, &["api", "db"]),
+        ("queue-length.svg", 2, &["api", "db"]),
+        ("latency-cdf.svg", 1, &[]),
+    ];
+    for (file, n, legend) in expect {
+        let c = chart(&charts, file);
+        let s = read(c);
+        assert_eq!(s.lines.len(), n, "{file}: data lines {:?}", s.lines);
+        assert_eq!(distinct(&s.lines), n, "{file}: each series has its own colour");
+        for l in legend {
+            assert!(
+                has_text(&s, l),
+                "{file}: legend entry {l} missing from {:?}",
+                s.texts
+            );
+        }
+        assert!(has_text(&s, &c.title), "{file}: title");
+        assert_eq!(s.bands, 0, "{file}: no annotations, no shading");
+        // Axis descriptions carry units.
+        assert!(
+            s.texts
+                .iter()
+                .any(|t| t.starts_with("Simulated time (s)") || t.contains("(ms")),
+            "{file}: axis label with a unit in {:?}",
+            s.texts
+        );
+    }
+    // A single series has no legend entry.
+    let avail = read(chart(&charts, "availability.svg"));
+    assert!(!has_text(&avail, "availability"));
+}
+
+#[test]
+fn annotations_shade_every_time_chart() {
+    let (report, outs) = run_yaml(SCENARIO, 1, 1);
+    let o = &outs[0];
+    let ann = [
+        Annotation {
+            start_s: 5.0,
+            end_s: 8.0,
+            label: "db slow".into(),
+        },
+        Annotation {
+            start_s: 12.0,
+            end_s: 13.0,
+            label: "api[1] down".into(),
+        },
+    ];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &ann);
+    for c in &charts {
+        let s = read(c);
+        if c.file == "latency-cdf.svg" {
+            assert_eq!(s.bands, 0, "the CDF has no time axis");
+            continue;
+        }
+        assert_eq!(s.bands, 2, "{}: one shaded rect per annotation", c.file);
+        for a in &ann {
+            assert!(
+                has_text(&s, &a.label),
+                "{}: label {} in {:?}",
+                c.file,
+                a.label,
+                s.texts
+            );
+        }
+    }
+    // Too many labels to fit side by side: the bands are numbered and the
+    // labels listed in a key.
+    let crowded: Vec<Annotation> = (0..6)
+        .map(|i| Annotation {
+            start_s: 3.0 + i as f64 * 1.5,
+            end_s: 4.0 + i as f64 * 1.5,
+            label: format!("fault {i}: a long description of what broke"),
+        })
+        .collect();
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &crowded);
+    let s = read(chart(&charts, "latency.svg"));
+    assert_eq!(s.bands, 6);
+    for (i, a) in crowded.iter().enumerate() {
+        let n = (i + 1).to_string();
+        assert!(has_text(&s, &a.label), "key entry {} in {:?}", a.label, s.texts);
+        let times = s.texts.iter().filter(|t| **t == n).count();
+        assert!(times >= 2, "number {n} on the band and in the key");
+    }
+    // An annotation outside the run is not drawn.
+    let far = [Annotation {
+        start_s: 500.0,
+        end_s: 600.0,
+        label: "later".into(),
+    }];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &far);
+    assert!(charts.iter().all(|c| read(c).bands == 0));
+}
+
+#[test]
+fn replicas_chart_only_when_a_count_changes() {
+    let columns: Vec<String> = ["t_s", "throughput_rps", "api.replicas", "db.replicas"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows = |api: &[f64]| -> Vec<Vec<f64>> {
+        api.iter()
+            .enumerate()
+            .map(|(i, r)| vec![i as f64 + 1.0, 50.0, *r, 2.0])
+            .collect()
+    };
+    let changing = charts::run_charts(&columns, &rows(&[2.0, 2.0, 3.0, 4.0, 4.0, 3.0]), &[], &[]);
+    let s = read(chart(&changing, "replicas.svg"));
+    assert_eq!(s.lines.len(), 2, "one line per service");
+    assert!(has_text(&s, "api") && has_text(&s, "db"));
+    let steady = charts::run_charts(&columns, &rows(&[2.0; 6]), &[], &[]);
+    assert!(!names(&steady).contains(&"replicas.svg"));
+    // Nothing to draw, nothing drawn.
+    assert!(charts::run_charts(&columns, &[], &[], &[]).is_empty());
+}
+
+#[test]
+fn png_is_a_real_image_with_text() {
+    let (report, outs) = run_yaml(SCENARIO, 1, 1);
+    let o = &outs[0];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
+    let png = charts::to_png(&chart(&charts, "latency.svg").svg).expect("renders");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&png[12..16], b"IHDR");
+    let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    let scale = PNG_SCALE as u32;
+    assert_eq!((w, h), (WIDTH * scale, HEIGHT * scale));
+    let img = resvg::tiny_skia::Pixmap::decode_png(&png).expect("decodes");
+    let px = img.pixels();
+    let mut colours: Vec<(u8, u8, u8)> = px.iter().map(|p| (p.red(), p.green(), p.blue())).collect();
+    colours.sort();
+    colours.dedup();
+    assert!(colours.len() > 20, "only {} colours", colours.len());
+    // The title is drawn with the embedded font: dark pixels in the band
+    // across the top centre, where nothing else is.
+    let dark_in_title = (0..40 * scale)
+        .flat_map(|y| (300 * scale..500 * scale).map(move |x| (x, y)))
+        .filter(|(x, y)| {
+            let p = px[(*y * w + *x) as usize];
+            p.red() < 100 && p.green() < 100 && p.blue() < 100
+        })
+        .count();
+    assert!(
+        dark_in_title > 200,
+        "title text not rendered ({dark_in_title} dark pixels)"
+    );
+    assert!(charts::to_png("<svg").is_err());
+}
+
+#[test]
+fn write_charts_writes_svg_and_png() {
+    let (report, outs) = run_yaml(SCENARIO, 1, 1);
+    let o = &outs[0];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    charts::write_charts(dir.path(), &charts[..2], false).unwrap();
+    assert!(dir.path().join("latency.svg").is_file());
+    assert!(!dir.path().join("latency.png").exists());
+    charts::write_charts(dir.path(), &charts[..2], true).unwrap();
+    for f in ["latency.svg", "latency.png", "throughput.svg", "throughput.png"] {
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), 4, "no temporary files left: {left:?}");
+}
+
+fn mv(value: f64, ci95: Option<f64>) -> MetricValue {
+    MetricValue { value, ci95 }
+}
+
+/// A 2 × 3 sweep report: replicas × arrival rate, with intervals; the
+/// point at 2 replicas and 300/s is UNSTABLE.
+fn sweep_report() -> SweepReport {
+    let mut vary: IndexMap<String, Vec<Value>> = IndexMap::new();
+    vary.insert("components.api.replicas".into(), vec![2.into(), 3.into()]);
+    vary.insert(
+        "clients.web.arrival.poisson".into(),
+        vec!["100/s".into(), "200/s".into(), "300/s".into()],
+    );
+    let mut points = Vec::new();
+    for r in [2.0f64, 3.0] {
+        for rate in [100.0f64, 200.0, 300.0] {
+            let rho = rate / (150.0 * r);
+            let mut params = IndexMap::new();
+            params.insert("components.api.replicas".to_string(), Value::from(r as i64));
+            params.insert(
+                "clients.web.arrival.poisson".to_string(),
+                Value::from(format!("{rate}/s")),
+            );
+            let metrics: BTreeMap<String, MetricValue> = [
+                (
+                    "latency.p99_ms".to_string(),
+                    mv(20.0 / (1.0 - rho.min(0.95)), Some(3.0)),
+                ),
+                ("throughput_rps".to_string(), mv(rate.min(150.0 * r), Some(2.0))),
+                (
+                    "availability".to_string(),
+                    mv(if rho < 1.0 { 1.0 } else { 0.9 }, Some(0.01)),
+                ),
+            ]
+            .into();
+            points.push(PointReport {
+                params,
+                replications: 3,
+                metrics,
+                replication_seeds: vec![1, 2, 3],
+                replication_values: BTreeMap::new(),
+                notes: if rho >= 1.0 {
+                    vec!["UNSTABLE: <queue> grows".to_string()]
+                } else {
+                    Vec::new()
+                },
+            });
+        }
+    }
+    SweepReport {
+        archsim_version: "test".into(),
+        scenario: "sweep-charts".into(),
+        seed: 1,
+        replications: 3,
+        vary,
+        points,
+    }
+}
+
+#[test]
+fn sweep_charts_draw_series_error_bars_and_slo() {
+    let report = sweep_report();
+    let slo = vec![
+        ("latency.p99_ms".to_string(), 50.0),
+        ("availability".to_string(), 0.999),
+    ];
+    let plot = PlotSpec {
+        x: Some("clients.web.arrival.poisson".into()),
+        series: Some("components.api.replicas".into()),
+        y: vec!["latency.p99_ms".into(), "throughput_rps".into()],
+    };
+    let charts = charts::sweep_charts(&report, Some(&plot), &slo);
+    assert_eq!(
+        names(&charts),
+        ["sweep-latency-p99-ms.svg", "sweep-throughput-rps.svg"]
+    );
+    for c in &charts {
+        let s = read(c);
+        assert_eq!(s.lines.len(), 2, "{}: one line per replica count", c.file);
+        assert_eq!(distinct(&s.lines), 2);
+        assert_eq!(s.error_bars.len(), 6, "{}: an error bar per point", c.file);
+        assert_eq!(distinct(&s.error_bars), 2, "error bars in their series' colour");
+        for t in ["components.api.replicas:", "2", "3"] {
+            assert!(has_text(&s, t), "{}: legend {t} in {:?}", c.file, s.texts);
+        }
+        assert!(
+            has_text(&s, "clients.web.arrival.poisson (/s)"),
+            "{}: numeric x with its unit: {:?}",
+            c.file,
+            s.texts
+        );
+        for tick in ["100", "200", "300"] {
+            assert!(has_text(&s, tick), "{}: x tick {tick}", c.file);
+        }
+        let slo_drawn = s.slo_dashes > 0 && s.texts.iter().any(|t| t.starts_with("SLO"));
+        assert_eq!(
+            slo_drawn,
+            c.file == "sweep-latency-p99-ms.svg",
+            "{}: an SLO line only where the metric has one",
+            c.file
+        );
+    }
+    assert!(read(&charts[0]).slo_dashes >= 5, "the SLO line is dashed");
+
+    // Defaults: x the first varied parameter, series the second, three metrics.
+    let charts = charts::sweep_charts(&report, None, &[]);
+    assert_eq!(
+        names(&charts),
+        [
+            "sweep-latency-p99-ms.svg",
+            "sweep-throughput-rps.svg",
+            "sweep-availability.svg"
+        ]
+    );
+    let s = read(&charts[0]);
+    assert_eq!(s.lines.len(), 3, "one line per arrival rate");
+    assert!(has_text(&s, "clients.web.arrival.poisson:") && has_text(&s, "100/s"));
+    assert_eq!(s.slo_dashes, 0);
+}
+
+#[test]
+fn sweep_charts_put_words_on_a_categorical_axis() {
+    let mut vary: IndexMap<String, Vec<Value>> = IndexMap::new();
+    let algos = ["round_robin", "least_connections", "random"];
+    vary.insert(
+        "components.lb.algorithm".into(),
+        algos.iter().map(|a| Value::from(*a)).collect(),
+    );
+    let points = algos
+        .iter()
+        .enumerate()
+        .map(|(i, a)| PointReport {
+            params: [("components.lb.algorithm".to_string(), Value::from(*a))]
+                .into_iter()
+                .collect(),
+            replications: 1,
+            metrics: [("latency.p99_ms".to_string(), mv(10.0 + i as f64, None))].into(),
+            replication_seeds: vec![1],
+            replication_values: BTreeMap::new(),
+            notes: Vec::new(),
+        })
+        .collect();
+    let report = SweepReport {
+        archsim_version: "test".into(),
+        scenario: "algos".into(),
+        seed: 1,
+        replications: 1,
+        vary,
+        points,
+    };
+    let charts = charts::sweep_charts(&report, None, &[]);
+    assert_eq!(
+        names(&charts),
+        ["sweep-latency-p99-ms.svg"],
+        "only metrics with data"
+    );
+    let s = read(&charts[0]);
+    assert_eq!(s.lines.len(), 1);
+    assert!(s.error_bars.is_empty(), "one replication: no interval");
+    for a in algos {
+        assert!(has_text(&s, a), "category {a} in {:?}", s.texts);
+    }
+}
+
+#[test]
+fn compare_charts_overlay_one_cdf_per_input() {
+    let reports: Vec<Report> = (1..=3).map(|seed| run_yaml(SCENARIO, seed, 2).0).collect();
+    let refs: Vec<&Report> = reports.iter().collect();
+    let names_in: Vec<String> = ["a/report.json", "b/report.json", "c/report.json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let charts = charts::compare_charts(&names_in, &refs);
+    assert_eq!(names(&charts), ["compare-latency-cdf.svg", "compare-metrics.svg"]);
+    let cdf = read(&charts[0]);
+    assert_eq!(cdf.lines.len(), 3);
+    assert_eq!(distinct(&cdf.lines), 3);
+    for l in ["A: a/report.json", "B: b/report.json", "C: c/report.json"] {
+        assert!(has_text(&cdf, l), "legend {l} in {:?}", cdf.texts);
+    }
+    let bars = read(&charts[1]);
+    // Four panels of three bars, and three legend swatches.
+    assert_eq!(bars.palette_rects, 4 * 3 + 3);
+    for t in [
+        "A",
+        "B",
+        "C",
+        "Throughput (req/s)",
+        "p99 latency (ms)",
+        "Availability (%)",
+    ] {
+        assert!(has_text(&bars, t), "{t} in {:?}", bars.texts);
+    }
+    assert_eq!(
+        bars.error_bars.len(),
+        0,
+        "whiskers are drawn in ink, not series colours"
+    );
+}
+
+fn assert_self_contained(page: &str, charts: usize) {
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert_eq!(page.matches("<svg").count(), charts, "one inline SVG per chart");
+    assert!(!page.to_lowercase().contains("<script"), "no JavaScript");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no network references"
+    );
+    assert!(
+        !page.contains("<link") && !page.contains("<img"),
+        "nothing external"
+    );
+}
+
+#[test]
+fn run_page_is_self_contained_and_escapes() {
+    let (mut report, outs) = run_yaml(SCENARIO, 1, 1);
+    report.notes.push("UNSTABLE: <api> cannot keep up".into());
+    report.notes.push("warm-up chosen by MSER-5".into());
+    let o = &outs[0];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
+    let page = html::run_page(
+        &report,
+        "Does a <script>alert(1)</script> & `code` survive?",
+        "summary <table> text",
+        &charts,
+    );
+    assert_self_contained(&page, charts.len());
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; <code>code</code>"));
+    assert!(page.contains("summary &lt;table&gt; text"));
+    assert!(page.contains("<div class=\"warn\">UNSTABLE: &lt;api&gt; cannot keep up</div>"));
+    assert!(page.contains("<div class=\"note\">warm-up chosen by MSER-5</div>"));
+    assert!(page.contains("<h1>charts-test</h1>"));
+    // The headline metrics and the components are tables.
+    assert!(page.contains("<code>latency.p99_ms</code>"));
+    assert!(page.contains("<td class=\"l\">api</td>") && page.contains("<td class=\"l\">db</td>"));
+}
+
+#[test]
+fn sweep_page_lists_points_and_marks_unstable_ones() {
+    let report = sweep_report();
+    let charts = charts::sweep_charts(&report, None, &[]);
+    let page = html::sweep_page(&report, "Capacity <planning>", &charts);
+    assert_self_contained(&page, charts.len());
+    assert!(page.contains("Capacity &lt;planning&gt;"));
+    // A header row and one row per point.
+    let table = &page[page.find("<h2>Points</h2>").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr").count(), 1 + report.points.len());
+    assert_eq!(table.matches("<tr class=\"unstable\">").count(), 1);
+    assert!(table.contains("<span class=\"badge\">UNSTABLE</span>"));
+    assert!(table.contains("±"), "intervals shown");
+}
+
+#[test]
+fn compare_page_renders_the_markdown_table() {
+    let md = "- A = `a/report.json`\n- B = `b/report.json`\n\n\
+              | metric | A | B | B-A | B-A % | B significant | B test |\n\
+              | --- | ---: | ---: | ---: | ---: | --- | --- |\n\
+              | latency.p99_ms | 10 ± 1 | 12 ± 1 | +2 | +20% | yes, worse | paired |\n\n\
+              _significance at 95% vs A_\n";
+    let inputs = vec!["a/report.json".to_string(), "<b>/report.json".to_string()];
+    let page = html::compare_page(&inputs, md, &[]);
+    assert_self_contained(&page, 0);
+    assert!(page.contains("<code>&lt;b&gt;/report.json</code>"));
+    assert!(page.contains("<th class=\"l\">metric</th><th>A</th>"));
+    assert!(page.contains("<td class=\"l\">latency.p99_ms</td><td>10 ± 1</td>"));
+    assert!(page.contains("<em>significance at 95% vs A</em>"));
+}
