@@ -147,28 +147,9 @@ fn description_html(description: &str) -> String {
     s
 }
 
-/// Four significant figures, plain notation (scientific outside 1e-4..1e9).
+/// Four significant figures (see [`crate::report::fmt4`]).
 fn num(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if !(1e-4..1e9).contains(&a) {
-        return format!("{v:.3e}");
-    }
-    if v.fract() == 0.0 && a >= 1000.0 {
-        return format!("{v:.0}");
-    }
-    let mag = format!("{a:.3e}")
-        .rsplit('e')
-        .next()
-        .and_then(|e| e.parse::<i32>().ok())
-        .unwrap_or(0);
-    let decimals = (3 - mag).max(0) as usize;
-    format!("{v:.decimals$}")
+    crate::report::fmt4(v)
 }
 
 /// `value ± ci95` (the value alone without an interval or with a zero one:

@@ -276,3 +276,23 @@ pub fn write_run_folder(
     write_atomic(&dir.join("timeseries.csv"), timeseries_csv(first).as_bytes())?;
     Ok(())
 }
+
+/// Four significant figures, plain notation between 1e-4 and 1e9 (tables
+/// and chart labels share it).
+pub fn fmt4(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-4..1e9).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    // The exponent after rounding to 4 figures (9.9996 → 1.000e1).
+    let sci = format!("{a:.3e}");
+    let exp: i32 = sci.rsplit('e').next().and_then(|e| e.parse().ok()).unwrap_or(0);
+    let decimals = (3 - exp).max(0) as usize;
+    format!("{v:.decimals$}")
+}

@@ -23,6 +23,7 @@
 //! significant change reads as better or worse: green or red on a terminal,
 //! the words "yes, better" / "yes, worse" otherwise.
 
+use crate::report::fmt4;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -525,25 +526,6 @@ pub fn run(paths: &[PathBuf], format: CompareFormat, color: bool) -> Result<Stri
 // ---------------------------------------------------------------------------
 // Rendering
 // ---------------------------------------------------------------------------
-
-/// Four significant figures, plain notation between 1e-4 and 1e9.
-fn fmt4(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if !(1e-4..1e9).contains(&a) {
-        return format!("{v:.3e}");
-    }
-    // The exponent after rounding to 4 figures (9.9996 → 1.000e1).
-    let sci = format!("{a:.3e}");
-    let exp: i32 = sci.rsplit('e').next().and_then(|e| e.parse().ok()).unwrap_or(0);
-    let decimals = (3 - exp).max(0) as usize;
-    format!("{v:.decimals$}")
-}
 
 fn signed(v: f64) -> String {
     if v > 0.0 { format!("+{}", fmt4(v)) } else { fmt4(v) }
