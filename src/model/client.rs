@@ -269,14 +269,9 @@ impl Component for Client {
                 }
             }
             _ => {
-                let first = match &self.cfg.arrival {
-                    // A trace's first line is the first arrival; the others
-                    // draw a first gap from time zero.
-                    ArrivalCfg::Trace(_) => self.next_arrival(0),
-                    ArrivalCfg::Constant(_) => self.next_arrival(0),
-                    _ => self.next_arrival(0),
-                };
-                if let Some(t) = first {
+                // A trace's first line is the first arrival; the other
+                // processes draw their first gap from time zero.
+                if let Some(t) = self.next_arrival(0) {
                     ctx.sched.at(t, self.id, Msg::Arrive { user: 0 });
                 }
             }

@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-
 use super::dist::{DistSpec, Sampler};
 use super::spec::*;
 use super::units::Duration;
@@ -319,7 +317,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     for (name, c) in &sc.components {
         let p = format!("components.{name}");
         let cfg = match c {
-            ComponentSpec::Service(s) => service(&mut ck, &p, name, s, sc, &comp_id, &known),
+            ComponentSpec::Service(s) => service(&mut ck, &p, name, s, &comp_id, &known),
             ComponentSpec::LoadBalancer(b) => {
                 let (backend, replicas) = match sc.components.get(&b.backends) {
                     Some(ComponentSpec::Service(s)) => (
@@ -474,7 +472,6 @@ fn service(
     p: &str,
     name: &str,
     s: &ServiceSpec,
-    sc: &Scenario,
     comp_id: &dyn Fn(&str) -> Option<u32>,
     known: &dyn Fn() -> String,
 ) -> CompCfg {
@@ -600,7 +597,6 @@ fn service(
     if steps.len() >= usize::from(u16::MAX) {
         ck.err(format!("{p}.calls"), "too many call steps");
     }
-    let _ = sc;
     CompCfg::Service(ServiceCfg {
         name: name.to_string(),
         replicas: s.replicas.clamp(1, MAX_REPLICAS),
@@ -710,9 +706,4 @@ pub fn load_trace(path: &Path) -> Result<Vec<u64>, String> {
         return Err(format!("{}: arrival times must not decrease", path.display()));
     }
     Ok(out)
-}
-
-/// The components each client's requests can reach, for messages.
-pub fn component_names(sc: &Scenario) -> IndexMap<String, &'static str> {
-    sc.components.iter().map(|(k, c)| (k.clone(), c.kind())).collect()
 }
