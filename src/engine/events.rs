@@ -102,7 +102,7 @@ impl<M: Message> Scheduler<M> {
     }
 
     /// Schedule `msg` for `target` at absolute time `at` (clamped to now).
-    #[inline]
+    #[inline(always)]
     pub fn at(&mut self, at: SimTime, target: u32, msg: M) {
         if at <= self.now {
             self.due_now.push_back((target, msg));
@@ -118,21 +118,21 @@ impl<M: Message> Scheduler<M> {
     }
 
     /// Schedule `msg` for `target` after `delay` nanoseconds.
-    #[inline]
+    #[inline(always)]
     pub fn after(&mut self, delay: u64, target: u32, msg: M) {
         self.at(self.now.saturating_add(delay), target, msg)
     }
 
     /// Schedule `msg` for `target` at the current instant, after every event
     /// already due now.
-    #[inline]
+    #[inline(always)]
     pub fn now_msg(&mut self, target: u32, msg: M) {
         self.due_now.push_back((target, msg));
     }
 
     /// The next event not later than `end`, advancing the clock to it.
     /// `None` when nothing is left before `end` (the clock then stays put).
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, end: SimTime) -> Option<(u32, M)> {
         let (target, msg) = match self.heap.peek() {
             Some(top) if top.time <= self.now => {
