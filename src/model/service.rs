@@ -437,6 +437,11 @@ impl Service {
         self.done_buf = done;
     }
 
+    /// Whether the time series has a utilisation column per replica.
+    fn per_replica_series(&self) -> bool {
+        (2..=8).contains(&self.cfg.replicas)
+    }
+
     fn prefix(&self) -> String {
         format!("components.{}.", self.cfg.name)
     }
@@ -510,6 +515,13 @@ impl Component for Service {
         out.push(format!("{}.utilization", self.cfg.name));
         out.push(format!("{}.queue_length", self.cfg.name));
         out.push(format!("{}.replicas", self.cfg.name));
+        // Per-replica utilisation shows a balancer's unfairness over time
+        // (kept to small pools so the series stays readable).
+        if self.per_replica_series() {
+            for i in 0..self.cfg.replicas {
+                out.push(format!("{}[{i}].utilization", self.cfg.name));
+            }
+        }
     }
 
     fn sample(&mut self, now: SimTime, out: &mut Vec<f64>) {
@@ -517,6 +529,12 @@ impl Component for Service {
         out.push(self.busy.take_interval_mean(now) / slots);
         out.push(self.queue.take_interval_mean(now));
         out.push(f64::from(self.cfg.replicas));
+        if self.per_replica_series() {
+            let cores = f64::from(self.cfg.cores);
+            for r in &mut self.reps {
+                out.push(r.busy_tw.take_interval_mean(now) / cores);
+            }
+        }
     }
 
     fn report(&self, rc: &ReportCtx, out: &mut Metrics, notes: &mut Vec<String>) {

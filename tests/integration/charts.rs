@@ -135,7 +135,8 @@ fn run_charts_draw_every_series_with_a_legend() {
         ("latency.svg", 3, &["p50", "p95", "p99"]),
         ("throughput.svg", 2, &["successful", "errors"]),
         ("availability.svg", 1, &[]),
-        ("utilization.svg", 2, &["api", "db"]),
+        // api has 2 replicas: the pool, then each replica, then db.
+        ("utilization.svg", 4, &["api", "api[0]", "api[1]", "db"]),
         ("queue-length.svg", 2, &["api", "db"]),
         ("latency-cdf.svg", 1, &[]),
     ];
