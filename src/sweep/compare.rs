@@ -643,7 +643,7 @@ fn legend(c: &Comparison) -> Vec<String> {
 }
 
 const FOOTNOTE: &str = "significance at 95% vs A: paired = interval of the per-replication differences \
-(same seeds: common random numbers); welch = Welch's t-test; n/a = a single replication";
+(same seeds: common random numbers); welch = Welch's t-test; n/a = no interval (a single replication, or a metric such as sim.unstable that has none)";
 
 fn render_text(c: &Comparison, color: bool) -> String {
     let n = c.inputs.len();
