@@ -82,13 +82,7 @@ pub fn run_replications(cfg: &Config, seed: u64, replications: u32) -> (Report, 
         .into_iter()
         .map(|(ns, f)| (ns as f64 / 1e6, f))
         .collect();
-    for o in &outs {
-        for n in &o.notes {
-            if !report.notes.contains(n) {
-                report.notes.push(n.clone());
-            }
-        }
-    }
+    report.notes = merge_notes(outs.iter().map(|o| &o.notes));
     if let Some(n) = note {
         report.notes.push(n);
     }
@@ -138,15 +132,7 @@ pub fn resolve_warmup(cfg: &Config, seed: u64) -> (Config, Option<String>) {
 /// than one replication (for paired comparisons).
 pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Report {
     let metrics = combine_metrics(reps);
-    let mut replication_values = BTreeMap::new();
-    if reps.len() > 1 {
-        for k in metrics.keys() {
-            let all: Option<Vec<f64>> = reps.iter().map(|m| m.get(k).copied()).collect();
-            if let (false, Some(all)) = (k.starts_with("sim."), all) {
-                replication_values.insert(k.clone(), all);
-            }
-        }
-    }
+    let replication_values = replication_values(reps);
     Report {
         archsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: cfg.name.clone(),
@@ -162,6 +148,32 @@ pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Repo
             .collect(),
         replication_values,
     }
+}
+
+/// Each metric's value in each replication, for metrics every replication
+/// has (`sim.*` left out); empty with a single replication.
+pub fn replication_values(reps: &[&crate::model::Metrics]) -> BTreeMap<String, Vec<f64>> {
+    let mut out = BTreeMap::new();
+    if reps.len() > 1 {
+        for k in reps[0].keys().filter(|k| !k.starts_with("sim.")) {
+            let all: Option<Vec<f64>> = reps.iter().map(|m| m.get(k).copied()).collect();
+            if let Some(all) = all {
+                out.insert(k.clone(), all);
+            }
+        }
+    }
+    out
+}
+
+/// The notes of several replications, each once, in first-seen order.
+pub fn merge_notes<'a>(lists: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    for n in lists.into_iter().flatten() {
+        if !notes.contains(n) {
+            notes.push(n.clone());
+        }
+    }
+    notes
 }
 
 /// The metric table of several replications (see [`combine`]).

@@ -518,23 +518,8 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
         let maps: Vec<Metrics> = ls.iter().map(|l| l.metrics.clone()).collect();
         let refs: Vec<&Metrics> = maps.iter().collect();
         let metrics = combine_metrics(&refs);
-        let mut replication_values = BTreeMap::new();
-        if ls.len() > 1 {
-            for k in metrics.keys().filter(|k| !k.starts_with("sim.")) {
-                let all: Option<Vec<f64>> = ls.iter().map(|l| l.metrics.get(k).copied()).collect();
-                if let Some(all) = all {
-                    replication_values.insert(k.clone(), all);
-                }
-            }
-        }
-        let mut notes: Vec<String> = Vec::new();
-        for l in ls.iter() {
-            for n in &l.notes {
-                if !notes.contains(n) {
-                    notes.push(n.clone());
-                }
-            }
-        }
+        let replication_values = crate::report::replication_values(&refs);
+        let notes = crate::report::merge_notes(ls.iter().map(|l| &l.notes));
         points.push(PointReport {
             params: p.params.clone(),
             replications: ls.len() as u32,
