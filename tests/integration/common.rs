@@ -36,3 +36,22 @@ pub fn per_rep(outs: &[RunOutput], metric: &str) -> Vec<f64> {
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_archsim")
 }
+
+/// A pretty-printed report.json or sweep.json with every wall-clock value
+/// (`sim.wall_s`, `sim.events_per_s`) blanked, line by line: the rest must
+/// match byte for byte between runs of the same scenario and seed.
+pub fn without_wall_clock(json: &str) -> String {
+    let mut out = Vec::new();
+    let mut blank = false;
+    for line in json.lines() {
+        if line.contains("\"sim.wall_s\"") || line.contains("\"sim.events_per_s\"") {
+            blank = true;
+        } else if blank && line.trim_start().starts_with("\"value\"") {
+            out.push("<wall clock>");
+            blank = false;
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n")
+}

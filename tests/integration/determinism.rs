@@ -44,26 +44,6 @@ fn same_seed_same_fingerprint_and_metrics() {
     assert_ne!(r1.value("sim.fingerprint"), r3.value("sim.fingerprint"));
 }
 
-/// report.json with the two wall-clock values blanked, line by line.
-fn without_wall_clock(json: &str) -> String {
-    let mut out = Vec::new();
-    let mut blank_next_value = false;
-    for line in json.lines() {
-        if line.contains("\"sim.wall_s\"") || line.contains("\"sim.events_per_s\"") {
-            blank_next_value = true;
-            out.push(line.to_string());
-            continue;
-        }
-        if blank_next_value && line.trim_start().starts_with("\"value\"") {
-            out.push("      \"value\": <wall clock>,".to_string());
-            blank_next_value = false;
-            continue;
-        }
-        out.push(line.to_string());
-    }
-    out.join("\n")
-}
-
 fn run_binary(dir: &std::path::Path, threads: &str, scenario: &std::path::Path) -> String {
     let status = Command::new(bin())
         .args([
@@ -90,8 +70,14 @@ fn report_json_is_byte_identical_whatever_the_thread_count() {
     let a = run_binary(&tmp.path().join("a"), "1", &scenario);
     let b = run_binary(&tmp.path().join("b"), "2", &scenario);
     let c = run_binary(&tmp.path().join("c"), "2", &scenario);
-    assert_eq!(without_wall_clock(&a), without_wall_clock(&b));
-    assert_eq!(without_wall_clock(&b), without_wall_clock(&c));
+    assert_eq!(
+        crate::common::without_wall_clock(&a),
+        crate::common::without_wall_clock(&b)
+    );
+    assert_eq!(
+        crate::common::without_wall_clock(&b),
+        crate::common::without_wall_clock(&c)
+    );
     assert!(a.contains("\"replications\": 4"));
     // The intervals are there (4 replications).
     let v: serde_json::Value = serde_json::from_str(&a).unwrap();

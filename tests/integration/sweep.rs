@@ -43,20 +43,7 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
 /// sweep.json with each wall-clock value blanked, line by line: the rest
 /// must match byte for byte.
 fn stable(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join("sweep.json")).expect("sweep.json");
-    let mut out = Vec::new();
-    let mut blank = false;
-    for line in text.lines() {
-        if line.contains("\"sim.wall_s\"") || line.contains("\"sim.events_per_s\"") {
-            blank = true;
-        } else if blank && line.trim_start().starts_with("\"value\"") {
-            out.push("<wall clock>");
-            blank = false;
-            continue;
-        }
-        out.push(line);
-    }
-    out.join("\n")
+    crate::common::without_wall_clock(&std::fs::read_to_string(dir.join("sweep.json")).expect("sweep.json"))
 }
 
 fn lines(dir: &Path) -> Vec<(u64, u64)> {
