@@ -76,8 +76,6 @@ pub struct Request {
     pub sent: u64,
     /// When this hop arrived where it is now being served.
     pub arrived: u64,
-    /// When this hop started service (left the queue).
-    pub started: u64,
     /// Replica serving this hop, or [`ANY_REPLICA`].
     pub replica: u32,
     /// Owner's progress through its call plan.
@@ -100,7 +98,6 @@ impl Request {
         born: 0,
         sent: 0,
         arrived: 0,
-        started: 0,
         replica: ANY_REPLICA,
         step: 0,
         pending: 0,

@@ -185,7 +185,6 @@ impl Service {
         };
         r.replica = ri;
         r.arrived = now;
-        r.started = now;
         r.step = 0;
         r.pending = 0;
         let op = r.op;
@@ -255,7 +254,6 @@ impl Service {
         }
         self.busy.add(now, 1);
         let Some(r) = ctx.reqs.get_mut(req) else { return };
-        r.started = now;
         let op = r.op;
         self.wait_sum += (now - r.arrived) as f64;
         self.wait_n += 1;
