@@ -83,7 +83,10 @@ impl Balancer {
         if cfg.algorithm == Algorithm::ConsistentHash {
             for r in 0..cfg.replicas {
                 for v in 0..cfg.vnodes {
-                    let point = rng::stable_hash(&format!("{}#{}#{}", cfg.name, r, v));
+                    // FNV-1a alone barely moves the high bits when only the
+                    // trailing digits differ, which would bunch the points on
+                    // the ring; the SplitMix finaliser spreads them.
+                    let point = mix(rng::stable_hash(&format!("{}#{}#{}", cfg.name, r, v)));
                     ring.push((point, r));
                 }
             }
