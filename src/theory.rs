@@ -520,9 +520,105 @@ pub fn parallel_availability(a: f64, n: u32) -> f64 {
     -(f64::from(n) * (-a).ln_1p()).exp_m1()
 }
 
+// ============================================================================================
+// Caches under the independent reference model
+// ============================================================================================
+
+/// Zipf popularity of `n` keys with exponent `s`: p_k ∝ k^(−s), k = 1..n (index 0 is rank 1).
+pub fn zipf_popularity(n: u64, s: f64) -> Vec<f64> {
+    let w: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
+    let h: f64 = w.iter().sum();
+    w.into_iter().map(|x| x / h).collect()
+}
+
+/// Solve Σ_k f(p_k·t) = c for the characteristic time t (f increasing from 0 to 1), by
+/// bisection on a bracket found by doubling. Needs 0 < c < number of keys.
+fn characteristic_time(p: &[f64], c: f64, f: impl Fn(f64) -> f64) -> Option<f64> {
+    if !(c > 0.0 && c < p.len() as f64) {
+        return None;
+    }
+    let occupancy = |t: f64| p.iter().map(|&pk| f(pk * t)).sum::<f64>();
+    let mut hi = 1.0;
+    while occupancy(hi) < c {
+        hi *= 2.0;
+        if !hi.is_finite() {
+            return None;
+        }
+    }
+    let mut lo = 0.0;
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if occupancy(mid) < c {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
+/// LRU hit ratio by Che's approximation (Che, Tung & Wang 2002; Fricker, Robert & Roberts
+/// 2012): the characteristic time T solves Σ_k (1 − e^(−p_k T)) = C, and key k hits with
+/// probability 1 − e^(−p_k T). `p` are request probabilities per request; C the capacity.
+/// `None` when C ≥ number of keys (everything fits) or C ≤ 0.
+pub fn lru_hit_ratio_che(p: &[f64], capacity: f64) -> Option<f64> {
+    let t = characteristic_time(p, capacity, |x| -(-x).exp_m1())?;
+    Some(p.iter().map(|&pk| pk * -(-pk * t).exp_m1()).sum())
+}
+
+/// FIFO and RANDOM hit ratio by the Che-type approximation of Martina, Garetto & Leonardi
+/// (2014) (for RANDOM also Gelenbe 1973): T solves Σ_k p_k T/(1 + p_k T) = C, and key k hits
+/// with probability p_k T/(1 + p_k T).
+pub fn fifo_hit_ratio_che(p: &[f64], capacity: f64) -> Option<f64> {
+    let t = characteristic_time(p, capacity, |x| x / (1.0 + x))?;
+    Some(p.iter().map(|&pk| pk * (pk * t) / (1.0 + pk * t)).sum())
+}
+
+/// Perfect LFU under stationary popularity keeps the C most popular keys: its hit ratio is
+/// their probability mass (`p` need not be sorted).
+pub fn lfu_hit_ratio(p: &[f64], capacity: usize) -> f64 {
+    let mut q = p.to_vec();
+    q.sort_by(|a, b| b.total_cmp(a));
+    q.iter().take(capacity).sum()
+}
+
+/// Hit ratio of a cache with a non-resetting TTL and no capacity limit under Poisson requests
+/// at `rate` per second spread by `p`: a key's entry lives `ttl` seconds from the miss that
+/// loaded it, so with λ_k = rate·p_k each cycle has one miss and λ_k·ttl hits on average:
+/// hit_k = λ_k·ttl / (1 + λ_k·ttl) (renewal-reward; Fofack, Nain, Neglia & Towsley 2014).
+pub fn ttl_hit_ratio(p: &[f64], rate: f64, ttl: f64) -> f64 {
+    p.iter()
+        .map(|&pk| {
+            let x = rate * pk * ttl;
+            pk * x / (1.0 + x)
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_approximations_have_the_known_limits() {
+        // Uniform popularity: LRU, FIFO and LFU all hold C of N equally likely keys: C/N.
+        let p = vec![0.01; 100];
+        assert!((lru_hit_ratio_che(&p, 25.0).unwrap() - 0.25).abs() < 1e-9);
+        assert!((fifo_hit_ratio_che(&p, 25.0).unwrap() - 0.25).abs() < 1e-9);
+        assert!((lfu_hit_ratio(&p, 25) - 0.25).abs() < 1e-12);
+        // Skewed popularity: LFU ≥ LRU ≥ FIFO (LRU protects popular keys better than FIFO).
+        let z = zipf_popularity(10_000, 0.8);
+        assert!((z.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let (lru, fifo, lfu) = (
+            lru_hit_ratio_che(&z, 500.0).unwrap(),
+            fifo_hit_ratio_che(&z, 500.0).unwrap(),
+            lfu_hit_ratio(&z, 500),
+        );
+        assert!(lfu > lru && lru > fifo, "lfu {lfu} lru {lru} fifo {fifo}");
+        assert!(lru_hit_ratio_che(&z, 10_000.0).is_none());
+        // TTL: one key at 10/s with a 1 s TTL: 10 hits per miss → 10/11.
+        assert!((ttl_hit_ratio(&[1.0], 10.0, 1.0) - 10.0 / 11.0).abs() < 1e-12);
+    }
 
     fn close(got: f64, want: f64, tol: f64) {
         let rel = ((got - want) / want).abs();

@@ -55,7 +55,7 @@ pub enum ArrivalCfg {
 }
 
 /// Key popularity, resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum KeysCfg {
     /// Every request uses key 0.
     Single,
@@ -84,6 +84,8 @@ pub struct ClientCfg {
     pub identities: u64,
     /// First identity number (identities are global across clients).
     pub identity_base: u64,
+    /// Static content: (fraction of requests, target id, key popularity).
+    pub static_content: Option<(f64, u32, KeysCfg)>,
 }
 
 /// A running client.
@@ -94,6 +96,7 @@ pub struct Client {
     attrs: Rng,
     net: Rng,
     zipf: Option<Zipf<f64>>,
+    static_zipf: Option<Zipf<f64>>,
     /// Arrival counter (constant rate, trace position).
     k: u64,
     offered: u64,
@@ -112,9 +115,14 @@ impl Client {
             KeysCfg::Zipf(n, s) => Zipf::new(n as f64, s).ok(),
             _ => None,
         };
+        let static_zipf = match cfg.static_content {
+            Some((_, _, KeysCfg::Zipf(n, s))) => Zipf::new(n as f64, s).ok(),
+            _ => None,
+        };
         Client {
             cfg: cfg.clone(),
             id,
+            static_zipf,
             arrivals: rng::stream(seed, &format!("client/{}/arrivals", cfg.name)),
             attrs: rng::stream(seed, &format!("client/{}/requests", cfg.name)),
             net: rng::stream(seed, &format!("client/{}/network", cfg.name)),
@@ -205,18 +213,26 @@ impl Client {
             ctx.stop = Some(super::Stop::TooManyInFlight(ctx.reqs.live()));
             return;
         }
-        let op = if self.cfg.write_fraction > 0.0 && self.attrs.random::<f64>() < self.cfg.write_fraction {
-            Op::Write
-        } else {
-            Op::Read
+        // Static content (drawn only when configured, so adding it never
+        // shifts the numbers of a client without it).
+        let static_target = match self.cfg.static_content {
+            Some((fraction, target, _)) if self.attrs.random::<f64>() < fraction => Some(target),
+            _ => None,
         };
-        let key = match self.cfg.keys {
-            KeysCfg::Single => 0,
-            KeysCfg::Uniform(n) => self.attrs.random_range(0..n),
-            KeysCfg::Zipf(..) => match &self.zipf {
-                Some(z) => (z.sample(&mut self.attrs) as u64).saturating_sub(1),
-                None => 0,
-            },
+        let (op, key) = match static_target {
+            Some(_) => {
+                let keys = self.cfg.static_content.as_ref().map_or(KeysCfg::Single, |s| s.2);
+                (Op::Read, draw_key(&keys, self.static_zipf.as_ref(), &mut self.attrs))
+            }
+            None => {
+                let op =
+                    if self.cfg.write_fraction > 0.0 && self.attrs.random::<f64>() < self.cfg.write_fraction {
+                        Op::Write
+                    } else {
+                        Op::Read
+                    };
+                (op, draw_key(&self.cfg.keys, self.zipf.as_ref(), &mut self.attrs))
+            }
         };
         let identity = self.cfg.identity_base
             + match self.cfg.arrival {
@@ -239,7 +255,11 @@ impl Client {
             self.offered += 1;
         }
         ctx.open += 1;
-        ctx.send(&mut self.net, self.cfg.target, Msg::Request(req));
+        let target = static_target.unwrap_or(self.cfg.target);
+        if let Some(r) = ctx.reqs.get_mut(req) {
+            r.target = target;
+        }
+        ctx.send(&mut self.net, target, Msg::Request(req));
         if let Some(t) = self.cfg.timeout {
             ctx.sched.after(t, self.id, Msg::Timeout(req));
         }
@@ -253,6 +273,19 @@ impl Client {
             let d = think.sample(&mut self.arrivals);
             ctx.sched.after(d, self.id, Msg::Arrive { user });
         }
+    }
+}
+
+/// A key drawn from a popularity (zipf ranks start at key 0, the most popular).
+#[inline]
+fn draw_key(keys: &KeysCfg, zipf: Option<&Zipf<f64>>, rng: &mut Rng) -> u64 {
+    match keys {
+        KeysCfg::Single => 0,
+        KeysCfg::Uniform(n) => rng.random_range(0..*n),
+        KeysCfg::Zipf(..) => match zipf {
+            Some(z) => (z.sample(rng) as u64).saturating_sub(1),
+            None => 0,
+        },
     }
 }
 
@@ -323,7 +356,7 @@ impl Component for Client {
                             self.rejected += 1;
                         }
                     }
-                    Outcome::Failed => {
+                    Outcome::Failed | Outcome::Miss => {
                         ctx.interval.errors += 1;
                         if counted {
                             self.failed += 1;

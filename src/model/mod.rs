@@ -9,9 +9,13 @@
 //! one arm in [`build`]: the loop in [`World::run`] never changes.
 
 pub mod balancer;
+pub mod cache;
 pub mod client;
+pub mod database;
+pub mod partition;
 pub mod request;
 pub mod service;
+pub mod store;
 
 use std::collections::BTreeMap;
 
@@ -47,6 +51,16 @@ pub enum Msg {
     },
     /// A hop the receiver waits for has taken too long.
     Timeout(ReqRef),
+    /// A delayed step of a record the receiver owns (a cache's lookup time,
+    /// a follower applying a replicated write, a directory lookup).
+    Later(ReqRef),
+    /// Cache-aside fill: store the record's key and version; the receiver
+    /// frees the record (no answer).
+    Fill(ReqRef),
+    /// A timed scenario event addressed to the receiver (its own code).
+    Event(u32),
+    /// A periodic timer of the receiver (write-back flushes).
+    Tick,
     /// World: end of warm-up, statistics restart.
     Warmup,
     /// World: middle of the measured window (stability check).
@@ -70,6 +84,10 @@ impl Message for Msg {
             Msg::Warmup => 7,
             Msg::Midpoint => 8,
             Msg::Sample => 9,
+            Msg::Later(r) => 10 ^ (r.code() << 8),
+            Msg::Fill(r) => 11 ^ (r.code() << 8),
+            Msg::Event(c) => 12 ^ (u64::from(c) << 8),
+            Msg::Tick => 13,
         }
     }
 }
@@ -122,6 +140,42 @@ pub struct Ctx {
     pub draining: bool,
     /// Client requests issued and not yet answered or timed out.
     pub open: u64,
+    /// Committed data versions, shared so caches can tell stale entries.
+    pub data: Versions,
+}
+
+/// The newest committed version of every key, per database: the truth a
+/// read is compared with to decide whether it was stale.
+#[derive(Clone, Debug, Default)]
+pub struct Versions {
+    dbs: Vec<Vec<u32>>,
+}
+
+impl Versions {
+    /// Room for `dbs` databases of `key_space` keys each.
+    pub fn new(dbs: usize, key_space: u64) -> Versions {
+        Versions {
+            dbs: (0..dbs).map(|_| vec![0; key_space as usize]).collect(),
+        }
+    }
+
+    /// The newest committed version of `key` in database slot `db`.
+    #[inline]
+    pub fn committed(&self, db: usize, key: u64) -> u32 {
+        self.dbs
+            .get(db)
+            .and_then(|v| v.get(key as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Record that `version` of `key` is committed (versions never go back).
+    #[inline]
+    pub fn commit(&mut self, db: usize, key: u64, version: u32) {
+        if let Some(v) = self.dbs.get_mut(db).and_then(|v| v.get_mut(key as usize)) {
+            *v = (*v).max(version);
+        }
+    }
 }
 
 impl Ctx {
@@ -225,6 +279,12 @@ pub struct Config {
     pub max_in_flight: usize,
     /// After the end, how long in-flight requests may take to finish.
     pub drain: SimTime,
+    /// Keys are below this (the largest key space of any client).
+    pub key_space: u64,
+    /// Databases (each has a slot in [`Versions`]).
+    pub databases: usize,
+    /// Timed events: (time, component id, the component's event code).
+    pub events: Vec<(SimTime, u32, u32)>,
 }
 
 /// A component's resolved configuration.
@@ -235,6 +295,10 @@ pub enum CompCfg {
     Service(service::ServiceCfg),
     /// A load balancer.
     Balancer(balancer::BalancerCfg),
+    /// A cache or CDN edge.
+    Cache(cache::CacheCfg),
+    /// A database.
+    Database(database::DatabaseCfg),
 }
 
 /// Build one component from its configuration.
@@ -242,6 +306,8 @@ fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
     match cfg {
         CompCfg::Service(c) => Box::new(service::Service::new(c, id, seed)),
         CompCfg::Balancer(c) => Box::new(balancer::Balancer::new(c, id, seed)),
+        CompCfg::Cache(c) => Box::new(cache::Cache::new(c, id, seed)),
+        CompCfg::Database(c) => Box::new(database::Database::new(c, id, seed)),
     }
 }
 
@@ -280,6 +346,7 @@ pub struct World {
     interval: SimTime,
     columns: Vec<String>,
     rows: Vec<Vec<f64>>,
+    events: Vec<(SimTime, u32, u32)>,
 }
 
 impl World {
@@ -317,6 +384,7 @@ impl World {
                 stop: None,
                 draining: false,
                 open: 0,
+                data: Versions::new(cfg.databases, cfg.key_space),
                 interval: IntervalStats {
                     completed: 0,
                     errors: 0,
@@ -329,6 +397,7 @@ impl World {
             interval: cfg.interval.max(1),
             columns,
             rows: Vec::new(),
+            events: cfg.events.clone(),
         }
     }
 
@@ -355,6 +424,11 @@ impl World {
             .sched
             .at(warmup + (self.end - warmup) / 2, WORLD, Msg::Midpoint);
         self.ctx.sched.at(self.interval, WORLD, Msg::Sample);
+        for &(at, comp, code) in &self.events {
+            if at < self.end {
+                self.ctx.sched.at(at, comp, Msg::Event(code));
+            }
+        }
         while let Some((target, msg)) = self.ctx.sched.next(self.end) {
             if target == WORLD {
                 self.world_event(msg);
@@ -486,6 +560,14 @@ impl World {
             }
         }
         client::overall_metrics(&latency, &mut metrics);
+        // Stores add their stale reads and reads served into these totals.
+        if let Some(&reads) = metrics.get("consistency.reads") {
+            let stale = metrics.get("consistency.stale_reads").copied().unwrap_or(0.0);
+            metrics.insert(
+                "consistency.stale_read_ratio".into(),
+                if reads > 0.0 { stale / reads } else { 0.0 },
+            );
+        }
         if let Some(Stop::TooManyInFlight(n)) = &self.ctx.stop {
             let worst = self
                 .comps

@@ -44,6 +44,8 @@ pub enum Outcome {
     Rejected,
     /// Failed (a downstream call failed or timed out).
     Failed,
+    /// A `cache_aside` cache does not hold the key: the caller loads it.
+    Miss,
 }
 
 /// No replica chosen yet: the service picks.
@@ -82,6 +84,14 @@ pub struct Request {
     pub step: u16,
     /// Downstream calls not yet answered.
     pub pending: u16,
+    /// Data version: a read's answer carries the version it saw, a write's
+    /// the version it created.
+    pub version: u32,
+    /// The newest committed version of the key when a read reached the
+    /// store (a read answering with less is stale).
+    pub seen: u32,
+    /// The component this hop was sent to (set by services on their calls).
+    pub target: u32,
 }
 
 impl Request {
@@ -101,6 +111,9 @@ impl Request {
         replica: ANY_REPLICA,
         step: 0,
         pending: 0,
+        version: 0,
+        seen: 0,
+        target: 0,
     };
 }
 

@@ -41,6 +41,9 @@ pub struct EdgeCfg {
     pub on: Option<Op>,
     /// Give up after this many ns.
     pub timeout: Option<SimTime>,
+    /// The target is a `cache_aside` cache: on a miss this service reads
+    /// this backend itself, then fills the cache.
+    pub aside: Option<u32>,
 }
 
 /// One step of the call plan: a single call or a parallel group.
@@ -306,7 +309,10 @@ impl Service {
                 if e.probability < 1.0 && self.route.random::<f64>() >= e.probability {
                     continue;
                 }
-                let child = ctx.reqs.alloc(tmpl);
+                let child = ctx.reqs.alloc(Request {
+                    target: e.target,
+                    ..tmpl
+                });
                 ctx.send(&mut self.net, e.target, Msg::Request(child));
                 if let Some(t) = e.timeout {
                     ctx.sched.after(t, self.id, Msg::Timeout(child));
@@ -348,15 +354,52 @@ impl Service {
 
     fn child_answered(&mut self, child: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let Some(c) = ctx.reqs.get(child) else { return };
-        let (parent, abandoned) = (c.parent, c.abandoned);
+        let (parent, abandoned, version, target, fill_cache) = (c.parent, c.abandoned, c.version, c.target, c.tag);
+        let key = c.key;
         ctx.reqs.free(child);
         if abandoned {
             return;
+        }
+        if outcome == Outcome::Miss {
+            // Cache-aside: the cache lacks the key; read it from the cache's
+            // backend ourselves (the fetch remembers the cache in its tag).
+            if let Some(backend) = self.aside_backend(target)
+                && let Some(p) = ctx.reqs.get(parent)
+                && p.step != FINISHED
+            {
+                let fetch = ctx.reqs.alloc(Request {
+                    reply_to: self.id,
+                    parent,
+                    client: p.client,
+                    op: Op::Read,
+                    key: p.key,
+                    identity: p.identity,
+                    born: p.born,
+                    sent: ctx.now(),
+                    target: backend,
+                    tag: target + 1,
+                    ..super::Arena::blank()
+                });
+                ctx.send(&mut self.net, backend, Msg::Request(fetch));
+                return;
+            }
+        }
+        if outcome == Outcome::Ok && fill_cache > 0 {
+            // …and put what it read into the cache (not awaited).
+            let fill = ctx.reqs.alloc(Request {
+                reply_to: self.id,
+                key,
+                version,
+                target: fill_cache - 1,
+                ..super::Arena::blank()
+            });
+            ctx.send(&mut self.net, fill_cache - 1, Msg::Fill(fill));
         }
         let Some(p) = ctx.reqs.get_mut(parent) else { return };
         if p.step == FINISHED {
             return;
         }
+        p.version = p.version.max(version);
         if outcome != Outcome::Ok {
             // Fail fast: the first failed call fails the request.
             return self.finish(parent, Outcome::Failed, ctx);
@@ -433,6 +476,16 @@ impl Service {
             self.continue_calls(req, ctx);
         }
         self.done_buf = done;
+    }
+
+    /// The backend a `cache_aside` cache called by this service stands for.
+    fn aside_backend(&self, cache: u32) -> Option<u32> {
+        self.cfg
+            .calls
+            .iter()
+            .flat_map(|s| s.edges.iter())
+            .find(|e| e.target == cache)
+            .and_then(|e| e.aside)
     }
 
     /// Whether the time series has a utilisation column per replica.

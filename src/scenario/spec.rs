@@ -49,6 +49,23 @@ pub struct Scenario {
     /// The grid `archsim sweep` runs (ignored by `run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
+    /// Timed operations on the system: `{ at: 2m, add_shard: db }`, `{ at: 4m, remove_shard: db }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventSpec>,
+}
+
+/// A timed operation: exactly one action besides `at`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    /// When it happens.
+    pub at: Duration,
+    /// Add one shard to this database (its keys are re-partitioned at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_shard: Option<String>,
+    /// Remove this database's last shard (its keys move to the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_shard: Option<String>,
 }
 
 /// The warm-up: a duration, or `auto` (MSER-5, White 1997).
@@ -222,6 +239,22 @@ pub struct ClientSpec {
     /// Distinct users (for `ip_hash`, `sticky`); default 1, or one per closed-loop user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identities: Option<u64>,
+    /// A share of requests that fetch static content (reads) from another target, usually a `cdn`.
+    #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
+    pub static_content: Option<StaticSpec>,
+}
+
+/// Static content requests of a client: `{ fraction: 0.7, target: cdn, keys: { zipf: { n: 5000, s: 1 } } }`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StaticSpec {
+    /// Fraction of the client's requests that are static (0..1).
+    pub fraction: f64,
+    /// Where static requests go (a `cdn`, or its origin to compare).
+    pub target: String,
+    /// Popularity of static objects (default: the client's `keys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeySpec>,
 }
 
 /// Operation weights.
@@ -337,6 +370,12 @@ pub enum ComponentSpec {
     Service(ServiceSpec),
     /// Spreads requests over a service's replicas.
     LoadBalancer(BalancerSpec),
+    /// A key-value cache in front of a backend.
+    Cache(CacheSpec),
+    /// An edge cache for static content in front of an origin.
+    Cdn(CdnSpec),
+    /// A sharded, replicated store of versioned keys.
+    Database(DatabaseSpec),
 }
 
 impl ComponentSpec {
@@ -345,6 +384,9 @@ impl ComponentSpec {
         match self {
             ComponentSpec::Service(_) => "service",
             ComponentSpec::LoadBalancer(_) => "load_balancer",
+            ComponentSpec::Cache(_) => "cache",
+            ComponentSpec::Cdn(_) => "cdn",
+            ComponentSpec::Database(_) => "database",
         }
     }
 }
@@ -704,4 +746,212 @@ pub struct NetworkSpec {
     /// One-way latency of a hop inside a region (default zero).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<DistSpec>,
+}
+
+/// A key-value cache (SPEC §2 `cache`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    /// Entries each node holds.
+    pub capacity: u64,
+    /// What is pushed out when a node is full (default `lru`).
+    #[serde(default)]
+    pub eviction: Eviction,
+    /// Entries expire this long after they were written (not reset by reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// Who loads a missing entry: `read_through` (the cache, default) or
+    /// `cache_aside` (the calling service: it reads the backend, then fills the cache).
+    #[serde(default)]
+    pub read_policy: ReadPolicy,
+    /// What a write does (default `write_through`).
+    #[serde(default)]
+    pub write_policy: WritePolicy,
+    /// The component behind the cache (a database, or a service in front of one).
+    pub backend: String,
+    /// Time to answer from the cache, also paid by a miss before it goes on (default 200us).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_time: Option<DistSpec>,
+    /// Nodes of a sharded cache cluster (keys hashed over them); `capacity` is per node.
+    #[serde(default = "one")]
+    pub nodes: u32,
+    /// `write_back`: how often dirty entries are written to the backend (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_interval: Option<Duration>,
+    /// Cost of one node per hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_hour: Option<f64>,
+}
+
+/// An edge cache for static content (SPEC §2 `cdn`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CdnSpec {
+    /// Objects the edge holds.
+    pub capacity: u64,
+    /// What is pushed out when the edge is full (default `lru`).
+    #[serde(default)]
+    pub eviction: Eviction,
+    /// Objects expire this long after they were fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// Where misses are fetched from.
+    pub origin: String,
+    /// Time to answer from the edge (default 1ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_time: Option<DistSpec>,
+    /// Extra one-way latency from the edge to the origin (the distance the CDN saves; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_latency: Option<DistSpec>,
+    /// Cost of the edge per hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_hour: Option<f64>,
+}
+
+/// Cache eviction policies.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Eviction {
+    /// Least recently used.
+    #[default]
+    Lru,
+    /// Least frequently used (every request to a key counts, cached or not).
+    Lfu,
+    /// First in, first out (a hit does not refresh an entry).
+    Fifo,
+    /// A uniformly random entry.
+    Random,
+}
+
+/// Who loads a missing entry.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadPolicy {
+    /// The cache reads the backend, stores the value and answers.
+    #[default]
+    ReadThrough,
+    /// The cache answers "miss"; the calling service reads the backend and fills the cache.
+    CacheAside,
+}
+
+/// What a write does to the cache and the backend.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WritePolicy {
+    /// Backend first, then the cache is updated; the write answers after both.
+    #[default]
+    WriteThrough,
+    /// The cache only; dirty entries reach the backend later in batches (lost if the node crashes).
+    WriteBack,
+    /// The backend only; a cached copy stays (stale) until it expires or is evicted.
+    WriteAround,
+    /// The backend, then the cached copy is deleted.
+    Invalidate,
+}
+
+/// A sharded, replicated database (SPEC §2 `database`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    /// Number of shards (default 1).
+    #[serde(default = "one")]
+    pub shards: u32,
+    /// How keys are spread over shards (default `hash`).
+    #[serde(default)]
+    pub partitioning: Partitioning,
+    /// Followers per shard (default 0).
+    #[serde(default)]
+    pub replicas: u32,
+    /// How writes reach followers (default `async`).
+    #[serde(default)]
+    pub replication: Replication,
+    /// Delay until a follower has applied a write (default `{ exponential: 10ms }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_lag: Option<DistSpec>,
+    /// Which node serves reads (default `primary`; ignored under quorum).
+    #[serde(default)]
+    pub reads: ReadFrom,
+    /// Service time of a read on a node.
+    pub read_time: DistSpec,
+    /// Service time of a write on a node (default: `read_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_time: Option<DistSpec>,
+    /// Parallel slots per node (default 1).
+    #[serde(default = "one")]
+    pub cores: u32,
+    /// Waiting requests a node holds; full → rejected (default unbounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<u64>,
+    /// `directory` partitioning: time of the lookup hop (default 500us).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_time: Option<DistSpec>,
+    /// Cost of one node per hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_hour: Option<f64>,
+}
+
+/// How keys are spread over shards.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioning {
+    /// hash(key) mod shards.
+    #[default]
+    Hash,
+    /// Contiguous key ranges of equal width.
+    Range,
+    /// A lookup table (one extra hop per request).
+    Directory,
+    /// A hash ring with `vnodes` points per shard.
+    ConsistentHash(VnodesSpec),
+}
+
+/// Ring points per shard.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VnodesSpec {
+    /// Points per shard (default 100).
+    #[serde(default = "hundred")]
+    pub vnodes: u32,
+}
+
+fn hundred() -> u32 {
+    100
+}
+
+/// How writes reach a shard's followers.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Replication {
+    /// The primary answers at once; followers apply the write after `replication_lag`.
+    #[default]
+    Async,
+    /// The primary answers once every follower has applied the write.
+    Sync,
+    /// Dynamo-style: `n` equal nodes per shard, a write waits for `w`, a read asks `r`.
+    Quorum(QuorumSpec),
+}
+
+/// Quorum sizes.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct QuorumSpec {
+    /// Nodes holding each key.
+    pub n: u32,
+    /// Acknowledgements a write waits for.
+    pub w: u32,
+    /// Nodes a read asks (it returns the newest version among them).
+    pub r: u32,
+}
+
+/// Which node serves a read.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFrom {
+    /// The shard's primary (never stale).
+    #[default]
+    Primary,
+    /// A follower chosen at random (the primary if there are none).
+    Replicas,
+    /// Any node of the shard, at random.
+    Any,
 }

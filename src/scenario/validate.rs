@@ -8,6 +8,10 @@ use super::dist::{DistSpec, Sampler};
 use super::spec::*;
 use super::units::Duration;
 use crate::model::balancer::BalancerCfg;
+use crate::model::cache::CacheCfg;
+use crate::model::database::{DatabaseCfg, Mode};
+use crate::model::partition::Scheme;
+use crate::model::store::Policy;
 use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
 use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
 use crate::model::{CompCfg, Config, Network};
@@ -147,6 +151,18 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 0
             }
         };
+        if let Some(ComponentSpec::Cache(k)) = sc.components.get(&c.target)
+            && k.read_policy == ReadPolicy::CacheAside
+        {
+            ck.err(
+                format!("{p}.target"),
+                format!(
+                    "`{}` is a cache_aside cache: a service must call it (it loads misses itself); \
+                     use read_policy: read_through to send clients to it directly",
+                    c.target
+                ),
+            );
+        }
         let ap = format!("{p}.arrival");
         let arrival = match &c.arrival {
             Arrival::Poisson(r) => {
@@ -254,33 +270,31 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 "operation weights must be zero or positive and not all zero",
             );
         }
-        let keys = match c.keys {
-            None => KeysCfg::Single,
-            Some(KeySpec::Uniform(n)) => {
-                if n == 0 {
-                    ck.err(
-                        format!("{p}.keys.uniform"),
-                        "the number of keys must be at least 1",
-                    );
-                }
-                KeysCfg::Uniform(n.max(1))
+        let keys = keys_cfg(&mut ck, &format!("{p}.keys"), c.keys);
+        let static_content = c.static_content.as_ref().map(|st| {
+            let sp = format!("{p}.static");
+            if !(0.0..=1.0).contains(&st.fraction) {
+                ck.err(
+                    format!("{sp}.fraction"),
+                    format!("a fraction must be between 0 and 1, found {}", st.fraction),
+                );
             }
-            Some(KeySpec::Zipf(z)) => {
-                if z.n == 0 {
+            let t = match comp_id(&st.target) {
+                Some(id) => id,
+                None => {
                     ck.err(
-                        format!("{p}.keys.zipf.n"),
-                        "the number of keys must be at least 1",
+                        format!("{sp}.target"),
+                        format!("no component named `{}` (components are {})", st.target, known()),
                     );
+                    0
                 }
-                if !(z.s.is_finite() && z.s >= 0.0) {
-                    ck.err(
-                        format!("{p}.keys.zipf.s"),
-                        format!("the exponent must be zero or positive, found {}", z.s),
-                    );
-                }
-                KeysCfg::Zipf(z.n.max(1), z.s)
-            }
-        };
+            };
+            let k = match st.keys {
+                Some(k) => keys_cfg(&mut ck, &format!("{sp}.keys"), Some(k)),
+                None => keys,
+            };
+            (st.fraction, t, k)
+        });
         let identities = match (c.identities, &c.arrival) {
             (Some(0), _) => {
                 ck.err(format!("{p}.identities"), "identities must be at least 1");
@@ -299,6 +313,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             keys,
             identities,
             identity_base,
+            static_content,
         });
         identity_base = match identity_base.checked_add(identities) {
             Some(b) if b <= MAX_IDENTITIES => b,
@@ -312,12 +327,88 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         };
     }
 
+    // The key space stores size their tables by.
+    let key_space = clients
+        .iter()
+        .flat_map(|c| std::iter::once(key_count(&c.keys)).chain(c.static_content.map(|s| key_count(&s.2))))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let needs_dense = sc.components.values().any(|c| match c {
+        ComponentSpec::Database(_) => true,
+        ComponentSpec::Cache(k) => k.eviction == Eviction::Lfu,
+        ComponentSpec::Cdn(k) => k.eviction == Eviction::Lfu,
+        _ => false,
+    });
+    if needs_dense && key_space > MAX_DATA_KEYS {
+        ck.err(
+            "clients",
+            format!(
+                "with a database or an LFU cache, clients may use at most {MAX_DATA_KEYS} keys \
+                 (the largest key space here is {key_space})"
+            ),
+        );
+    }
+    let key_space = key_space.min(MAX_DATA_KEYS);
+    let db_slot = |name: &str| {
+        sc.components
+            .iter()
+            .filter(|(_, c)| matches!(c, ComponentSpec::Database(_)))
+            .position(|(n, _)| n == name)
+    };
+    // Resharding events: how many shards each database may gain.
+    let mut events = Vec::new();
+    let mut added: Vec<u32> = vec![0; sc.components.len()];
+    for (i, e) in sc.events.iter().enumerate() {
+        let ep = format!("events.{i}");
+        let (field, code, db) = match (&e.add_shard, &e.remove_shard) {
+            (Some(db), None) => ("add_shard", crate::model::database::ADD_SHARD, db),
+            (None, Some(db)) => ("remove_shard", crate::model::database::REMOVE_SHARD, db),
+            _ => {
+                ck.err(
+                    ep,
+                    "an event needs exactly one action besides `at`: `add_shard: DB` or `remove_shard: DB`",
+                );
+                continue;
+            }
+        };
+        match sc.components.get_full(db.as_str()) {
+            Some((idx, _, ComponentSpec::Database(_))) => {
+                if code == crate::model::database::ADD_SHARD {
+                    added[idx] += 1;
+                }
+                if e.at >= sc.duration {
+                    ck.err(
+                        format!("{ep}.at"),
+                        format!("the event at {} is not before the end ({})", e.at, sc.duration),
+                    );
+                }
+                events.push((e.at.as_nanos(), nclients + idx as u32, code));
+            }
+            Some((_, _, other)) => ck.err(
+                format!("{ep}.{field}"),
+                format!("`{db}` is a {}; shards are added to and removed from a database", other.kind()),
+            ),
+            None => ck.err(
+                format!("{ep}.{field}"),
+                format!("no component named `{db}` (components are {})", known()),
+            ),
+        }
+    }
+    events.sort_by_key(|e| e.0);
+
     // Components.
     let mut comps = Vec::new();
     for (name, c) in &sc.components {
         let p = format!("components.{name}");
         let cfg = match c {
-            ComponentSpec::Service(s) => service(&mut ck, &p, name, s, &comp_id, &known),
+            ComponentSpec::Service(s) => {
+                let aside = |target: &str| match sc.components.get(target) {
+                    Some(ComponentSpec::Cache(k)) if k.read_policy == ReadPolicy::CacheAside => comp_id(&k.backend),
+                    _ => None,
+                };
+                service(&mut ck, &p, name, s, &comp_id, &known, &aside)
+            }
             ComponentSpec::LoadBalancer(b) => {
                 let (backend, replicas) = match sc.components.get(&b.backends) {
                     Some(ComponentSpec::Service(s)) => (
@@ -391,6 +482,94 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     identities: identity_base.max(1),
                 })
             }
+            ComponentSpec::Cache(k) => {
+                let backend = backend_of(&mut ck, sc, &p, "backend", name, &k.backend, &comp_id, &known);
+                if let Some(ComponentSpec::Cache(b)) = sc.components.get(&k.backend)
+                    && b.read_policy == ReadPolicy::CacheAside
+                {
+                    ck.err(
+                        format!("{p}.backend"),
+                        format!(
+                            "`{}` is a cache_aside cache: only a service can fill it; use read_through there",
+                            k.backend
+                        ),
+                    );
+                }
+                if k.nodes == 0 || k.nodes > MAX_REPLICAS {
+                    ck.err(
+                        format!("{p}.nodes"),
+                        format!("nodes must be between 1 and {MAX_REPLICAS}, found {}", k.nodes),
+                    );
+                }
+                let capacity = cache_capacity(&mut ck, &p, k.capacity);
+                if k.write_policy == WritePolicy::WriteBack && k.flush_interval.is_some_and(|d| d.is_zero()) {
+                    ck.err(format!("{p}.flush_interval"), "a flush interval must be longer than zero");
+                }
+                let hit_time = match &k.hit_time {
+                    Some(d) => ck.sampler(&format!("{p}.hit_time"), d),
+                    None => Some(Sampler::constant(200_000)),
+                }
+                .unwrap_or_else(|| Sampler::constant(0));
+                price(&mut ck, &p, k.price_per_hour);
+                CompCfg::Cache(CacheCfg {
+                    name: name.clone(),
+                    kind: "cache",
+                    nodes: k.nodes.clamp(1, MAX_REPLICAS),
+                    capacity,
+                    policy: policy(k.eviction),
+                    ttl: ttl(&mut ck, &p, k.ttl),
+                    read_policy: k.read_policy,
+                    write_policy: k.write_policy,
+                    backend,
+                    hit_time,
+                    backend_latency: None,
+                    flush_interval: k.flush_interval.map_or(1_000_000_000, |d| d.as_nanos().max(1)),
+                    source: source_db(sc, &k.backend, &db_slot, 0),
+                    key_space,
+                    price_per_hour: k.price_per_hour.unwrap_or(0.0),
+                })
+            }
+            ComponentSpec::Cdn(k) => {
+                let backend = backend_of(&mut ck, sc, &p, "origin", name, &k.origin, &comp_id, &known);
+                let capacity = cache_capacity(&mut ck, &p, k.capacity);
+                let hit_time = match &k.hit_time {
+                    Some(d) => ck.sampler(&format!("{p}.hit_time"), d),
+                    None => Some(Sampler::constant(1_000_000)),
+                }
+                .unwrap_or_else(|| Sampler::constant(0));
+                let backend_latency = k
+                    .origin_latency
+                    .as_ref()
+                    .and_then(|d| ck.sampler(&format!("{p}.origin_latency"), d))
+                    .filter(|s| !s.is_zero());
+                price(&mut ck, &p, k.price_per_hour);
+                CompCfg::Cache(CacheCfg {
+                    name: name.clone(),
+                    kind: "cdn",
+                    nodes: 1,
+                    capacity,
+                    policy: policy(k.eviction),
+                    ttl: ttl(&mut ck, &p, k.ttl),
+                    read_policy: ReadPolicy::ReadThrough,
+                    write_policy: WritePolicy::WriteAround,
+                    backend,
+                    hit_time,
+                    backend_latency,
+                    flush_interval: 1_000_000_000,
+                    source: source_db(sc, &k.origin, &db_slot, 0),
+                    key_space,
+                    price_per_hour: k.price_per_hour.unwrap_or(0.0),
+                })
+            }
+            ComponentSpec::Database(d) => database(
+                &mut ck,
+                &p,
+                name,
+                d,
+                db_slot(name).unwrap_or(0),
+                added[sc.components.get_index_of(name).unwrap_or(0)],
+                key_space,
+            ),
         };
         comps.push(cfg);
     }
@@ -407,6 +586,13 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         clients,
         components: comps,
         network: Network { latency },
+        key_space,
+        databases: sc
+            .components
+            .values()
+            .filter(|c| matches!(c, ComponentSpec::Database(_)))
+            .count(),
+        events,
         // In-flight requests get a minute after the end to finish, or the
         // longest client timeout if that is longer (so every one resolves).
         drain: sc
@@ -437,6 +623,11 @@ pub const MAX_RING_POINTS: u64 = 10_000_000;
 /// Longest simulated duration (100 years): times stay far from u64 overflow.
 pub const MAX_DURATION_NS: u64 = 100 * 365 * 86_400 * 1_000_000_000;
 
+/// Largest key space a database or LFU cache may index (dense tables).
+pub const MAX_DATA_KEYS: u64 = 1 << 25;
+/// Largest cache node.
+pub const MAX_CACHE_ENTRIES: u64 = 1 << 26;
+
 /// Most time-series rows the default interval produces.
 pub const MAX_ROWS: u64 = 10_000;
 
@@ -453,6 +644,45 @@ pub fn auto_interval(duration_ns: u64) -> u64 {
             }
         }
         unit *= 10;
+    }
+}
+
+/// Key popularity, checked (`p` is the path of the `keys` field).
+fn keys_cfg(ck: &mut Checker, p: &str, keys: Option<KeySpec>) -> KeysCfg {
+match keys {
+        None => KeysCfg::Single,
+        Some(KeySpec::Uniform(n)) => {
+            if n == 0 {
+                ck.err(
+                    format!("{p}.uniform"),
+                    "the number of keys must be at least 1",
+                );
+            }
+            KeysCfg::Uniform(n.max(1))
+        }
+        Some(KeySpec::Zipf(z)) => {
+            if z.n == 0 {
+                ck.err(
+                    format!("{p}.zipf.n"),
+                    "the number of keys must be at least 1",
+                );
+            }
+            if !(z.s.is_finite() && z.s >= 0.0) {
+                ck.err(
+                    format!("{p}.zipf.s"),
+                    format!("the exponent must be zero or positive, found {}", z.s),
+                );
+            }
+            KeysCfg::Zipf(z.n.max(1), z.s)
+        }
+    }
+}
+
+/// The number of keys a popularity draws from.
+fn key_count(k: &KeysCfg) -> u64 {
+    match *k {
+        KeysCfg::Single => 1,
+        KeysCfg::Uniform(n) | KeysCfg::Zipf(n, _) => n,
     }
 }
 
@@ -474,6 +704,7 @@ fn service(
     s: &ServiceSpec,
     comp_id: &dyn Fn(&str) -> Option<u32>,
     known: &dyn Fn() -> String,
+    aside: &dyn Fn(&str) -> Option<u32>,
 ) -> CompCfg {
     if s.replicas == 0 {
         ck.err(format!("{p}.replicas"), "a service needs at least 1 replica");
@@ -590,6 +821,7 @@ fn service(
                 probability,
                 on: e.on,
                 timeout: e.timeout.map(|t| t.as_nanos()),
+                aside: aside(&e.target),
             });
         }
         steps.push(StepCfg { edges: out });
@@ -643,6 +875,17 @@ fn check_cycles(ck: &mut Checker, sc: &Scenario) {
                     adj[i].push((t, format!("components.{name}.backends")));
                 }
             }
+            ComponentSpec::Cache(k) => {
+                if let Some(t) = sc.components.get_index_of(&k.backend) {
+                    adj[i].push((t, format!("components.{name}.backend")));
+                }
+            }
+            ComponentSpec::Cdn(k) => {
+                if let Some(t) = sc.components.get_index_of(&k.origin) {
+                    adj[i].push((t, format!("components.{name}.origin")));
+                }
+            }
+            ComponentSpec::Database(_) => {}
         }
     }
     // Iterative DFS with colours; report each cycle once, at the edge closing it.
@@ -706,4 +949,224 @@ pub fn load_trace(path: &Path) -> Result<Vec<u64>, String> {
         return Err(format!("{}: arrival times must not decrease", path.display()));
     }
     Ok(out)
+}
+
+fn price(ck: &mut Checker, p: &str, price: Option<f64>) {
+    if let Some(x) = price
+        && !(x.is_finite() && x >= 0.0)
+    {
+        ck.err(format!("{p}.price_per_hour"), "a price must be zero or positive");
+    }
+}
+
+fn ttl(ck: &mut Checker, p: &str, ttl: Option<Duration>) -> Option<u64> {
+    if ttl.is_some_and(|t| t.is_zero()) {
+        ck.err(format!("{p}.ttl"), "a ttl must be longer than zero (omit it for no expiry)");
+    }
+    ttl.map(|t| t.as_nanos().max(1))
+}
+
+fn cache_capacity(ck: &mut Checker, p: &str, capacity: u64) -> u32 {
+    if capacity == 0 || capacity > MAX_CACHE_ENTRIES {
+        ck.err(
+            format!("{p}.capacity"),
+            format!("capacity must be between 1 and {MAX_CACHE_ENTRIES} entries, found {capacity}"),
+        );
+    }
+    capacity.clamp(1, MAX_CACHE_ENTRIES) as u32
+}
+
+fn policy(e: Eviction) -> Policy {
+    match e {
+        Eviction::Lru => Policy::Lru,
+        Eviction::Lfu => Policy::Lfu,
+        Eviction::Fifo => Policy::Fifo,
+        Eviction::Random => Policy::Random,
+    }
+}
+
+/// Resolve a cache's backend (or a CDN's origin): any component but itself.
+#[allow(clippy::too_many_arguments)]
+fn backend_of(
+    ck: &mut Checker,
+    sc: &Scenario,
+    p: &str,
+    field: &str,
+    name: &str,
+    target: &str,
+    comp_id: &dyn Fn(&str) -> Option<u32>,
+    known: &dyn Fn() -> String,
+) -> u32 {
+    match comp_id(target) {
+        Some(_) if target == name => {
+            ck.err(format!("{p}.{field}"), format!("`{name}` cannot be its own {field}"));
+            0
+        }
+        Some(id) => {
+            if matches!(sc.components.get(target), Some(ComponentSpec::LoadBalancer(_)) | None) {
+                // A balancer is fine: it forwards to a service.
+            }
+            id
+        }
+        None => {
+            ck.err(
+                format!("{p}.{field}"),
+                format!("no component named `{target}` (components are {})", known()),
+            );
+            0
+        }
+    }
+}
+
+/// The database whose versions a cache in front of `name` holds copies of:
+/// `name` itself, or the first one reached through caches, balancers and
+/// services' calls.
+fn source_db(sc: &Scenario, name: &str, slot: &dyn Fn(&str) -> Option<usize>, depth: u32) -> Option<usize> {
+    if depth > 32 {
+        return None;
+    }
+    match sc.components.get(name)? {
+        ComponentSpec::Database(_) => slot(name),
+        ComponentSpec::Cache(k) => source_db(sc, &k.backend, slot, depth + 1),
+        ComponentSpec::Cdn(k) => source_db(sc, &k.origin, slot, depth + 1),
+        ComponentSpec::LoadBalancer(b) => source_db(sc, &b.backends, slot, depth + 1),
+        ComponentSpec::Service(s) => s
+            .calls
+            .iter()
+            .flat_map(|step| match step {
+                CallStep::Call(e) => std::slice::from_ref(e).iter(),
+                CallStep::Parallel { parallel } => parallel.iter(),
+            })
+            .filter(|e| e.on != Some(Op::Write))
+            .find_map(|e| source_db(sc, &e.target, slot, depth + 1)),
+    }
+}
+
+fn database(
+    ck: &mut Checker,
+    p: &str,
+    name: &str,
+    d: &DatabaseSpec,
+    slot: usize,
+    added: u32,
+    key_space: u64,
+) -> CompCfg {
+    const MAX_SHARDS: u32 = 10_000;
+    if d.shards == 0 || d.shards > MAX_SHARDS {
+        ck.err(
+            format!("{p}.shards"),
+            format!("shards must be between 1 and {MAX_SHARDS}, found {}", d.shards),
+        );
+    }
+    if d.cores == 0 || d.cores > MAX_CORES {
+        ck.err(
+            format!("{p}.cores"),
+            format!("cores must be between 1 and {MAX_CORES}, found {}", d.cores),
+        );
+    }
+    let shards = d.shards.clamp(1, MAX_SHARDS);
+    let max_shards = shards.saturating_add(added).min(MAX_SHARDS);
+    let mode = match d.replication {
+        Replication::Async => Mode::Async,
+        Replication::Sync => Mode::Sync,
+        Replication::Quorum(q) => {
+            let qp = format!("{p}.replication.quorum");
+            if q.n == 0 || q.n > 64 {
+                ck.err(format!("{qp}.n"), format!("n must be between 1 and 64, found {}", q.n));
+            }
+            if q.w == 0 || q.w > q.n {
+                ck.err(format!("{qp}.w"), format!("w must be between 1 and n ({}), found {}", q.n, q.w));
+            }
+            if q.r == 0 || q.r > q.n {
+                ck.err(format!("{qp}.r"), format!("r must be between 1 and n ({}), found {}", q.n, q.r));
+            }
+            if d.replicas != 0 && d.replicas + 1 != q.n {
+                ck.err(
+                    format!("{p}.replicas"),
+                    format!(
+                        "under quorum every shard has n = {} equal nodes; omit `replicas` or set it to n − 1 = {}",
+                        q.n,
+                        q.n.saturating_sub(1)
+                    ),
+                );
+            }
+            let n = q.n.clamp(1, 64);
+            Mode::Quorum {
+                n,
+                w: q.w.clamp(1, n),
+                r: q.r.clamp(1, n),
+            }
+        }
+    };
+    if d.replicas > 63 {
+        ck.err(
+            format!("{p}.replicas"),
+            format!("at most 63 followers per shard, found {}", d.replicas),
+        );
+    }
+    let followers = match mode {
+        Mode::Quorum { n, .. } => n - 1,
+        _ => d.replicas.min(63),
+    };
+    let scheme = match d.partitioning {
+        Partitioning::Hash => Scheme::Hash,
+        Partitioning::Range => Scheme::Range,
+        Partitioning::Directory => Scheme::Directory,
+        Partitioning::ConsistentHash(v) => {
+            if v.vnodes == 0 {
+                ck.err(format!("{p}.partitioning.consistent_hash.vnodes"), "vnodes must be at least 1");
+            } else if u64::from(v.vnodes) * u64::from(max_shards) > MAX_RING_POINTS {
+                ck.err(
+                    format!("{p}.partitioning.consistent_hash.vnodes"),
+                    format!("vnodes × shards may be at most {MAX_RING_POINTS} ring points"),
+                );
+            }
+            Scheme::ConsistentHash {
+                vnodes: v.vnodes.clamp(1, 1 << 20),
+            }
+        }
+    };
+    let read_time = ck
+        .sampler(&format!("{p}.read_time"), &d.read_time)
+        .unwrap_or_else(|| Sampler::constant(0));
+    let write_time = match &d.write_time {
+        Some(w) => ck
+            .sampler(&format!("{p}.write_time"), w)
+            .unwrap_or_else(|| Sampler::constant(0)),
+        None => read_time.clone(),
+    };
+    let lag = match &d.replication_lag {
+        Some(l) => ck
+            .sampler(&format!("{p}.replication_lag"), l)
+            .unwrap_or_else(|| Sampler::constant(0)),
+        None => Sampler::new(&DistSpec::Exponential {
+            mean: Duration::from_nanos(10_000_000),
+        }, Path::new("."))
+            .unwrap_or_else(|_| Sampler::constant(10_000_000)),
+    };
+    let directory_time = match &d.directory_time {
+        Some(t) => ck
+            .sampler(&format!("{p}.directory_time"), t)
+            .unwrap_or_else(|| Sampler::constant(0)),
+        None => Sampler::constant(500_000),
+    };
+    price(ck, p, d.price_per_hour);
+    CompCfg::Database(DatabaseCfg {
+        name: name.to_string(),
+        slot,
+        shards,
+        max_shards,
+        scheme,
+        followers,
+        mode,
+        lag,
+        reads: d.reads,
+        read_time,
+        write_time,
+        cores: d.cores.clamp(1, MAX_CORES),
+        queue_capacity: d.queue_capacity.unwrap_or(u64::MAX),
+        directory_time,
+        key_space,
+        price_per_hour: d.price_per_hour.unwrap_or(0.0),
+    })
 }

@@ -27,10 +27,22 @@ pub fn yaml_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// A value as a short label for tables and file names: strings unquoted.
+/// A value as a short label for tables, charts and file names: strings
+/// unquoted, maps as words (`{ consistent_hash: { vnodes: 100 } }` reads
+/// `consistent_hash vnodes=100`, `{ exponential: 10ms }` reads
+/// `exponential=10ms`).
 pub fn label(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Object(_) => format!("{k} {}", label(v)),
+                other => format!("{k}={}", label(other)),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Array(a) => a.iter().map(label).collect::<Vec<_>>().join(" "),
         other => other.to_string(),
     }
 }
