@@ -146,8 +146,9 @@ pub struct Database {
     lag_rng: Rng,
     net: Rng,
     nodes: Vec<Node>,
-    /// Applied version per rank (0 = primary / first quorum node) per key.
-    applied: Vec<Vec<u32>>,
+    /// Applied version per key and rank (0 = primary / first quorum node),
+    /// key-major (`key * per + rank`) so one key's copies share a cache line.
+    applied: Vec<u32>,
     /// Newest version handed out per key (quorum coordinators).
     assigned: Vec<u32>,
     pick: Vec<u32>,
@@ -207,7 +208,7 @@ impl Database {
             lag_rng: rng::stream(seed, &format!("component/{}/replication", cfg.name)),
             net: rng::stream(seed, &format!("component/{}/network", cfg.name)),
             nodes,
-            applied: (0..per).map(|_| vec![0; cfg.key_space as usize]).collect(),
+            applied: vec![0; cfg.key_space as usize * per as usize],
             assigned,
             pick: Vec::with_capacity(per as usize),
             busy: Occupancy::new(0),
@@ -238,15 +239,14 @@ impl Database {
 
     #[inline]
     fn version(&self, rank: u32, key: u64) -> u32 {
-        self.applied[rank as usize]
-            .get(key as usize)
-            .copied()
-            .unwrap_or(0)
+        let i = key as usize * self.per as usize + rank as usize;
+        self.applied.get(i).copied().unwrap_or(0)
     }
 
     #[inline]
     fn apply(&mut self, rank: u32, key: u64, v: u32) {
-        if let Some(x) = self.applied[rank as usize].get_mut(key as usize) {
+        let i = key as usize * self.per as usize + rank as usize;
+        if let Some(x) = self.applied.get_mut(i) {
             *x = (*x).max(v);
         }
     }

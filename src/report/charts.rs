@@ -1149,6 +1149,56 @@ pub fn run_charts(
             plots.push(p);
         }
 
+        // The data tier: requests per shard (a hot shard is the line above
+        // the rest), cache hit ratios, stale reads per interval.
+        let shard_rps: Vec<(String, Vec<(f64, f64)>)> = per_service(".rps")
+            .into_iter()
+            .map(|(n, v)| (n, pts(&v)))
+            .collect();
+        if !shard_rps.is_empty() {
+            let all = ys_of(&shard_rps.iter().map(|l| &l.1).collect::<Vec<_>>());
+            let y = value_axis("Requests per second", &all, false);
+            let mut p = Plot::new("shards.svg", "Requests per shard over time", x.clone(), y);
+            for (i, (n, v)) in shard_rps.iter().enumerate() {
+                p.line(n, color(i), v.clone());
+            }
+            p.bands = bands.clone();
+            plots.push(p);
+        }
+        let hits: Vec<(String, Vec<(f64, f64)>)> = per_service(".hit_ratio")
+            .into_iter()
+            .map(|(n, v)| (n, pts(&v.iter().map(|u| u * 100.0).collect::<Vec<_>>())))
+            .collect();
+        if !hits.is_empty() {
+            let y = linear_axis("Hit ratio (%)", 0.0, 100.0, 5, true, false);
+            let mut p = Plot::new("hit-ratio.svg", "Cache hit ratio over time", x.clone(), y);
+            for (i, (n, v)) in hits.iter().enumerate() {
+                p.line(n, color(i), v.clone());
+            }
+            if let [(name, _)] = hits.as_slice() {
+                p.subtitle = Some(format!("cache {name}"));
+            }
+            p.bands = bands.clone();
+            plots.push(p);
+        }
+        let stale: Vec<(String, Vec<(f64, f64)>)> = per_service(".stale_reads")
+            .into_iter()
+            .map(|(n, v)| (n, pts(&v)))
+            .collect();
+        if stale.iter().any(|(_, v)| v.iter().any(|(_, y)| *y > 0.0)) {
+            let all = ys_of(&stale.iter().map(|l| &l.1).collect::<Vec<_>>());
+            let y = value_axis("Stale reads per interval", &all, false);
+            let mut p = Plot::new("stale-reads.svg", "Stale reads over time", x.clone(), y);
+            p.subtitle = Some(format!(
+                "reads that returned a version older than one already committed, per {interval_text} interval"
+            ));
+            for (i, (n, v)) in stale.iter().enumerate() {
+                p.line(n, color(i), v.clone());
+            }
+            p.bands = bands.clone();
+            plots.push(p);
+        }
+
         let replicas = per_service(".replicas");
         let changes = replicas.iter().any(|(_, v)| {
             v.iter()

@@ -99,6 +99,60 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
             count(r, &format!("{p}rejected")),
         );
     }
+    // The data tier: what the table's queueing columns do not show.
+    let mut data = Vec::new();
+    for (name, kind) in components {
+        let p = format!("components.{name}.");
+        let v = |k: &str| r.value(&format!("{p}{k}"));
+        match *kind {
+            "cache" | "cdn" => data.push(format!(
+                "{name}: hit ratio {}, evictions {}, stale reads {}{}",
+                val(r, &format!("{p}hit_ratio"), 3),
+                count(r, &format!("{p}evictions")),
+                count(r, &format!("{p}stale_reads")),
+                v("dirty_mean")
+                    .map(|d| format!(", unflushed writes (mean) {d:.1}"))
+                    .unwrap_or_default()
+            )),
+            "database" => {
+                let mut line = format!(
+                    "{name}: shards {}, reads {}, writes {}, stale reads {}",
+                    count(r, &format!("{p}shards")),
+                    count(r, &format!("{p}reads")),
+                    count(r, &format!("{p}writes")),
+                    count(r, &format!("{p}stale_reads")),
+                );
+                if let Some(lag) = v("replication_lag.mean_ms") {
+                    line.push_str(&format!(", replication lag {lag:.1} ms"));
+                }
+                if let (Some(cv), Some(hot)) = (v("shard_load_cv"), v("hottest_shard_share")) {
+                    line.push_str(&format!(", shard load CV {cv:.2} (busiest {:.0}%)", hot * 100.0));
+                }
+                if let Some(m) = v("keys_moved") {
+                    line.push_str(&format!(", keys moved {:.1}%", m * 100.0));
+                }
+                data.push(line);
+            }
+            _ => {}
+        }
+    }
+    if !data.is_empty() {
+        let _ = writeln!(s);
+        for line in data {
+            let _ = writeln!(s, "{line}");
+        }
+        if let (Some(stale), Some(ratio)) = (
+            r.value("consistency.stale_reads"),
+            r.value("consistency.stale_read_ratio"),
+        ) {
+            let _ = writeln!(
+                s,
+                "Consistency  stale reads {stale:.0} ({:.3}% of reads served by caches and databases), lost writes {}",
+                ratio * 100.0,
+                count(r, "data.lost_writes")
+            );
+        }
+    }
     if !r.notes.is_empty() {
         let _ = writeln!(s);
         for n in &r.notes {

@@ -502,6 +502,15 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     );
                 }
                 let capacity = cache_capacity(&mut ck, &p, k.capacity);
+                if u64::from(k.nodes.max(1)).saturating_mul(k.capacity) > MAX_CACHE_ENTRIES && k.capacity <= MAX_CACHE_ENTRIES {
+                    ck.err(
+                        format!("{p}.nodes"),
+                        format!(
+                            "nodes × capacity may be at most {MAX_CACHE_ENTRIES} entries, found {} × {}",
+                            k.nodes, k.capacity
+                        ),
+                    );
+                }
                 if k.write_policy == WritePolicy::WriteBack && k.flush_interval.is_some_and(|d| d.is_zero()) {
                     ck.err(format!("{p}.flush_interval"), "a flush interval must be longer than zero");
                 }
@@ -626,7 +635,9 @@ pub const MAX_DURATION_NS: u64 = 100 * 365 * 86_400 * 1_000_000_000;
 /// Largest key space a database or LFU cache may index (dense tables).
 pub const MAX_DATA_KEYS: u64 = 1 << 25;
 /// Largest cache node.
-pub const MAX_CACHE_ENTRIES: u64 = 1 << 26;
+pub const MAX_CACHE_ENTRIES: u64 = 1 << 24;
+/// Most per-key version cells a database may keep (keys × copies per key).
+pub const MAX_DB_CELLS: u64 = 1 << 27;
 
 /// Most time-series rows the default interval produces.
 pub const MAX_ROWS: u64 = 10_000;
@@ -1108,6 +1119,17 @@ fn database(
         Mode::Quorum { n, .. } => n - 1,
         _ => d.replicas.min(63),
     };
+    let copies = u64::from(followers) + 3;
+    if key_space.saturating_mul(copies) > MAX_DB_CELLS {
+        ck.err(
+            p.to_string(),
+            format!(
+                "a database with {} nodes per shard can track at most {} keys (the clients use {key_space})",
+                followers + 1,
+                MAX_DB_CELLS / copies
+            ),
+        );
+    }
     let scheme = match d.partitioning {
         Partitioning::Hash => Scheme::Hash,
         Partitioning::Range => Scheme::Range,

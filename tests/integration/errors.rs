@@ -2606,8 +2606,8 @@ const SET_PATHS: &[&str] = &[
     "components.api.service_time.exponential.x",
 ];
 
-#[test]
-fn mutated_scenarios_never_panic() {
+/// Mutate `base_text` CASES times; load, and run what loads, catching panics.
+fn fuzz(base_text: &str, set_paths: &[&str], seed: u64) {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"));
     let opts = BuildOptions {
         max_in_flight: 10_000,
@@ -2615,13 +2615,13 @@ fn mutated_scenarios_never_panic() {
     };
     let short: Vec<String> = vec!["duration=50ms".into(), "warmup=0s".into()];
     // The unmutated text loads and runs.
-    let (_, cfg) = load_str("fuzz.yaml", FUZZ_BASE, base, &short, &opts)
+    let (_, cfg) = load_str("fuzz.yaml", base_text, base, &short, &opts)
         .unwrap_or_else(|e| panic!("the fuzz base must be valid:\n{e}"));
     let (rep, _) = archsim::report::run_replications(&cfg, 1, 1);
     assert!(rep.value("requests.offered").unwrap_or(0.0) > 0.0);
 
     let nasty = nasty_values();
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(seed);
     let mut panics: Vec<String> = Vec::new();
     let (mut loaded, mut ran, mut skipped) = (0, 0, 0);
     let started = std::time::Instant::now();
@@ -2629,7 +2629,7 @@ fn mutated_scenarios_never_panic() {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     for case in 0..CASES {
-        let mut text = FUZZ_BASE.to_string();
+        let mut text = base_text.to_string();
         let edits = match rng.below(10) {
             0..=6 => 1,
             7 | 8 => 2,
@@ -2655,7 +2655,7 @@ fn mutated_scenarios_never_panic() {
         // One case in four also gets a random `--set`.
         let mut overrides = short.clone();
         if rng.below(4) == 0 {
-            let path = SET_PATHS[rng.below(SET_PATHS.len())];
+            let path = set_paths[rng.below(set_paths.len())];
             let value = match rng.below(2) {
                 0 => nasty[rng.below(nasty.len())].clone(),
                 _ => {
@@ -2722,4 +2722,175 @@ fn mutated_scenarios_never_panic() {
     );
     // The mutations must not all be rejected, or the runs test nothing.
     assert!(ran >= CASES / 10, "only {ran} mutations ran");
+}
+
+#[test]
+fn mutated_scenarios_never_panic() {
+    fuzz(FUZZ_BASE, SET_PATHS, 0x9e37_79b9_7f4a_7c15);
+}
+
+/// The data tier's vocabulary: caches, a CDN, a sharded quorum database,
+/// static content and resharding events.
+const DATA_FUZZ_BASE: &str = r#"name: data
+seed: 3
+duration: 10m
+warmup: 30s
+clients:
+  users:
+    arrival: { poisson: 200/s }
+    target: api
+    timeout: 2s
+    requests: { read: 0.7, write: 0.3 }
+    keys: { zipf: { n: 5000, s: 1.1 } }
+    static: { fraction: 0.3, target: edge, keys: { uniform: 300 } }
+components:
+  api:
+    kind: service
+    replicas: 2
+    service_time: { exponential: 1ms }
+    calls: [ aside, { target: wb, on: write } ]
+  aside:
+    kind: cache
+    capacity: 100
+    eviction: lfu
+    ttl: 2s
+    read_policy: cache_aside
+    write_policy: invalidate
+    backend: db
+    hit_time: 100us
+    nodes: 3
+  wb:
+    kind: cache
+    capacity: 50
+    eviction: random
+    write_policy: write_back
+    flush_interval: 20ms
+    backend: rr
+  rr:
+    kind: database
+    shards: 3
+    partitioning: range
+    replicas: 2
+    replication: sync
+    reads: any
+    read_time: 1ms
+    replication_lag: { exponential: 5ms }
+  edge:
+    kind: cdn
+    capacity: 20
+    eviction: fifo
+    origin: api
+    origin_latency: 10ms
+  db:
+    kind: database
+    shards: 2
+    partitioning: { consistent_hash: { vnodes: 8 } }
+    replication: { quorum: { n: 3, w: 2, r: 2 } }
+    read_time: { exponential: 1ms }
+    write_time: { exponential: 2ms }
+    queue_capacity: 20
+    directory_time: 1ms
+events:
+  - { at: 10ms, add_shard: db }
+  - { at: 20ms, remove_shard: rr }
+  - { at: 30ms, add_shard: rr }
+"#;
+
+const DATA_SET_PATHS: &[&str] = &[
+    "components.aside.capacity",
+    "components.aside.nodes",
+    "components.aside.ttl",
+    "components.aside.read_policy",
+    "components.wb.write_policy",
+    "components.wb.flush_interval",
+    "components.db.shards",
+    "components.db.partitioning",
+    "components.db.replication.quorum.n",
+    "components.db.replication.quorum.w",
+    "components.db.replicas",
+    "components.rr.replication",
+    "components.rr.reads",
+    "components.edge.origin",
+    "clients.users.static.fraction",
+    "clients.users.keys.zipf.n",
+    "events.0.at",
+    "events.1",
+];
+
+#[test]
+fn mutated_data_scenarios_never_panic() {
+    fuzz(DATA_FUZZ_BASE, DATA_SET_PATHS, 0x2545_f491_4f6c_dd1d);
+}
+
+#[test]
+fn quorum_w_larger_than_n() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+    replication: { quorum: { n: 3, w: 4, r: 1 } }
+"#;
+    expect_error(yaml, "11:39", "components.db.replication.quorum.w", &["w must be between 1 and n (3), found 4"]);
+}
+
+#[test]
+fn client_sent_to_a_cache_aside_cache() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: cache
+components:
+  cache:
+    kind: cache
+    capacity: 10
+    read_policy: cache_aside
+    backend: db
+  db:
+    kind: database
+    read_time: 1ms
+"#;
+    expect_error(yaml, "6:13", "clients.users.target", &["is a cache_aside cache", "read_through"]);
+}
+
+#[test]
+fn add_shard_on_a_service() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 1ms
+events:
+  - { at: 0.5s, add_shard: api }
+"#;
+    expect_error(yaml, "12:28", "events.0.add_shard", &["`api` is a service", "database"]);
+}
+
+#[test]
+fn misspelt_vnodes_in_partitioning() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+    partitioning: { consistent_hash: { vnode: 8 } }
+"#;
+    expect_error(yaml, "11:40", "components.db.partitioning.consistent_hash.vnode", &["unknown field `vnode`", "did you mean `vnodes`"]);
 }

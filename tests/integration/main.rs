@@ -5,6 +5,7 @@ mod charts;
 mod cli;
 mod common;
 mod compare;
+mod data;
 mod determinism;
 mod errors;
 mod queueing;
