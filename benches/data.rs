@@ -68,7 +68,10 @@ fn main() {
                 "{eviction}, {keys:>9} keys: {done:.0} requests in {secs:.2} s = {per_req:.0} ns/request \
                  ({rel:.2}× the 10^4-key cost), tables built in {:.3} s, hit ratio {:.3}, {:.1} M events/s",
                 build_s,
-                out.metrics.get("components.cache.hit_ratio").copied().unwrap_or(0.0),
+                out.metrics
+                    .get("components.cache.hit_ratio")
+                    .copied()
+                    .unwrap_or(0.0),
                 out.events as f64 / secs / 1e6
             );
         }

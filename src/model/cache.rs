@@ -187,7 +187,11 @@ impl Cache {
                             }
                         }
                         // A dirty entry is the newest data there is.
-                        let v = if dirty { committed.unwrap_or(version) } else { version };
+                        let v = if dirty {
+                            committed.unwrap_or(version)
+                        } else {
+                            version
+                        };
                         (ANSWER_HIT, v)
                     }
                     miss => {
@@ -408,7 +412,8 @@ impl Component for Cache {
 
     fn start(&mut self, ctx: &mut Ctx) {
         if self.cfg.write_policy == WritePolicy::WriteBack {
-            ctx.sched.after(self.cfg.flush_interval.max(1), self.id, Msg::Tick);
+            ctx.sched
+                .after(self.cfg.flush_interval.max(1), self.id, Msg::Tick);
         }
     }
 
@@ -429,7 +434,8 @@ impl Component for Cache {
             Msg::Tick => {
                 self.flush(ctx);
                 if !ctx.draining {
-                    ctx.sched.after(self.cfg.flush_interval.max(1), self.id, Msg::Tick);
+                    ctx.sched
+                        .after(self.cfg.flush_interval.max(1), self.id, Msg::Tick);
                 }
             }
             _ => {}

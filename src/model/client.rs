@@ -222,15 +222,19 @@ impl Client {
         let (op, key) = match static_target {
             Some(_) => {
                 let keys = self.cfg.static_content.as_ref().map_or(KeysCfg::Single, |s| s.2);
-                (Op::Read, draw_key(&keys, self.static_zipf.as_ref(), &mut self.attrs))
+                (
+                    Op::Read,
+                    draw_key(&keys, self.static_zipf.as_ref(), &mut self.attrs),
+                )
             }
             None => {
-                let op =
-                    if self.cfg.write_fraction > 0.0 && self.attrs.random::<f64>() < self.cfg.write_fraction {
-                        Op::Write
-                    } else {
-                        Op::Read
-                    };
+                let op = if self.cfg.write_fraction > 0.0
+                    && self.attrs.random::<f64>() < self.cfg.write_fraction
+                {
+                    Op::Write
+                } else {
+                    Op::Read
+                };
                 (op, draw_key(&self.cfg.keys, self.zipf.as_ref(), &mut self.attrs))
             }
         };

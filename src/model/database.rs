@@ -359,7 +359,16 @@ impl Database {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn internal(&self, parent: ReqRef, key: u64, op: Op, v: u32, node: u32, step: u16, ctx: &mut Ctx) -> ReqRef {
+    fn internal(
+        &self,
+        parent: ReqRef,
+        key: u64,
+        op: Op,
+        v: u32,
+        node: u32,
+        step: u16,
+        ctx: &mut Ctx,
+    ) -> ReqRef {
         let now = ctx.now();
         ctx.reqs.alloc(Request {
             reply_to: self.id,
@@ -456,7 +465,11 @@ impl Database {
                 self.apply(0, key, v);
                 for f in 1..=self.cfg.followers {
                     let child = self.internal(
-                        if self.cfg.mode == Mode::Sync { rec } else { ReqRef::NONE },
+                        if self.cfg.mode == Mode::Sync {
+                            rec
+                        } else {
+                            ReqRef::NONE
+                        },
                         key,
                         Op::Write,
                         v,
@@ -587,8 +600,10 @@ impl Database {
             self.part.remove_shard()
         };
         let after = self.part.shards();
-        self.slots
-            .add(now, (i64::from(after) - i64::from(before)) * i64::from(self.per * self.cfg.cores));
+        self.slots.add(
+            now,
+            (i64::from(after) - i64::from(before)) * i64::from(self.per * self.cfg.cores),
+        );
         self.keys_moved = Some(moved);
         self.reshard_notes.push(format!(
             "{}: at {:.1}s the shards went from {before} to {after}; {:.1}% of keys changed shard",

@@ -354,7 +354,8 @@ impl Service {
 
     fn child_answered(&mut self, child: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let Some(c) = ctx.reqs.get(child) else { return };
-        let (parent, abandoned, version, target, fill_cache) = (c.parent, c.abandoned, c.version, c.target, c.tag);
+        let (parent, abandoned, version, target, fill_cache) =
+            (c.parent, c.abandoned, c.version, c.target, c.tag);
         let key = c.key;
         ctx.reqs.free(child);
         if abandoned {

@@ -9,11 +9,11 @@ use super::spec::*;
 use super::units::Duration;
 use crate::model::balancer::BalancerCfg;
 use crate::model::cache::CacheCfg;
+use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
 use crate::model::database::{DatabaseCfg, Mode};
 use crate::model::partition::Scheme;
-use crate::model::store::Policy;
-use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
 use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
+use crate::model::store::Policy;
 use crate::model::{CompCfg, Config, Network};
 
 /// A problem found after parsing: a dotted field path and what is wrong.
@@ -387,7 +387,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             }
             Some((_, _, other)) => ck.err(
                 format!("{ep}.{field}"),
-                format!("`{db}` is a {}; shards are added to and removed from a database", other.kind()),
+                format!(
+                    "`{db}` is a {}; shards are added to and removed from a database",
+                    other.kind()
+                ),
             ),
             None => ck.err(
                 format!("{ep}.{field}"),
@@ -404,7 +407,9 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         let cfg = match c {
             ComponentSpec::Service(s) => {
                 let aside = |target: &str| match sc.components.get(target) {
-                    Some(ComponentSpec::Cache(k)) if k.read_policy == ReadPolicy::CacheAside => comp_id(&k.backend),
+                    Some(ComponentSpec::Cache(k)) if k.read_policy == ReadPolicy::CacheAside => {
+                        comp_id(&k.backend)
+                    }
                     _ => None,
                 };
                 service(&mut ck, &p, name, s, &comp_id, &known, &aside)
@@ -502,7 +507,9 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     );
                 }
                 let capacity = cache_capacity(&mut ck, &p, k.capacity);
-                if u64::from(k.nodes.max(1)).saturating_mul(k.capacity) > MAX_CACHE_ENTRIES && k.capacity <= MAX_CACHE_ENTRIES {
+                if u64::from(k.nodes.max(1)).saturating_mul(k.capacity) > MAX_CACHE_ENTRIES
+                    && k.capacity <= MAX_CACHE_ENTRIES
+                {
                     ck.err(
                         format!("{p}.nodes"),
                         format!(
@@ -512,7 +519,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     );
                 }
                 if k.write_policy == WritePolicy::WriteBack && k.flush_interval.is_some_and(|d| d.is_zero()) {
-                    ck.err(format!("{p}.flush_interval"), "a flush interval must be longer than zero");
+                    ck.err(
+                        format!("{p}.flush_interval"),
+                        "a flush interval must be longer than zero",
+                    );
                 }
                 let hit_time = match &k.hit_time {
                     Some(d) => ck.sampler(&format!("{p}.hit_time"), d),
@@ -660,23 +670,17 @@ pub fn auto_interval(duration_ns: u64) -> u64 {
 
 /// Key popularity, checked (`p` is the path of the `keys` field).
 fn keys_cfg(ck: &mut Checker, p: &str, keys: Option<KeySpec>) -> KeysCfg {
-match keys {
+    match keys {
         None => KeysCfg::Single,
         Some(KeySpec::Uniform(n)) => {
             if n == 0 {
-                ck.err(
-                    format!("{p}.uniform"),
-                    "the number of keys must be at least 1",
-                );
+                ck.err(format!("{p}.uniform"), "the number of keys must be at least 1");
             }
             KeysCfg::Uniform(n.max(1))
         }
         Some(KeySpec::Zipf(z)) => {
             if z.n == 0 {
-                ck.err(
-                    format!("{p}.zipf.n"),
-                    "the number of keys must be at least 1",
-                );
+                ck.err(format!("{p}.zipf.n"), "the number of keys must be at least 1");
             }
             if !(z.s.is_finite() && z.s >= 0.0) {
                 ck.err(
@@ -972,7 +976,10 @@ fn price(ck: &mut Checker, p: &str, price: Option<f64>) {
 
 fn ttl(ck: &mut Checker, p: &str, ttl: Option<Duration>) -> Option<u64> {
     if ttl.is_some_and(|t| t.is_zero()) {
-        ck.err(format!("{p}.ttl"), "a ttl must be longer than zero (omit it for no expiry)");
+        ck.err(
+            format!("{p}.ttl"),
+            "a ttl must be longer than zero (omit it for no expiry)",
+        );
     }
     ttl.map(|t| t.as_nanos().max(1))
 }
@@ -1010,11 +1017,17 @@ fn backend_of(
 ) -> u32 {
     match comp_id(target) {
         Some(_) if target == name => {
-            ck.err(format!("{p}.{field}"), format!("`{name}` cannot be its own {field}"));
+            ck.err(
+                format!("{p}.{field}"),
+                format!("`{name}` cannot be its own {field}"),
+            );
             0
         }
         Some(id) => {
-            if matches!(sc.components.get(target), Some(ComponentSpec::LoadBalancer(_)) | None) {
+            if matches!(
+                sc.components.get(target),
+                Some(ComponentSpec::LoadBalancer(_)) | None
+            ) {
                 // A balancer is fine: it forwards to a service.
             }
             id
@@ -1083,13 +1096,22 @@ fn database(
         Replication::Quorum(q) => {
             let qp = format!("{p}.replication.quorum");
             if q.n == 0 || q.n > 64 {
-                ck.err(format!("{qp}.n"), format!("n must be between 1 and 64, found {}", q.n));
+                ck.err(
+                    format!("{qp}.n"),
+                    format!("n must be between 1 and 64, found {}", q.n),
+                );
             }
             if q.w == 0 || q.w > q.n {
-                ck.err(format!("{qp}.w"), format!("w must be between 1 and n ({}), found {}", q.n, q.w));
+                ck.err(
+                    format!("{qp}.w"),
+                    format!("w must be between 1 and n ({}), found {}", q.n, q.w),
+                );
             }
             if q.r == 0 || q.r > q.n {
-                ck.err(format!("{qp}.r"), format!("r must be between 1 and n ({}), found {}", q.n, q.r));
+                ck.err(
+                    format!("{qp}.r"),
+                    format!("r must be between 1 and n ({}), found {}", q.n, q.r),
+                );
             }
             if d.replicas != 0 && d.replicas + 1 != q.n {
                 ck.err(
@@ -1136,7 +1158,10 @@ fn database(
         Partitioning::Directory => Scheme::Directory,
         Partitioning::ConsistentHash(v) => {
             if v.vnodes == 0 {
-                ck.err(format!("{p}.partitioning.consistent_hash.vnodes"), "vnodes must be at least 1");
+                ck.err(
+                    format!("{p}.partitioning.consistent_hash.vnodes"),
+                    "vnodes must be at least 1",
+                );
             } else if u64::from(v.vnodes) * u64::from(max_shards) > MAX_RING_POINTS {
                 ck.err(
                     format!("{p}.partitioning.consistent_hash.vnodes"),
@@ -1161,10 +1186,13 @@ fn database(
         Some(l) => ck
             .sampler(&format!("{p}.replication_lag"), l)
             .unwrap_or_else(|| Sampler::constant(0)),
-        None => Sampler::new(&DistSpec::Exponential {
-            mean: Duration::from_nanos(10_000_000),
-        }, Path::new("."))
-            .unwrap_or_else(|_| Sampler::constant(10_000_000)),
+        None => Sampler::new(
+            &DistSpec::Exponential {
+                mean: Duration::from_nanos(10_000_000),
+            },
+            Path::new("."),
+        )
+        .unwrap_or_else(|_| Sampler::constant(10_000_000)),
     };
     let directory_time = match &d.directory_time {
         Some(t) => ck

@@ -295,7 +295,22 @@ network:
     // The run exercised what it claims to: stale reads (r + w = n), misses,
     // write-back flushes and a reshard.
     assert!(v["metrics"]["consistency.stale_reads"]["value"].as_f64().unwrap() > 0.0);
-    assert!(v["metrics"]["components.wb.backend_writes"]["value"].as_f64().unwrap() > 0.0);
-    assert!(v["metrics"]["components.edge.hit_ratio"]["value"].as_f64().unwrap() > 0.03);
-    assert!(v["metrics"]["components.db.keys_moved"]["value"].as_f64().unwrap() > 0.1);
+    assert!(
+        v["metrics"]["components.wb.backend_writes"]["value"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        v["metrics"]["components.edge.hit_ratio"]["value"]
+            .as_f64()
+            .unwrap()
+            > 0.03
+    );
+    assert!(
+        v["metrics"]["components.db.keys_moved"]["value"]
+            .as_f64()
+            .unwrap()
+            > 0.1
+    );
 }

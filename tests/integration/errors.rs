@@ -2836,7 +2836,12 @@ components:
     read_time: 1ms
     replication: { quorum: { n: 3, w: 4, r: 1 } }
 "#;
-    expect_error(yaml, "11:39", "components.db.replication.quorum.w", &["w must be between 1 and n (3), found 4"]);
+    expect_error(
+        yaml,
+        "11:39",
+        "components.db.replication.quorum.w",
+        &["w must be between 1 and n (3), found 4"],
+    );
 }
 
 #[test]
@@ -2857,7 +2862,12 @@ components:
     kind: database
     read_time: 1ms
 "#;
-    expect_error(yaml, "6:13", "clients.users.target", &["is a cache_aside cache", "read_through"]);
+    expect_error(
+        yaml,
+        "6:13",
+        "clients.users.target",
+        &["is a cache_aside cache", "read_through"],
+    );
 }
 
 #[test]
@@ -2875,7 +2885,12 @@ components:
 events:
   - { at: 0.5s, add_shard: api }
 "#;
-    expect_error(yaml, "12:28", "events.0.add_shard", &["`api` is a service", "database"]);
+    expect_error(
+        yaml,
+        "12:28",
+        "events.0.add_shard",
+        &["`api` is a service", "database"],
+    );
 }
 
 #[test]
@@ -2892,5 +2907,10 @@ components:
     read_time: 1ms
     partitioning: { consistent_hash: { vnode: 8 } }
 "#;
-    expect_error(yaml, "11:40", "components.db.partitioning.consistent_hash.vnode", &["unknown field `vnode`", "did you mean `vnodes`"]);
+    expect_error(
+        yaml,
+        "11:40",
+        "components.db.partitioning.consistent_hash.vnode",
+        &["unknown field `vnode`", "did you mean `vnodes`"],
+    );
 }
