@@ -417,9 +417,18 @@ fn wants_log(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// A categorical axis: positions 0..n−1, each labelled.
 fn category_axis(desc: &str, labels: &[String]) -> Axis {
     let n = labels.len().max(1);
-    // Labels too wide to sit side by side are thinned out.
-    let widest = labels.iter().map(|l| text_width(l, TEXT_PX)).fold(0.0, f64::max);
     let room = 640.0 / n as f64;
+    // Labels too wide to sit side by side keep their ends (where variants
+    // differ: `…vnodes=100`), down to 8 characters; then they are thinned.
+    let fit = |l: &String| {
+        let mut max = l.chars().count().min(24);
+        while max > 8 && text_width(&shorten(l, max), TEXT_PX) + 12.0 > room {
+            max -= 1;
+        }
+        shorten(l, max)
+    };
+    let labels: Vec<String> = labels.iter().map(fit).collect();
+    let widest = labels.iter().map(|l| text_width(l, TEXT_PX)).fold(0.0, f64::max);
     let every = ((widest + 12.0) / room).ceil().max(1.0) as usize;
     Axis {
         desc: desc.to_string(),
