@@ -377,12 +377,6 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 if code == crate::model::database::ADD_SHARD {
                     added[idx] += 1;
                 }
-                if e.at >= sc.duration {
-                    ck.err(
-                        format!("{ep}.at"),
-                        format!("the event at {} is not before the end ({})", e.at, sc.duration),
-                    );
-                }
                 events.push((e.at.as_nanos(), nclients + idx as u32, code));
             }
             Some((_, _, other)) => ck.err(

@@ -427,3 +427,536 @@ fn microservice_fanout_amplifies_the_tail() {
         assert!(e2e > 1.5 * p, "end-to-end p99 {e2e} vs {backend}'s own p99 {p}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Data tier scenarios
+// ---------------------------------------------------------------------------
+//
+// Caches, CDNs, replication, sharding and quorums. Each test runs the file's
+// own seed and duration and reproduces the `sweep:` points its description
+// quotes as `--set` overrides (a sweep point with one replication is the same
+// run). Counts and hit ratios come from hundreds of thousands of requests and
+// vary by a few percent between seeds; latencies near saturation vary more,
+// and the tolerances say so.
+
+/// Any of `r`'s notes contains `needle`.
+fn has_note(r: &Report, needle: &str) -> bool {
+    r.notes.iter().any(|n| n.contains(needle))
+}
+
+/// Index of the shard of `component` that served the most requests.
+fn busiest_shard(r: &Report, component: &str) -> usize {
+    let shards = metric(r, &format!("components.{component}.shards")) as usize;
+    (0..shards)
+        .max_by(|&a, &b| {
+            let req = |i: usize| metric(r, &format!("components.{component}.shard[{i}].requests"));
+            req(a).total_cmp(&req(b))
+        })
+        .expect("at least one shard")
+}
+
+/// caching-strategies: 800/s (90% reads) through a 5,000-entry LRU cache in
+/// front of a database. cache_aside + invalidate: hit ratio 0.53, mean 5.1 ms,
+/// a handful of stale reads; write_through 0.58; write_around about 42,000
+/// stale hits (a third of all reads); write_back coalesces 14,300 writes into
+/// about 12,900, mean 7.3 ms, 41 dirty entries; reads from followers put old
+/// values back in the cache (about 4,500 stale hits).
+#[test]
+fn caching_strategies_trade_freshness_hit_ratio_and_latency() {
+    let file = "caching-strategies.yaml";
+    let hit = |r: &Report| metric(r, "components.cache.hit_ratio");
+    let stale_hits = |r: &Report| metric(r, "components.cache.stale_reads");
+
+    let aside = run(file, &[], 1);
+    assert_near("cache_aside+invalidate hit ratio", hit(&aside), 0.53, 0.05);
+    assert_near(
+        "cache_aside+invalidate mean",
+        metric(&aside, "latency.mean_ms"),
+        5.1,
+        0.10,
+    );
+    // Only the fill race: 9 in this seed, 4 to 25 in others.
+    let handful = metric(&aside, "consistency.stale_reads");
+    assert!(
+        (1.0..=30.0).contains(&handful),
+        "invalidate: stale reads {handful} should be a handful"
+    );
+
+    let through = run(file, &["components.cache.write_policy=write_through"], 1);
+    assert_near("write_through hit ratio", hit(&through), 0.58, 0.05);
+    assert!(
+        hit(&through) > hit(&aside),
+        "write_through keeps written keys cached"
+    );
+    assert!(
+        stale_hits(&through) <= 30.0,
+        "write_through keeps the cache fresh"
+    );
+
+    let around = run(file, &["components.cache.write_policy=write_around"], 1);
+    assert_near("write_around stale hits", stale_hits(&around), 42_000.0, 0.15);
+    assert_near(
+        "write_around stale share of reads",
+        stale_hits(&around) / metric(&around, "consistency.reads"),
+        1.0 / 3.0,
+        0.15,
+    );
+
+    let back = run(file, &["components.cache.write_policy=write_back"], 1);
+    let writes = metric(&back, "components.cache.writes");
+    let flushed = metric(&back, "components.cache.backend_writes");
+    assert_near("write_back writes", writes, 14_300.0, 0.05);
+    assert_near("write_back backend writes", flushed, 12_900.0, 0.05);
+    assert!(
+        flushed < 0.95 * writes,
+        "write_back coalesces: {flushed} of {writes}"
+    );
+    assert_near("write_back mean", metric(&back, "latency.mean_ms"), 7.3, 0.10);
+    assert!(metric(&back, "latency.mean_ms") > 1.3 * metric(&aside, "latency.mean_ms"));
+    assert_near(
+        "write_back dirty entries",
+        metric(&back, "components.cache.dirty_mean"),
+        41.0,
+        0.15,
+    );
+
+    let replicas = run(file, &["components.db.reads=replicas"], 1);
+    assert_near(
+        "invalidate + follower reads: stale hits",
+        stale_hits(&replicas),
+        4_500.0,
+        0.20,
+    );
+    assert!(stale_hits(&replicas) > 100.0 * stale_hits(&aside).max(1.0));
+}
+
+/// cache-eviction: zipf 0.8 over 10,000 keys, 1,000 entries. Che's
+/// approximation gives LRU 0.437 and FIFO/RANDOM 0.394; LFU (perfect
+/// frequency knowledge) holds the top 1,000 keys' mass, 0.571. At 3,000
+/// entries: LRU 0.659, FIFO 0.614, LFU 0.751. A hit costs 0.2 ms, a miss
+/// 2 ms more.
+#[test]
+fn cache_eviction_matches_che_and_orders_lfu_lru_fifo() {
+    let file = "cache-eviction.yaml";
+    let hit = |r: &Report| metric(r, "components.cache.hit_ratio");
+    let at = |capacity: u32, eviction: &str| {
+        run(
+            file,
+            &[
+                &format!("components.cache.capacity={capacity}"),
+                &format!("components.cache.eviction={eviction}"),
+            ],
+            1,
+        )
+    };
+
+    let lru = run(file, &[], 1);
+    let lfu = at(1000, "lfu");
+    let fifo = at(1000, "fifo");
+    let random = at(1000, "random");
+    assert_near("lru 1000 hit ratio (Che)", hit(&lru), 0.437, 0.03);
+    assert_near("lfu 1000 hit ratio (top-1000 mass)", hit(&lfu), 0.571, 0.03);
+    assert_near("fifo 1000 hit ratio (Che, FIFO)", hit(&fifo), 0.394, 0.03);
+    assert_near("random 1000 hit ratio (Che, FIFO)", hit(&random), 0.394, 0.03);
+    assert!(
+        (hit(&fifo) - hit(&random)).abs() < 0.01,
+        "FIFO {} and RANDOM {} should match",
+        hit(&fifo),
+        hit(&random)
+    );
+    assert!(hit(&lfu) > hit(&lru) + 0.05 && hit(&lru) > hit(&fifo) + 0.02);
+    // Mean latency = hit time + miss ratio × the database's 2 ms.
+    assert_near(
+        "lru 1000 mean",
+        metric(&lru, "latency.mean_ms"),
+        0.2 + (1.0 - hit(&lru)) * 2.0,
+        0.05,
+    );
+
+    let (lru3, lfu3, fifo3) = (at(3000, "lru"), at(3000, "lfu"), at(3000, "fifo"));
+    assert_near("lfu 3000 hit ratio", hit(&lfu3), 0.75, 0.03);
+    assert_near("lru 3000 hit ratio", hit(&lru3), 0.66, 0.03);
+    assert_near("fifo 3000 hit ratio", hit(&fifo3), 0.61, 0.03);
+    assert!(hit(&lfu3) > hit(&lru3) && hit(&lru3) > hit(&fifo3));
+    assert!(
+        hit(&lfu3) - hit(&fifo3) < hit(&lfu) - hit(&fifo),
+        "the LFU–FIFO gap should narrow from 1,000 to 3,000 entries"
+    );
+
+    // Diminishing returns hold per entry: 300 → 1,000 buys 2.4e-4 of hit
+    // ratio per entry, 1,000 → 3,000 only 1.1e-4. Per multiplication of the
+    // capacity they do NOT (the description says "doubling capacity buys
+    // less each time"): LRU goes 0.265 → 0.436 → 0.659, +0.17 then +0.22,
+    // as Che predicts (0.267, 0.437, 0.659).
+    let lru300 = at(300, "lru");
+    let per_entry_low = (hit(&lru) - hit(&lru300)) / 700.0;
+    let per_entry_high = (hit(&lru3) - hit(&lru)) / 2000.0;
+    assert!(
+        per_entry_high < 0.6 * per_entry_low,
+        "per-entry gain {per_entry_high:.2e} should be well below {per_entry_low:.2e}"
+    );
+    assert!(hit(&lru3) - hit(&lru) > hit(&lru) - hit(&lru300));
+}
+
+/// cdn-static-content: 80% of 400/s are static objects (zipf 1.0 over
+/// 2,000) served by an edge 40 ms from the origin. Mean latency is
+/// 0.8 × (2 ms + miss ratio × (80 ms + 5 ms)) + 0.2 × 5 ms (API):
+/// capacity 500 → hit 0.76, 19 ms; 1 → 69 ms; 200 → hit 0.61, 29 ms;
+/// 2,000 (the whole catalogue) → 3 ms, p99 19 ms, the origin almost idle.
+#[test]
+fn cdn_static_content_cuts_latency_and_offloads_the_origin() {
+    let file = "cdn-static-content.yaml";
+    let hit = |r: &Report| metric(r, "components.edge.hit_ratio");
+    let mean = |r: &Report| metric(r, "latency.mean_ms");
+
+    let edge = run(file, &[], 1);
+    assert_near("500 objects hit ratio", hit(&edge), 0.76, 0.05);
+    assert_near("500 objects mean", mean(&edge), 19.0, 0.10);
+
+    let none = run(file, &["components.edge.capacity=1"], 1);
+    assert_near("capacity 1 mean", mean(&none), 69.0, 0.10);
+    assert!(hit(&none) < 0.05, "capacity 1: hit ratio {}", hit(&none));
+
+    let some = run(file, &["components.edge.capacity=200"], 1);
+    assert_near("200 objects hit ratio", hit(&some), 0.61, 0.05);
+    assert_near("200 objects mean", mean(&some), 29.0, 0.10);
+
+    let all = run(file, &["components.edge.capacity=2000"], 1);
+    assert_near("2,000 objects mean", mean(&all), 3.0, 0.10);
+    assert_near("2,000 objects p99", metric(&all, "latency.p99_ms"), 19.0, 0.15);
+    let (busy, idle) = (
+        metric(&none, "components.origin.utilization"),
+        metric(&all, "components.origin.utilization"),
+    );
+    assert!(
+        idle < 0.01 && idle < 0.05 * busy,
+        "origin utilization {idle} with the whole catalogue at the edge vs {busy} with none"
+    );
+}
+
+/// read-replicas: 500/s needs 1.55 cores; each node has one. The primary
+/// alone is unstable; two followers with `reads: any` give mean 7 ms, p99
+/// 34 ms and about 1 stale read in 4,000; reads left on the primary stay
+/// unstable with any number of followers; one follower suffices only with
+/// `any` (18 ms); four followers bring the mean under 5 ms.
+#[test]
+fn read_replicas_scale_reads_but_not_the_primary() {
+    let file = "read-replicas.yaml";
+    let unstable = |r: &Report| metric(r, "sim.unstable") == 1.0;
+
+    let two_any = run(file, &[], 1);
+    assert!(!unstable(&two_any));
+    assert_near(
+        "2 followers, any: mean",
+        metric(&two_any, "latency.mean_ms"),
+        7.0,
+        0.10,
+    );
+    assert_near(
+        "2 followers, any: p99",
+        metric(&two_any, "latency.p99_ms"),
+        34.0,
+        0.15,
+    );
+    // 11 stale of 53,637 reads in this seed (1 in 4,900); 1 in 4,300 over
+    // eight seeds. A dozen events: only the order of magnitude is checked.
+    let ratio = metric(&two_any, "components.db.stale_read_ratio");
+    assert!(
+        (1e-4..5e-4).contains(&ratio),
+        "stale read ratio {ratio} should be about 1 in 5,000"
+    );
+
+    let alone = run(file, &["components.db.replicas=0"], 1);
+    assert!(
+        unstable(&alone) && has_note(&alone, "UNSTABLE"),
+        "the primary alone"
+    );
+    let four_primary = run(
+        file,
+        &["components.db.replicas=4", "components.db.reads=primary"],
+        1,
+    );
+    assert!(unstable(&four_primary), "4 followers, reads on the primary");
+
+    let one_any = run(file, &["components.db.replicas=1"], 1);
+    assert!(!unstable(&one_any), "1 follower with reads: any is enough");
+    assert_near(
+        "1 follower, any: mean",
+        metric(&one_any, "latency.mean_ms"),
+        18.0,
+        0.15,
+    );
+    let one_replicas = run(
+        file,
+        &["components.db.replicas=1", "components.db.reads=replicas"],
+        1,
+    );
+    assert!(
+        unstable(&one_replicas) && has_note(&one_replicas, "follower"),
+        "1 follower taking all reads saturates: {:?}",
+        one_replicas.notes
+    );
+
+    let four_any = run(file, &["components.db.replicas=4"], 1);
+    let m4 = metric(&four_any, "latency.mean_ms");
+    assert!(m4 < 5.0, "4 followers, any: mean {m4} should be under 5 ms");
+}
+
+/// replication-lag-stale-reads: reads on two async followers, exponential
+/// lag. Stale reads grow with the lag (1, 10, 50, 200 ms: 0.1%, 2%, 8.6%,
+/// 20%) while writes stay at the primary's 2 ms; sync replication has no
+/// stale reads and writes wait for the slower of two followers:
+/// 2 ms + 1.5 × mean lag (3.5, 17, 77, 302 ms); reads on the primary are
+/// never stale.
+#[test]
+fn replication_lag_stale_reads_grow_with_lag_and_sync_pays_in_writes() {
+    let file = "replication-lag-stale-reads.yaml";
+    let ratio = |r: &Report| metric(r, "components.db.stale_read_ratio");
+    let write = |r: &Report| metric(r, "components.db.write.mean_ms");
+
+    let default = run(file, &[], 1);
+    assert_near("50 ms async stale ratio", ratio(&default), 0.086, 0.10);
+
+    // "0.1%" is rounded: 0.11% measured.
+    let mut last = 0.0;
+    for (lag_ms, expected, rel) in [
+        (1.0, 0.001, 0.30),
+        (10.0, 0.02, 0.10),
+        (50.0, 0.086, 0.10),
+        (200.0, 0.20, 0.10),
+    ] {
+        let lag = format!("components.db.replication_lag={{ exponential: {lag_ms}ms }}");
+        let asy = run(file, &[&lag], 1);
+        assert_near(
+            &format!("async lag {lag_ms} ms stale ratio"),
+            ratio(&asy),
+            expected,
+            rel,
+        );
+        assert!(ratio(&asy) > last, "stale reads grow with the lag");
+        last = ratio(&asy);
+        assert_near(
+            &format!("async lag {lag_ms} ms write mean"),
+            write(&asy),
+            2.0,
+            0.05,
+        );
+
+        let sync = run(file, &[&lag, "components.db.replication=sync"], 1);
+        assert_eq!(
+            metric(&sync, "components.db.stale_reads"),
+            0.0,
+            "sync lag {lag_ms} ms: stale reads"
+        );
+        assert_near(
+            &format!("sync lag {lag_ms} ms write mean"),
+            write(&sync),
+            2.0 + 1.5 * lag_ms,
+            0.10,
+        );
+    }
+
+    let primary = run(file, &["components.db.reads=primary"], 1);
+    assert_eq!(
+        metric(&primary, "components.db.stale_reads"),
+        0.0,
+        "reads on the primary"
+    );
+}
+
+/// sharding-strategies: zipf 0.9 over 100,000 keys on four shards. Hash
+/// partitioning: load cv 0.10, hottest shard 27%, p99 33 ms. Range puts
+/// the popular low keys on shard 0 (82%): unstable, the others idle.
+/// Directory (0.5 ms extra hop) and consistent hashing spread like hash.
+#[test]
+fn sharding_strategies_range_makes_a_hot_shard_under_skew() {
+    let file = "sharding-strategies.yaml";
+    let cv = |r: &Report| metric(r, "components.db.shard_load_cv");
+    let share = |r: &Report| metric(r, "components.db.hottest_shard_share");
+
+    let hash = run(file, &[], 1);
+    assert_near("hash shard_load_cv", cv(&hash), 0.10, 0.20);
+    assert_near("hash hottest share", share(&hash), 0.27, 0.05);
+    assert_near("hash p99", metric(&hash, "latency.p99_ms"), 33.0, 0.10);
+    assert_eq!(metric(&hash, "sim.unstable"), 0.0);
+
+    let range = run(file, &["components.db.partitioning=range"], 1);
+    assert_near("range hottest share", share(&range), 0.82, 0.05);
+    assert_eq!(metric(&range, "sim.unstable"), 1.0, "range: shard 0 saturates");
+    assert!(
+        has_note(&range, "shard[0] gets") && has_note(&range, "hot shard"),
+        "range: the hot-shard note should name shard 0: {:?}",
+        range.notes
+    );
+    for i in 1..4 {
+        let u = metric(&range, &format!("components.db.shard[{i}].utilization"));
+        assert!(u < 0.3, "range: shard {i} should idle, utilization {u}");
+    }
+
+    let directory = run(file, &["components.db.partitioning=directory"], 1);
+    let ring = run(
+        file,
+        &["components.db.partitioning={ consistent_hash: { vnodes: 100 } }"],
+        1,
+    );
+    for (name, r) in [("directory", &directory), ("consistent_hash", &ring)] {
+        assert_eq!(metric(r, "sim.unstable"), 0.0, "{name}");
+        assert!(
+            cv(r) < 0.15 && share(r) < 0.29,
+            "{name} should spread like hash: cv {}, hottest {}",
+            cv(r),
+            share(r)
+        );
+    }
+    assert_near(
+        "directory lookup hop",
+        metric(&directory, "latency.mean_ms") - metric(&hash, "latency.mean_ms"),
+        0.5,
+        0.10,
+    );
+}
+
+/// consistent-hashing-resharding: a fifth shard joins four at 60 s.
+/// Mod-N hashing moves N/(N+1) = 80% of keys; consistent hashing with 100
+/// or 1,000 vnodes about 1/(N+1) = 20%, 10 vnodes 29%, 1 vnode 1% but
+/// shard_load_cv about 1.0 and an unstable run. Over the whole window the
+/// late shard alone gives cv 0.2: four shards serve 1/4 for 40 s then 1/5
+/// for 60 s (22 units each), the new one 1/5 for 60 s (12 units).
+#[test]
+fn consistent_hashing_moves_a_fifth_of_the_keys() {
+    let file = "consistent-hashing-resharding.yaml";
+    let moved = |r: &Report| metric(r, "components.db.keys_moved");
+    let cv = |r: &Report| metric(r, "components.db.shard_load_cv");
+    let vnodes = |n: u32| format!("components.db.partitioning={{ consistent_hash: {{ vnodes: {n} }} }}");
+
+    let ring100 = run(file, &[], 1);
+    assert_near("100 vnodes keys moved", moved(&ring100), 0.20, 0.10);
+    assert!(
+        has_note(&ring100, "from 4 to 5") && has_note(&ring100, "changed shard"),
+        "the resharding note: {:?}",
+        ring100.notes
+    );
+    let hash = run(file, &["components.db.partitioning=hash"], 1);
+    assert_near("mod-N keys moved", moved(&hash), 0.80, 0.03);
+
+    let ring1 = run(file, &[&vnodes(1)], 1);
+    assert!(moved(&ring1) < 0.03, "1 vnode keys moved {}", moved(&ring1));
+    assert_near("1 vnode shard_load_cv", cv(&ring1), 1.0, 0.20);
+    assert_eq!(
+        metric(&ring1, "sim.unstable"),
+        1.0,
+        "1 vnode: one shard overloads"
+    );
+
+    let ring10 = run(file, &[&vnodes(10)], 1);
+    assert_near("10 vnodes keys moved", moved(&ring10), 0.29, 0.10);
+    let ring1000 = run(file, &[&vnodes(1000)], 1);
+    assert_near("1,000 vnodes keys moved", moved(&ring1000), 0.20, 0.10);
+
+    for (name, r) in [
+        ("hash", &hash),
+        ("100 vnodes", &ring100),
+        ("1,000 vnodes", &ring1000),
+    ] {
+        assert_near(&format!("{name} shard_load_cv"), cv(r), 0.2, 0.15);
+        assert_eq!(metric(r, "sim.unstable"), 0.0, "{name}");
+    }
+    // The description says "about 0.2 in every variant"; 10 vnodes gives
+    // 0.11 (its new shard happens to take more than 1/5 of the ring, which
+    // offsets the late start).
+    assert!(cv(&ring10) < 0.2, "10 vnodes shard_load_cv {}", cv(&ring10));
+}
+
+/// hot-key: 1,400 reads/s, zipf 1.1 over a million keys, four shards. The
+/// top key alone is 1/H(10⁶, 1.1) = 12% of requests; its shard gets 32%
+/// and p99 doubles (64 ms against 32 ms with s = 0). Below s = 0.9 the
+/// shards share evenly; at s = 1.3 the hot shard takes 40% and saturates.
+#[test]
+fn hot_key_overloads_one_shard() {
+    let file = "hot-key.yaml";
+    let share = |r: &Report| metric(r, "components.db.hottest_shard_share");
+    let p99 = |r: &Report| metric(r, "latency.p99_ms");
+    let zipf = |s: &str| format!("clients.fans.keys.zipf.s={s}");
+
+    let hot = run(file, &[], 1);
+    assert_near("s = 1.1 hottest share", share(&hot), 0.32, 0.05);
+    // 63.6 ms in this seed; 54–68 ms in others (the hot shard runs at 89%).
+    assert_near("s = 1.1 p99", p99(&hot), 64.0, 0.15);
+    let busiest = busiest_shard(&hot, "db");
+    assert!(
+        has_note(&hot, &format!("shard[{busiest}] gets")) && has_note(&hot, "hot shard"),
+        "the note should name shard {busiest}: {:?}",
+        hot.notes
+    );
+
+    let uniform = run(file, &[&zipf("0.0")], 1);
+    let mild = run(file, &[&zipf("0.6")], 1);
+    for (s, r) in [("0", &uniform), ("0.6", &mild)] {
+        assert_near(&format!("s = {s} hottest share"), share(r), 0.25, 0.03);
+    }
+    let ratio = p99(&hot) / p99(&uniform);
+    assert!(
+        (1.7..2.4).contains(&ratio),
+        "p99 should about double: {} vs {} ms",
+        p99(&hot),
+        p99(&uniform)
+    );
+
+    let celebrity = run(file, &[&zipf("1.3")], 1);
+    assert_near("s = 1.3 hottest share", share(&celebrity), 0.40, 0.05);
+    assert_eq!(metric(&celebrity, "sim.unstable"), 1.0, "s = 1.3");
+    let hot_shard = busiest_shard(&celebrity, "db");
+    for i in (0..4).filter(|&i| i != hot_shard) {
+        let u = metric(&celebrity, &format!("components.db.shard[{i}].utilization"));
+        assert!(
+            u < 0.8,
+            "s = 1.3: shard {i} should have spare capacity, utilization {u}"
+        );
+    }
+}
+
+/// quorum-tuning: n = 3, lag exponential 20 ms, 1 ms reads and writes.
+/// A write answers after w applies: w = 2 waits for the first of two
+/// remote copies (1 + 20/2 = 11 ms), w = 3 for the slower (1 + 1.5 × 20 =
+/// 31 ms). A read waits for r nodes: r = 2 → 1.5 ms, r = 3 → 1 + 1/2 + 1/3
+/// = 1.83 ms (the description: 1.9). r + w > n: zero stale reads in any
+/// seed; w = 1, r = 1 about 2,200; w = 2, r = 1 about 1,100.
+#[test]
+fn quorum_tuning_overlapping_quorums_never_read_stale() {
+    let file = "quorum-tuning.yaml";
+    let stale = |r: &Report| metric(r, "components.db.stale_reads");
+    let read = |r: &Report| metric(r, "components.db.read.mean_ms");
+    let write = |r: &Report| metric(r, "components.db.write.mean_ms");
+    let wr = |w: u32, r: u32, reps: u32| {
+        run(
+            file,
+            &[
+                &format!("components.db.replication.quorum.w={w}"),
+                &format!("components.db.replication.quorum.r={r}"),
+            ],
+            reps,
+        )
+    };
+
+    let default = run(file, &[], 1);
+    assert_eq!(stale(&default), 0.0, "w = 2, r = 2");
+    assert_near("w = 2, r = 2 read mean", read(&default), 1.5, 0.05);
+    assert_near("w = 2, r = 2 write mean", write(&default), 11.0, 0.05);
+
+    // Three replications (three seeds): a mean of zero counts is zero in each.
+    for (w, r) in [(1, 3), (3, 1), (2, 2)] {
+        assert_eq!(stale(&wr(w, r, 3)), 0.0, "w = {w}, r = {r} over three seeds");
+    }
+
+    let one_one = wr(1, 1, 1);
+    assert_near("w = 1, r = 1 stale reads", stale(&one_one), 2_200.0, 0.15);
+    let two_one = wr(2, 1, 1);
+    assert_near("w = 2, r = 1 stale reads", stale(&two_one), 1_100.0, 0.15);
+    assert!(stale(&one_one) > 1.5 * stale(&two_one));
+
+    let all_writes = wr(3, 2, 1);
+    assert_near("w = 3 write mean", write(&all_writes), 31.0, 0.05);
+    let all_reads = wr(2, 3, 1);
+    assert_near("r = 3 read mean", read(&all_reads), 1.9, 0.05);
+    assert!(read(&all_reads) > read(&default) && write(&all_writes) > 2.5 * write(&default));
+}
