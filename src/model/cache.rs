@@ -104,6 +104,9 @@ pub struct Cache {
     node_requests: Vec<u64>,
     iv_hits: u64,
     iv_lookups: u64,
+    down: Vec<bool>,
+    lost: u64,
+    crashes: u64,
 }
 
 #[inline]
@@ -141,6 +144,9 @@ impl Cache {
             node_requests: vec![0; n],
             iv_hits: 0,
             iv_lookups: 0,
+            down: vec![false; n],
+            lost: 0,
+            crashes: 0,
         }
     }
 
@@ -172,6 +178,13 @@ impl Cache {
         if counted {
             self.requests += 1;
             self.node_requests[node] += 1;
+        }
+        if self.down[node] {
+            // The node is down: the connection is refused.
+            if counted {
+                self.failed += 1;
+            }
+            return ctx.respond(&mut self.net, req, Outcome::Failed);
         }
         let (step, version) = match op {
             Op::Read => {
@@ -293,6 +306,10 @@ impl Cache {
             };
             return self.backend_answered(rec, outcome, ctx);
         }
+        if self.down[self.node_of(r.key)] {
+            // Its node crashed while it was being served.
+            return ctx.respond(&mut self.net, rec, Outcome::Failed);
+        }
         match r.step {
             ANSWER_HIT => ctx.respond(&mut self.net, rec, Outcome::Ok),
             ANSWER_MISS => ctx.respond(&mut self.net, rec, Outcome::Miss),
@@ -355,7 +372,7 @@ impl Cache {
             }
             return;
         }
-        if outcome != Outcome::Ok {
+        if outcome != Outcome::Ok || self.down[node] {
             if now >= ctx.warmup {
                 self.failed += 1;
             }
@@ -382,11 +399,27 @@ impl Cache {
 
     /// Store a clean copy (never over a dirty entry, which is newer).
     fn fill(&mut self, node: usize, key: u64, version: u32, expires: SimTime, ctx: &mut Ctx) {
-        if self.stores[node].peek(key).is_some_and(|e| e.2) {
+        if self.down[node] || self.stores[node].peek(key).is_some_and(|e| e.2) {
             return;
         }
         if let Some(e) = self.stores[node].put(key, version, expires, false, &mut self.evict) {
             self.evicted(e, ctx);
+        }
+    }
+
+    /// Node `n` crashes: its entries are gone, dirty ones (writes never
+    /// flushed) are lost.
+    fn crash(&mut self, n: usize, ctx: &mut Ctx) {
+        if self.down[n] {
+            return;
+        }
+        self.down[n] = true;
+        let lost = self.stores[n].clear();
+        self.dirty_keys[n].clear();
+        self.set_dirty(ctx.now(), -(lost as i64));
+        if ctx.now() >= ctx.warmup {
+            self.lost += lost;
+            self.crashes += 1;
         }
     }
 
@@ -442,7 +475,26 @@ impl Component for Cache {
         }
     }
 
+    fn fault(&mut self, action: super::FaultAction, on: bool, ctx: &mut Ctx) {
+        use super::FaultAction;
+        let nodes: Vec<usize> = match action {
+            FaultAction::Crash(i) if (i as usize) < self.down.len() => vec![i as usize],
+            FaultAction::CrashAll => (0..self.down.len()).collect(),
+            _ => Vec::new(),
+        };
+        for n in nodes {
+            if on {
+                self.crash(n, ctx);
+            } else {
+                // Back, empty (a cold cache).
+                self.down[n] = false;
+            }
+        }
+    }
+
     fn on_warmup(&mut self, now: SimTime) {
+        self.lost = 0;
+        self.crashes = 0;
         self.requests = 0;
         self.hits = 0;
         self.misses = 0;
@@ -504,7 +556,10 @@ impl Component for Cache {
         put("failed", self.failed as f64);
         if self.cfg.write_policy == WritePolicy::WriteBack {
             put("dirty_mean", self.dirty_now.mean(rc.now));
-            put("lost_writes", 0.0);
+            put("lost_writes", self.lost as f64);
+        }
+        if self.crashes > 0 {
+            put("crashes", self.crashes as f64);
         }
         if self.cfg.nodes > 1 {
             let loads: Vec<f64> = self.node_requests.iter().map(|&n| n as f64).collect();
@@ -526,7 +581,7 @@ impl Component for Cache {
             *out.entry("consistency.reads".into()).or_insert(0.0) += self.hits as f64;
         }
         if self.cfg.write_policy == WritePolicy::WriteBack {
-            *out.entry("data.lost_writes".into()).or_insert(0.0) += 0.0;
+            *out.entry("data.lost_writes".into()).or_insert(0.0) += self.lost as f64;
         }
         let inst = f64::from(self.cfg.nodes) * w / 3600.0;
         *out.entry("cost.instance_hours".into()).or_insert(0.0) += inst;

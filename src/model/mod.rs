@@ -14,6 +14,7 @@ pub mod client;
 pub mod database;
 pub mod partition;
 pub mod request;
+pub mod resilience;
 pub mod service;
 pub mod store;
 
@@ -61,6 +62,15 @@ pub enum Msg {
     Event(u32),
     /// A periodic timer of the receiver (write-back flushes).
     Tick,
+    /// World: fault `idx` starts (`on`) or ends for one instance.
+    Fault {
+        /// Index into the scheduled faults, then the random ones.
+        idx: u32,
+        /// Instance of a random fault (0 otherwise).
+        instance: u32,
+        /// Starts (true) or ends.
+        on: bool,
+    },
     /// World: end of warm-up, statistics restart.
     Warmup,
     /// World: middle of the measured window (stability check).
@@ -88,6 +98,9 @@ impl Message for Msg {
             Msg::Fill(r) => 11 ^ (r.code() << 8),
             Msg::Event(c) => 12 ^ (u64::from(c) << 8),
             Msg::Tick => 13,
+            Msg::Fault { idx, instance, on } => {
+                14 ^ (u64::from(idx) << 8) ^ (u64::from(instance) << 32) ^ (u64::from(on) << 63)
+            }
         }
     }
 }
@@ -253,6 +266,51 @@ pub trait Component {
     fn client_latency(&self) -> Option<&crate::stats::Histogram> {
         None
     }
+    /// A fault starts (`on`) or ends.
+    fn fault(&mut self, _action: FaultAction, _on: bool, _ctx: &mut Ctx) {}
+}
+
+/// What a fault does to its component.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultAction {
+    /// Crash one instance (a service replica, a cache node): what it holds
+    /// fails, what it kept only in memory is lost, arrivals fail until it
+    /// recovers.
+    Crash(u32),
+    /// Crash every instance.
+    CrashAll,
+    /// Multiply service times by this factor (a gray failure).
+    Slow(f64),
+}
+
+/// A fault at a fixed time.
+#[derive(Clone, Debug)]
+pub struct FaultCfg {
+    /// Component id.
+    pub comp: u32,
+    /// What happens.
+    pub action: FaultAction,
+    /// Start.
+    pub start: SimTime,
+    /// End (`None`: until the end of the run).
+    pub end: Option<SimTime>,
+    /// Label for the charts (`api[0] crashed`).
+    pub label: String,
+}
+
+/// Random crashes and repairs of every instance of a component.
+#[derive(Clone, Debug)]
+pub struct RandomFaultCfg {
+    /// Component id.
+    pub comp: u32,
+    /// Component name (names the random stream and the chart labels).
+    pub name: String,
+    /// Instances that fail independently.
+    pub instances: u32,
+    /// Mean time between failures, ns.
+    pub mtbf: f64,
+    /// Mean time to repair, ns.
+    pub mttr: f64,
 }
 
 /// A validated, id-resolved system description: everything needed to build
@@ -285,6 +343,10 @@ pub struct Config {
     pub databases: usize,
     /// Timed events: (time, component id, the component's event code).
     pub events: Vec<(SimTime, u32, u32)>,
+    /// Faults at fixed times.
+    pub faults: Vec<FaultCfg>,
+    /// Random crash/repair processes.
+    pub random_faults: Vec<RandomFaultCfg>,
 }
 
 /// A component's resolved configuration.
@@ -347,6 +409,21 @@ pub struct World {
     columns: Vec<String>,
     rows: Vec<Vec<f64>>,
     events: Vec<(SimTime, u32, u32)>,
+    faults: Vec<FaultCfg>,
+    random_faults: Vec<RandomFaultCfg>,
+    fault_rng: Vec<Rng>,
+    /// Start of each random fault instance's current outage.
+    down_since: Vec<Vec<Option<SimTime>>>,
+    annotations: Vec<crate::report::charts::Annotation>,
+}
+
+/// Most fault windows drawn on the time charts.
+const MAX_ANNOTATIONS: usize = 100;
+
+#[inline]
+fn exp_ns(rng: &mut Rng, mean: f64) -> SimTime {
+    let e: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, rng);
+    ((e * mean) as SimTime).max(1)
 }
 
 impl World {
@@ -398,6 +475,19 @@ impl World {
             columns,
             rows: Vec::new(),
             events: cfg.events.clone(),
+            faults: cfg.faults.clone(),
+            random_faults: cfg.random_faults.clone(),
+            fault_rng: cfg
+                .random_faults
+                .iter()
+                .map(|f| crate::engine::rng::stream(seed, &format!("fault/random/{}", f.name)))
+                .collect(),
+            down_since: cfg
+                .random_faults
+                .iter()
+                .map(|f| vec![None; f.instances as usize])
+                .collect(),
+            annotations: Vec::new(),
         }
     }
 
@@ -427,6 +517,29 @@ impl World {
         for &(at, comp, code) in &self.events {
             if at < self.end {
                 self.ctx.sched.at(at, comp, Msg::Event(code));
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let idx = i as u32;
+            if f.start < self.end {
+                let on = Msg::Fault { idx, instance: 0, on: true };
+                self.ctx.sched.at(f.start, WORLD, on);
+                if let Some(e) = f.end.filter(|e| *e < self.end) {
+                    let off = Msg::Fault { idx, instance: 0, on: false };
+                    self.ctx.sched.at(e, WORLD, off);
+                }
+            }
+        }
+        let base = self.faults.len() as u32;
+        for (i, f) in self.random_faults.iter().enumerate() {
+            for inst in 0..f.instances {
+                let t = exp_ns(&mut self.fault_rng[i], f.mtbf);
+                let msg = Msg::Fault {
+                    idx: base + i as u32,
+                    instance: inst,
+                    on: true,
+                };
+                self.ctx.sched.at(t, WORLD, msg);
             }
         }
         while let Some((target, msg)) = self.ctx.sched.next(self.end) {
@@ -500,6 +613,7 @@ impl World {
                     c.on_midpoint(now);
                 }
             }
+            Msg::Fault { idx, instance, on } => self.fault(idx as usize, instance, on),
             Msg::Sample => {
                 self.sample_row(now);
                 if now < self.end {
@@ -510,6 +624,47 @@ impl World {
             }
             _ => {}
         }
+    }
+
+    fn fault(&mut self, idx: usize, instance: u32, on: bool) {
+        let now = self.ctx.now();
+        if let Some(f) = self.faults.get(idx) {
+            self.comps[f.comp as usize].fault(f.action, on, &mut self.ctx);
+            if on && self.annotations.len() < MAX_ANNOTATIONS {
+                let end = f.end.unwrap_or(self.end).min(self.end);
+                self.annotations.push(crate::report::charts::Annotation {
+                    start_s: crate::engine::secs(now),
+                    end_s: crate::engine::secs(end),
+                    label: f.label.clone(),
+                });
+            }
+            return;
+        }
+        let r = idx - self.faults.len();
+        let Some(f) = self.random_faults.get(r) else { return };
+        let comp = f.comp as usize;
+        self.comps[comp].fault(FaultAction::Crash(instance), on, &mut self.ctx);
+        let next = if on {
+            self.down_since[r][instance as usize] = Some(now);
+            exp_ns(&mut self.fault_rng[r], f.mttr)
+        } else {
+            if let Some(start) = self.down_since[r][instance as usize].take()
+                && self.annotations.len() < MAX_ANNOTATIONS
+            {
+                self.annotations.push(crate::report::charts::Annotation {
+                    start_s: crate::engine::secs(start),
+                    end_s: crate::engine::secs(now),
+                    label: format!("{}[{instance}] down", f.name),
+                });
+            }
+            exp_ns(&mut self.fault_rng[r], f.mtbf)
+        };
+        let msg = Msg::Fault {
+            idx: idx as u32,
+            instance,
+            on: !on,
+        };
+        self.ctx.sched.at(now.saturating_add(next), WORLD, msg);
     }
 
     fn sample_row(&mut self, now: SimTime) {
@@ -560,6 +715,16 @@ impl World {
             }
         }
         client::overall_metrics(&latency, &mut metrics);
+        if let Some(&a) = metrics.get("availability") {
+            // Equivalent downtime: the failed share of the measured window;
+            // nines: −log10(1 − availability), 9 when nothing failed.
+            let down = (1.0 - a).max(0.0);
+            metrics.insert("availability.downtime_s".into(), down * rc.window_s());
+            metrics.insert(
+                "availability.nines".into(),
+                if down > 1e-9 { (-down.log10()).min(9.0) } else { 9.0 },
+            );
+        }
         // Stores add their stale reads and reads served into these totals.
         if let Some(&reads) = metrics.get("consistency.reads") {
             let stale = metrics.get("consistency.stale_reads").copied().unwrap_or(0.0);
@@ -613,7 +778,25 @@ impl World {
             fingerprint,
             wall_s,
             peak_requests: self.ctx.reqs.capacity_used(),
-            annotations: Vec::new(),
+            annotations: {
+                // Random outages still open at the end run to the end.
+                let mut a = std::mem::take(&mut self.annotations);
+                for (r, f) in self.random_faults.iter().enumerate() {
+                    for (i, s) in self.down_since[r].iter().enumerate() {
+                        if let Some(s) = s
+                            && a.len() < MAX_ANNOTATIONS
+                        {
+                            a.push(crate::report::charts::Annotation {
+                                start_s: crate::engine::secs(*s),
+                                end_s: crate::engine::secs(now),
+                                label: format!("{}[{i}] down", f.name),
+                            });
+                        }
+                    }
+                }
+                a.sort_by(|x, y| x.start_s.total_cmp(&y.start_s));
+                a
+            },
         }
     }
 }

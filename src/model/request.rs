@@ -92,6 +92,9 @@ pub struct Request {
     pub seen: u32,
     /// The component this hop was sent to (set by services on their calls).
     pub target: u32,
+    /// Position in the serving replica's list of the requests it holds
+    /// (so a crash can fail them all at once).
+    pub pos: u32,
 }
 
 impl Request {
@@ -114,6 +117,7 @@ impl Request {
         version: 0,
         seen: 0,
         target: 0,
+        pos: 0,
     };
 }
 

@@ -90,6 +90,10 @@ struct Ps {
 }
 
 struct Replica {
+    /// Crashed: arrivals fail until it recovers.
+    down: bool,
+    /// Requests admitted and not yet answered (position in `Request::pos`).
+    held: Vec<ReqRef>,
     busy: u32,
     queue: VecDeque<ReqRef>,
     in_system: u32,
@@ -124,6 +128,12 @@ pub struct Service {
     sojourn_n: u64,
     mid: Option<(SimTime, f64)>,
     started: SimTime,
+    /// Service-time multiplier of a `slow` fault.
+    slow: f64,
+    /// Replicas up, and whether at least one is (time-weighted).
+    up: Occupancy,
+    any_up: Occupancy,
+    crashes: u64,
 }
 
 impl Service {
@@ -131,6 +141,8 @@ impl Service {
     pub fn new(cfg: &ServiceCfg, id: u32, seed: u64) -> Service {
         let reps = (0..cfg.replicas)
             .map(|_| Replica {
+                down: false,
+                held: Vec::new(),
                 busy: 0,
                 queue: VecDeque::with_capacity(64),
                 in_system: 0,
@@ -163,6 +175,18 @@ impl Service {
             sojourn_n: 0,
             mid: None,
             started: 0,
+            slow: 1.0,
+            up: {
+                let mut o = Occupancy::new(0);
+                o.add(0, i64::from(cfg.replicas));
+                o
+            },
+            any_up: {
+                let mut o = Occupancy::new(0);
+                o.add(0, 1);
+                o
+            },
+            crashes: 0,
         }
     }
 
@@ -172,7 +196,7 @@ impl Service {
             Op::Read => &self.cfg.read_time,
             Op::Write => &self.cfg.write_time,
         };
-        s.sample_f64(&mut self.times) / self.cfg.speeds[ri]
+        s.sample_f64(&mut self.times) * self.slow / self.cfg.speeds[ri]
     }
 
     fn arrive(&mut self, req: ReqRef, ctx: &mut Ctx) {
@@ -196,18 +220,24 @@ impl Service {
         let cores = self.cfg.cores;
         let rep = &mut self.reps[ri];
         rep.arrivals += 1;
+        if rep.down {
+            // Connection refused: the caller learns at once.
+            self.failed += 1;
+            ctx.respond(&mut self.net, req, Outcome::Failed);
+            return;
+        }
         if rep.in_system >= self.cfg.max_concurrency {
             return self.reject(req, ctx);
         }
         match self.cfg.discipline {
             Discipline::Fifo => {
                 if rep.busy < cores {
-                    self.admit(ri, now);
+                    self.admit(ri, req, ctx);
                     self.start(ri, req, ctx);
                 } else if (rep.queue.len() as u64) < self.cfg.queue_capacity {
                     rep.queue.push_back(req);
                     self.queue.add(now, 1);
-                    self.admit(ri, now);
+                    self.admit(ri, req, ctx);
                 } else {
                     self.reject(req, ctx);
                 }
@@ -217,7 +247,7 @@ impl Service {
                 if present >= u64::from(cores).saturating_add(self.cfg.queue_capacity) {
                     return self.reject(req, ctx);
                 }
-                self.admit(ri, now);
+                self.admit(ri, req, ctx);
                 self.wait_n += 1;
                 let work = self.demand(op, ri);
                 let rep = &mut self.reps[ri];
@@ -234,8 +264,13 @@ impl Service {
     }
 
     #[inline]
-    fn admit(&mut self, ri: usize, now: SimTime) {
+    fn admit(&mut self, ri: usize, req: ReqRef, ctx: &mut Ctx) {
+        let now = ctx.now();
         let rep = &mut self.reps[ri];
+        if let Some(r) = ctx.reqs.get_mut(req) {
+            r.pos = rep.held.len() as u32;
+        }
+        rep.held.push(req);
         rep.in_system += 1;
         if self.cfg.replicas > 1 {
             rep.in_sys_tw.add(now, 1);
@@ -268,6 +303,10 @@ impl Service {
     fn done(&mut self, req: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get(req) else { return };
+        if r.step == FINISHED {
+            // Its replica crashed while serving it: already failed.
+            return;
+        }
         let ri = r.replica as usize;
         let rep = &mut self.reps[ri];
         rep.busy -= 1;
@@ -335,8 +374,16 @@ impl Service {
             return;
         }
         r.step = FINISHED;
-        let (ri, arrived) = (r.replica as usize, r.arrived);
+        let (ri, arrived, pos) = (r.replica as usize, r.arrived, r.pos as usize);
         let rep = &mut self.reps[ri];
+        if rep.held.get(pos) == Some(&req) {
+            rep.held.swap_remove(pos);
+            if let Some(&moved) = rep.held.get(pos)
+                && let Some(m) = ctx.reqs.get_mut(moved)
+            {
+                m.pos = pos as u32;
+            }
+        }
         rep.in_system -= 1;
         if self.cfg.replicas > 1 {
             rep.in_sys_tw.add(now, -1);
@@ -479,6 +526,64 @@ impl Service {
         self.done_buf = done;
     }
 
+    /// Replica `ri` crashes: everything it holds fails now.
+    fn crash(&mut self, ri: usize, ctx: &mut Ctx) {
+        let now = ctx.now();
+        if self.reps[ri].down {
+            return;
+        }
+        self.crashes += 1;
+        let held = std::mem::take(&mut self.reps[ri].held);
+        for &req in &held {
+            if let Some(r) = ctx.reqs.get_mut(req) {
+                r.step = FINISHED;
+            }
+            if now >= self.started {
+                self.failed += 1;
+            }
+            ctx.respond(&mut self.net, req, Outcome::Failed);
+        }
+        let mut held = held;
+        held.clear();
+        let rep = &mut self.reps[ri];
+        rep.held = held;
+        rep.down = true;
+        let (busy, queued, in_sys) = (
+            i64::from(rep.busy),
+            rep.queue.len() as i64,
+            i64::from(rep.in_system),
+        );
+        rep.queue.clear();
+        rep.busy = 0;
+        rep.in_system = 0;
+        rep.ps.jobs.clear();
+        rep.ps.generation = rep.ps.generation.wrapping_add(1);
+        if self.cfg.replicas > 1 {
+            rep.busy_tw.add(now, -busy);
+            rep.in_sys_tw.add(now, -in_sys);
+        }
+        self.busy.add(now, -busy);
+        if self.cfg.discipline == Discipline::Fifo {
+            self.queue.add(now, -queued);
+        }
+        self.in_sys.add(now, -in_sys);
+        self.up.add(now, -1);
+        if self.up.value() == 0 {
+            self.any_up.add(now, -1);
+        }
+    }
+
+    fn recover(&mut self, ri: usize, now: SimTime) {
+        if !self.reps[ri].down {
+            return;
+        }
+        self.reps[ri].down = false;
+        if self.up.value() == 0 {
+            self.any_up.add(now, 1);
+        }
+        self.up.add(now, 1);
+    }
+
     /// The backend a `cache_aside` cache called by this service stands for.
     fn aside_backend(&self, cache: u32) -> Option<u32> {
         self.cfg
@@ -536,7 +641,35 @@ impl Component for Service {
         self.reps.iter().map(|r| u64::from(r.in_system)).sum()
     }
 
+    fn fault(&mut self, action: super::FaultAction, on: bool, ctx: &mut Ctx) {
+        use super::FaultAction;
+        let now = ctx.now();
+        match action {
+            FaultAction::Slow(f) => self.slow = if on { f } else { 1.0 },
+            FaultAction::Crash(i) if (i as usize) < self.reps.len() => {
+                if on {
+                    self.crash(i as usize, ctx)
+                } else {
+                    self.recover(i as usize, now)
+                }
+            }
+            FaultAction::CrashAll => {
+                for i in 0..self.reps.len() {
+                    if on {
+                        self.crash(i, ctx)
+                    } else {
+                        self.recover(i, now)
+                    }
+                }
+            }
+            FaultAction::Crash(_) => {}
+        }
+    }
+
     fn on_warmup(&mut self, now: SimTime) {
+        self.up.reset(now);
+        self.any_up.reset(now);
+        self.crashes = 0;
         self.busy.reset(now);
         self.queue.reset(now);
         self.in_sys.reset(now);
@@ -623,6 +756,15 @@ impl Component for Service {
         put("rejected", self.rejected as f64);
         put("failed", self.failed as f64);
         put("replicas_mean", f64::from(self.cfg.replicas));
+        if self.crashes > 0 || self.up.value() < i64::from(self.cfg.replicas) || self.any_up.mean(now) < 1.0 {
+            // Time-based availability of the instances themselves.
+            put("availability", self.any_up.mean(now));
+            put(
+                "replica_availability",
+                self.up.mean(now) / f64::from(self.cfg.replicas),
+            );
+            put("crashes", self.crashes as f64);
+        }
         if self.cfg.replicas > 1 {
             let loads: Vec<f64> = self.reps.iter().map(|r| r.arrivals as f64).collect();
             put("load_cv", crate::stats::coefficient_of_variation(&loads));

@@ -52,6 +52,41 @@ pub struct Scenario {
     /// Timed operations on the system: `{ at: 2m, add_shard: db }`, `{ at: 4m, remove_shard: db }`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventSpec>,
+    /// Faults to inject: `{ at: 2m, crash: "api[0]", for: 1m }`, `{ at: 3m, slow: api, factor: 5, for: 2m }`,
+    /// `{ random: api, mtbf: 2h, mttr: 10m }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
+}
+
+/// One fault: exactly one of `crash`, `slow` (with `factor`) or `random` (with `mtbf`, `mttr`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// When it starts (not for `random`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Duration>,
+    /// How long it lasts; omitted = until the end.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+    /// Crash an instance: `api[0]` (one replica), `api` (every replica), `cache.node[1]` (a cache node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash: Option<String>,
+    /// Slow a service down (a gray failure): its service times are multiplied by `factor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow: Option<String>,
+    /// `slow`: the multiplier (> 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// Crash every instance of this service (or cache) independently at random, for ever:
+    /// exponential time between failures with mean `mtbf`, exponential repair with mean `mttr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random: Option<String>,
+    /// `random`: mean time between failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf: Option<Duration>,
+    /// `random`: mean time to repair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr: Option<Duration>,
 }
 
 /// A timed operation: exactly one action besides `at`.

@@ -14,7 +14,7 @@ use crate::model::database::{DatabaseCfg, Mode};
 use crate::model::partition::Scheme;
 use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
 use crate::model::store::Policy;
-use crate::model::{CompCfg, Config, Network};
+use crate::model::{CompCfg, Config, FaultAction, FaultCfg, Network, RandomFaultCfg};
 
 /// A problem found after parsing: a dotted field path and what is wrong.
 #[derive(Clone, Debug, PartialEq)]
@@ -393,6 +393,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         }
     }
     events.sort_by_key(|e| e.0);
+    let (faults, random_faults) = faults(&mut ck, sc, nclients, &known);
 
     // Components.
     let mut comps = Vec::new();
@@ -606,6 +607,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             .filter(|c| matches!(c, ComponentSpec::Database(_)))
             .count(),
         events,
+        faults,
+        random_faults,
         // In-flight requests get a minute after the end to finish, or the
         // longest client timeout if that is longer (so every one resolves).
         drain: sc
@@ -1213,4 +1216,194 @@ fn database(
         key_space,
         price_per_hour: d.price_per_hour.unwrap_or(0.0),
     })
+}
+
+/// A crash target: `name`, `name[i]` (a replica) or `name.node[i]` (a cache node).
+fn parse_instance(target: &str) -> (&str, Option<&str>) {
+    let t = target.trim();
+    if let Some(open) = t.find('[')
+        && t.ends_with(']')
+    {
+        let name = t[..open].strip_suffix(".node").unwrap_or(&t[..open]);
+        return (name, Some(&t[open + 1..t.len() - 1]));
+    }
+    (t, None)
+}
+
+/// Check the `faults:` list and resolve it.
+fn faults(
+    ck: &mut Checker,
+    sc: &Scenario,
+    nclients: u32,
+    known: &dyn Fn() -> String,
+) -> (Vec<FaultCfg>, Vec<RandomFaultCfg>) {
+    let mut fixed = Vec::new();
+    let mut random = Vec::new();
+    for (i, f) in sc.faults.iter().enumerate() {
+        let fp = format!("faults.{i}");
+        let set = [f.crash.is_some(), f.slow.is_some(), f.random.is_some()];
+        if set.iter().filter(|x| **x).count() != 1 {
+            ck.err(
+                fp,
+                "a fault needs exactly one of `crash: TARGET`, `slow: SERVICE` (with `factor`) \
+                 or `random: SERVICE` (with `mtbf` and `mttr`)",
+            );
+            continue;
+        }
+        // The component and how many instances it has.
+        let lookup = |ck: &mut Checker, field: &str, name: &str| -> Option<(u32, &'static str, u32)> {
+            match sc.components.get_full(name) {
+                Some((idx, _, ComponentSpec::Service(s))) => Some((
+                    nclients + idx as u32,
+                    "service",
+                    s.replicas.clamp(1, MAX_REPLICAS),
+                )),
+                Some((idx, _, ComponentSpec::Cache(c))) => {
+                    Some((nclients + idx as u32, "cache", c.nodes.clamp(1, MAX_REPLICAS)))
+                }
+                Some((idx, _, ComponentSpec::Cdn(_))) => Some((nclients + idx as u32, "cdn", 1)),
+                Some((_, _, other)) => {
+                    ck.err(
+                        format!("{fp}.{field}"),
+                        format!(
+                            "`{name}` is a {}; crashes and slowdowns apply to services, caches and CDN edges \
+                             (database failover is not modelled yet)",
+                            other.kind()
+                        ),
+                    );
+                    None
+                }
+                None => {
+                    ck.err(
+                        format!("{fp}.{field}"),
+                        format!("no component named `{name}` (components are {})", known()),
+                    );
+                    None
+                }
+            }
+        };
+        if let Some(r) = &f.random {
+            for (field, v) in [
+                ("at", f.at.is_some()),
+                ("for", f.duration.is_some()),
+                ("factor", f.factor.is_some()),
+            ] {
+                if v {
+                    ck.err(
+                        format!("{fp}.{field}"),
+                        "a random fault runs for the whole run: it takes only `mtbf` and `mttr`",
+                    );
+                }
+            }
+            let (mtbf, mttr) = match (f.mtbf, f.mttr) {
+                (Some(b), Some(r)) if !b.is_zero() && !r.is_zero() => (b, r),
+                _ => {
+                    ck.err(
+                        fp.clone(),
+                        "a random fault needs `mtbf` and `mttr`, both longer than zero",
+                    );
+                    continue;
+                }
+            };
+            if let Some((comp, _, instances)) = lookup(ck, "random", r) {
+                random.push(RandomFaultCfg {
+                    comp,
+                    name: r.clone(),
+                    instances,
+                    mtbf: mtbf.as_nanos() as f64,
+                    mttr: mttr.as_nanos() as f64,
+                });
+            }
+            continue;
+        }
+        for (field, v) in [("mtbf", f.mtbf.is_some()), ("mttr", f.mttr.is_some())] {
+            if v {
+                ck.err(
+                    format!("{fp}.{field}"),
+                    format!("`{field}` belongs to a `random` fault"),
+                );
+            }
+        }
+        let Some(at) = f.at else {
+            ck.err(fp.clone(), "a fault needs `at: TIME` (when it starts)");
+            continue;
+        };
+        if f.duration.is_some_and(|d| d.is_zero()) {
+            ck.err(
+                format!("{fp}.for"),
+                "`for` must be longer than zero (omit it for a permanent fault)",
+            );
+        }
+        let start = at.as_nanos();
+        let end = f.duration.map(|d| start.saturating_add(d.as_nanos()));
+        if let Some(target) = &f.crash {
+            if f.factor.is_some() {
+                ck.err(format!("{fp}.factor"), "`factor` belongs to a `slow` fault");
+            }
+            let (name, index) = parse_instance(target);
+            let Some((comp, kind, instances)) = lookup(ck, "crash", name) else {
+                continue;
+            };
+            let action = match index {
+                None => FaultAction::CrashAll,
+                Some(ix) => match ix.trim().parse::<u32>() {
+                    Ok(n) if n < instances => FaultAction::Crash(n),
+                    _ => {
+                        let what = if kind == "service" { "replica" } else { "node" };
+                        ck.err(
+                            format!("{fp}.crash"),
+                            format!(
+                                "`{target}`: `{name}` has {instances} {what}s, numbered 0 to {}",
+                                instances.saturating_sub(1)
+                            ),
+                        );
+                        continue;
+                    }
+                },
+            };
+            fixed.push(FaultCfg {
+                comp,
+                action,
+                start,
+                end,
+                label: format!("{} crashed", target.trim()),
+            });
+        } else if let Some(target) = &f.slow {
+            let factor = match f.factor {
+                Some(x) if x.is_finite() && x > 0.0 => x,
+                Some(x) => {
+                    ck.err(
+                        format!("{fp}.factor"),
+                        format!("factor must be a positive number, found {x}"),
+                    );
+                    continue;
+                }
+                None => {
+                    ck.err(
+                        fp.clone(),
+                        "a `slow` fault needs `factor` (service times are multiplied by it)",
+                    );
+                    continue;
+                }
+            };
+            let Some((comp, kind, _)) = lookup(ck, "slow", target) else {
+                continue;
+            };
+            if kind != "service" {
+                ck.err(
+                    format!("{fp}.slow"),
+                    format!("`{target}` is a {kind}; only a service can be slowed"),
+                );
+                continue;
+            }
+            fixed.push(FaultCfg {
+                comp,
+                action: FaultAction::Slow(factor),
+                start,
+                end,
+                label: format!("{target} ×{factor} slower"),
+            });
+        }
+    }
+    (fixed, random)
 }

@@ -2914,3 +2914,68 @@ components:
         &["unknown field `vnode`", "did you mean `vnodes`"],
     );
 }
+
+#[test]
+fn crash_of_a_replica_that_does_not_exist() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    replicas: 2
+    service_time: 1ms
+faults:
+  - { at: 0.5s, crash: "api[2]" }
+"#;
+    expect_error(
+        yaml,
+        "13:24",
+        "faults.0.crash",
+        &["`api` has 2 replicas, numbered 0 to 1"],
+    );
+}
+
+#[test]
+fn slow_fault_without_factor() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 1ms
+faults:
+  - { at: 0.5s, slow: api }
+"#;
+    expect_error(yaml, "12:5", "faults.0", &["needs `factor`"]);
+}
+
+#[test]
+fn random_fault_on_a_database() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+faults:
+  - { random: db, mtbf: 1h, mttr: 1m }
+"#;
+    expect_error(
+        yaml,
+        "12:15",
+        "faults.0.random",
+        &["`db` is a database", "not modelled yet"],
+    );
+}

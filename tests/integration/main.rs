@@ -8,6 +8,7 @@ mod compare;
 mod data;
 mod determinism;
 mod errors;
+mod faults;
 mod queueing;
 mod scenarios;
 mod sweep;
