@@ -51,6 +51,30 @@ pub struct BalancerCfg {
     pub vnodes: u32,
     /// Total identities across clients (sticky table size).
     pub identities: u64,
+    /// Active health checking.
+    pub health: Option<HealthCfg>,
+}
+
+/// Active health checks (HAProxy's `inter`, `timeout check`, `fall`, `rise`).
+#[derive(Clone, Copy, Debug)]
+pub struct HealthCfg {
+    /// Time between probes of a replica.
+    pub interval: SimTime,
+    /// A probe not answered within this fails.
+    pub timeout: SimTime,
+    /// Consecutive failed probes that mark a replica down.
+    pub unhealthy_after: u32,
+    /// Consecutive good probes that mark it up again.
+    pub healthy_after: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Health {
+    down: bool,
+    seq: u32,
+    answered: bool,
+    fails: u32,
+    oks: u32,
 }
 
 /// A running balancer.
@@ -67,6 +91,9 @@ pub struct Balancer {
     ewma: Vec<(f64, SimTime)>,
     sent: Vec<u64>,
     sample_buf: Vec<u32>,
+    health: Vec<Health>,
+    marked_down: u64,
+    no_backend: u64,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixed hash of a number.
@@ -110,6 +137,9 @@ impl Balancer {
             ewma: vec![(0.0, 0); n],
             sent: vec![0; n],
             sample_buf: Vec::with_capacity(cfg.choices as usize),
+            health: vec![Health::default(); n],
+            marked_down: 0,
+            no_backend: 0,
         }
     }
 
@@ -117,6 +147,67 @@ impl Balancer {
         let i = self.rr % self.cfg.replicas;
         self.rr = self.rr.wrapping_add(1);
         i
+    }
+
+    /// The algorithm's choice, or the next replica after it that the health
+    /// checks have not marked down (`None`: every replica is down).
+    fn pick_healthy(&mut self, key: u64, identity: u64, now: SimTime) -> Option<u32> {
+        let r = self.pick(key, identity, now);
+        if !self.health[r as usize].down {
+            return Some(r);
+        }
+        let n = self.cfg.replicas;
+        (1..n)
+            .map(|k| (r + k) % n)
+            .find(|&i| !self.health[i as usize].down)
+    }
+
+    fn probe_round(&mut self, ctx: &mut Ctx) {
+        let Some(h) = self.cfg.health else { return };
+        for r in 0..self.cfg.replicas {
+            let st = &mut self.health[r as usize];
+            st.seq = st.seq.wrapping_add(1);
+            st.answered = false;
+            let seq = st.seq;
+            let probe = Msg::Probe {
+                from: self.id,
+                replica: r,
+                seq,
+            };
+            ctx.send(&mut self.net, self.cfg.backend, probe);
+            ctx.sched
+                .after(h.timeout, self.id, Msg::ProbeTimeout { replica: r, seq });
+        }
+        if !ctx.draining {
+            ctx.sched.after(h.interval, self.id, Msg::Tick);
+        }
+    }
+
+    fn probe_result(&mut self, replica: u32, seq: u32, ok: bool, now: SimTime, warm: SimTime) {
+        let Some(h) = self.cfg.health else { return };
+        let Some(st) = self.health.get_mut(replica as usize) else {
+            return;
+        };
+        if st.seq != seq || st.answered {
+            return;
+        }
+        st.answered = true;
+        if ok {
+            st.oks += 1;
+            st.fails = 0;
+            if st.down && st.oks >= h.healthy_after {
+                st.down = false;
+            }
+        } else {
+            st.fails += 1;
+            st.oks = 0;
+            if !st.down && st.fails >= h.unhealthy_after {
+                st.down = true;
+                if now >= warm {
+                    self.marked_down += 1;
+                }
+            }
+        }
     }
 
     fn pick(&mut self, key: u64, identity: u64, now: SimTime) -> u32 {
@@ -231,7 +322,14 @@ impl Component for Balancer {
                     sent: now,
                     ..super::Arena::blank()
                 };
-                let replica = self.pick(tmpl.key, tmpl.identity, now);
+                let Some(replica) = self.pick_healthy(tmpl.key, tmpl.identity, now) else {
+                    // Every replica is marked down: answer at once (a 503).
+                    if now >= ctx.warmup {
+                        self.no_backend += 1;
+                    }
+                    ctx.respond(&mut self.net, req, super::Outcome::Failed);
+                    return;
+                };
                 let child = ctx.reqs.alloc(Request {
                     replica,
                     tag: replica,
@@ -243,8 +341,11 @@ impl Component for Balancer {
             }
             Msg::Response(child, outcome) => {
                 let Some(c) = ctx.reqs.get(child) else { return };
-                let (replica, parent, sent) = (c.tag as usize, c.parent, c.sent);
+                let (replica, parent, sent, version) = (c.tag as usize, c.parent, c.sent, c.version);
                 ctx.reqs.free(child);
+                if let Some(p) = ctx.reqs.get_mut(parent) {
+                    p.version = version;
+                }
                 self.outstanding[replica] = self.outstanding[replica].saturating_sub(1);
                 if self.cfg.algorithm == Algorithm::LeastTime {
                     let rtt = (now - sent) as f64;
@@ -255,12 +356,23 @@ impl Component for Balancer {
                 }
                 ctx.respond(&mut self.net, parent, outcome);
             }
+            Msg::Tick => self.probe_round(ctx),
+            Msg::ProbeReply { replica, seq } => self.probe_result(replica, seq, true, now, ctx.warmup),
+            Msg::ProbeTimeout { replica, seq } => self.probe_result(replica, seq, false, now, ctx.warmup),
             _ => {}
+        }
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        if let Some(h) = self.cfg.health {
+            ctx.sched.after(h.interval, self.id, Msg::Tick);
         }
     }
 
     fn on_warmup(&mut self, _now: SimTime) {
         self.sent.iter_mut().for_each(|s| *s = 0);
+        self.marked_down = 0;
+        self.no_backend = 0;
     }
 
     fn report(&self, rc: &ReportCtx, out: &mut Metrics, _notes: &mut Vec<String>) {
@@ -274,5 +386,15 @@ impl Component for Balancer {
             format!("components.{}.load_cv", self.cfg.name),
             crate::stats::coefficient_of_variation(&loads),
         );
+        if self.cfg.health.is_some() {
+            out.insert(
+                format!("components.{}.marked_down", self.cfg.name),
+                self.marked_down as f64,
+            );
+            out.insert(
+                format!("components.{}.no_backend", self.cfg.name),
+                self.no_backend as f64,
+            );
+        }
     }
 }

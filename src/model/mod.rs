@@ -62,6 +62,30 @@ pub enum Msg {
     Event(u32),
     /// A periodic timer of the receiver (write-back flushes).
     Tick,
+    /// A health-check probe of replica `replica`, answered to `from` by a
+    /// replica that is up.
+    Probe {
+        /// The balancer asking.
+        from: u32,
+        /// Replica probed.
+        replica: u32,
+        /// Probe round.
+        seq: u32,
+    },
+    /// A replica answers a probe.
+    ProbeReply {
+        /// Replica.
+        replica: u32,
+        /// Probe round.
+        seq: u32,
+    },
+    /// A probe's time is up.
+    ProbeTimeout {
+        /// Replica.
+        replica: u32,
+        /// Probe round.
+        seq: u32,
+    },
     /// World: fault `idx` starts (`on`) or ends for one instance.
     Fault {
         /// Index into the scheduled faults, then the random ones.
@@ -98,6 +122,11 @@ impl Message for Msg {
             Msg::Fill(r) => 11 ^ (r.code() << 8),
             Msg::Event(c) => 12 ^ (u64::from(c) << 8),
             Msg::Tick => 13,
+            Msg::Probe { from, replica, seq } => {
+                15 ^ (u64::from(from) << 8) ^ (u64::from(replica) << 24) ^ (u64::from(seq) << 40)
+            }
+            Msg::ProbeReply { replica, seq } => 16 ^ (u64::from(replica) << 8) ^ (u64::from(seq) << 40),
+            Msg::ProbeTimeout { replica, seq } => 17 ^ (u64::from(replica) << 8) ^ (u64::from(seq) << 40),
             Msg::Fault { idx, instance, on } => {
                 14 ^ (u64::from(idx) << 8) ^ (u64::from(instance) << 32) ^ (u64::from(on) << 63)
             }

@@ -748,6 +748,27 @@ pub struct BalancerSpec {
     /// `consistent_hash`: points per replica on the ring (default 160, as ketama).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vnodes: Option<u32>,
+    /// Active health checks: replicas that stop answering are taken out of rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckSpec>,
+}
+
+/// Active health checking (defaults as HAProxy's: every 2 s, down after 3 failures, up after 2).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    /// Time between probes of each replica (default 2s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// A probe unanswered this long fails (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Consecutive failed probes before a replica is marked down (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_after: Option<u32>,
+    /// Consecutive good probes before it is marked up again (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_after: Option<u32>,
 }
 
 /// Load-balancing algorithms.

@@ -480,6 +480,31 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     weights,
                     vnodes: vnodes.max(1),
                     identities: identity_base.max(1),
+                    health: b.health_check.map(|h| {
+                        let hp = format!("{p}.health_check");
+                        let interval = h.interval.map_or(2_000_000_000, |d| d.as_nanos());
+                        let timeout = h.timeout.map_or(1_000_000_000, |d| d.as_nanos());
+                        if interval == 0 {
+                            ck.err(format!("{hp}.interval"), "interval must be longer than zero");
+                        }
+                        if timeout == 0 {
+                            ck.err(format!("{hp}.timeout"), "timeout must be longer than zero");
+                        }
+                        for (f, v) in [
+                            ("unhealthy_after", h.unhealthy_after),
+                            ("healthy_after", h.healthy_after),
+                        ] {
+                            if v == Some(0) {
+                                ck.err(format!("{hp}.{f}"), format!("{f} must be at least 1"));
+                            }
+                        }
+                        crate::model::balancer::HealthCfg {
+                            interval: interval.max(1),
+                            timeout: timeout.max(1),
+                            unhealthy_after: h.unhealthy_after.unwrap_or(3).max(1),
+                            healthy_after: h.healthy_after.unwrap_or(2).max(1),
+                        }
+                    }),
                 })
             }
             ComponentSpec::Cache(k) => {

@@ -277,3 +277,44 @@ faults:
         assert!(v("availability") <= 1.0);
     }
 }
+
+#[test]
+fn health_checks_route_around_a_dead_replica_after_the_detection_window() {
+    // Three replicas; replica 0 crashes at 20 s for good. Probes every 1 s
+    // with a 500 ms timeout, down after 2 misses: the second missed probe
+    // times out 1.5–2.5 s after the crash (depending on whether the probe
+    // at 20 s went out just before or just after it). Until then a third of
+    // the requests (round robin) fail.
+    let yaml = |hc: &str| {
+        format!(
+            "
+name: hc
+duration: 60s
+clients:
+  users:
+    arrival: {{ constant: 300/s }}
+    target: lb
+components:
+  lb: {{ kind: load_balancer, algorithm: round_robin, backends: api{hc} }}
+  api: {{ kind: service, replicas: 3, cores: 8, service_time: 1ms }}
+faults:
+  - {{ at: 20s, crash: \"api[0]\" }}
+"
+        )
+    };
+    let (with, _) = run_yaml(
+        &yaml(", health_check: { interval: 1s, timeout: 500ms, unhealthy_after: 2 }"),
+        1,
+        1,
+    );
+    let failed = with.value("requests.failed").unwrap();
+    // 100 requests/s reach replica 0; detection takes 1.5–2.5 s.
+    println!("with health checks: {failed} failed");
+    assert!((150.0..=250.0).contains(&failed), "failed {failed}");
+    assert_eq!(with.value("components.lb.marked_down"), Some(1.0));
+    let (without, _) = run_yaml(&yaml(""), 1, 1);
+    // Without: a third of everything after the crash fails (40 s × 100/s).
+    let failed = without.value("requests.failed").unwrap();
+    println!("without: {failed} failed");
+    assert!((failed - 4000.0).abs() <= 2.0, "failed {failed}");
+}

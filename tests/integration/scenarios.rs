@@ -960,3 +960,49 @@ fn quorum_tuning_overlapping_quorums_never_read_stale() {
     assert_near("r = 3 read mean", read(&all_reads), 1.9, 0.05);
     assert!(read(&all_reads) > read(&default) && write(&all_writes) > 2.5 * write(&default));
 }
+
+#[test]
+fn availability_nines_redundancy_is_limited_by_detection() {
+    let file = "availability-nines.yaml";
+    let three = run(file, &[], 1);
+    let any_up = metric(&three, "components.api.availability");
+    let a = archsim::theory::availability(600.0, 120.0);
+    assert_near(
+        "some replica up (3)",
+        any_up,
+        archsim::theory::parallel_availability(a, 3),
+        0.005,
+    );
+    assert_near(
+        "request availability (3)",
+        metric(&three, "availability"),
+        0.985,
+        0.005,
+    );
+    assert!(
+        metric(&three, "availability") < any_up,
+        "detection windows cost requests"
+    );
+    let one = run(file, &["components.api.replicas=1"], 1);
+    assert_near("one replica", metric(&one, "availability"), 0.83, 0.03);
+    let fast = run(
+        file,
+        &[
+            "components.api.replicas=4",
+            "components.lb.health_check.interval=500ms",
+            "components.lb.health_check.timeout=250ms",
+        ],
+        1,
+    );
+    assert!(
+        metric(&fast, "availability.nines") > 2.3,
+        "faster detection buys nines"
+    );
+    let blind = run(file, &["components.lb.health_check=null"], 1);
+    assert_near(
+        "no health checks (3)",
+        metric(&blind, "availability"),
+        0.837,
+        0.02,
+    );
+}
