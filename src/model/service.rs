@@ -633,11 +633,9 @@ impl Component for Service {
             Msg::PsDone { replica, generation } => self.ps_done(replica as usize, generation, ctx),
             Msg::Response(child, outcome) => self.child_answered(child, outcome, ctx),
             Msg::Timeout(child) => self.child_timed_out(child, ctx),
-            Msg::Probe { from, replica, seq } => {
-                // A replica that is up answers its health check at once.
-                if self.reps.get(replica as usize).is_some_and(|r| !r.down) {
-                    ctx.send(&mut self.net, from, Msg::ProbeReply { replica, seq });
-                }
+            // A replica that is up answers its health check at once.
+            Msg::Probe { from, replica, seq } if self.reps.get(replica as usize).is_some_and(|r| !r.down) => {
+                ctx.send(&mut self.net, from, Msg::ProbeReply { replica, seq });
             }
             _ => {}
         }
