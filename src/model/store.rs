@@ -7,28 +7,52 @@
 //!
 //! Structures:
 //!
-//! * **Slots.** Entries live in parallel arrays indexed by slot number, and the
-//!   occupied slots are always exactly `0..len`: removing an entry moves the
-//!   entry of the last slot into the hole and patches every structure that
-//!   refers to it (index, list links, heap position). Keeping them dense is
-//!   what makes a uniform random victim a single draw in `0..len`.
+//! * **Slots.** Entries live in one array of 32-byte `Entry` records indexed
+//!   by slot number, and the occupied slots are always exactly `0..len`:
+//!   removing an entry moves the entry of the last slot into the hole and
+//!   patches every structure that refers to it (index, list links, heap
+//!   position). Keeping them dense is what makes a uniform random victim a
+//!   single draw in `0..len`.
 //! * **Index.** Key → slot is an open-addressing hash table of power-of-two
 //!   size ≥ 2·capacity (load factor ≤ ½), linear probing, hash = the SplitMix64
 //!   finaliser of the key, and backward-shift deletion (no tombstones, so
-//!   probe sequences never degrade). Expected O(1) lookup, insert and delete.
+//!   probe sequences never degrade). A bucket is 8 bytes: the slot and the low
+//!   32 bits of its key's hash. The hash bits give the bucket's home (so
+//!   deletion re-homes buckets without reading the slots) and filter probes:
+//!   a probe reads an entry's key only when the hash bits match, so a miss
+//!   almost never touches the slot array. Expected O(1) lookup, insert and
+//!   delete.
 //! * **LRU and FIFO.** An intrusive doubly linked list over slots (`prev`,
-//!   `next`, `u32::MAX` = none), head = least recently used / oldest inserted,
-//!   tail = most recent. Unlink, append and move-to-tail are O(1). LRU moves an
-//!   entry to the tail on a hit or an update; FIFO only appends on insertion.
+//!   `next` in the entry, `u32::MAX` = none), head = least recently used /
+//!   oldest inserted, tail = most recent. Unlink, append and move-to-tail are
+//!   O(1). LRU moves an entry to the tail on a hit or an update; FIFO only
+//!   appends on insertion.
 //! * **Random.** No extra structure: the victim is slot `rng.random_range(0..len)`.
 //! * **LFU (perfect LFU).** A dense request counter per key (`key_space`
 //!   counters, counted on every [`Store::get`], present or not, and kept when a
 //!   key leaves the cache) and an indexed binary min-heap over the occupied
 //!   slots keyed by `(count, tick)`, where `tick` is the logical time of the
 //!   entry's last touch (a global counter advanced on every get and put), so
-//!   equal counts evict the least recently touched entry. A position array
-//!   (slot → heap index) lets a touch, which only ever raises a priority, be a
+//!   equal counts evict the least recently touched entry. Each heap item
+//!   carries its priority inline (a copy of the key's count, refreshed on
+//!   every touch, which is the only time a present key's count changes), so
+//!   sifting compares items without reading the entries or the counters; the
+//!   entry keeps its heap index (in the `next` field, which LFU does not use
+//!   for a list) so that a touch, which only ever raises a priority, is a
 //!   single sift-down: O(log n); insertion and removal are O(log n) too.
+//!
+//! Memory layout. At large capacities every structure is far bigger than the
+//! CPU caches and keys are looked up at random, so the cost of an operation is
+//! essentially the number of distinct cache lines it touches, and next the
+//! total size of what it touches at random. Hence one array of entries (all of
+//! an entry's fields in one 32-byte, 32-byte-aligned record: two per line,
+//! none straddling two) rather than one array per field; 8-byte index buckets
+//! (a miss touches the table only, a hit the table and one entry; buckets
+//! holding the whole key next to the slot, 16 bytes with padding, double the
+//! table and were measured to miss more often); and heap items that hold
+//! their priority (a sift step reads adjacent heap items and writes one heap
+//! index into the moved entry, instead of reading the key, the counter and
+//! the tick of every compared slot).
 //!
 //! Costs per operation: `get`, `put`, `remove`: expected O(1) for LRU, FIFO
 //! and Random, O(log n) for LFU; `peek`, `mark_clean`: expected O(1);
@@ -87,6 +111,67 @@ pub struct Evicted {
     pub dirty: bool,
 }
 
+/// One slot: everything about an entry in a single 32-byte record (largest
+/// fields first, so there is no padding but the 3 bytes after `dirty`),
+/// aligned to 32 bytes so that no entry straddles two cache lines.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
+struct Entry {
+    key: u64,
+    /// Absolute expiry time (`NEVER` = never).
+    expires: u64,
+    version: u32,
+    /// LRU / FIFO: the previous (less recent) slot in the list, `NIL` = none.
+    prev: u32,
+    /// LRU / FIFO: the next (more recent) slot in the list, `NIL` = none.
+    /// LFU: this entry's index in the heap.
+    next: u32,
+    dirty: bool,
+}
+
+const _: () = assert!(size_of::<Entry>() == 32 && size_of::<Bucket>() == 8 && size_of::<HeapItem>() == 16);
+
+const FREE_ENTRY: Entry = Entry {
+    key: 0,
+    expires: 0,
+    version: 0,
+    prev: NIL,
+    next: NIL,
+    dirty: false,
+};
+
+/// An index bucket: a slot and the low 32 bits of its key's hash (`slot ==
+/// NIL`: empty). The hash bits give the bucket's home position (so deletion
+/// can re-home buckets without reading the slots) and filter probes: a probe
+/// reads the slot's key only when the hash bits match.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(8))]
+struct Bucket {
+    hash: u32,
+    slot: u32,
+}
+
+const EMPTY: Bucket = Bucket { hash: 0, slot: NIL };
+
+/// An LFU heap item: a slot and its eviction priority `(count, tick)`.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+struct HeapItem {
+    /// Logical time of the entry's last touch.
+    tick: u64,
+    /// The key's request count (equal to its counter while the key is present).
+    count: u32,
+    slot: u32,
+}
+
+impl HeapItem {
+    /// Eviction priority: lower is evicted first.
+    #[inline]
+    fn priority(&self) -> (u32, u64) {
+        (self.count, self.tick)
+    }
+}
+
 /// The entries of one cache node, their index and the eviction structure.
 /// See the module documentation for the layout and the costs.
 #[derive(Clone)]
@@ -96,19 +181,14 @@ pub struct Store {
     /// Occupied slots are exactly `0..len`.
     len: u32,
 
-    // Per-slot entry data (length `capacity`).
-    keys: Vec<u64>,
-    versions: Vec<u32>,
-    expires: Vec<u64>,
-    dirty: Vec<bool>,
+    /// Per-slot entries (length `capacity`).
+    slots: Vec<Entry>,
 
-    // Key → slot: open addressing, linear probing, `NIL` = empty.
-    table: Vec<u32>,
+    /// Key → slot: open addressing, linear probing.
+    table: Vec<Bucket>,
     mask: usize,
 
-    // LRU / FIFO list (length `capacity`, empty for the other policies).
-    prev: Vec<u32>,
-    next: Vec<u32>,
+    // LRU / FIFO list ends (`NIL` for the other policies).
     /// Least recently used / oldest inserted.
     head: u32,
     /// Most recently used / newest inserted.
@@ -117,12 +197,8 @@ pub struct Store {
     // LFU (empty for the other policies).
     /// Requests counted per key (length `key_space`).
     counts: Vec<u32>,
-    /// Logical time of each slot's last touch.
-    ticks: Vec<u64>,
-    /// Min-heap of slots by `(counts[key], tick)`; length == `len`.
-    heap: Vec<u32>,
-    /// Slot → its index in `heap`.
-    heap_pos: Vec<u32>,
+    /// Min-heap of the occupied slots by `(count, tick)`; length == `len`.
+    heap: Vec<HeapItem>,
 
     /// Advanced on every get and put; gives touch order.
     clock: u64,
@@ -140,6 +216,7 @@ impl std::fmt::Debug for Store {
 
 /// SplitMix64 finaliser (Steele, Lea & Flood 2014): a cheap, well-mixing
 /// bijection on u64, so consecutive keys land far apart in the table.
+#[inline]
 fn mix(key: u64) -> u64 {
     let mut z = key;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -148,6 +225,7 @@ fn mix(key: u64) -> u64 {
 }
 
 /// Whether an entry expiring at `expires` is still live at `now`.
+#[inline]
 fn live(expires: u64, now: u64) -> bool {
     expires == NEVER || now < expires
 }
@@ -162,7 +240,6 @@ impl Store {
         assert!(capacity >= 1, "a store needs capacity >= 1");
         let cap = capacity as usize;
         let table_size = (2 * cap).next_power_of_two();
-        let listed = matches!(policy, Policy::Lru | Policy::Fifo);
         let lfu = policy == Policy::Lfu;
         let counts_len = if lfu {
             usize::try_from(key_space).expect("LFU key_space does not fit in memory")
@@ -173,20 +250,13 @@ impl Store {
             policy,
             capacity,
             len: 0,
-            keys: vec![0; cap],
-            versions: vec![0; cap],
-            expires: vec![0; cap],
-            dirty: vec![false; cap],
-            table: vec![NIL; table_size],
+            slots: vec![FREE_ENTRY; cap],
+            table: vec![EMPTY; table_size],
             mask: table_size - 1,
-            prev: if listed { vec![NIL; cap] } else { Vec::new() },
-            next: if listed { vec![NIL; cap] } else { Vec::new() },
             head: NIL,
             tail: NIL,
             counts: vec![0; counts_len],
-            ticks: if lfu { vec![0; cap] } else { Vec::new() },
             heap: Vec::with_capacity(if lfu { cap } else { 0 }),
-            heap_pos: if lfu { vec![NIL; cap] } else { Vec::new() },
             clock: 0,
         }
     }
@@ -213,39 +283,45 @@ impl Store {
     /// entry is removed and reported as [`Lookup::Expired`].
     pub fn get(&mut self, key: u64, now: u64) -> Lookup {
         self.clock += 1;
+        let mut count = 0;
         if self.policy == Policy::Lfu {
             let c = self.count_mut(key);
             *c = c.saturating_add(1);
+            count = *c;
         }
-        let Some(slot) = self.find(key) else {
+        let Some(pos) = self.find_pos(key) else {
             return Lookup::Miss;
         };
-        let s = slot as usize;
-        if !live(self.expires[s], now) {
-            // (LFU: the raised count is not re-sifted; the entry is removed
-            // right away and removal restores the heap around its position.)
-            let (_, _, dirty) = self.remove_slot(slot);
-            return Lookup::Expired { dirty };
+        let slot = self.table[pos].slot;
+        let e = self.slots[slot as usize];
+        if !live(e.expires, now) {
+            // (LFU: the raised count is not copied into the heap; the entry is
+            // removed right away and removal restores the heap around its position.)
+            self.remove_slot(slot, pos);
+            return Lookup::Expired { dirty: e.dirty };
         }
         match self.policy {
             Policy::Lru => self.move_to_tail(slot),
             Policy::Lfu => {
-                self.ticks[s] = self.clock;
-                self.sift_down(self.heap_pos[s] as usize);
+                let i = e.next as usize;
+                let item = &mut self.heap[i];
+                item.count = count;
+                item.tick = self.clock;
+                self.sift_down(i);
             }
             Policy::Fifo | Policy::Random => {}
         }
         Lookup::Hit {
-            version: self.versions[s],
-            dirty: self.dirty[s],
+            version: e.version,
+            dirty: e.dirty,
         }
     }
 
     /// Read without touching recency/frequency; expired entries are still
     /// returned (the caller decides). Returns `(version, expires, dirty)`.
     pub fn peek(&self, key: u64) -> Option<(u32, u64, bool)> {
-        let s = self.find(key)? as usize;
-        Some((self.versions[s], self.expires[s], self.dirty[s]))
+        let e = &self.slots[self.find(key)? as usize];
+        Some((e.version, e.expires, e.dirty))
     }
 
     /// Insert or update. Update of a present key: set version/expires/dirty;
@@ -266,52 +342,68 @@ impl Store {
     ) -> Option<Evicted> {
         self.clock += 1;
         if let Some(slot) = self.find(key) {
-            let s = slot as usize;
-            self.versions[s] = version;
-            self.expires[s] = expires;
-            self.dirty[s] = dirty;
+            let e = &mut self.slots[slot as usize];
+            e.version = version;
+            e.expires = expires;
+            e.dirty = dirty;
             match self.policy {
                 Policy::Lru => self.move_to_tail(slot),
                 Policy::Lfu => {
-                    self.ticks[s] = self.clock;
-                    self.sift_down(self.heap_pos[s] as usize);
+                    let i = e.next as usize;
+                    self.heap[i].tick = self.clock;
+                    self.sift_down(i);
                 }
                 Policy::Fifo | Policy::Random => {}
             }
             return None;
         }
-        if self.policy == Policy::Lfu {
-            // Fail early (and clearly) on a key outside the counted space.
-            let _ = self.count_mut(key);
-        }
+        // LFU: the key's count, which also fails early (and clearly) on a key
+        // outside the counted space.
+        let count = if self.policy == Policy::Lfu {
+            *self.count_mut(key)
+        } else {
+            0
+        };
 
         let evicted = if self.len == self.capacity {
             let victim = match self.policy {
                 Policy::Lru | Policy::Fifo => self.head,
-                Policy::Lfu => self.heap[0],
+                Policy::Lfu => self.heap[0].slot,
                 Policy::Random => rng.random_range(0..self.len),
             };
-            let (key, version, dirty) = self.remove_slot(victim);
-            Some(Evicted { key, version, dirty })
+            let e = self.slots[victim as usize];
+            let pos = self.find_pos(e.key).expect("an occupied slot is indexed");
+            self.remove_slot(victim, pos);
+            Some(Evicted {
+                key: e.key,
+                version: e.version,
+                dirty: e.dirty,
+            })
         } else {
             None
         };
 
         let slot = self.len;
-        let s = slot as usize;
         self.len += 1;
-        self.keys[s] = key;
-        self.versions[s] = version;
-        self.expires[s] = expires;
-        self.dirty[s] = dirty;
+        self.slots[slot as usize] = Entry {
+            key,
+            expires,
+            version,
+            prev: NIL,
+            next: NIL,
+            dirty,
+        };
         self.index_insert(key, slot);
         match self.policy {
             Policy::Lru | Policy::Fifo => self.push_tail(slot),
             Policy::Lfu => {
-                self.ticks[s] = self.clock;
                 let i = self.heap.len();
-                self.heap.push(slot);
-                self.heap_pos[s] = i as u32;
+                self.heap.push(HeapItem {
+                    tick: self.clock,
+                    count,
+                    slot,
+                });
+                self.slots[slot as usize].next = i as u32;
                 self.sift_up(i);
             }
             Policy::Random => {}
@@ -321,18 +413,20 @@ impl Store {
 
     /// Remove `key`; returns `(version, dirty)` if it was present (expired or not).
     pub fn remove(&mut self, key: u64) -> Option<(u32, bool)> {
-        let slot = self.find(key)?;
-        let (_, version, dirty) = self.remove_slot(slot);
-        Some((version, dirty))
+        let pos = self.find_pos(key)?;
+        let slot = self.table[pos].slot;
+        let e = self.slots[slot as usize];
+        self.remove_slot(slot, pos);
+        Some((e.version, e.dirty))
     }
 
     /// Clear the dirty flag if the entry is present with exactly this version
     /// (write-back flush done). Touches neither recency nor frequency.
     pub fn mark_clean(&mut self, key: u64, version: u32) {
         if let Some(slot) = self.find(key) {
-            let s = slot as usize;
-            if self.versions[s] == version {
-                self.dirty[s] = false;
+            let e = &mut self.slots[slot as usize];
+            if e.version == version {
+                e.dirty = false;
             }
         }
     }
@@ -341,9 +435,9 @@ impl Store {
     /// request counts are reset too.
     pub fn clear(&mut self) -> u64 {
         let n = self.len as usize;
-        let dirty = self.dirty[..n].iter().filter(|&&d| d).count() as u64;
+        let dirty = self.slots[..n].iter().filter(|e| e.dirty).count() as u64;
         self.len = 0;
-        self.table.fill(NIL);
+        self.table.fill(EMPTY);
         self.head = NIL;
         self.tail = NIL;
         self.heap.clear();
@@ -354,20 +448,30 @@ impl Store {
 
     // ---- index -------------------------------------------------------------
 
-    /// The table position `key` hashes to.
-    fn home(&self, key: u64) -> usize {
-        (mix(key) as usize) & self.mask
+    /// The bucket hash of `key`. (32 bits address 2^32 homes: a table of more
+    /// buckets, i.e. capacity > 2^31, would still be correct, just crowd them.)
+    #[inline]
+    fn hash(key: u64) -> u32 {
+        mix(key) as u32
     }
 
-    /// Table position holding `key`'s slot, if present.
+    /// The table position a bucket hash belongs at.
+    #[inline]
+    fn home(&self, hash: u32) -> usize {
+        (hash as usize) & self.mask
+    }
+
+    /// Table position holding `key`, if present.
+    #[inline]
     fn find_pos(&self, key: u64) -> Option<usize> {
-        let mut i = self.home(key);
+        let hash = Self::hash(key);
+        let mut i = self.home(hash);
         loop {
-            let s = self.table[i];
-            if s == NIL {
+            let b = self.table[i];
+            if b.slot == NIL {
                 return None;
             }
-            if self.keys[s as usize] == key {
+            if b.hash == hash && self.slots[b.slot as usize].key == key {
                 return Some(i);
             }
             i = (i + 1) & self.mask;
@@ -375,18 +479,20 @@ impl Store {
     }
 
     /// Slot holding `key`, if present.
+    #[inline]
     fn find(&self, key: u64) -> Option<u32> {
-        self.find_pos(key).map(|i| self.table[i])
+        self.find_pos(key).map(|i| self.table[i].slot)
     }
 
     /// Record `key` (known absent) at `slot`. The table is at most half full,
     /// so an empty position is always found.
     fn index_insert(&mut self, key: u64, slot: u32) {
-        let mut i = self.home(key);
-        while self.table[i] != NIL {
+        let hash = Self::hash(key);
+        let mut i = self.home(hash);
+        while self.table[i].slot != NIL {
             i = (i + 1) & self.mask;
         }
-        self.table[i] = slot;
+        self.table[i] = Bucket { hash, slot };
     }
 
     /// Empty table position `pos`, then shift later members of the probe run
@@ -397,30 +503,26 @@ impl Store {
         let mut j = pos;
         loop {
             j = (j + 1) & self.mask;
-            let s = self.table[j];
-            if s == NIL {
+            let b = self.table[j];
+            if b.slot == NIL {
                 break;
             }
-            let home = self.home(self.keys[s as usize]);
-            // The entry at j may fill the hole iff the hole lies cyclically in
+            let home = self.home(b.hash);
+            // The bucket at j may fill the hole iff the hole lies cyclically in
             // [home, j), i.e. it is no farther from j than its home is.
             if (j.wrapping_sub(home) & self.mask) >= (j.wrapping_sub(hole) & self.mask) {
-                self.table[hole] = s;
+                self.table[hole] = b;
                 hole = j;
             }
         }
-        self.table[hole] = NIL;
+        self.table[hole] = EMPTY;
     }
 
     // ---- slots -------------------------------------------------------------
 
-    /// Remove the entry in `slot` from every structure, then move the last
-    /// slot's entry into it so slots stay dense. Returns (key, version, dirty).
-    fn remove_slot(&mut self, slot: u32) -> (u64, u32, bool) {
-        let s = slot as usize;
-        let key = self.keys[s];
-        let out = (key, self.versions[s], self.dirty[s]);
-        let pos = self.find_pos(key).expect("an occupied slot is indexed");
+    /// Remove the entry in `slot`, indexed at table position `pos`, from every
+    /// structure, then move the last slot's entry into it so slots stay dense.
+    fn remove_slot(&mut self, slot: u32, pos: usize) {
         self.index_remove(pos);
         match self.policy {
             Policy::Lru | Policy::Fifo => self.unlink(slot),
@@ -432,41 +534,29 @@ impl Store {
             self.move_slot(last, slot);
         }
         self.len = last;
-        out
     }
 
     /// Move the entry of occupied slot `from` into the free slot `to` (which
     /// nothing refers to any more), re-pointing the index, list and heap.
     fn move_slot(&mut self, from: u32, to: u32) {
-        let (f, t) = (from as usize, to as usize);
-        self.keys[t] = self.keys[f];
-        self.versions[t] = self.versions[f];
-        self.expires[t] = self.expires[f];
-        self.dirty[t] = self.dirty[f];
-        let pos = self.find_pos(self.keys[f]).expect("an occupied slot is indexed");
-        self.table[pos] = to;
+        let e = self.slots[from as usize];
+        self.slots[to as usize] = e;
+        let pos = self.find_pos(e.key).expect("an occupied slot is indexed");
+        self.table[pos].slot = to;
         match self.policy {
             Policy::Lru | Policy::Fifo => {
-                let (p, n) = (self.prev[f], self.next[f]);
-                self.prev[t] = p;
-                self.next[t] = n;
-                if p == NIL {
+                if e.prev == NIL {
                     self.head = to;
                 } else {
-                    self.next[p as usize] = to;
+                    self.slots[e.prev as usize].next = to;
                 }
-                if n == NIL {
+                if e.next == NIL {
                     self.tail = to;
                 } else {
-                    self.prev[n as usize] = to;
+                    self.slots[e.next as usize].prev = to;
                 }
             }
-            Policy::Lfu => {
-                self.ticks[t] = self.ticks[f];
-                let hp = self.heap_pos[f];
-                self.heap[hp as usize] = to;
-                self.heap_pos[t] = hp;
-            }
+            Policy::Lfu => self.heap[e.next as usize].slot = to,
             Policy::Random => {}
         }
     }
@@ -474,30 +564,31 @@ impl Store {
     // ---- LRU / FIFO list ---------------------------------------------------
 
     fn unlink(&mut self, slot: u32) {
-        let s = slot as usize;
-        let (p, n) = (self.prev[s], self.next[s]);
+        let e = &mut self.slots[slot as usize];
+        let (p, n) = (e.prev, e.next);
+        e.prev = NIL;
+        e.next = NIL;
         if p == NIL {
             self.head = n;
         } else {
-            self.next[p as usize] = n;
+            self.slots[p as usize].next = n;
         }
         if n == NIL {
             self.tail = p;
         } else {
-            self.prev[n as usize] = p;
+            self.slots[n as usize].prev = p;
         }
-        self.prev[s] = NIL;
-        self.next[s] = NIL;
     }
 
     fn push_tail(&mut self, slot: u32) {
-        let s = slot as usize;
-        self.prev[s] = self.tail;
-        self.next[s] = NIL;
-        if self.tail == NIL {
+        let tail = self.tail;
+        let e = &mut self.slots[slot as usize];
+        e.prev = tail;
+        e.next = NIL;
+        if tail == NIL {
             self.head = slot;
         } else {
-            self.next[self.tail as usize] = slot;
+            self.slots[tail as usize].next = slot;
         }
         self.tail = slot;
     }
@@ -520,66 +611,62 @@ impl Store {
             .unwrap_or_else(|| panic!("LFU store: key {key} outside key_space {n}"))
     }
 
-    /// Eviction priority of an occupied slot: lower is evicted first.
-    fn priority(&self, slot: u32) -> (u32, u64) {
-        let s = slot as usize;
-        (self.counts[self.keys[s] as usize], self.ticks[s])
-    }
-
-    fn heap_set(&mut self, i: usize, slot: u32) {
-        self.heap[i] = slot;
-        self.heap_pos[slot as usize] = i as u32;
+    /// Put `item` at heap index `i` and record the index in its entry.
+    #[inline]
+    fn heap_set(&mut self, i: usize, item: HeapItem) {
+        self.heap[i] = item;
+        self.slots[item.slot as usize].next = i as u32;
     }
 
     fn sift_up(&mut self, mut i: usize) {
-        let slot = self.heap[i];
-        let pr = self.priority(slot);
+        let item = self.heap[i];
+        let pr = item.priority();
         while i > 0 {
             let parent = (i - 1) / 2;
-            let ps = self.heap[parent];
-            if self.priority(ps) <= pr {
+            let p = self.heap[parent];
+            if p.priority() <= pr {
                 break;
             }
-            self.heap_set(i, ps);
+            self.heap_set(i, p);
             i = parent;
         }
-        self.heap_set(i, slot);
+        self.heap_set(i, item);
     }
 
     fn sift_down(&mut self, mut i: usize) {
         let n = self.heap.len();
-        let slot = self.heap[i];
-        let pr = self.priority(slot);
+        let item = self.heap[i];
+        let pr = item.priority();
         loop {
             let left = 2 * i + 1;
             if left >= n {
                 break;
             }
             let right = left + 1;
-            let mut child = left;
-            if right < n && self.priority(self.heap[right]) < self.priority(self.heap[left]) {
-                child = right;
+            let mut child = self.heap[left];
+            let mut c = left;
+            if right < n && self.heap[right].priority() < child.priority() {
+                child = self.heap[right];
+                c = right;
             }
-            let cs = self.heap[child];
-            if pr <= self.priority(cs) {
+            if pr <= child.priority() {
                 break;
             }
-            self.heap_set(i, cs);
-            i = child;
+            self.heap_set(i, child);
+            i = c;
         }
-        self.heap_set(i, slot);
+        self.heap_set(i, item);
     }
 
-    /// Take `slot` out of the heap: the last heap element replaces it and is
+    /// Take `slot` out of the heap: the last heap item replaces it and is
     /// sifted whichever way restores the order.
     fn heap_remove(&mut self, slot: u32) {
-        let i = self.heap_pos[slot as usize] as usize;
-        self.heap_pos[slot as usize] = NIL;
+        let i = self.slots[slot as usize].next as usize;
         let last = self.heap.pop().expect("an occupied slot is in the heap");
         if i < self.heap.len() {
             self.heap_set(i, last);
             self.sift_up(i);
-            self.sift_down(self.heap_pos[last as usize] as usize);
+            self.sift_down(self.slots[last.slot as usize].next as usize);
         }
     }
 
@@ -593,14 +680,19 @@ impl Store {
             self.len,
             self.capacity
         );
-        let indexed = self.table.iter().filter(|&&s| s != NIL).count();
+        let indexed = self.table.iter().filter(|b| b.slot != NIL).count();
         assert_eq!(indexed, n, "index size differs from len");
-        for &s in self.table.iter().filter(|&&s| s != NIL) {
-            assert!((s as usize) < n, "index points at free slot {s}");
+        for b in self.table.iter().filter(|b| b.slot != NIL) {
+            assert!((b.slot as usize) < n, "index points at free slot {}", b.slot);
+            assert_eq!(
+                Self::hash(self.slots[b.slot as usize].key),
+                b.hash,
+                "bucket hash differs from its key's"
+            );
         }
         for s in 0..n {
             assert_eq!(
-                self.find(self.keys[s]),
+                self.find(self.slots[s].key),
                 Some(s as u32),
                 "slot {s} not reachable through the index"
             );
@@ -612,23 +704,28 @@ impl Store {
                 let mut cur = self.head;
                 while cur != NIL {
                     assert!((cur as usize) < n, "list holds free slot {cur}");
-                    assert_eq!(self.prev[cur as usize], prev, "broken prev link");
+                    assert_eq!(self.slots[cur as usize].prev, prev, "broken prev link");
                     seen += 1;
                     assert!(seen <= n, "list cycle");
                     prev = cur;
-                    cur = self.next[cur as usize];
+                    cur = self.slots[cur as usize].next;
                 }
                 assert_eq!(prev, self.tail, "tail mismatch");
                 assert_eq!(seen, n, "list length differs from len");
             }
             Policy::Lfu => {
                 assert_eq!(self.heap.len(), n, "heap size differs from len");
-                for (i, &s) in self.heap.iter().enumerate() {
-                    assert!((s as usize) < n, "heap holds free slot {s}");
-                    assert_eq!(self.heap_pos[s as usize] as usize, i, "heap position mismatch");
+                for (i, item) in self.heap.iter().enumerate() {
+                    let s = item.slot as usize;
+                    assert!(s < n, "heap holds free slot {s}");
+                    assert_eq!(self.slots[s].next as usize, i, "heap position mismatch");
+                    assert_eq!(
+                        item.count, self.counts[self.slots[s].key as usize],
+                        "heap count differs from the key's counter"
+                    );
                     if i > 0 {
                         let parent = self.heap[(i - 1) / 2];
-                        assert!(self.priority(parent) <= self.priority(s), "heap order violated");
+                        assert!(parent.priority() <= item.priority(), "heap order violated");
                     }
                 }
             }
