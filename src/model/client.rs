@@ -16,7 +16,9 @@ use std::sync::Arc;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1, Zipf};
 
-use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, Request};
+use super::request::{IDEMPOTENT, RETRYABLE};
+use super::resilience::{CallPolicy, Caller};
+use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::rng::{self, Rng};
 use crate::engine::{NS_PER_S, SimTime};
 use crate::scenario::dist::Sampler;
@@ -74,8 +76,8 @@ pub struct ClientCfg {
     pub target: u32,
     /// Arrival process.
     pub arrival: ArrivalCfg,
-    /// Timeout in ns.
-    pub timeout: Option<SimTime>,
+    /// Timeout of each attempt, retries, circuit breaker, idempotency.
+    pub policy: CallPolicy,
     /// Fraction of requests that are writes.
     pub write_fraction: f64,
     /// Key popularity.
@@ -106,6 +108,19 @@ pub struct Client {
     rejected: u64,
     timed_out: u64,
     latency: Histogram,
+    /// Retries and the breaker, when the policy has them.
+    caller: Caller,
+    /// Backoff jitter draws.
+    retry_rng: Rng,
+    /// Logical requests issued (their idempotency keys).
+    origins: u64,
+}
+
+/// How a logical request ended, as the client counts it.
+#[derive(Clone, Copy, PartialEq)]
+enum End {
+    Answer(Outcome),
+    TimedOut,
 }
 
 impl Client {
@@ -135,6 +150,9 @@ impl Client {
             rejected: 0,
             timed_out: 0,
             latency: Histogram::new(),
+            caller: Caller::new(cfg.policy),
+            retry_rng: rng::stream(seed, &format!("client/{}/retry", cfg.name)),
+            origins: 0,
         }
     }
 
@@ -244,6 +262,15 @@ impl Client {
                 _ if self.cfg.identities > 1 => self.attrs.random_range(0..self.cfg.identities),
                 _ => 0,
             };
+        self.origins += 1;
+        let mut flags = 0;
+        if self.cfg.policy.retry.is_some() {
+            flags |= RETRYABLE;
+        }
+        if self.cfg.policy.idempotent {
+            flags |= IDEMPOTENT;
+        }
+        let target = static_target.unwrap_or(self.cfg.target);
         let req = ctx.reqs.alloc(Request {
             reply_to: self.id,
             tag: user,
@@ -253,20 +280,113 @@ impl Client {
             identity,
             born: now,
             sent: now,
+            target,
+            origin: (u64::from(self.id) << 40) | self.origins,
+            flags,
             ..super::Arena::blank()
         });
         if now >= ctx.warmup {
             self.offered += 1;
         }
         ctx.open += 1;
-        let target = static_target.unwrap_or(self.cfg.target);
-        if let Some(r) = ctx.reqs.get_mut(req) {
-            r.target = target;
+        if self.cfg.policy.guarded() {
+            // `req` is the logical request, kept here; attempts are its children.
+            return self.send_attempt(req, 1, ctx);
         }
         ctx.send(&mut self.net, target, Msg::Request(req));
-        if let Some(t) = self.cfg.timeout {
+        if let Some(t) = self.cfg.policy.timeout {
             ctx.sched.after(t, self.id, Msg::Timeout(req));
         }
+    }
+
+    /// Send attempt `k` of logical request `req` (if the breaker lets it).
+    fn send_attempt(&mut self, req: ReqRef, k: u16, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some(r) = ctx.reqs.get_mut(req) else { return };
+        r.attempt = k;
+        let counted = r.born >= ctx.warmup;
+        let tmpl = Request {
+            parent: req,
+            attempt: k,
+            sent: now,
+            ..*r
+        };
+        if !self.caller.admit(now, k == 1, counted) {
+            // Breaker open: fail fast, nothing is sent.
+            return self.settle(req, End::Answer(Outcome::Failed), ctx);
+        }
+        let attempt = ctx.reqs.alloc(tmpl);
+        ctx.send(&mut self.net, tmpl.target, Msg::Request(attempt));
+        if let Some(t) = self.cfg.policy.timeout {
+            ctx.sched.after(t, self.id, Msg::Timeout(attempt));
+        }
+    }
+
+    /// Attempt `k` of logical request `req` ended with `end`: done, or
+    /// retried after the backoff, or given up.
+    fn attempt_ended(&mut self, req: ReqRef, k: u16, end: End, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some(r) = ctx.reqs.get(req) else { return };
+        let counted = r.born >= ctx.warmup;
+        let ok = end == End::Answer(Outcome::Ok);
+        self.caller.result(now, ok, counted);
+        if !ok && let Some(d) = self.caller.retry_after(now, k, &mut self.retry_rng, counted) {
+            ctx.sched.after(d, self.id, Msg::Later(req));
+            return;
+        }
+        self.settle(req, end, ctx);
+    }
+
+    /// The request `req` has its outcome: count it, free it unless an
+    /// answer is still to come, and let a closed-loop user think.
+    fn settle(&mut self, req: ReqRef, end: End, ctx: &mut Ctx) {
+        let Some(r) = ctx.reqs.get_mut(req) else { return };
+        let (born, user) = (r.born, r.tag);
+        if end == End::TimedOut && r.parent == ReqRef::NONE && !self.cfg.policy.guarded() {
+            // Unguarded: the record travels on; its late answer frees it.
+            r.abandoned = true;
+        } else {
+            ctx.reqs.free(req);
+        }
+        ctx.open -= 1;
+        let now = ctx.now();
+        let counted = born >= ctx.warmup;
+        match end {
+            End::Answer(Outcome::Ok) => {
+                let lat = now - born;
+                ctx.interval.completed += 1;
+                ctx.interval.latency.record(lat);
+                ctx.interval.latency_sum += lat;
+                if counted {
+                    self.completed += 1;
+                    self.latency.record(lat);
+                }
+                // Throughput: completions inside the window, whenever
+                // the request was issued; the drain only settles outcomes.
+                if now >= ctx.warmup && !ctx.draining {
+                    self.completed_in_window += 1;
+                }
+            }
+            End::Answer(Outcome::Rejected) => {
+                ctx.interval.errors += 1;
+                if counted {
+                    self.rejected += 1;
+                }
+            }
+            End::Answer(Outcome::Failed | Outcome::Miss) => {
+                ctx.interval.errors += 1;
+                if counted {
+                    self.failed += 1;
+                }
+            }
+            End::TimedOut => {
+                ctx.interval.errors += 1;
+                if counted {
+                    self.timed_out += 1;
+                }
+            }
+        }
+        self.think_then_send(user, ctx);
     }
 
     fn think_then_send(&mut self, user: u32, ctx: &mut Ctx) {
@@ -330,58 +450,38 @@ impl Component for Client {
             }
             Msg::Response(req, outcome) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
-                let (born, abandoned, user) = (r.born, r.abandoned, r.tag);
+                let (abandoned, parent, k) = (r.abandoned, r.parent, r.attempt);
+                if parent == ReqRef::NONE {
+                    if abandoned {
+                        ctx.reqs.free(req);
+                        return;
+                    }
+                    return self.settle(req, End::Answer(outcome), ctx);
+                }
+                // An attempt: free it; its logical request decides.
                 ctx.reqs.free(req);
-                if abandoned {
-                    return;
+                if !abandoned {
+                    self.attempt_ended(parent, k, End::Answer(outcome), ctx);
                 }
-                ctx.open -= 1;
-                let now = ctx.now();
-                let counted = born >= ctx.warmup;
-                match outcome {
-                    Outcome::Ok => {
-                        let lat = now - born;
-                        ctx.interval.completed += 1;
-                        ctx.interval.latency.record(lat);
-                        ctx.interval.latency_sum += lat;
-                        if counted {
-                            self.completed += 1;
-                            self.latency.record(lat);
-                        }
-                        // Throughput: completions inside the window, whenever
-                        // the request was issued; the drain only settles outcomes.
-                        if now >= ctx.warmup && !ctx.draining {
-                            self.completed_in_window += 1;
-                        }
-                    }
-                    Outcome::Rejected => {
-                        ctx.interval.errors += 1;
-                        if counted {
-                            self.rejected += 1;
-                        }
-                    }
-                    Outcome::Failed | Outcome::Miss => {
-                        ctx.interval.errors += 1;
-                        if counted {
-                            self.failed += 1;
-                        }
-                    }
-                }
-                self.think_then_send(user, ctx);
             }
             Msg::Timeout(req) => {
                 let Some(r) = ctx.reqs.get_mut(req) else { return };
                 if r.abandoned {
                     return;
                 }
-                r.abandoned = true;
-                ctx.open -= 1;
-                let (born, user) = (r.born, r.tag);
-                ctx.interval.errors += 1;
-                if born >= ctx.warmup {
-                    self.timed_out += 1;
+                let (parent, k) = (r.parent, r.attempt);
+                if parent == ReqRef::NONE {
+                    return self.settle(req, End::TimedOut, ctx);
                 }
-                self.think_then_send(user, ctx);
+                // The attempt travels on (its callee still works on it).
+                r.abandoned = true;
+                self.attempt_ended(parent, k, End::TimedOut, ctx);
+            }
+            Msg::Later(req) => {
+                // A retry's backoff is over.
+                let Some(r) = ctx.reqs.get(req) else { return };
+                let k = r.attempt.saturating_add(1);
+                self.send_attempt(req, k, ctx);
             }
             _ => {}
         }
@@ -427,7 +527,8 @@ impl Component for Client {
         ] {
             *out.entry(name.to_string()).or_insert(0.0) += v as f64;
         }
-        out.entry("requests.retries".to_string()).or_insert(0.0);
+        *out.entry("requests.retries".to_string()).or_insert(0.0) += self.caller.retries as f64;
+        self.caller.report(&p, out);
         *out.entry("throughput_rps".to_string()).or_insert(0.0) +=
             self.completed_in_window as f64 / rc.window_s();
     }

@@ -33,11 +33,12 @@
 //! changed (`keys_moved`); data moves instantly (migration cost is not
 //! modelled). Nodes of a removed shard finish what they hold.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use rand::RngExt;
 
 use super::partition::{Partitioner, Scheme};
+use super::request::{IDEMPOTENT, RETRYABLE};
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
@@ -176,7 +177,18 @@ pub struct Database {
     last_sample: SimTime,
     warm: SimTime,
     mid: Option<SimTime>,
+    /// Writes that may be sent again, by logical request (`Request::origin`),
+    /// with the version each created, kept for [`WRITE_MEMORY`].
+    written: BTreeMap<u64, u32>,
+    written_order: VecDeque<(SimTime, u64)>,
+    duplicates: u64,
+    deduplicated: u64,
 }
+
+/// How long a database remembers which logical requests' writes it applied
+/// (as idempotency-key stores keep keys for a while): a retry arriving later
+/// than this is not recognised. Only writes some caller may retry are kept.
+pub const WRITE_MEMORY: SimTime = 300_000_000_000;
 
 impl Database {
     /// A database with id `id`.
@@ -234,6 +246,50 @@ impl Database {
             last_sample: 0,
             warm: 0,
             mid: None,
+            written: BTreeMap::new(),
+            written_order: VecDeque::new(),
+            duplicates: 0,
+            deduplicated: 0,
+        }
+    }
+
+    /// A retryable write `rec` is about to create version `v`: returns the
+    /// version to answer with instead when an idempotency key shows it was
+    /// applied before; counts a duplicate when it was and has no key.
+    fn remember_write(&mut self, rec: ReqRef, v: u32, ctx: &Ctx) -> Option<u32> {
+        let now = ctx.now();
+        let r = ctx.reqs.get(rec)?;
+        if r.flags & RETRYABLE == 0 {
+            return None;
+        }
+        let (origin, idempotent) = (r.origin, r.flags & IDEMPOTENT != 0);
+        while let Some(&(t, o)) = self.written_order.front() {
+            if now.saturating_sub(t) < WRITE_MEMORY {
+                break;
+            }
+            self.written_order.pop_front();
+            self.written.remove(&o);
+        }
+        let counted = now >= ctx.warmup;
+        match self.written.get(&origin) {
+            Some(&earlier) if idempotent => {
+                if counted {
+                    self.deduplicated += 1;
+                }
+                Some(earlier)
+            }
+            Some(_) => {
+                if counted {
+                    self.duplicates += 1;
+                }
+                self.written.insert(origin, v);
+                None
+            }
+            None => {
+                self.written.insert(origin, v);
+                self.written_order.push_back((now, origin));
+                None
+            }
         }
     }
 
@@ -302,6 +358,14 @@ impl Database {
                 }
             }
             (Op::Write, Mode::Quorum { n, w, .. }) => {
+                let next = self.assigned.get(key as usize).map_or(0, |a| a + 1);
+                if let Some(earlier) = self.remember_write(req, next, ctx) {
+                    self.set(req, ctx, |r| {
+                        r.version = earlier;
+                        r.step = WAIT;
+                    });
+                    return self.write_answered(req, ctx);
+                }
                 let v = match self.assigned.get_mut(key as usize) {
                     Some(a) => {
                         *a += 1;
@@ -460,8 +524,13 @@ impl Database {
                 self.read_answered(rec, served, stale, ctx);
             }
             SERVE => {
-                // A write on the primary: the next version, applied at once.
+                // A write on the primary: the next version, applied at once
+                // (unless its idempotency key shows it was applied before).
                 let v = self.version(0, key) + 1;
+                if let Some(earlier) = self.remember_write(rec, v, ctx) {
+                    self.set(rec, ctx, |r| r.version = earlier);
+                    return self.write_answered(rec, ctx);
+                }
                 self.apply(0, key, v);
                 for f in 1..=self.cfg.followers {
                     let child = self.internal(
@@ -740,6 +809,10 @@ impl Component for Database {
             },
         );
         put("lost_writes", 0.0);
+        put("duplicate_writes", self.duplicates as f64);
+        if self.deduplicated > 0 {
+            put("deduplicated_writes", self.deduplicated as f64);
+        }
         put("shards", f64::from(self.part.shards()));
         if self.per > 1 {
             put("replication_lag.mean_ms", mean(self.lag_sum, self.lag_n));
@@ -769,6 +842,7 @@ impl Component for Database {
         *out.entry("consistency.stale_reads".into()).or_insert(0.0) += self.stale as f64;
         *out.entry("consistency.reads".into()).or_insert(0.0) += self.reads_done as f64;
         *out.entry("data.lost_writes".into()).or_insert(0.0) += 0.0;
+        *out.entry("data.duplicate_writes".into()).or_insert(0.0) += self.duplicates as f64;
         let inst = self.slots.mean(now) / f64::from(self.cfg.cores) * w / 3600.0;
         *out.entry("cost.instance_hours".into()).or_insert(0.0) += inst;
         *out.entry("cost.total".into()).or_insert(0.0) += inst * self.cfg.price_per_hour;

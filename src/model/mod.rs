@@ -551,10 +551,18 @@ impl World {
         for (i, f) in self.faults.iter().enumerate() {
             let idx = i as u32;
             if f.start < self.end {
-                let on = Msg::Fault { idx, instance: 0, on: true };
+                let on = Msg::Fault {
+                    idx,
+                    instance: 0,
+                    on: true,
+                };
                 self.ctx.sched.at(f.start, WORLD, on);
                 if let Some(e) = f.end.filter(|e| *e < self.end) {
-                    let off = Msg::Fault { idx, instance: 0, on: false };
+                    let off = Msg::Fault {
+                        idx,
+                        instance: 0,
+                        on: false,
+                    };
                     self.ctx.sched.at(e, WORLD, off);
                 }
             }
@@ -670,7 +678,9 @@ impl World {
             return;
         }
         let r = idx - self.faults.len();
-        let Some(f) = self.random_faults.get(r) else { return };
+        let Some(f) = self.random_faults.get(r) else {
+            return;
+        };
         let comp = f.comp as usize;
         self.comps[comp].fault(FaultAction::Crash(instance), on, &mut self.ctx);
         let next = if on {
@@ -751,7 +761,11 @@ impl World {
             metrics.insert("availability.downtime_s".into(), down * rc.window_s());
             metrics.insert(
                 "availability.nines".into(),
-                if down > 1e-9 { (-down.log10()).min(9.0) } else { 9.0 },
+                if down > 1e-9 {
+                    (-down.log10()).min(9.0)
+                } else {
+                    9.0
+                },
             );
         }
         // Stores add their stale reads and reads served into these totals.

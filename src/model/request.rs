@@ -95,7 +95,24 @@ pub struct Request {
     /// Position in the serving replica's list of the requests it holds
     /// (so a crash can fail them all at once).
     pub pos: u32,
+    /// The logical request this hop belongs to: one number per client
+    /// request, shared by all its hops and retries (an idempotency key).
+    pub origin: u64,
+    /// Service time this hop has been given (for wasted-work accounting).
+    pub work: u64,
+    /// Attempt number of this hop (1 = first) for guarded calls; on a
+    /// client's logical record, attempts made so far.
+    pub attempt: u16,
+    /// Guarded call edge of the caller this hop was sent on (index + 1; 0 = none).
+    pub edge: u16,
+    /// [`RETRYABLE`] and [`IDEMPOTENT`] bits, inherited by downstream hops.
+    pub flags: u8,
 }
+
+/// Flag: some caller on this request's path may send it again.
+pub const RETRYABLE: u8 = 1;
+/// Flag: the request carries an idempotency key: a write is applied once.
+pub const IDEMPOTENT: u8 = 2;
 
 impl Request {
     const BLANK: Request = Request {
@@ -118,6 +135,11 @@ impl Request {
         seen: 0,
         target: 0,
         pos: 0,
+        origin: 0,
+        work: 0,
+        attempt: 0,
+        edge: 0,
+        flags: 0,
     };
 }
 

@@ -431,6 +431,180 @@ impl CircuitBreaker {
     }
 }
 
+/// A retry policy, resolved (`retry:` on a client or a call edge).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryCfg {
+    /// Attempts in all, the first included (>= 1).
+    pub max_attempts: u16,
+    /// Delay before each retry.
+    pub backoff: Backoff,
+    /// Retry budget: (ratio, min retries per second, window ns).
+    pub budget: Option<(f64, f64, SimTime)>,
+}
+
+/// A circuit breaker, resolved (`circuit_breaker:` on a client or a call edge).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BreakerCfg {
+    /// Failure ratio over the window that opens it.
+    pub failure_ratio: f64,
+    /// Sliding window, ns.
+    pub window: SimTime,
+    /// How long it stays open, ns.
+    pub open_for: SimTime,
+    /// Probe calls let through when half open.
+    pub half_open_probes: u32,
+    /// Calls finished in the window before it may open.
+    pub min_calls: u32,
+}
+
+/// How one caller calls one target: the timeout of each attempt, retries,
+/// a circuit breaker, and whether its writes carry idempotency keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CallPolicy {
+    /// Give up on an attempt after this many ns.
+    pub timeout: Option<SimTime>,
+    /// Retry failed and timed-out attempts.
+    pub retry: Option<RetryCfg>,
+    /// Stop calling while the target fails.
+    pub breaker: Option<BreakerCfg>,
+    /// Writes carry an idempotency key: a retried write is applied once.
+    pub idempotent: bool,
+}
+
+impl CallPolicy {
+    /// Whether calls need the attempt machinery (retries or a breaker).
+    pub fn guarded(&self) -> bool {
+        self.retry.is_some() || self.breaker.is_some()
+    }
+
+    /// The longest a caller may wait for an answer with all its attempts
+    /// (ns; 0 without a timeout).
+    pub fn longest_wait(&self) -> SimTime {
+        let Some(t) = self.timeout else { return 0 };
+        let attempts = self.retry.map_or(1, |r| u64::from(r.max_attempts));
+        let cap = self.retry.map_or(0, |r| r.backoff.cap);
+        attempts.saturating_mul(t.saturating_add(cap))
+    }
+}
+
+/// The running state of one [`CallPolicy`] at one caller: its breaker, its
+/// budget, its backoff stream and its counters. Clients and services both
+/// drive their calls through it, so retries behave the same at every hop.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The policy.
+    pub policy: CallPolicy,
+    breaker: Option<CircuitBreaker>,
+    budget: Option<RetryBudget>,
+    /// Retries sent since warm-up.
+    pub retries: u64,
+    /// Retries the budget refused since warm-up.
+    pub budget_refused: u64,
+    /// Calls the open breaker failed at once since warm-up.
+    pub breaker_rejected: u64,
+    /// Times the breaker opened since warm-up.
+    pub breaker_opened: u64,
+}
+
+impl Caller {
+    /// A caller with a closed breaker and an empty budget.
+    pub fn new(policy: CallPolicy) -> Caller {
+        Caller {
+            policy,
+            breaker: policy.breaker.map(|b| {
+                CircuitBreaker::new(
+                    b.failure_ratio,
+                    b.window,
+                    b.open_for,
+                    b.half_open_probes,
+                    b.min_calls,
+                )
+            }),
+            budget: policy
+                .retry
+                .and_then(|r| r.budget)
+                .map(|(ratio, min, window)| RetryBudget::new(ratio, min, window)),
+            retries: 0,
+            budget_refused: 0,
+            breaker_rejected: 0,
+            breaker_opened: 0,
+        }
+    }
+
+    /// May an attempt start now? `first` marks a request's first attempt
+    /// (the budget counts those). Counts the breaker's refusals when `counted`.
+    pub fn admit(&mut self, now: SimTime, first: bool, counted: bool) -> bool {
+        if first && let Some(b) = &mut self.budget {
+            b.on_request(now);
+        }
+        match &mut self.breaker {
+            Some(b) => {
+                let ok = b.allow(now);
+                if !ok && counted {
+                    self.breaker_rejected += 1;
+                }
+                ok
+            }
+            None => true,
+        }
+    }
+
+    /// An admitted attempt ended (a timeout is a failure).
+    pub fn result(&mut self, now: SimTime, ok: bool, counted: bool) {
+        if let Some(b) = &mut self.breaker {
+            let before = b.opened();
+            b.record(now, ok);
+            if counted {
+                self.breaker_opened += b.opened() - before;
+            }
+        }
+    }
+
+    /// After attempt number `made` (1 = the first) failed: the delay before
+    /// the next attempt, or `None` when the policy gives up (no attempts
+    /// left, or the budget is spent). Counts the retry when `counted`.
+    pub fn retry_after(&mut self, now: SimTime, made: u16, rng: &mut Rng, counted: bool) -> Option<SimTime> {
+        let r = self.policy.retry?;
+        if made >= r.max_attempts {
+            return None;
+        }
+        if let Some(b) = &mut self.budget
+            && !b.try_retry(now)
+        {
+            if counted {
+                self.budget_refused += 1;
+            }
+            return None;
+        }
+        if counted {
+            self.retries += 1;
+        }
+        Some(r.backoff.delay(u32::from(made), rng))
+    }
+
+    /// Warm-up ends: counters restart (state is kept).
+    pub fn reset_counts(&mut self) {
+        self.retries = 0;
+        self.budget_refused = 0;
+        self.breaker_rejected = 0;
+        self.breaker_opened = 0;
+    }
+
+    /// Adds this caller's counters under `prefix` (e.g. `clients.web.`).
+    pub fn report(&self, prefix: &str, out: &mut super::Metrics) {
+        if self.policy.retry.is_some() {
+            *out.entry(format!("{prefix}retries")).or_insert(0.0) += self.retries as f64;
+            if self.budget.is_some() {
+                *out.entry(format!("{prefix}retries_refused")).or_insert(0.0) += self.budget_refused as f64;
+            }
+        }
+        if self.breaker.is_some() {
+            *out.entry(format!("{prefix}breaker_opened")).or_insert(0.0) += self.breaker_opened as f64;
+            *out.entry(format!("{prefix}breaker_rejected")).or_insert(0.0) += self.breaker_rejected as f64;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,11 +20,13 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
 
+use super::request::{IDEMPOTENT, RETRYABLE};
+use super::resilience::{CallPolicy, Caller};
 use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 use crate::scenario::dist::Sampler;
-use crate::scenario::spec::{Discipline, Op};
+use crate::scenario::spec::{Discipline, LoadMeasure, Op};
 use crate::stats::Occupancy;
 
 /// Marks a request whose answer has been sent (later child answers are dropped).
@@ -39,8 +41,8 @@ pub struct EdgeCfg {
     pub probability: f64,
     /// Only for this operation.
     pub on: Option<Op>,
-    /// Give up after this many ns.
-    pub timeout: Option<SimTime>,
+    /// Timeout of each attempt, retries, circuit breaker, idempotency.
+    pub policy: CallPolicy,
     /// The target is a `cache_aside` cache: on a miss this service reads
     /// this backend itself, then fills the cache.
     pub aside: Option<u32>,
@@ -78,7 +80,23 @@ pub struct ServiceCfg {
     pub calls: Vec<StepCfg>,
     /// Price per replica-hour.
     pub price_per_hour: f64,
+    /// Service time grows with load.
+    pub load_dependence: Option<LoadDependence>,
 }
+
+/// Service time as a function of load: the sampled time is multiplied by
+/// 1 + f·x (linear) or e^(f·x) (exponential), where x is the replica's
+/// concurrency or its busy fraction when service starts (capped at ×10⁶).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LoadDependence {
+    /// 1 + f·x.
+    Linear(f64, LoadMeasure),
+    /// e^(f·x).
+    Exponential(f64, LoadMeasure),
+}
+
+/// Largest slowdown load dependence applies.
+const MAX_SLOWDOWN: f64 = 1e6;
 
 #[derive(Default)]
 struct Ps {
@@ -134,6 +152,14 @@ pub struct Service {
     up: Occupancy,
     any_up: Occupancy,
     crashes: u64,
+    /// Guarded call edges in plan order (`Request::edge` − 1 indexes them):
+    /// (step, edge within the step, its caller state).
+    guarded: Vec<(u16, u16, Caller)>,
+    /// Backoff jitter draws.
+    retry_rng: Rng,
+    /// Service time spent on hops nobody was waiting for any more, and in all (ns).
+    wasted_ns: f64,
+    work_ns: f64,
 }
 
 impl Service {
@@ -187,6 +213,21 @@ impl Service {
                 o
             },
             crashes: 0,
+            guarded: cfg
+                .calls
+                .iter()
+                .enumerate()
+                .flat_map(|(si, st)| {
+                    st.edges
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| e.policy.guarded())
+                        .map(move |(ei, e)| (si as u16, ei as u16, Caller::new(e.policy)))
+                })
+                .collect(),
+            retry_rng: rng::stream(seed, &format!("component/{}/retry", cfg.name)),
+            wasted_ns: 0.0,
+            work_ns: 0.0,
         }
     }
 
@@ -196,7 +237,54 @@ impl Service {
             Op::Read => &self.cfg.read_time,
             Op::Write => &self.cfg.write_time,
         };
-        s.sample_f64(&mut self.times) * self.slow / self.cfg.speeds[ri]
+        let d = s.sample_f64(&mut self.times) * self.slow / self.cfg.speeds[ri];
+        match self.cfg.load_dependence {
+            None => d,
+            Some(l) => d * self.slowdown(l, ri),
+        }
+    }
+
+    /// The load-dependence factor of replica `ri` now.
+    fn slowdown(&self, l: LoadDependence, ri: usize) -> f64 {
+        let rep = &self.reps[ri];
+        let x = |m: LoadMeasure| match m {
+            LoadMeasure::Concurrency => f64::from(rep.in_system),
+            LoadMeasure::Utilization => f64::from(rep.busy) / f64::from(self.cfg.cores),
+        };
+        let f = match l {
+            LoadDependence::Linear(f, m) => 1.0 + f * x(m),
+            LoadDependence::Exponential(f, m) => (f * x(m)).exp(),
+        };
+        f.min(MAX_SLOWDOWN)
+    }
+
+    /// Count service time `work` given to hop `req`: wasted when nobody up
+    /// its chain still waits for it (a caller timed out or failed).
+    fn account_work(&mut self, req: ReqRef, ctx: &Ctx) {
+        if ctx.now() < self.started {
+            return;
+        }
+        let Some(r) = ctx.reqs.get(req) else { return };
+        let work = r.work as f64;
+        self.work_ns += work;
+        let mut cur = Some(r);
+        let mut depth = 0;
+        while let Some(h) = cur {
+            if h.abandoned || h.step == FINISHED && depth > 0 {
+                self.wasted_ns += work;
+                return;
+            }
+            if h.parent == ReqRef::NONE || depth > 64 {
+                return;
+            }
+            cur = ctx.reqs.get(h.parent);
+            if cur.is_none() {
+                // The record it served is gone: its caller has settled.
+                self.wasted_ns += work;
+                return;
+            }
+            depth += 1;
+        }
     }
 
     fn arrive(&mut self, req: ReqRef, ctx: &mut Ctx) {
@@ -250,6 +338,9 @@ impl Service {
                 self.admit(ri, req, ctx);
                 self.wait_n += 1;
                 let work = self.demand(op, ri);
+                if let Some(r) = ctx.reqs.get_mut(req) {
+                    r.work = work as u64;
+                }
                 let rep = &mut self.reps[ri];
                 ps_advance(&mut rep.ps, cores, now);
                 rep.ps.seq += 1;
@@ -291,13 +382,17 @@ impl Service {
             rep.busy_tw.add(now, 1);
         }
         self.busy.add(now, 1);
-        let Some(r) = ctx.reqs.get_mut(req) else { return };
+        let Some(r) = ctx.reqs.get(req) else { return };
         let op = r.op;
         self.wait_sum += (now - r.arrived) as f64;
         self.wait_n += 1;
         let d = self.demand(op, ri);
         // d ≥ 0, so adding ½ and truncating rounds to nearest (cheaper than round()).
-        ctx.sched.after((d + 0.5) as u64, self.id, Msg::Done(req));
+        let d = (d + 0.5) as u64;
+        if let Some(r) = ctx.reqs.get_mut(req) {
+            r.work = d;
+        }
+        ctx.sched.after(d, self.id, Msg::Done(req));
     }
 
     fn done(&mut self, req: ReqRef, ctx: &mut Ctx) {
@@ -318,6 +413,7 @@ impl Service {
             self.queue.add(now, -1);
             self.start(ri, next, ctx);
         }
+        self.account_work(req, ctx);
         self.continue_calls(req, ctx);
     }
 
@@ -338,25 +434,57 @@ impl Service {
                 identity: r.identity,
                 born: r.born,
                 sent: ctx.now(),
+                origin: r.origin,
+                flags: r.flags,
                 ..super::Arena::blank()
             };
             let mut made = 0u16;
-            for e in &self.cfg.calls[step].edges {
+            let mut guarded = self.guarded.partition_point(|g| (g.0 as usize) < step);
+            for (ei, e) in self.cfg.calls[step].edges.iter().enumerate() {
+                // Index (+1) of this edge's caller state, if it is guarded.
+                let edge = match self.guarded.get(guarded) {
+                    Some(g) if g.0 as usize == step && g.1 as usize == ei => {
+                        guarded += 1;
+                        guarded as u16
+                    }
+                    _ => 0,
+                };
                 if e.on.is_some_and(|on| on != tmpl.op) {
                     continue;
                 }
                 if e.probability < 1.0 && self.route.random::<f64>() >= e.probability {
                     continue;
                 }
-                let child = ctx.reqs.alloc(Request {
+                let mut flags = tmpl.flags;
+                if e.policy.retry.is_some() {
+                    flags |= RETRYABLE;
+                }
+                if e.policy.idempotent {
+                    flags |= IDEMPOTENT;
+                }
+                let child = Request {
                     target: e.target,
+                    edge,
+                    attempt: 1,
+                    flags,
                     ..tmpl
-                });
+                };
+                made += 1;
+                if edge > 0 {
+                    let counted = ctx.now() >= self.started;
+                    let now = ctx.now();
+                    if !self.guarded[edge as usize - 1].2.admit(now, true, counted) {
+                        // Breaker open: this call fails at once.
+                        let Some(r) = ctx.reqs.get_mut(req) else { return };
+                        r.step = (step + 1) as u16;
+                        return self.finish(req, Outcome::Failed, ctx);
+                    }
+                }
+                let child = ctx.reqs.alloc(child);
                 ctx.send(&mut self.net, e.target, Msg::Request(child));
-                if let Some(t) = e.timeout {
+                if let Some(t) = e.policy.timeout {
                     ctx.sched.after(t, self.id, Msg::Timeout(child));
                 }
-                made += 1;
             }
             let Some(r) = ctx.reqs.get_mut(req) else { return };
             r.step = (step + 1) as u16;
@@ -400,13 +528,23 @@ impl Service {
     }
 
     fn child_answered(&mut self, child: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
-        let Some(c) = ctx.reqs.get(child) else { return };
+        let Some(&c) = ctx.reqs.get(child) else { return };
         let (parent, abandoned, version, target, fill_cache) =
             (c.parent, c.abandoned, c.version, c.target, c.tag);
         let key = c.key;
         ctx.reqs.free(child);
         if abandoned {
             return;
+        }
+        if c.edge > 0 {
+            let ok = matches!(outcome, Outcome::Ok | Outcome::Miss);
+            let now = ctx.now();
+            self.guarded[c.edge as usize - 1]
+                .2
+                .result(now, ok, now >= self.started);
+            if !ok && self.retry(c, ctx) {
+                return;
+            }
         }
         if outcome == Outcome::Miss {
             // Cache-aside: the cache lacks the key; read it from the cache's
@@ -463,10 +601,68 @@ impl Service {
         if c.abandoned {
             return;
         }
+        // The call travels on: its callee still works on it.
         c.abandoned = true;
-        let parent = c.parent;
-        if ctx.reqs.get(parent).is_some_and(|p| p.step != FINISHED) {
-            self.finish(parent, Outcome::Failed, ctx);
+        let c = *c;
+        if c.edge > 0 {
+            let now = ctx.now();
+            self.guarded[c.edge as usize - 1]
+                .2
+                .result(now, false, now >= self.started);
+            if self.retry(c, ctx) {
+                return;
+            }
+        }
+        if ctx.reqs.get(c.parent).is_some_and(|p| p.step != FINISHED) {
+            self.finish(c.parent, Outcome::Failed, ctx);
+        }
+    }
+
+    /// A guarded call `c` failed or timed out: schedule its next attempt
+    /// after the backoff (true), or give up (false).
+    fn retry(&mut self, c: Request, ctx: &mut Ctx) -> bool {
+        if ctx.reqs.get(c.parent).is_none_or(|p| p.step == FINISHED) {
+            return false;
+        }
+        let now = ctx.now();
+        let counted = now >= self.started;
+        let caller = &mut self.guarded[c.edge as usize - 1].2;
+        let Some(d) = caller.retry_after(now, c.attempt, &mut self.retry_rng, counted) else {
+            return false;
+        };
+        let next = ctx.reqs.alloc(Request {
+            attempt: c.attempt.saturating_add(1),
+            abandoned: false,
+            version: 0,
+            seen: 0,
+            replica: ANY_REPLICA,
+            ..c
+        });
+        ctx.sched.after(d, self.id, Msg::Later(next));
+        true
+    }
+
+    /// A retry's backoff is over: send it, unless its request has ended or
+    /// the breaker is open.
+    fn send_retry(&mut self, child: ReqRef, ctx: &mut Ctx) {
+        let Some(&c) = ctx.reqs.get(child) else { return };
+        if ctx.reqs.get(c.parent).is_none_or(|p| p.step == FINISHED) {
+            ctx.reqs.free(child);
+            return;
+        }
+        let now = ctx.now();
+        let caller = &mut self.guarded[c.edge as usize - 1].2;
+        if !caller.admit(now, false, now >= self.started) {
+            ctx.reqs.free(child);
+            return self.finish(c.parent, Outcome::Failed, ctx);
+        }
+        let timeout = caller.policy.timeout;
+        if let Some(r) = ctx.reqs.get_mut(child) {
+            r.sent = now;
+        }
+        ctx.send(&mut self.net, c.target, Msg::Request(child));
+        if let Some(t) = timeout {
+            ctx.sched.after(t, self.id, Msg::Timeout(child));
         }
     }
 
@@ -521,6 +717,7 @@ impl Service {
         self.ps_busy(ri, now);
         self.ps_reschedule(ri, ctx);
         for req in done.drain(..) {
+            self.account_work(req, ctx);
             self.continue_calls(req, ctx);
         }
         self.done_buf = done;
@@ -633,6 +830,7 @@ impl Component for Service {
             Msg::PsDone { replica, generation } => self.ps_done(replica as usize, generation, ctx),
             Msg::Response(child, outcome) => self.child_answered(child, outcome, ctx),
             Msg::Timeout(child) => self.child_timed_out(child, ctx),
+            Msg::Later(child) => self.send_retry(child, ctx),
             // A replica that is up answers its health check at once.
             Msg::Probe { from, replica, seq } if self.reps.get(replica as usize).is_some_and(|r| !r.down) => {
                 ctx.send(&mut self.net, from, Msg::ProbeReply { replica, seq });
@@ -691,6 +889,11 @@ impl Component for Service {
         self.sojourn_sum = 0.0;
         self.sojourn_n = 0;
         self.started = now;
+        self.wasted_ns = 0.0;
+        self.work_ns = 0.0;
+        for g in &mut self.guarded {
+            g.2.reset_counts();
+        }
     }
 
     fn on_midpoint(&mut self, now: SimTime) {
@@ -760,6 +963,25 @@ impl Component for Service {
         put("rejected", self.rejected as f64);
         put("failed", self.failed as f64);
         put("replicas_mean", f64::from(self.cfg.replicas));
+        put(
+            "wasted_work_ratio",
+            if self.work_ns > 0.0 {
+                self.wasted_ns / self.work_ns
+            } else {
+                0.0
+            },
+        );
+        let mut retries = 0.0;
+        for g in &self.guarded {
+            g.2.report(&p, out);
+            retries += g.2.retries as f64;
+        }
+        if !self.guarded.is_empty() {
+            *out.entry("requests.retries".into()).or_insert(0.0) += retries;
+        }
+        let mut put = |k: &str, v: f64| {
+            out.insert(format!("{p}{k}"), v);
+        };
         if self.crashes > 0 || self.up.value() < i64::from(self.cfg.replicas) || self.any_up.mean(now) < 1.0 {
             // Time-based availability of the instances themselves.
             put("availability", self.any_up.mean(now));

@@ -277,6 +277,197 @@ pub struct ClientSpec {
     /// A share of requests that fetch static content (reads) from another target, usually a `cdn`.
     #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
     pub static_content: Option<StaticSpec>,
+    /// Send failed and timed-out requests again (`timeout` then bounds each attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
+    /// Fail at once, without sending, while the target keeps failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<BreakerSpec>,
+    /// Writes carry an idempotency key, so a retried write is applied once (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
+}
+
+/// Retries: `{ max: 3, backoff: { exponential: { base: 100ms, cap: 10s } }, jitter: full, budget: 0.2 }`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Attempts in all, the first included (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// Delay before retry k: `{ exponential: { base, cap } }` waits min(cap, base·2^(k−1)),
+    /// `{ constant: D }` always D (default exponential, base 100ms, cap 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<BackoffSpec>,
+    /// How the delay d is randomised: `full` (uniform 0..d, the default), `equal` (d/2 + uniform 0..d/2), `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<JitterSpec>,
+    /// Retry budget: retries at most this fraction of requests (e.g. 0.2), or
+    /// `{ ratio, min_per_s, window }` (defaults as Finagle's: 10 retries/s allowed anyway, 10s window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetSpec>,
+}
+
+/// Backoff between attempts.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackoffSpec {
+    /// min(cap, base·2^(k−1)) before retry k.
+    Exponential(ExponentialBackoff),
+    /// The same delay before every retry.
+    Constant(Duration),
+}
+
+/// Exponential backoff parameters.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExponentialBackoff {
+    /// Delay before the first retry.
+    pub base: Duration,
+    /// Longest delay.
+    pub cap: Duration,
+}
+
+/// Jitter mode (Brooker, "Exponential Backoff and Jitter", AWS Architecture Blog, 2015).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JitterSpec {
+    /// Uniform on [0, d].
+    Full,
+    /// d/2 plus uniform on [0, d/2].
+    Equal,
+    /// Exactly d.
+    None,
+}
+
+/// A retry budget.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct BudgetSpec {
+    /// Retries may be at most this fraction of first attempts over the window.
+    pub ratio: f64,
+    /// Retries per second allowed whatever the ratio says (default 10).
+    pub min_per_s: Option<f64>,
+    /// Sliding window (default 10s).
+    pub window: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetMap {
+    ratio: f64,
+    #[serde(default)]
+    min_per_s: Option<f64>,
+    #[serde(default)]
+    window: Option<Duration>,
+}
+
+impl<'de> Deserialize<'de> for BudgetSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BudgetSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a fraction such as 0.2, or { ratio, min_per_s, window }")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<BudgetSpec, E> {
+                Ok(BudgetSpec {
+                    ratio: v,
+                    min_per_s: None,
+                    window: None,
+                })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<BudgetSpec, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<BudgetSpec, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<BudgetSpec, A::Error> {
+                let b = BudgetMap::deserialize(de::value::MapAccessDeserializer::new(m))?;
+                Ok(BudgetSpec {
+                    ratio: b.ratio,
+                    min_per_s: b.min_per_s,
+                    window: b.window,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for BudgetSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BudgetSpec".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let window = g.subschema_for::<Duration>();
+        schemars::json_schema!({
+            "description": "Retry budget: a fraction of requests, or { ratio, min_per_s, window }.",
+            "anyOf": [
+                { "type": "number", "minimum": 0 },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["ratio"],
+                    "properties": {
+                        "ratio": { "type": "number", "minimum": 0 },
+                        "min_per_s": { "type": "number", "minimum": 0 },
+                        "window": window
+                    }
+                }
+            ]
+        })
+    }
+}
+
+/// A circuit breaker: `{ failure_ratio: 0.5, window: 10s, open_for: 5s, half_open_probes: 3, min_calls: 20 }`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    /// Failure ratio over the window that opens it (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_ratio: Option<f64>,
+    /// Sliding window of results (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
+    /// How long it stays open before probing (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_for: Option<Duration>,
+    /// Calls let through when half open; all must succeed to close (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_open_probes: Option<u32>,
+    /// Results needed in the window before it may open (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_calls: Option<u32>,
+}
+
+/// Service time that grows with load: `{ linear: 0.05 }` multiplies it by 1 + 0.05·x,
+/// `{ exponential: 0.02 }` by e^(0.02·x), where x is the replica's concurrency (requests it holds)
+/// or, with `on: utilization`, its busy cores ÷ cores.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LoadDependenceSpec {
+    /// Slope of a linear slowdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<f64>,
+    /// Rate of an exponential slowdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exponential: Option<f64>,
+    /// What x is: `concurrency` (default) or `utilization`.
+    #[serde(default)]
+    pub on: LoadMeasure,
+}
+
+/// The load a service time depends on.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMeasure {
+    /// Requests the replica holds, queued, in service or waiting on calls.
+    #[default]
+    Concurrency,
+    /// Busy cores ÷ cores when service starts.
+    Utilization,
 }
 
 /// Static content requests of a client: `{ fraction: 0.7, target: cdn, keys: { zipf: { n: 5000, s: 1 } } }`.
@@ -456,6 +647,9 @@ pub struct ServiceSpec {
     /// Cost of one replica per hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_per_hour: Option<f64>,
+    /// Service time grows with load (GC pressure, lock contention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_dependence: Option<LoadDependenceSpec>,
 }
 
 fn one() -> u32 {
@@ -610,9 +804,32 @@ pub struct CallEdge {
     /// Only for requests of this operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on: Option<Op>,
-    /// Give up on the call after this long (the request then fails).
+    /// Give up on an attempt after this long (the request then fails, or the call is retried).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// Retry failed and timed-out calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
+    /// Fail calls at once while the target keeps failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<BreakerSpec>,
+    /// Writes sent on this call carry an idempotency key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
+}
+
+impl CallEdge {
+    fn named(target: String) -> CallEdge {
+        CallEdge {
+            target,
+            probability: None,
+            on: None,
+            timeout: None,
+            retry: None,
+            circuit_breaker: None,
+            idempotent: None,
+        }
+    }
 }
 
 impl JsonSchema for CallEdge {
@@ -623,6 +840,8 @@ impl JsonSchema for CallEdge {
     fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let on = g.subschema_for::<Op>();
         let timeout = g.subschema_for::<Duration>();
+        let retry = g.subschema_for::<RetrySpec>();
+        let breaker = g.subschema_for::<BreakerSpec>();
         schemars::json_schema!({
             "description": "A call: the component's name, or a map with its target and options.",
             "anyOf": [
@@ -636,7 +855,11 @@ impl JsonSchema for CallEdge {
                         "probability": { "type": "number", "minimum": 0, "maximum": 1,
                                          "description": "Chance the call is made (default 1)." },
                         "on": on,
-                        "timeout": timeout
+                        "timeout": timeout,
+                        "retry": retry,
+                        "circuit_breaker": breaker,
+                        "idempotent": { "type": "boolean",
+                                        "description": "Writes on this call carry an idempotency key." }
                     }
                 }
             ]
@@ -644,16 +867,19 @@ impl JsonSchema for CallEdge {
     }
 }
 
-const EDGE_FIELDS: &[&str] = &["target", "probability", "on", "timeout"];
+const EDGE_FIELDS: &[&str] = &[
+    "target",
+    "probability",
+    "on",
+    "timeout",
+    "retry",
+    "circuit_breaker",
+    "idempotent",
+];
 
 /// Reads a call edge's fields after its first key has been read.
 fn edge_from_map<'de, A: MapAccess<'de>>(first: String, m: &mut A) -> Result<CallEdge, A::Error> {
-    let mut e = CallEdge {
-        target: String::new(),
-        probability: None,
-        on: None,
-        timeout: None,
-    };
+    let mut e = CallEdge::named(String::new());
     let mut has_target = false;
     let mut key = Some(first);
     while let Some(k) = key {
@@ -665,6 +891,9 @@ fn edge_from_map<'de, A: MapAccess<'de>>(first: String, m: &mut A) -> Result<Cal
             "probability" => e.probability = Some(m.next_value()?),
             "on" => e.on = Some(m.next_value()?),
             "timeout" => e.timeout = Some(m.next_value()?),
+            "retry" => e.retry = Some(m.next_value()?),
+            "circuit_breaker" => e.circuit_breaker = Some(m.next_value()?),
+            "idempotent" => e.idempotent = Some(m.next_value()?),
             other => return Err(de::Error::unknown_field(other, EDGE_FIELDS)),
         }
         key = m.next_key::<String>()?;
@@ -681,15 +910,10 @@ impl<'de> Deserialize<'de> for CallEdge {
         impl<'de> Visitor<'de> for V {
             type Value = CallEdge;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a component name or { target: NAME, probability, on, timeout }")
+                f.write_str("a component name or { target: NAME, probability, on, timeout, retry, … }")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<CallEdge, E> {
-                Ok(CallEdge {
-                    target: v.to_string(),
-                    probability: None,
-                    on: None,
-                    timeout: None,
-                })
+                Ok(CallEdge::named(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<CallEdge, A::Error> {
                 match m.next_key::<String>()? {

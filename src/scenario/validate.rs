@@ -12,6 +12,8 @@ use crate::model::cache::CacheCfg;
 use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
 use crate::model::database::{DatabaseCfg, Mode};
 use crate::model::partition::Scheme;
+use crate::model::resilience::{Backoff, BreakerCfg, CallPolicy, Jitter, RetryCfg};
+use crate::model::service::LoadDependence;
 use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
 use crate::model::store::Policy;
 use crate::model::{CompCfg, Config, FaultAction, FaultCfg, Network, RandomFaultCfg};
@@ -257,11 +259,14 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 }
             }
         };
-        if let Some(t) = c.timeout
-            && t.is_zero()
-        {
-            ck.err(format!("{p}.timeout"), "a timeout must be longer than zero");
-        }
+        let policy = call_policy(
+            &mut ck,
+            &p,
+            c.timeout,
+            c.retry.as_ref(),
+            c.circuit_breaker.as_ref(),
+            c.idempotent,
+        );
         let mix = c.requests;
         let total = mix.read + mix.write;
         if !(mix.read >= 0.0 && mix.write >= 0.0 && total.is_finite() && total > 0.0) {
@@ -308,7 +313,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             name: name.clone(),
             target,
             arrival,
-            timeout: c.timeout.map(|t| t.as_nanos()),
+            policy,
             write_fraction: if total > 0.0 { mix.write / total } else { 0.0 },
             keys,
             identities,
@@ -617,6 +622,12 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     if !ck.problems.is_empty() {
         return Err(ck.problems);
     }
+    let drain = clients
+        .iter()
+        .map(|c| c.policy.longest_wait())
+        .max()
+        .unwrap_or(0)
+        .clamp(60_000_000_000, MAX_DURATION_NS);
     Ok(Config {
         name: sc.name.clone(),
         duration: sc.duration.as_nanos(),
@@ -635,14 +646,9 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         faults,
         random_faults,
         // In-flight requests get a minute after the end to finish, or the
-        // longest client timeout if that is longer (so every one resolves).
-        drain: sc
-            .clients
-            .values()
-            .filter_map(|c| c.timeout.map(|t| t.as_nanos()))
-            .max()
-            .unwrap_or(0)
-            .clamp(60_000_000_000, MAX_DURATION_NS),
+        // longest a client may wait with all its attempts if that is longer
+        // (so every one resolves).
+        drain,
         interval: opts
             .interval
             .map(|d| d.as_nanos().max(1))
@@ -848,16 +854,19 @@ fn service(
                     format!("a probability must be between 0 and 1, found {probability}"),
                 );
             }
-            if let Some(t) = e.timeout
-                && t.is_zero()
-            {
-                ck.err(format!("{ep}.timeout"), "a timeout must be longer than zero");
-            }
+            let policy = call_policy(
+                ck,
+                &ep,
+                e.timeout,
+                e.retry.as_ref(),
+                e.circuit_breaker.as_ref(),
+                e.idempotent,
+            );
             out.push(EdgeCfg {
                 target,
                 probability,
                 on: e.on,
-                timeout: e.timeout.map(|t| t.as_nanos()),
+                policy,
                 aside: aside(&e.target),
             });
         }
@@ -878,7 +887,137 @@ fn service(
         max_concurrency: s.max_concurrency.unwrap_or(u32::MAX).max(1),
         calls: steps,
         price_per_hour: s.price_per_hour.unwrap_or(0.0),
+        load_dependence: s.load_dependence.and_then(|l| {
+            let lp = format!("{p}.load_dependence");
+            match (l.linear, l.exponential) {
+                (Some(f), None) if f.is_finite() && f >= 0.0 => Some(LoadDependence::Linear(f, l.on)),
+                (None, Some(f)) if f.is_finite() && f >= 0.0 => Some(LoadDependence::Exponential(f, l.on)),
+                (Some(f), None) | (None, Some(f)) => {
+                    ck.err(
+                        lp,
+                        format!("a load-dependence factor must be zero or positive, found {f}"),
+                    );
+                    None
+                }
+                _ => {
+                    ck.err(lp, "give exactly one of `linear` or `exponential`");
+                    None
+                }
+            }
+        }),
     })
+}
+
+/// Most attempts a retry policy may make.
+pub const MAX_ATTEMPTS: u32 = 100;
+
+/// A caller's timeout, retries, breaker and idempotency, checked (`p` is the
+/// path of the client or call edge that carries them).
+fn call_policy(
+    ck: &mut Checker,
+    p: &str,
+    timeout: Option<Duration>,
+    retry: Option<&RetrySpec>,
+    breaker: Option<&BreakerSpec>,
+    idempotent: Option<bool>,
+) -> CallPolicy {
+    if let Some(t) = timeout
+        && t.is_zero()
+    {
+        ck.err(format!("{p}.timeout"), "a timeout must be longer than zero");
+    }
+    let retry = retry.map(|r| {
+        let rp = format!("{p}.retry");
+        let max = r.max.unwrap_or(3);
+        if !(1..=MAX_ATTEMPTS).contains(&max) {
+            ck.err(
+                format!("{rp}.max"),
+                format!("attempts (the first included) must be between 1 and {MAX_ATTEMPTS}, found {max}"),
+            );
+        }
+        let (base, cap) = match r.backoff {
+            None => (100_000_000, 10_000_000_000),
+            Some(BackoffSpec::Constant(d)) => (d.as_nanos(), d.as_nanos()),
+            Some(BackoffSpec::Exponential(e)) => {
+                if e.cap < e.base {
+                    ck.err(
+                        format!("{rp}.backoff.exponential.cap"),
+                        format!("the cap ({}) must be at least the base ({})", e.cap, e.base),
+                    );
+                }
+                (e.base.as_nanos(), e.cap.as_nanos())
+            }
+        };
+        let jitter = match r.jitter.unwrap_or(JitterSpec::Full) {
+            JitterSpec::Full => Jitter::Full,
+            JitterSpec::Equal => Jitter::Equal,
+            JitterSpec::None => Jitter::None,
+        };
+        let budget = r.budget.map(|b| {
+            let bp = format!("{rp}.budget");
+            if !(b.ratio.is_finite() && b.ratio >= 0.0) {
+                ck.err(
+                    bp.clone(),
+                    format!("a budget ratio must be zero or positive, found {}", b.ratio),
+                );
+            }
+            let min = b.min_per_s.unwrap_or(10.0);
+            if !(min.is_finite() && min >= 0.0) {
+                ck.err(
+                    format!("{bp}.min_per_s"),
+                    format!("min_per_s must be zero or positive, found {min}"),
+                );
+            }
+            let window = b.window.map_or(10_000_000_000, |w| w.as_nanos());
+            if window == 0 {
+                ck.err(format!("{bp}.window"), "a window must be longer than zero");
+            }
+            (b.ratio.max(0.0), min.max(0.0), window.max(1))
+        });
+        RetryCfg {
+            max_attempts: max.clamp(1, MAX_ATTEMPTS) as u16,
+            backoff: Backoff {
+                base,
+                cap: cap.max(base),
+                jitter,
+            },
+            budget: budget.filter(|(r, m, _)| r.is_finite() && m.is_finite()),
+        }
+    });
+    let breaker = breaker.map(|b| {
+        let bp = format!("{p}.circuit_breaker");
+        let ratio = b.failure_ratio.unwrap_or(0.5);
+        if !(ratio > 0.0 && ratio <= 1.0) {
+            ck.err(
+                format!("{bp}.failure_ratio"),
+                format!("a failure ratio must be above 0 and at most 1, found {ratio}"),
+            );
+        }
+        let window = b.window.map_or(10_000_000_000, |w| w.as_nanos());
+        if window == 0 {
+            ck.err(format!("{bp}.window"), "a window must be longer than zero");
+        }
+        let open_for = b.open_for.map_or(5_000_000_000, |w| w.as_nanos());
+        if open_for == 0 {
+            ck.err(format!("{bp}.open_for"), "open_for must be longer than zero");
+        }
+        if b.half_open_probes == Some(0) {
+            ck.err(format!("{bp}.half_open_probes"), "at least one probe is needed");
+        }
+        BreakerCfg {
+            failure_ratio: if ratio > 0.0 && ratio <= 1.0 { ratio } else { 0.5 },
+            window: window.max(1),
+            open_for: open_for.max(1),
+            half_open_probes: b.half_open_probes.unwrap_or(3).max(1),
+            min_calls: b.min_calls.unwrap_or(20).max(1),
+        }
+    });
+    CallPolicy {
+        timeout: timeout.map(|t| t.as_nanos().max(1)),
+        retry,
+        breaker,
+        idempotent: idempotent.unwrap_or(false),
+    }
 }
 
 /// Calls must form a DAG: a request that can reach its own service again
