@@ -480,6 +480,7 @@ impl Component for Cache {
         let nodes: Vec<usize> = match action {
             FaultAction::Crash(i) if (i as usize) < self.down.len() => vec![i as usize],
             FaultAction::CrashAll => (0..self.down.len()).collect(),
+            FaultAction::Outage(r) if ctx.region(self.id) == r => (0..self.down.len()).collect(),
             _ => Vec::new(),
         };
         for n in nodes {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1, Zipf};
 
-use super::request::{IDEMPOTENT, RETRYABLE};
+use super::request::{IDEMPOTENT, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::rng::{self, Rng};
@@ -342,7 +342,11 @@ impl Client {
     fn settle(&mut self, req: ReqRef, end: End, ctx: &mut Ctx) {
         let Some(r) = ctx.reqs.get_mut(req) else { return };
         let (born, user) = (r.born, r.tag);
-        if end == End::TimedOut && r.parent == ReqRef::NONE && !self.cfg.policy.guarded() {
+        if end == End::TimedOut
+            && r.parent == ReqRef::NONE
+            && !self.cfg.policy.guarded()
+            && r.flags & LOST == 0
+        {
             // Unguarded: the record travels on; its late answer frees it.
             r.abandoned = true;
         } else {
@@ -473,8 +477,12 @@ impl Component for Client {
                 if parent == ReqRef::NONE {
                     return self.settle(req, End::TimedOut, ctx);
                 }
-                // The attempt travels on (its callee still works on it).
+                // The attempt travels on (its callee still works on it),
+                // unless the network lost it: no answer will free it then.
                 r.abandoned = true;
+                if r.flags & LOST != 0 {
+                    ctx.reqs.free(req);
+                }
                 self.attempt_ended(parent, k, End::TimedOut, ctx);
             }
             Msg::Later(req) => {

@@ -141,11 +141,116 @@ pub enum Stop {
     TooManyInFlight(usize),
 }
 
-/// Network latency between components.
+/// No region (a scenario without `network.regions`, or a database spread
+/// over several).
+pub const NO_REGION: u16 = u16::MAX;
+
+/// The network: latency between components and regions, and the network
+/// faults in force (partitions, injected latency, region outages).
+///
+/// Every message between components goes through [`Ctx::send`]; with no
+/// regions and no network fault in force it takes the one-sampler fast path.
 #[derive(Clone, Debug, Default)]
 pub struct Network {
-    /// One-way latency of a hop; `None` is zero.
+    /// One-way latency of a hop inside a region; `None` is zero.
     pub latency: Option<Sampler>,
+    /// Region names.
+    pub regions: Vec<String>,
+    /// Region of each client and component id ([`NO_REGION`] = none).
+    pub region: Vec<u16>,
+    /// One-way latency between regions `a` and `b` at `a * regions + b`
+    /// (`None`: the in-region latency).
+    pub between: Vec<Option<Sampler>>,
+    /// Partitions in force: (fault index, groups).
+    pub cuts: Vec<(u32, std::sync::Arc<Groups>)>,
+    /// Injected latency in force: (fault index, sides, extra ns).
+    pub extra: Vec<(u32, std::sync::Arc<Groups>, u64)>,
+    /// Regions out (every component in them unreachable).
+    pub down: Vec<bool>,
+    /// Nothing but the in-region latency applies (the fast path).
+    pub simple: bool,
+}
+
+/// Components split into numbered groups (0 = in none), by component id
+/// and by region: a partition's sides, or the two ends of injected latency.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Groups {
+    /// Group of each client and component id.
+    pub comp: Vec<u16>,
+    /// Group of each region (for database nodes placed in regions).
+    pub region: Vec<u16>,
+}
+
+impl Groups {
+    /// Whether `a` and `b` are on two different sides.
+    #[inline]
+    fn split(&self, a: u32, b: u32) -> bool {
+        let ga = self.comp.get(a as usize).copied().unwrap_or(0);
+        let gb = self.comp.get(b as usize).copied().unwrap_or(0);
+        ga != 0 && gb != 0 && ga != gb
+    }
+}
+
+impl Network {
+    /// Recompute the fast-path flag after a change.
+    pub fn refresh(&mut self) {
+        self.simple = self.between.is_empty()
+            && self.cuts.is_empty()
+            && self.extra.is_empty()
+            && !self.down.contains(&true);
+    }
+
+    /// Whether a partition in force separates `a` and `b`, or either is in
+    /// a region that is out.
+    pub fn cut(&self, a: u32, b: u32) -> bool {
+        let out = |c: u32| {
+            self.region
+                .get(c as usize)
+                .is_some_and(|&r| self.down.get(r as usize).copied().unwrap_or(false))
+        };
+        self.cuts.iter().any(|(_, g)| g.split(a, b)) || out(a) || out(b)
+    }
+
+    /// Whether a caller `caller` can reach a database node placed in
+    /// region `node_region` (partitions only: outages crash the node).
+    pub fn reaches(&self, caller: u32, node_region: u16) -> bool {
+        self.cuts.iter().all(|(_, g)| {
+            let gc = g.comp.get(caller as usize).copied().unwrap_or(0);
+            let gn = g.region.get(node_region as usize).copied().unwrap_or(0);
+            gc == 0 || gn == 0 || gc == gn
+        })
+    }
+
+    /// Whether database nodes in regions `a` and `b` can reach each other.
+    pub fn regions_reach(&self, a: u16, b: u16) -> bool {
+        self.cuts.iter().all(|(_, g)| {
+            let ga = g.region.get(a as usize).copied().unwrap_or(0);
+            let gb = g.region.get(b as usize).copied().unwrap_or(0);
+            ga == 0 || gb == 0 || ga == gb
+        })
+    }
+
+    /// One-way latency of a hop from `from` to `to`, drawn from `rng`.
+    fn delay(&self, rng: &mut Rng, from: u32, to: u32) -> SimTime {
+        let n = self.regions.len();
+        let ra = self.region.get(from as usize).copied().unwrap_or(NO_REGION);
+        let rb = self.region.get(to as usize).copied().unwrap_or(NO_REGION);
+        let cross = (ra != rb && ra != NO_REGION && rb != NO_REGION)
+            .then(|| self.between.get(ra as usize * n + rb as usize))
+            .flatten()
+            .and_then(|s| s.as_ref());
+        let mut d = match (cross, &self.latency) {
+            (Some(s), _) => s.sample(rng),
+            (None, Some(s)) => s.sample(rng),
+            (None, None) => 0,
+        };
+        for (_, g, add) in &self.extra {
+            if g.split(from, to) {
+                d = d.saturating_add(*add);
+            }
+        }
+        d
+    }
 }
 
 /// Per-interval counters shared by all clients (for the time series).
@@ -184,6 +289,8 @@ pub struct Ctx {
     pub open: u64,
     /// Committed data versions, shared so caches can tell stale entries.
     pub data: Versions,
+    /// The component whose handler runs now (the sender of what it sends).
+    pub current: u32,
 }
 
 /// The newest committed version of every key, per database: the truth a
@@ -231,6 +338,9 @@ impl Ctx {
     /// latency, so another component's traffic never shifts its numbers.
     #[inline]
     pub fn send(&mut self, rng: &mut Rng, to: u32, msg: Msg) {
+        if !self.net.simple {
+            return self.send_far(rng, to, msg);
+        }
         match &self.net.latency {
             None => self.sched.now_msg(to, msg),
             Some(s) => {
@@ -238,6 +348,44 @@ impl Ctx {
                 self.sched.after(d, to, msg)
             }
         }
+    }
+
+    /// [`Ctx::send`] with regions or network faults: region latency,
+    /// injected latency, and messages lost to a partition or an outage.
+    #[inline(never)]
+    fn send_far(&mut self, rng: &mut Rng, to: u32, msg: Msg) {
+        let from = self.current;
+        if self.net.cut(from, to) {
+            return self.lose(msg);
+        }
+        let d = self.net.delay(rng, from, to);
+        self.sched.after(d, to, msg)
+    }
+
+    /// A message the network dropped. Nobody learns of it: a caller waiting
+    /// for an answer times out. A record nobody will answer any more is
+    /// freed at once, or marked [`request::LOST`] so that its caller frees
+    /// it when its timeout fires.
+    fn lose(&mut self, msg: Msg) {
+        match msg {
+            Msg::Request(r) | Msg::Response(r, _) => {
+                if let Some(rec) = self.reqs.get_mut(r) {
+                    if rec.abandoned {
+                        self.reqs.free(r);
+                    } else {
+                        rec.flags |= request::LOST;
+                    }
+                }
+            }
+            Msg::Fill(r) => self.reqs.free(r),
+            _ => {}
+        }
+    }
+
+    /// The region of client or component `id` ([`NO_REGION`] if none).
+    #[inline]
+    pub fn region(&self, id: u32) -> u16 {
+        self.net.region.get(id as usize).copied().unwrap_or(NO_REGION)
     }
 
     /// Answer hop `req` to whoever sent it.
@@ -310,7 +458,22 @@ pub enum FaultAction {
     CrashAll,
     /// Multiply service times by this factor (a gray failure).
     Slow(f64),
+    /// Network: partition `Config::partitions[i]` (told to every component).
+    Partition(u32),
+    /// Network: injected latency `Config::latencies[i]`.
+    Latency(u32),
+    /// Every component in this region is out (told to every component;
+    /// those in the region crash).
+    Outage(u16),
+    /// A database shard's primary node crashes.
+    CrashPrimary(u32),
+    /// A database shard loses its data on every node.
+    DiskLoss(u32),
 }
+
+/// The component id [`FaultCfg::comp`] names for network faults (handled
+/// by the world and told to every component).
+pub const NETWORK: u32 = WORLD;
 
 /// A fault at a fixed time.
 #[derive(Clone, Debug)]
@@ -376,6 +539,10 @@ pub struct Config {
     pub faults: Vec<FaultCfg>,
     /// Random crash/repair processes.
     pub random_faults: Vec<RandomFaultCfg>,
+    /// Partitions' sides, for [`FaultAction::Partition`].
+    pub partitions: Vec<std::sync::Arc<Groups>>,
+    /// Injected latencies' ends and extra ns, for [`FaultAction::Latency`].
+    pub latencies: Vec<(std::sync::Arc<Groups>, u64)>,
 }
 
 /// A component's resolved configuration.
@@ -440,6 +607,8 @@ pub struct World {
     events: Vec<(SimTime, u32, u32)>,
     faults: Vec<FaultCfg>,
     random_faults: Vec<RandomFaultCfg>,
+    partitions: Vec<std::sync::Arc<Groups>>,
+    latencies: Vec<(std::sync::Arc<Groups>, u64)>,
     fault_rng: Vec<Rng>,
     /// Start of each random fault instance's current outage.
     down_since: Vec<Vec<Option<SimTime>>>,
@@ -491,6 +660,7 @@ impl World {
                 draining: false,
                 open: 0,
                 data: Versions::new(cfg.databases, cfg.key_space),
+                current: WORLD,
                 interval: IntervalStats {
                     completed: 0,
                     errors: 0,
@@ -506,6 +676,8 @@ impl World {
             events: cfg.events.clone(),
             faults: cfg.faults.clone(),
             random_faults: cfg.random_faults.clone(),
+            partitions: cfg.partitions.clone(),
+            latencies: cfg.latencies.clone(),
             fault_rng: cfg
                 .random_faults
                 .iter()
@@ -587,6 +759,7 @@ impl World {
                 }
                 continue;
             }
+            self.ctx.current = target;
             self.comps[target as usize].handle(msg, &mut self.ctx);
             if self.ctx.stop.is_some() {
                 break;
@@ -619,6 +792,7 @@ impl World {
                     break;
                 };
                 if target != WORLD {
+                    self.ctx.current = target;
                     self.comps[target as usize].handle(msg, &mut self.ctx);
                 }
                 if self.cancelled(cancel) {
@@ -666,7 +840,23 @@ impl World {
     fn fault(&mut self, idx: usize, instance: u32, on: bool) {
         let now = self.ctx.now();
         if let Some(f) = self.faults.get(idx) {
-            self.comps[f.comp as usize].fault(f.action, on, &mut self.ctx);
+            if f.comp == NETWORK {
+                let action = f.action;
+                self.network_fault(idx as u32, action, on);
+                let f = &self.faults[idx];
+                if on && self.annotations.len() < MAX_ANNOTATIONS {
+                    let end = f.end.unwrap_or(self.end).min(self.end);
+                    self.annotations.push(crate::report::charts::Annotation {
+                        start_s: crate::engine::secs(now),
+                        end_s: crate::engine::secs(end),
+                        label: f.label.clone(),
+                    });
+                }
+                return;
+            } else {
+                self.ctx.current = f.comp;
+                self.comps[f.comp as usize].fault(f.action, on, &mut self.ctx);
+            }
             if on && self.annotations.len() < MAX_ANNOTATIONS {
                 let end = f.end.unwrap_or(self.end).min(self.end);
                 self.annotations.push(crate::report::charts::Annotation {
@@ -682,6 +872,7 @@ impl World {
             return;
         };
         let comp = f.comp as usize;
+        self.ctx.current = f.comp;
         self.comps[comp].fault(FaultAction::Crash(instance), on, &mut self.ctx);
         let next = if on {
             self.down_since[r][instance as usize] = Some(now);
@@ -704,6 +895,44 @@ impl World {
             on: !on,
         };
         self.ctx.sched.at(now.saturating_add(next), WORLD, msg);
+    }
+
+    /// A partition, injected latency or region outage starts or ends: the
+    /// network changes, then every component hears of it (databases
+    /// re-split their shards; components in a failed region crash).
+    fn network_fault(&mut self, idx: u32, action: FaultAction, on: bool) {
+        let net = &mut self.ctx.net;
+        match action {
+            FaultAction::Partition(p) => {
+                if on {
+                    if let Some(g) = self.partitions.get(p as usize) {
+                        net.cuts.push((idx, g.clone()));
+                    }
+                } else {
+                    net.cuts.retain(|(i, _)| *i != idx);
+                }
+            }
+            FaultAction::Latency(l) => {
+                if on {
+                    if let Some((g, add)) = self.latencies.get(l as usize) {
+                        net.extra.push((idx, g.clone(), *add));
+                    }
+                } else {
+                    net.extra.retain(|(i, ..)| *i != idx);
+                }
+            }
+            FaultAction::Outage(r) => {
+                if let Some(d) = net.down.get_mut(r as usize) {
+                    *d = on;
+                }
+            }
+            _ => {}
+        }
+        net.refresh();
+        for (id, c) in self.comps.iter_mut().enumerate() {
+            self.ctx.current = id as u32;
+            c.fault(action, on, &mut self.ctx);
+        }
     }
 
     fn sample_row(&mut self, now: SimTime) {

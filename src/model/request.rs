@@ -113,6 +113,9 @@ pub struct Request {
 pub const RETRYABLE: u8 = 1;
 /// Flag: the request carries an idempotency key: a write is applied once.
 pub const IDEMPOTENT: u8 = 2;
+/// Flag: the network dropped this hop or its answer: no answer will come,
+/// so the caller frees the record when its timeout fires.
+pub const LOST: u8 = 4;
 
 impl Request {
     const BLANK: Request = Request {

@@ -20,7 +20,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
 
-use super::request::{IDEMPOTENT, RETRYABLE};
+use super::request::{IDEMPOTENT, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
 use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
@@ -601,9 +601,13 @@ impl Service {
         if c.abandoned {
             return;
         }
-        // The call travels on: its callee still works on it.
+        // The call travels on: its callee still works on it (unless the
+        // network lost it: no answer will free it then).
         c.abandoned = true;
         let c = *c;
+        if c.flags & LOST != 0 {
+            ctx.reqs.free(child);
+        }
         if c.edge > 0 {
             let now = ctx.now();
             self.guarded[c.edge as usize - 1]
@@ -864,7 +868,16 @@ impl Component for Service {
                     }
                 }
             }
-            FaultAction::Crash(_) => {}
+            FaultAction::Outage(r) if ctx.region(self.id) == r => {
+                for i in 0..self.reps.len() {
+                    if on {
+                        self.crash(i, ctx)
+                    } else {
+                        self.recover(i, now)
+                    }
+                }
+            }
+            _ => {}
         }
     }
 

@@ -87,6 +87,38 @@ pub struct FaultSpec {
     /// `random`: mean time to repair.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mttr: Option<Duration>,
+    /// Split the network: `[[us-east], [eu-west]]` (regions) or `[[web, api], [db]]` (components and
+    /// clients); messages between two groups are dropped, so callers time out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Vec<Vec<String>>>,
+    /// A whole region fails: `{ region: us-east }` (every instance in it crashes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<OutageSpec>,
+    /// Extra one-way latency on the hops between two components or regions:
+    /// `{ between: [api, db], add: 100ms }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyFaultSpec>,
+    /// A database shard loses its data on every node: `db.shard[0]`; restored from the last backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_loss: Option<String>,
+}
+
+/// A region outage.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutageSpec {
+    /// The region.
+    pub region: String,
+}
+
+/// Injected latency.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyFaultSpec {
+    /// Two components, clients or regions.
+    pub between: Vec<String>,
+    /// Added to every hop between them, either way.
+    pub add: Duration,
 }
 
 /// A timed operation: exactly one action besides `at`.
@@ -286,6 +318,9 @@ pub struct ClientSpec {
     /// Writes carry an idempotency key, so a retried write is applied once (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent: Option<bool>,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Retries: `{ max: 3, backoff: { exponential: { base: 100ms, cap: 10s } }, jitter: full, budget: 0.2 }`.
@@ -605,6 +640,17 @@ pub enum ComponentSpec {
 }
 
 impl ComponentSpec {
+    /// The `region:` it names, if any (a database: the first of its placement otherwise).
+    pub fn region(&self) -> Option<&String> {
+        match self {
+            ComponentSpec::Service(s) => s.region.as_ref(),
+            ComponentSpec::LoadBalancer(b) => b.region.as_ref(),
+            ComponentSpec::Cache(c) => c.region.as_ref(),
+            ComponentSpec::Cdn(c) => c.region.as_ref(),
+            ComponentSpec::Database(d) => d.region.as_ref().or(d.placement.first()),
+        }
+    }
+
     /// The `kind:` word of this component.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -650,6 +696,9 @@ pub struct ServiceSpec {
     /// Service time grows with load (GC pressure, lock contention).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_dependence: Option<LoadDependenceSpec>,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 fn one() -> u32 {
@@ -975,6 +1024,9 @@ pub struct BalancerSpec {
     /// Active health checks: replicas that stop answering are taken out of rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckSpec>,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Active health checking (defaults as HAProxy's: every 2 s, down after 3 failures, up after 2).
@@ -1026,6 +1078,22 @@ pub struct NetworkSpec {
     /// One-way latency of a hop inside a region (default zero).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<DistSpec>,
+    /// Region names; components and clients take `region:` (default the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// One-way latency between two regions: `{ regions: [us-east, eu-west], latency: 40ms }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub between: Vec<BetweenSpec>,
+}
+
+/// Latency between two regions.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BetweenSpec {
+    /// The two regions.
+    pub regions: Vec<String>,
+    /// One-way latency of a hop between them.
+    pub latency: DistSpec,
 }
 
 /// A key-value cache (SPEC §2 `cache`).
@@ -1061,6 +1129,9 @@ pub struct CacheSpec {
     /// Cost of one node per hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_per_hour: Option<f64>,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// An edge cache for static content (SPEC §2 `cdn`).
@@ -1086,6 +1157,9 @@ pub struct CdnSpec {
     /// Cost of the edge per hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_per_hour: Option<f64>,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Cache eviction policies.
@@ -1168,6 +1242,51 @@ pub struct DatabaseSpec {
     /// Cost of one node per hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_per_hour: Option<f64>,
+    /// Promote the most up-to-date follower when a shard's primary has been down this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverSpec>,
+    /// Under a partition: `strong` (CP, the default: only the side with the primary and a majority
+    /// of the shard's nodes serves) or `eventual` (AP: every side serves; last writer wins on healing).
+    #[serde(default)]
+    pub consistency: Consistency,
+    /// Periodic backups, restored after a `disk_loss` fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSpec>,
+    /// Region of each node of a shard, primary first (cycled when shorter; default all in `region`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placement: Vec<String>,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// Failover: `{ detect_after: 10s }`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverSpec {
+    /// How long a primary is down before a follower is promoted.
+    pub detect_after: Duration,
+}
+
+/// Backups: `{ every: 1h, restore_time: 10m }`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSpec {
+    /// Time between backups (the first at `every`).
+    pub every: Duration,
+    /// How long restoring a shard from its backup takes (the shard is down meanwhile).
+    pub restore_time: Duration,
+}
+
+/// What a database gives up under a partition (CAP).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// Consistent, not available on the minority side.
+    #[default]
+    Strong,
+    /// Available on every side, stale reads and conflicting writes.
+    Eventual,
 }
 
 /// How keys are spread over shards.

@@ -16,7 +16,9 @@ use crate::model::resilience::{Backoff, BreakerCfg, CallPolicy, Jitter, RetryCfg
 use crate::model::service::LoadDependence;
 use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
 use crate::model::store::Policy;
-use crate::model::{CompCfg, Config, FaultAction, FaultCfg, Network, RandomFaultCfg};
+use crate::model::{
+    CompCfg, Config, FaultAction, FaultCfg, Groups, NETWORK, NO_REGION, Network, RandomFaultCfg,
+};
 
 /// A problem found after parsing: a dotted field path and what is wrong.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,10 +135,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             .join(", ")
     };
 
-    let latency = match &sc.network.latency {
-        Some(d) => ck.sampler("network.latency", d).filter(|s| !s.is_zero()),
-        None => None,
-    };
+    let network = network(&mut ck, sc);
 
     // Clients.
     let mut clients = Vec::new();
@@ -398,7 +397,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         }
     }
     events.sort_by_key(|e| e.0);
-    let (faults, random_faults) = faults(&mut ck, sc, nclients, &known);
+    let (faults, random_faults, partitions, latencies) =
+        faults(&mut ck, sc, nclients, &known, &network.region);
 
     // Components.
     let mut comps = Vec::new();
@@ -635,7 +635,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         auto_warmup: sc.warmup == Warmup::Auto,
         clients,
         components: comps,
-        network: Network { latency },
+        network,
         key_space,
         databases: sc
             .components
@@ -645,6 +645,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         events,
         faults,
         random_faults,
+        partitions,
+        latencies,
         // In-flight requests get a minute after the end to finish, or the
         // longest a client may wait with all its attempts if that is longer
         // (so every one resolves).
@@ -1394,23 +1396,199 @@ fn parse_instance(target: &str) -> (&str, Option<&str>) {
     (t, None)
 }
 
+/// The index of region `name`, or a located error.
+fn region_index(ck: &mut Checker, sc: &Scenario, path: &str, name: &str) -> Option<u16> {
+    match sc.network.regions.iter().position(|r| r == name) {
+        Some(i) => Some(i as u16),
+        None => {
+            let known = if sc.network.regions.is_empty() {
+                "`network.regions` lists none".to_string()
+            } else {
+                format!(
+                    "regions are {}",
+                    sc.network
+                        .regions
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            ck.err(path, format!("no region named `{name}` ({known})"));
+            None
+        }
+    }
+}
+
+/// Most regions a scenario may have.
+pub const MAX_REGIONS: usize = 64;
+
+/// The network: in-region latency, regions, the latency between them, and
+/// the region of every client and component.
+fn network(ck: &mut Checker, sc: &Scenario) -> Network {
+    let latency = match &sc.network.latency {
+        Some(d) => ck.sampler("network.latency", d).filter(|s| !s.is_zero()),
+        None => None,
+    };
+    let regions = sc.network.regions.clone();
+    if regions.len() > MAX_REGIONS {
+        ck.err(
+            "network.regions",
+            format!("at most {MAX_REGIONS} regions, found {}", regions.len()),
+        );
+    }
+    for (i, r) in regions.iter().enumerate() {
+        if regions[..i].contains(r) {
+            ck.err(
+                format!("network.regions.{i}"),
+                format!("region `{r}` is listed twice"),
+            );
+        }
+    }
+    let n = regions.len().min(MAX_REGIONS);
+    let mut between: Vec<Option<Sampler>> = if regions.len() > 1 && n == regions.len() {
+        vec![None; n * n]
+    } else {
+        Vec::new()
+    };
+    for (i, b) in sc.network.between.iter().enumerate() {
+        let bp = format!("network.between.{i}");
+        if b.regions.len() != 2 {
+            ck.err(format!("{bp}.regions"), "name exactly two regions");
+            continue;
+        }
+        let a = region_index(ck, sc, &format!("{bp}.regions.0"), &b.regions[0]);
+        let c = region_index(ck, sc, &format!("{bp}.regions.1"), &b.regions[1]);
+        let lat = ck.sampler(&format!("{bp}.latency"), &b.latency);
+        if let (Some(a), Some(c), Some(lat)) = (a, c, lat)
+            && !between.is_empty()
+        {
+            between[a as usize * n + c as usize] = Some(lat.clone());
+            between[c as usize * n + a as usize] = Some(lat);
+        }
+    }
+    let default = if regions.is_empty() { NO_REGION } else { 0 };
+    let mut region = Vec::new();
+    for (name, c) in &sc.clients {
+        region.push(match &c.region {
+            Some(r) => region_index(ck, sc, &format!("clients.{name}.region"), r).unwrap_or(default),
+            None => default,
+        });
+    }
+    for (name, c) in &sc.components {
+        let p = format!("components.{name}");
+        let mut r = match c.region() {
+            Some(r) if matches!(c, ComponentSpec::Database(d) if d.region.is_none()) => {
+                region_index(ck, sc, &format!("{p}.placement.0"), r).unwrap_or(default)
+            }
+            Some(r) => region_index(ck, sc, &format!("{p}.region"), r).unwrap_or(default),
+            None => default,
+        };
+        if let ComponentSpec::Database(d) = c {
+            let mut placed = Vec::new();
+            for (i, pl) in d.placement.iter().enumerate() {
+                if let Some(x) = region_index(ck, sc, &format!("{p}.placement.{i}"), pl) {
+                    placed.push(x);
+                }
+            }
+            // A database spread over regions is reached in every one: the
+            // network never cuts it off as a whole; its nodes are split.
+            if placed.iter().any(|&x| x != placed[0]) {
+                r = NO_REGION;
+            }
+        }
+        region.push(r);
+    }
+    let mut net = Network {
+        latency,
+        regions,
+        region,
+        between,
+        down: vec![false; n],
+        ..Network::default()
+    };
+    net.refresh();
+    net
+}
+
 /// Check the `faults:` list and resolve it.
+#[allow(clippy::type_complexity)]
 fn faults(
     ck: &mut Checker,
     sc: &Scenario,
     nclients: u32,
     known: &dyn Fn() -> String,
-) -> (Vec<FaultCfg>, Vec<RandomFaultCfg>) {
+    regions: &[u16],
+) -> (
+    Vec<FaultCfg>,
+    Vec<RandomFaultCfg>,
+    Vec<Arc<Groups>>,
+    Vec<(Arc<Groups>, u64)>,
+) {
     let mut fixed = Vec::new();
     let mut random = Vec::new();
+    let mut partitions = Vec::new();
+    let mut latencies = Vec::new();
+    // Sides named by regions, components or clients.
+    let groups = |ck: &mut Checker, path: &str, sides: &[&[String]]| -> Groups {
+        let mut g = Groups {
+            comp: vec![0; regions.len()],
+            region: vec![0; sc.network.regions.len()],
+        };
+        for (si, side) in sides.iter().enumerate() {
+            let gid = si as u16 + 1;
+            for (mi, m) in side.iter().enumerate() {
+                let mp = format!("{path}.{si}.{mi}");
+                let id = sc
+                    .clients
+                    .get_index_of(m)
+                    .map(|i| i as u32)
+                    .or_else(|| sc.components.get_index_of(m).map(|i| nclients + i as u32));
+                if let Some(id) = id {
+                    if g.comp[id as usize] != 0 {
+                        ck.err(mp, format!("`{m}` is on two sides"));
+                    }
+                    g.comp[id as usize] = gid;
+                } else if let Some(r) = sc.network.regions.iter().position(|r| r == m) {
+                    if g.region[r] != 0 {
+                        ck.err(mp, format!("region `{m}` is on two sides"));
+                    }
+                    g.region[r] = gid;
+                    for (c, &cr) in regions.iter().enumerate() {
+                        if cr == r as u16 && g.comp[c] == 0 {
+                            g.comp[c] = gid;
+                        }
+                    }
+                } else {
+                    ck.err(
+                        mp,
+                        format!(
+                            "no region, component or client named `{m}` (components are {})",
+                            known()
+                        ),
+                    );
+                }
+            }
+        }
+        g
+    };
     for (i, f) in sc.faults.iter().enumerate() {
         let fp = format!("faults.{i}");
-        let set = [f.crash.is_some(), f.slow.is_some(), f.random.is_some()];
+        let set = [
+            f.crash.is_some(),
+            f.slow.is_some(),
+            f.random.is_some(),
+            f.partition.is_some(),
+            f.outage.is_some(),
+            f.latency.is_some(),
+            f.disk_loss.is_some(),
+        ];
         if set.iter().filter(|x| **x).count() != 1 {
             ck.err(
                 fp,
-                "a fault needs exactly one of `crash: TARGET`, `slow: SERVICE` (with `factor`) \
-                 or `random: SERVICE` (with `mtbf` and `mttr`)",
+                "a fault needs exactly one of `crash: TARGET`, `slow: SERVICE` (with `factor`), \
+                 `random: SERVICE` (with `mtbf` and `mttr`), `partition: [[…], […]]`, \
+                 `outage: { region }`, `latency: { between: [A, B], add }` or `disk_loss: DB.shard[N]`",
             );
             continue;
         }
@@ -1426,12 +1604,15 @@ fn faults(
                     Some((nclients + idx as u32, "cache", c.nodes.clamp(1, MAX_REPLICAS)))
                 }
                 Some((idx, _, ComponentSpec::Cdn(_))) => Some((nclients + idx as u32, "cdn", 1)),
+                Some((idx, _, ComponentSpec::Database(d))) => {
+                    Some((nclients + idx as u32, "database", d.shards.max(1)))
+                }
                 Some((_, _, other)) => {
                     ck.err(
                         format!("{fp}.{field}"),
                         format!(
-                            "`{name}` is a {}; crashes and slowdowns apply to services, caches and CDN edges \
-                             (database failover is not modelled yet)",
+                            "`{name}` is a {}; crashes and slowdowns apply to services, caches, CDN edges \
+                             and database shards' primaries",
                             other.kind()
                         ),
                     );
@@ -1469,7 +1650,16 @@ fn faults(
                     continue;
                 }
             };
-            if let Some((comp, _, instances)) = lookup(ck, "random", r) {
+            let found = lookup(ck, "random", r);
+            if let Some((_, "database", _)) = found {
+                ck.err(
+                    format!("{fp}.random"),
+                    format!(
+                        "`{r}` is a database: random crashes apply to services and caches; \
+                         crash a shard's primary with `crash: {r}.shard[N].primary`"
+                    ),
+                );
+            } else if let Some((comp, _, instances)) = found {
                 random.push(RandomFaultCfg {
                     comp,
                     name: r.clone(),
@@ -1504,10 +1694,44 @@ fn faults(
             if f.factor.is_some() {
                 ck.err(format!("{fp}.factor"), "`factor` belongs to a `slow` fault");
             }
+            if let Some((name, shard, rest)) = parse_shard(target) {
+                let Some((comp, kind, shards)) = lookup(ck, "crash", name) else {
+                    continue;
+                };
+                match shard {
+                    Some(n) if kind == "database" && n < shards && rest == ".primary" => {
+                        fixed.push(FaultCfg {
+                            comp,
+                            action: FaultAction::CrashPrimary(n),
+                            start,
+                            end,
+                            label: format!("{} crashed", target.trim()),
+                        });
+                    }
+                    _ => ck.err(
+                        format!("{fp}.crash"),
+                        format!(
+                            "`{target}`: a database crash names a shard's primary, `{name}.shard[N].primary`, \
+                             with N from 0 to {}",
+                            shards.saturating_sub(1)
+                        ),
+                    ),
+                }
+                continue;
+            }
             let (name, index) = parse_instance(target);
             let Some((comp, kind, instances)) = lookup(ck, "crash", name) else {
                 continue;
             };
+            if kind == "database" {
+                ck.err(
+                    format!("{fp}.crash"),
+                    format!(
+                        "`{target}`: a database crash names a shard's primary, `{name}.shard[N].primary`"
+                    ),
+                );
+                continue;
+            }
             let action = match index {
                 None => FaultAction::CrashAll,
                 Some(ix) => match ix.trim().parse::<u32>() {
@@ -1532,6 +1756,87 @@ fn faults(
                 end,
                 label: format!("{} crashed", target.trim()),
             });
+        } else if let Some(sides) = &f.partition {
+            let refs: Vec<&[String]> = sides.iter().map(|v| v.as_slice()).collect();
+            if refs.len() < 2 || refs.iter().any(|s| s.is_empty()) {
+                ck.err(
+                    format!("{fp}.partition"),
+                    "a partition needs at least two non-empty sides: `[[us-east], [eu-west]]`",
+                );
+                continue;
+            }
+            let g = groups(ck, &format!("{fp}.partition"), &refs);
+            let label = sides.iter().map(|s| s.join(", ")).collect::<Vec<_>>().join(" | ");
+            fixed.push(FaultCfg {
+                comp: NETWORK,
+                action: FaultAction::Partition(partitions.len() as u32),
+                start,
+                end,
+                label: format!("partition {label}"),
+            });
+            partitions.push(Arc::new(g));
+        } else if let Some(o) = &f.outage {
+            let Some(r) = region_index(ck, sc, &format!("{fp}.outage.region"), &o.region) else {
+                continue;
+            };
+            fixed.push(FaultCfg {
+                comp: NETWORK,
+                action: FaultAction::Outage(r),
+                start,
+                end,
+                label: format!("{} outage", o.region),
+            });
+        } else if let Some(l) = &f.latency {
+            if l.between.len() != 2 {
+                ck.err(
+                    format!("{fp}.latency.between"),
+                    "name exactly two components, clients or regions",
+                );
+                continue;
+            }
+            let a = std::slice::from_ref(&l.between[0]);
+            let b = std::slice::from_ref(&l.between[1]);
+            let g = groups(ck, &format!("{fp}.latency.between"), &[a, b]);
+            fixed.push(FaultCfg {
+                comp: NETWORK,
+                action: FaultAction::Latency(latencies.len() as u32),
+                start,
+                end,
+                label: format!("+{} {}↔{}", l.add, l.between[0], l.between[1]),
+            });
+            latencies.push((Arc::new(g), l.add.as_nanos()));
+        } else if let Some(target) = &f.disk_loss {
+            let Some((name, Some(n), "")) = parse_shard(target) else {
+                ck.err(
+                    format!("{fp}.disk_loss"),
+                    format!("`{target}`: name a database shard, `DB.shard[N]`"),
+                );
+                continue;
+            };
+            let Some((comp, kind, shards)) = lookup(ck, "disk_loss", name) else {
+                continue;
+            };
+            let backed_up =
+                matches!(sc.components.get(name), Some(ComponentSpec::Database(d)) if d.backup.is_some());
+            if kind != "database" || n >= shards {
+                ck.err(
+                    format!("{fp}.disk_loss"),
+                    format!("`{target}`: name a database shard, `DB.shard[N]` with N below its shard count"),
+                );
+            } else if !backed_up {
+                ck.err(
+                    format!("{fp}.disk_loss"),
+                    format!("`{name}` has no `backup: {{ every, restore_time }}` to restore the shard from"),
+                );
+            } else {
+                fixed.push(FaultCfg {
+                    comp,
+                    action: FaultAction::DiskLoss(n),
+                    start,
+                    end: None,
+                    label: format!("{} disk lost", target.trim()),
+                });
+            }
         } else if let Some(target) = &f.slow {
             let factor = match f.factor {
                 Some(x) if x.is_finite() && x > 0.0 => x,
@@ -1569,5 +1874,15 @@ fn faults(
             });
         }
     }
-    (fixed, random)
+    (fixed, random, partitions, latencies)
+}
+
+/// A shard target: `NAME.shard[N]` plus what follows (`.primary`), or
+/// `None` when `target` names no shard. A bad number gives `Some((name, None, rest))`.
+fn parse_shard(target: &str) -> Option<(&str, Option<u32>, &str)> {
+    let t = target.trim();
+    let at = t.find(".shard[")?;
+    let close = at + t[at..].find(']')?;
+    let n = t[at + 7..close].trim().parse().ok();
+    Some((&t[..at], n, &t[close + 1..]))
 }

@@ -2976,6 +2976,6 @@ faults:
         yaml,
         "12:15",
         "faults.0.random",
-        &["`db` is a database", "not modelled yet"],
+        &["`db` is a database", "crash a shard's primary"],
     );
 }
