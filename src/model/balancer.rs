@@ -23,8 +23,8 @@
 //!   time constant 10 s; a slower sample replaces the average at once).
 //!
 //! Two ways take a replica out of rotation, and a replica out by either is
-//! not picked (the algorithm's choice moves to the next replica in rotation
-//! that is in):
+//! not picked (the load-aware algorithms skip it in their scan; the others
+//! move from their choice to the next replica in rotation that is in):
 //! - Active health checks (`health_check`): HAProxy's `inter`, `timeout
 //!   check`, `fall` and `rise`.
 //! - Passive health checks (`outlier_detection`), Envoy's consecutive-5xx
@@ -345,12 +345,19 @@ impl Balancer {
                 best as u32
             }
             Algorithm::LeastConnections => {
+                // An out replica answers nothing, so it looks idle: the scan
+                // skips it, or its successor would inherit all it attracts.
                 let start = self.next_rr();
                 let mut best = start;
+                let mut best_out = self.out(start, now);
                 for k in 1..n {
                     let i = (start + k) % n;
-                    if self.outstanding[i as usize] < self.outstanding[best as usize] {
+                    let out = self.out(i, now);
+                    if (best_out && !out)
+                        || (out == best_out && self.outstanding[i as usize] < self.outstanding[best as usize])
+                    {
                         best = i;
+                        best_out = out;
                     }
                 }
                 best
@@ -366,9 +373,14 @@ impl Balancer {
                     }
                 }
                 let mut best = self.sample_buf[0];
+                let mut best_out = self.out(best, now);
                 for &c in &self.sample_buf[1..] {
-                    if self.outstanding[c as usize] < self.outstanding[best as usize] {
+                    let out = self.out(c, now);
+                    if (best_out && !out)
+                        || (out == best_out && self.outstanding[c as usize] < self.outstanding[best as usize])
+                    {
                         best = c;
+                        best_out = out;
                     }
                 }
                 best
@@ -401,12 +413,15 @@ impl Balancer {
                 };
                 let mut best = start;
                 let mut best_cost = cost(self, start);
+                let mut best_out = self.out(start, now);
                 for k in 1..n {
                     let i = (start + k) % n;
                     let c = cost(self, i);
-                    if c < best_cost {
+                    let out = self.out(i, now);
+                    if (best_out && !out) || (out == best_out && c < best_cost) {
                         best = i;
                         best_cost = c;
+                        best_out = out;
                     }
                 }
                 best
