@@ -23,8 +23,10 @@
 //!   time constant 10 s; a slower sample replaces the average at once).
 //!
 //! Two ways take a replica out of rotation, and a replica out by either is
-//! not picked (the load-aware algorithms skip it in their scan; the others
-//! move from their choice to the next replica in rotation that is in):
+//! not picked: round robin and weighted round robin leave it out of the
+//! rotation, the load-aware algorithms skip it in their scan, and the
+//! others (random and the hashes) move from their choice to the next
+//! replica that is in:
 //! - Active health checks (`health_check`): HAProxy's `inter`, `timeout
 //!   check`, `fall` and `rise`.
 //! - Passive health checks (`outlier_detection`), Envoy's consecutive-5xx
@@ -330,16 +332,37 @@ impl Balancer {
             return 0;
         }
         match self.cfg.algorithm {
-            Algorithm::RoundRobin => self.next_rr(),
+            Algorithm::RoundRobin => {
+                // The rotation skips out replicas (as nginx and HAProxy do),
+                // so the survivors share the traffic evenly instead of the
+                // next one in line taking an out replica's turns too.
+                let mut i = self.next_rr();
+                for _ in 1..n {
+                    if !self.out(i, now) {
+                        break;
+                    }
+                    i = self.next_rr();
+                }
+                i
+            }
             Algorithm::Random => self.rng.random_range(0..n),
             Algorithm::WeightedRoundRobin => {
-                let total: f64 = self.cfg.weights.iter().sum();
-                let mut best = 0usize;
+                // As nginx: out replicas take no part (their weight is left
+                // out of the total and their current value stays put).
+                let mut total = 0.0;
+                let mut best = usize::MAX;
                 for (i, w) in self.cfg.weights.iter().enumerate() {
+                    if self.out(i as u32, now) {
+                        continue;
+                    }
+                    total += w;
                     self.wrr_current[i] += w;
-                    if self.wrr_current[i] > self.wrr_current[best] {
+                    if best == usize::MAX || self.wrr_current[i] > self.wrr_current[best] {
                         best = i;
                     }
+                }
+                if best == usize::MAX {
+                    return 0;
                 }
                 self.wrr_current[best] -= total;
                 best as u32
