@@ -38,14 +38,14 @@
 //!   resets the count) is ejected for base_ejection_time × the number of
 //!   times it has been ejected, capped at max_ejection_time, then returns to
 //!   rotation. At most max(1, ⌊n × max_ejection_percent / 100⌋) of the n
-//!   replicas are ejected at once: Envoy's proto documentation (up to 1.30)
-//!   says it "will eject at least one host regardless of the value"; a
-//!   replica that reaches the threshold while the cap is full is ejected at
-//!   its next error once there is room. Not modelled: Envoy's `interval`
-//!   sweep that lowers the multiplier of a replica that stays healthy, the
-//!   ejection jitter, success-rate detection, and the panic threshold (with
-//!   every replica out, the balancer fails requests at once, as it does
-//!   when the health checks have marked every replica down).
+//!   replicas are ejected at once (Envoy's `max_ejection_percent`
+//!   documentation, up to 1.30: one host can be ejected whatever the
+//!   percentage); a replica that reaches the threshold while the cap is
+//!   full is ejected at its next error once there is room. Not modelled:
+//!   Envoy's periodic `interval` analysis, success-rate detection, the
+//!   ejection jitter, and the panic threshold (with every replica out, the
+//!   balancer fails requests at once, as it does when the health checks
+//!   have marked every replica down).
 
 use rand::RngExt;
 
@@ -592,7 +592,7 @@ mod tests {
 
     #[test]
     fn at_most_the_percentage_rounded_down_but_always_one() {
-        // ⌊n × p / 100⌋, at least 1 ("will eject at least one host regardless of the value").
+        // ⌊n × p / 100⌋, but at least 1 whatever the percentage (Envoy's max_ejection_percent).
         assert_eq!(max_ejected(4, 10.0), 1);
         assert_eq!(max_ejected(4, 0.0), 1);
         assert_eq!(max_ejected(4, 49.0), 1);
