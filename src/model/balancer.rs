@@ -21,6 +21,31 @@
 //! - `least_time`: lowest peak-EWMA response time × (outstanding + 1), the
 //!   cost function of Finagle's and Linkerd's "peak EWMA" balancer (decay
 //!   time constant 10 s; a slower sample replaces the average at once).
+//!
+//! Two ways take a replica out of rotation, and a replica out by either is
+//! not picked: round robin and weighted round robin leave it out of the
+//! rotation, the load-aware algorithms skip it in their scan, and the
+//! others (random and the hashes) move from their choice to the next
+//! replica that is in:
+//! - Active health checks (`health_check`): HAProxy's `inter`, `timeout
+//!   check`, `fall` and `rise`.
+//! - Passive health checks (`outlier_detection`), Envoy's consecutive-5xx
+//!   outlier detection as its documentation describes it (architecture
+//!   overview "Outlier detection", and the `OutlierDetection` proto fields
+//!   `consecutive_5xx`, `base_ejection_time`, `max_ejection_time`,
+//!   `max_ejection_percent`): a replica whose answers to this balancer are
+//!   failed or rejected `consecutive_errors` times in a row (a success
+//!   resets the count) is ejected for base_ejection_time × the number of
+//!   times it has been ejected, capped at max_ejection_time, then returns to
+//!   rotation. At most max(1, ⌊n × max_ejection_percent / 100⌋) of the n
+//!   replicas are ejected at once (Envoy's `max_ejection_percent`
+//!   documentation, up to 1.30: one host can be ejected whatever the
+//!   percentage); a replica that reaches the threshold while the cap is
+//!   full is ejected at its next error once there is room. Not modelled:
+//!   Envoy's periodic `interval` analysis, success-rate detection, the
+//!   ejection jitter, and the panic threshold (with every replica out, the
+//!   balancer fails requests at once, as it does when the health checks
+//!   have marked every replica down).
 
 use rand::RngExt;
 
@@ -53,6 +78,47 @@ pub struct BalancerCfg {
     pub identities: u64,
     /// Active health checking.
     pub health: Option<HealthCfg>,
+    /// Passive health checking (outlier ejection).
+    pub outlier: Option<OutlierCfg>,
+}
+
+/// Outlier detection on consecutive errors (Envoy's `outlier_detection`).
+#[derive(Clone, Copy, Debug)]
+pub struct OutlierCfg {
+    /// Failed or rejected answers in a row that eject a replica.
+    pub consecutive_errors: u32,
+    /// The k-th ejection of a replica lasts k × this…
+    pub base_ejection_time: SimTime,
+    /// …but never longer than this.
+    pub max_ejection_time: SimTime,
+    /// Share of the replicas that may be out at once, in percent.
+    pub max_ejection_percent: f64,
+}
+
+/// How long the `k`-th ejection (1-based) of a replica lasts.
+pub fn ejection_time(o: &OutlierCfg, k: u32) -> SimTime {
+    o.base_ejection_time
+        .saturating_mul(u64::from(k))
+        .min(o.max_ejection_time)
+}
+
+/// How many of `replicas` may be ejected at once: the percentage rounded
+/// down, but at least one.
+pub fn max_ejected(replicas: u32, percent: f64) -> u32 {
+    // The small epsilon keeps 30% of 10 at 3 despite binary rounding.
+    let n = (f64::from(replicas) * percent / 100.0 + 1e-9).floor();
+    (n as u32).clamp(1, replicas.max(1))
+}
+
+/// One replica's outlier-detection state.
+#[derive(Clone, Copy, Default)]
+struct Outlier {
+    /// Failed or rejected answers since the last success.
+    errors: u32,
+    /// Times ejected so far (the ejection-time multiplier).
+    ejections: u32,
+    /// Out of rotation until this time.
+    until: SimTime,
 }
 
 /// Active health checks (HAProxy's `inter`, `timeout check`, `fall`, `rise`).
@@ -94,6 +160,9 @@ pub struct Balancer {
     health: Vec<Health>,
     marked_down: u64,
     no_backend: u64,
+    outlier: Vec<Outlier>,
+    max_ejected: u32,
+    ejections: u64,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixed hash of a number.
@@ -140,6 +209,55 @@ impl Balancer {
             health: vec![Health::default(); n],
             marked_down: 0,
             no_backend: 0,
+            outlier: vec![Outlier::default(); n],
+            max_ejected: cfg
+                .outlier
+                .map_or(0, |o| max_ejected(cfg.replicas, o.max_ejection_percent)),
+            ejections: 0,
+        }
+    }
+
+    /// Replica `i` is out of rotation: marked down by the health checks or
+    /// ejected by outlier detection.
+    #[inline]
+    fn out(&self, i: u32, now: SimTime) -> bool {
+        let i = i as usize;
+        self.health[i].down || self.outlier[i].until > now
+    }
+
+    /// Outlier detection sees one answer from `replica`.
+    fn observe(&mut self, replica: usize, outcome: super::Outcome, now: SimTime, warm: SimTime) {
+        let Some(o) = self.cfg.outlier else { return };
+        let Some(st) = self.outlier.get_mut(replica) else {
+            return;
+        };
+        match outcome {
+            super::Outcome::Failed | super::Outcome::Rejected => {
+                // Answers to requests sent before the ejection say nothing new.
+                if st.until > now {
+                    return;
+                }
+                st.errors = st.errors.saturating_add(1);
+                if st.errors < o.consecutive_errors {
+                    return;
+                }
+            }
+            super::Outcome::Ok | super::Outcome::Miss => {
+                st.errors = 0;
+                return;
+            }
+        }
+        // Only here, at a candidate ejection, is the pool scanned for the cap.
+        let ejected = self.outlier.iter().filter(|x| x.until > now).count();
+        if ejected as u32 >= self.max_ejected {
+            return;
+        }
+        let st = &mut self.outlier[replica];
+        st.ejections = st.ejections.saturating_add(1);
+        st.until = now.saturating_add(ejection_time(&o, st.ejections));
+        st.errors = 0;
+        if now >= warm {
+            self.ejections += 1;
         }
     }
 
@@ -149,17 +267,15 @@ impl Balancer {
         i
     }
 
-    /// The algorithm's choice, or the next replica after it that the health
-    /// checks have not marked down (`None`: every replica is down).
+    /// The algorithm's choice, or the next replica after it that is in
+    /// rotation (`None`: every replica is out).
     fn pick_healthy(&mut self, key: u64, identity: u64, now: SimTime) -> Option<u32> {
         let r = self.pick(key, identity, now);
-        if !self.health[r as usize].down {
+        if !self.out(r, now) {
             return Some(r);
         }
         let n = self.cfg.replicas;
-        (1..n)
-            .map(|k| (r + k) % n)
-            .find(|&i| !self.health[i as usize].down)
+        (1..n).map(|k| (r + k) % n).find(|&i| !self.out(i, now))
     }
 
     fn probe_round(&mut self, ctx: &mut Ctx) {
@@ -216,27 +332,55 @@ impl Balancer {
             return 0;
         }
         match self.cfg.algorithm {
-            Algorithm::RoundRobin => self.next_rr(),
+            Algorithm::RoundRobin => {
+                // The rotation skips out replicas (as nginx and HAProxy do),
+                // so the survivors share the traffic evenly instead of the
+                // next one in line taking an out replica's turns too.
+                let mut i = self.next_rr();
+                for _ in 1..n {
+                    if !self.out(i, now) {
+                        break;
+                    }
+                    i = self.next_rr();
+                }
+                i
+            }
             Algorithm::Random => self.rng.random_range(0..n),
             Algorithm::WeightedRoundRobin => {
-                let total: f64 = self.cfg.weights.iter().sum();
-                let mut best = 0usize;
+                // As nginx: out replicas take no part (their weight is left
+                // out of the total and their current value stays put).
+                let mut total = 0.0;
+                let mut best = usize::MAX;
                 for (i, w) in self.cfg.weights.iter().enumerate() {
+                    if self.out(i as u32, now) {
+                        continue;
+                    }
+                    total += w;
                     self.wrr_current[i] += w;
-                    if self.wrr_current[i] > self.wrr_current[best] {
+                    if best == usize::MAX || self.wrr_current[i] > self.wrr_current[best] {
                         best = i;
                     }
+                }
+                if best == usize::MAX {
+                    return 0;
                 }
                 self.wrr_current[best] -= total;
                 best as u32
             }
             Algorithm::LeastConnections => {
+                // An out replica answers nothing, so it looks idle: the scan
+                // skips it, or its successor would inherit all it attracts.
                 let start = self.next_rr();
                 let mut best = start;
+                let mut best_out = self.out(start, now);
                 for k in 1..n {
                     let i = (start + k) % n;
-                    if self.outstanding[i as usize] < self.outstanding[best as usize] {
+                    let out = self.out(i, now);
+                    if (best_out && !out)
+                        || (out == best_out && self.outstanding[i as usize] < self.outstanding[best as usize])
+                    {
                         best = i;
+                        best_out = out;
                     }
                 }
                 best
@@ -252,9 +396,14 @@ impl Balancer {
                     }
                 }
                 let mut best = self.sample_buf[0];
+                let mut best_out = self.out(best, now);
                 for &c in &self.sample_buf[1..] {
-                    if self.outstanding[c as usize] < self.outstanding[best as usize] {
+                    let out = self.out(c, now);
+                    if (best_out && !out)
+                        || (out == best_out && self.outstanding[c as usize] < self.outstanding[best as usize])
+                    {
                         best = c;
+                        best_out = out;
                     }
                 }
                 best
@@ -287,12 +436,15 @@ impl Balancer {
                 };
                 let mut best = start;
                 let mut best_cost = cost(self, start);
+                let mut best_out = self.out(start, now);
                 for k in 1..n {
                     let i = (start + k) % n;
                     let c = cost(self, i);
-                    if c < best_cost {
+                    let out = self.out(i, now);
+                    if (best_out && !out) || (out == best_out && c < best_cost) {
                         best = i;
                         best_cost = c;
+                        best_out = out;
                     }
                 }
                 best
@@ -347,6 +499,7 @@ impl Component for Balancer {
                     p.version = version;
                 }
                 self.outstanding[replica] = self.outstanding[replica].saturating_sub(1);
+                self.observe(replica, outcome, now, ctx.warmup);
                 if self.cfg.algorithm == Algorithm::LeastTime {
                     let rtt = (now - sent) as f64;
                     let (avg, at) = self.ewma[replica];
@@ -373,6 +526,7 @@ impl Component for Balancer {
         self.sent.iter_mut().for_each(|s| *s = 0);
         self.marked_down = 0;
         self.no_backend = 0;
+        self.ejections = 0;
     }
 
     fn report(&self, rc: &ReportCtx, out: &mut Metrics, _notes: &mut Vec<String>) {
@@ -391,10 +545,62 @@ impl Component for Balancer {
                 format!("components.{}.marked_down", self.cfg.name),
                 self.marked_down as f64,
             );
+        }
+        if self.cfg.outlier.is_some() {
+            out.insert(
+                format!("components.{}.ejections", self.cfg.name),
+                self.ejections as f64,
+            );
+        }
+        if self.cfg.health.is_some() || self.cfg.outlier.is_some() {
             out.insert(
                 format!("components.{}.no_backend", self.cfg.name),
                 self.no_backend as f64,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: SimTime = NS_PER_S;
+
+    fn cfg(base: SimTime, max: SimTime) -> OutlierCfg {
+        OutlierCfg {
+            consecutive_errors: 5,
+            base_ejection_time: base,
+            max_ejection_time: max,
+            max_ejection_percent: 10.0,
+        }
+    }
+
+    #[test]
+    fn ejection_time_is_base_times_ejections_capped_at_max() {
+        // Envoy's defaults: 30 s × k, at most 300 s.
+        let o = cfg(30 * S, 300 * S);
+        let times: Vec<SimTime> = (1..=12).map(|k| ejection_time(&o, k) / S).collect();
+        assert_eq!(times, [30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 300, 300]);
+        // No overflow however often a replica is ejected.
+        assert_eq!(ejection_time(&o, u32::MAX), 300 * S);
+        assert_eq!(
+            ejection_time(&cfg(SimTime::MAX / 2, SimTime::MAX), 3),
+            SimTime::MAX
+        );
+    }
+
+    #[test]
+    fn at_most_the_percentage_rounded_down_but_always_one() {
+        // ⌊n × p / 100⌋, but at least 1 whatever the percentage (Envoy's max_ejection_percent).
+        assert_eq!(max_ejected(4, 10.0), 1);
+        assert_eq!(max_ejected(4, 0.0), 1);
+        assert_eq!(max_ejected(4, 49.0), 1);
+        assert_eq!(max_ejected(4, 50.0), 2);
+        assert_eq!(max_ejected(4, 100.0), 4);
+        assert_eq!(max_ejected(10, 30.0), 3);
+        assert_eq!(max_ejected(20, 10.0), 2);
+        assert_eq!(max_ejected(1, 10.0), 1);
+        assert_eq!(max_ejected(3, 100.0), 3);
     }
 }

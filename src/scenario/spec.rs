@@ -1024,9 +1024,33 @@ pub struct BalancerSpec {
     /// Active health checks: replicas that stop answering are taken out of rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckSpec>,
+    /// Passive health checking (Envoy's outlier detection): a replica whose
+    /// answers to this balancer fail `consecutive_errors` times in a row is
+    /// ejected from rotation for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_detection: Option<OutlierDetectionSpec>,
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+}
+
+/// Outlier detection on consecutive errors (defaults as Envoy's: 5 errors,
+/// 30 s base ejection, 300 s maximum, at most 10% of the replicas ejected).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierDetectionSpec {
+    /// Failed or rejected answers in a row that eject a replica (default 5); a success resets the count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_errors: Option<u32>,
+    /// An ejection lasts this × the number of times the replica has been ejected (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_ejection_time: Option<Duration>,
+    /// Longest ejection (default 300s, or base_ejection_time if that is longer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ejection_time: Option<Duration>,
+    /// Most replicas ejected at once, in percent of the pool (0 to 100, default 10); one replica can always be ejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ejection_percent: Option<f64>,
 }
 
 /// Active health checking (defaults as HAProxy's: every 2 s, down after 3 failures, up after 2).

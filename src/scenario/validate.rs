@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::dist::{DistSpec, Sampler};
 use super::spec::*;
 use super::units::Duration;
+use crate::engine::NS_PER_S;
 use crate::model::balancer::BalancerCfg;
 use crate::model::cache::CacheCfg;
 use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
@@ -508,6 +509,57 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                             timeout: timeout.max(1),
                             unhealthy_after: h.unhealthy_after.unwrap_or(3).max(1),
                             healthy_after: h.healthy_after.unwrap_or(2).max(1),
+                        }
+                    }),
+                    outlier: b.outlier_detection.map(|o| {
+                        let op = format!("{p}.outlier_detection");
+                        if o.consecutive_errors == Some(0) {
+                            ck.err(
+                                format!("{op}.consecutive_errors"),
+                                "consecutive_errors must be at least 1",
+                            );
+                        }
+                        let base = o.base_ejection_time.map_or(30 * NS_PER_S, |d| d.as_nanos());
+                        if base == 0 {
+                            ck.err(
+                                format!("{op}.base_ejection_time"),
+                                "base_ejection_time must be longer than zero",
+                            );
+                        }
+                        // Envoy: unset, the cap is 300 s or the base time, whichever is longer.
+                        let max = match o.max_ejection_time {
+                            None => base.max(300 * NS_PER_S),
+                            Some(d) if d.as_nanos() == 0 => {
+                                ck.err(
+                                    format!("{op}.max_ejection_time"),
+                                    "max_ejection_time must be longer than zero",
+                                );
+                                base
+                            }
+                            Some(d) if d.as_nanos() < base => {
+                                ck.err(
+                                    format!("{op}.max_ejection_time"),
+                                    format!(
+                                        "max_ejection_time ({d}) must not be shorter than base_ejection_time ({})",
+                                        Duration(base)
+                                    ),
+                                );
+                                base
+                            }
+                            Some(d) => d.as_nanos(),
+                        };
+                        let pct = o.max_ejection_percent.unwrap_or(10.0);
+                        if !(0.0..=100.0).contains(&pct) {
+                            ck.err(
+                                format!("{op}.max_ejection_percent"),
+                                format!("max_ejection_percent must be between 0 and 100, found {pct}"),
+                            );
+                        }
+                        crate::model::balancer::OutlierCfg {
+                            consecutive_errors: o.consecutive_errors.unwrap_or(5).max(1),
+                            base_ejection_time: base.max(1),
+                            max_ejection_time: max.max(base).max(1),
+                            max_ejection_percent: if (0.0..=100.0).contains(&pct) { pct } else { 10.0 },
                         }
                     }),
                 })

@@ -1011,6 +1011,122 @@ components:
     );
 }
 
+/// A scenario whose line 12 is `    outlier_detection: <od>` on the balancer `lb`.
+fn with_outlier_detection(od: &str) -> String {
+    format!(
+        "name: t
+duration: 1s
+clients:
+  users:
+    arrival: {{ poisson: 10/s }}
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: least_connections
+    backends: api
+    outlier_detection: {od}
+  api:
+    kind: service
+    replicas: 2
+    service_time: 10ms
+"
+    )
+}
+
+#[test]
+fn outlier_detection_zero_consecutive_errors() {
+    expect_error(
+        &with_outlier_detection("{ consecutive_errors: 0 }"),
+        "12:46",
+        "components.lb.outlier_detection.consecutive_errors",
+        &["at least 1"],
+    );
+}
+
+#[test]
+fn outlier_detection_negative_consecutive_errors() {
+    expect_error(
+        &with_outlier_detection("{ consecutive_errors: -1 }"),
+        "12:46",
+        "components.lb.outlier_detection.consecutive_errors",
+        &["expected an integer", "-1"],
+    );
+}
+
+#[test]
+fn outlier_detection_zero_base_ejection_time() {
+    expect_error(
+        &with_outlier_detection("{ base_ejection_time: 0s }"),
+        "12:46",
+        "components.lb.outlier_detection.base_ejection_time",
+        &["longer than zero"],
+    );
+}
+
+#[test]
+fn outlier_detection_negative_base_ejection_time() {
+    expect_error(
+        &with_outlier_detection("{ base_ejection_time: -1s }"),
+        "12:46",
+        "components.lb.outlier_detection.base_ejection_time",
+        &["cannot be negative", "-1s"],
+    );
+}
+
+#[test]
+fn outlier_detection_zero_max_ejection_time() {
+    expect_error(
+        &with_outlier_detection("{ max_ejection_time: 0s }"),
+        "12:45",
+        "components.lb.outlier_detection.max_ejection_time",
+        &["longer than zero"],
+    );
+}
+
+#[test]
+fn outlier_detection_max_ejection_time_below_base() {
+    expect_error(
+        &with_outlier_detection("{ base_ejection_time: 1m, max_ejection_time: 10s }"),
+        "12:69",
+        "components.lb.outlier_detection.max_ejection_time",
+        &["must not be shorter than base_ejection_time", "10s", "1m"],
+    );
+}
+
+#[test]
+fn outlier_detection_percent_above_100() {
+    expect_error(
+        &with_outlier_detection("{ max_ejection_percent: 150 }"),
+        "12:48",
+        "components.lb.outlier_detection.max_ejection_percent",
+        &["between 0 and 100", "150"],
+    );
+}
+
+#[test]
+fn outlier_detection_negative_percent() {
+    expect_error(
+        &with_outlier_detection("{ max_ejection_percent: -5 }"),
+        "12:48",
+        "components.lb.outlier_detection.max_ejection_percent",
+        &["between 0 and 100", "-5"],
+    );
+}
+
+#[test]
+fn outlier_detection_unknown_field() {
+    expect_error(
+        &with_outlier_detection("{ consecutive_error: 3 }"),
+        "12:26",
+        "components.lb.outlier_detection.consecutive_error",
+        &[
+            "unknown field `consecutive_error`",
+            "did you mean `consecutive_errors`",
+        ],
+    );
+}
+
 #[test]
 fn zero_client_timeout() {
     let yaml = r#"name: t

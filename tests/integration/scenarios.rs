@@ -1006,3 +1006,118 @@ fn availability_nines_redundancy_is_limited_by_detection() {
         0.02,
     );
 }
+
+/// single-point-of-failure: one replica down 5 of the 14 measured minutes
+/// fails everything while it is down (plus the healthy_after × interval = 4 s
+/// the checks take to see it back); with three, only the detection window
+/// (unhealthy_after − 1) × interval + timeout = 5 s at a third of the traffic.
+#[test]
+fn single_point_of_failure_redundancy_shrinks_an_outage_to_the_detection_window() {
+    let file = "single-point-of-failure.yaml";
+    let one = run(file, &[], 1);
+    assert_near(
+        "one replica up",
+        metric(&one, "components.api.availability"),
+        1.0 - 5.0 / 14.0,
+        0.01,
+    );
+    assert_near(
+        "one replica availability",
+        metric(&one, "availability"),
+        1.0 - 5.0 / 14.0,
+        0.01,
+    );
+    assert_near(
+        "one replica downtime",
+        metric(&one, "availability.downtime_s"),
+        304.0,
+        0.02,
+    );
+    let three = run(file, &["components.api.replicas=3"], 1);
+    assert_eq!(metric(&three, "components.api.availability"), 1.0);
+    assert_near(
+        "three replicas downtime",
+        metric(&three, "availability.downtime_s"),
+        5.0 / 3.0,
+        0.1,
+    );
+    assert_near(
+        "three replicas availability",
+        metric(&three, "availability"),
+        0.998,
+        0.0005,
+    );
+    assert!(metric(&three, "availability.nines") > 2.6);
+}
+
+/// health-checks: failures = rate/4 × (wait for the next probe +
+/// (unhealthy_after − 1) × interval + timeout), the crash 100 ms after a probe.
+#[test]
+fn health_checks_detection_window_is_linear_in_the_interval() {
+    let file = "health-checks.yaml";
+    let window = |interval: f64, fall: f64| (interval - 0.1) + (fall - 1.0) * interval + 0.25;
+    for (interval, set) in [(0.5, "500ms"), (1.0, "1s"), (2.0, "2s"), (5.0, "5s")] {
+        let over = format!("components.lb.health_check.interval={set}");
+        let r = run(file, &[&over], 1);
+        let w = window(interval, 3.0);
+        assert_near(
+            &format!("failed, interval {set}"),
+            metric(&r, "requests.failed"),
+            100.0 * w,
+            0.06,
+        );
+        assert_near(
+            &format!("equivalent downtime, interval {set}"),
+            metric(&r, "availability.downtime_s"),
+            w / 4.0,
+            0.06,
+        );
+        assert_eq!(metric(&r, "components.lb.marked_down"), 1.0);
+    }
+    let fast = run(file, &["components.lb.health_check.unhealthy_after=1"], 1);
+    assert_near(
+        "failed, one probe",
+        metric(&fast, "requests.failed"),
+        100.0 * window(2.0, 1.0),
+        0.1,
+    );
+}
+
+/// lb-sinkholing: a dead replica looks idle to least connections and takes
+/// far more than a quarter; outlier ejection (5 errors, 30 s × k) leaves
+/// 6 ejections × 5 failures over the 9 minutes after the crash.
+#[test]
+fn lb_sinkholing_dead_replica_attracts_traffic_until_ejected() {
+    let file = "lb-sinkholing.yaml";
+    let share = |r: &Report| metric(r, "components.api[0].requests") / metric(r, "requests.offered");
+    let lc = run(file, &[], 1);
+    println!("sinkhole share {:.3}", share(&lc));
+    assert!(share(&lc) > 0.38, "share {}", share(&lc));
+    assert_near(
+        "least connections availability",
+        metric(&lc, "availability"),
+        0.59,
+        0.03,
+    );
+    let rr = run(file, &["components.lb.algorithm=round_robin"], 1);
+    assert_near("round robin share", share(&rr), 0.25, 0.005);
+    assert_near(
+        "round robin availability",
+        metric(&rr, "availability"),
+        0.75,
+        0.005,
+    );
+    let lt = run(file, &["components.lb.algorithm=least_time"], 1);
+    assert!(metric(&lt, "availability") < 0.01);
+    // The sinkhole hides the outage from latency: successes see less load.
+    assert!(metric(&lc, "latency.p99_ms") < metric(&rr, "latency.p99_ms"));
+    let od = run(file, &["components.lb.outlier_detection={}"], 1);
+    // Ejections start at 1m and last 30, 60, 90, 120, 150 s: back at 1m30,
+    // 2m30, 4m, 6m, 8m30, and the sixth runs past the end.
+    assert_eq!(metric(&od, "components.lb.ejections"), 6.0);
+    assert_eq!(metric(&od, "requests.failed"), 30.0);
+    assert!(metric(&od, "availability") > 0.9995);
+    let hc = run(file, &["components.lb.health_check={}"], 1);
+    assert!(metric(&hc, "requests.failed") > 10.0 * metric(&od, "requests.failed"));
+    assert_near("health checks only", metric(&hc, "availability"), 0.996, 0.002);
+}
