@@ -32,13 +32,42 @@
 //! partitioner changes at once and reports the fraction of keys whose shard
 //! changed (`keys_moved`); data moves instantly (migration cost is not
 //! modelled). Nodes of a removed shard finish what they hold.
+//!
+//! **Faults.** A crashed node fails what it holds and refuses arrivals
+//! (callers learn at once, as from a refused connection). When a shard's
+//! primary is down, writes (and reads sent to it) fail; with `failover:
+//! { detect_after }` the most up-to-date follower (the one that applied the
+//! most writes) is promoted once the primary has been unavailable that
+//! long, and every committed write it had not received is lost
+//! (`lost_writes`): with `async` replication, the ones shipped too late.
+//! Replication messages carry the shard's *term*, bumped when the primary
+//! crashes or is replaced, so a deposed primary's log never reaches the new
+//! one. A recovering node catches up from the primary at once (the copy's
+//! cost is not modelled); a primary that comes back after a failover is a
+//! follower.
+//!
+//! **Partitions (CAP).** Nodes sit in regions (`placement`). Under a
+//! partition a caller reaches the nodes on its side only. `strong` (CP):
+//! only the primary's side serves, and only while the primary reaches a
+//! majority of the shard's nodes; with failover a majority side without the
+//! primary promotes one of its own. `eventual` (AP): every side serves —
+//! a side without the primary writes through its lowest-ranked reachable
+//! node — so reads miss the other side's writes (stale) and both sides may
+//! write the same key. On healing, anti-entropy gives every node the newest
+//! version (last writer wins, as versions grow with time) and each write the
+//! losing side made to a key both sides wrote is a lost update.
+//!
+//! **Backups** (`backup: { every, restore_time }`): a snapshot of every
+//! key's version each `every`. A `disk_loss` fault wipes a shard on every
+//! node: it restores the last snapshot — the writes since then are lost
+//! (the recovery point) — and is down for `restore_time` (the recovery time).
 
 use std::collections::{BTreeMap, VecDeque};
 
 use rand::RngExt;
 
 use super::partition::{Partitioner, Scheme};
-use super::request::{IDEMPOTENT, RETRYABLE};
+use super::request::{IDEMPOTENT, LOST, RETRYABLE};
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
@@ -68,6 +97,13 @@ pub enum Mode {
 pub const ADD_SHARD: u32 = 0;
 /// Event code: remove the last shard.
 pub const REMOVE_SHARD: u32 = 1;
+/// Event code (self-scheduled): take a backup.
+const BACKUP: u32 = 2;
+/// Event code (self-scheduled) `FAILOVER | shard`: check whether to promote.
+const FAILOVER: u32 = 1 << 24;
+/// Event code (self-scheduled) `RESTORED | shard`: a restore from backup ended.
+const RESTORED: u32 = 2 << 24;
+const SHARD_MASK: u32 = (1 << 24) - 1;
 
 /// A database's resolved configuration.
 #[derive(Clone, Debug)]
@@ -104,6 +140,15 @@ pub struct DatabaseCfg {
     pub key_space: u64,
     /// Price per node-hour.
     pub price_per_hour: f64,
+    /// Region of each rank of a shard's nodes, primary first, cycled
+    /// (empty: every node in the database's region).
+    pub placement: Vec<u16>,
+    /// Promote a follower once the primary has been unavailable this long.
+    pub failover: Option<SimTime>,
+    /// `consistency: eventual` (AP) rather than `strong` (CP).
+    pub eventual: bool,
+    /// Backups: every, restore time.
+    pub backup: Option<(SimTime, SimTime)>,
 }
 
 impl DatabaseCfg {
@@ -134,6 +179,32 @@ struct Node {
     /// for instability compares its mean in the two halves of the window.
     held_tw: Occupancy,
     held_mid: f64,
+    /// Records in service (each one's `pos` is its index here), so that a
+    /// crash can fail them.
+    held: Vec<ReqRef>,
+    /// Running (not crashed, not being restored).
+    up: bool,
+    /// May serve: up, and under a CP partition on the primary's majority side.
+    ok: bool,
+    /// Region the node is in.
+    region: u16,
+    /// Writes applied (how up to date a follower is, for promotion).
+    log: u64,
+}
+
+/// A shard's replication state.
+#[derive(Clone, Copy, Debug, Default)]
+struct ShardState {
+    /// Rank of the primary.
+    primary: u32,
+    /// Bumped when the primary crashes or is replaced.
+    term: u32,
+    /// When the primary became unavailable (crashed, or cut from a majority).
+    lost_at: Option<SimTime>,
+    /// Being restored from a backup.
+    restoring: bool,
+    /// Node that a `crash: db.shard[N].primary` fault took down.
+    crashed: Option<u32>,
 }
 
 /// A running database.
@@ -183,6 +254,28 @@ pub struct Database {
     written_order: VecDeque<(SimTime, u64)>,
     duplicates: u64,
     deduplicated: u64,
+    shard_st: Vec<ShardState>,
+    /// Nodes sit in more than one region.
+    spread: bool,
+    /// A partition is in force and the database is spread.
+    split: bool,
+    /// Every node up, no partition, no restore: routing needs no checks.
+    calm: bool,
+    /// Writes per (key, writing node) while split under `eventual`, with
+    /// the time of the last one: the conflicts resolved on healing.
+    conflicts: BTreeMap<(u64, u32), (u32, SimTime)>,
+    lost: u64,
+    lost_updates: u64,
+    failed: u64,
+    failovers: u64,
+    failover_wait: f64,
+    backup_copy: Vec<u32>,
+    backup_at: SimTime,
+    backups: u64,
+    restores: u64,
+    rpo: f64,
+    rto: f64,
+    fault_notes: Vec<String>,
 }
 
 /// How long a database remembers which logical requests' writes it applied
@@ -202,8 +295,14 @@ impl Database {
                 busy_tw: Occupancy::new(0),
                 held_tw: Occupancy::new(0),
                 held_mid: 0.0,
+                held: Vec::with_capacity(cfg.cores as usize),
+                up: true,
+                ok: true,
+                region: super::NO_REGION,
+                log: 0,
             })
             .collect();
+        let spread = cfg.placement.iter().any(|&r| r != cfg.placement[0]);
         let assigned = match cfg.mode {
             Mode::Quorum { .. } => vec![0; cfg.key_space as usize],
             _ => Vec::new(),
@@ -250,6 +349,23 @@ impl Database {
             written_order: VecDeque::new(),
             duplicates: 0,
             deduplicated: 0,
+            shard_st: vec![ShardState::default(); cfg.max_shards as usize],
+            spread,
+            split: false,
+            calm: true,
+            conflicts: BTreeMap::new(),
+            lost: 0,
+            lost_updates: 0,
+            failed: 0,
+            failovers: 0,
+            failover_wait: 0.0,
+            backup_copy: Vec::new(),
+            backup_at: 0,
+            backups: 0,
+            restores: 0,
+            rpo: 0.0,
+            rto: 0.0,
+            fault_notes: Vec::new(),
         }
     }
 
@@ -299,11 +415,17 @@ impl Database {
         self.applied.get(i).copied().unwrap_or(0)
     }
 
+    /// Node `node` applies version `v` of `key` (versions never go back).
     #[inline]
-    fn apply(&mut self, rank: u32, key: u64, v: u32) {
-        let i = key as usize * self.per as usize + rank as usize;
-        if let Some(x) = self.applied.get_mut(i) {
-            *x = (*x).max(v);
+    fn apply(&mut self, node: u32, key: u64, v: u32) {
+        let i = key as usize * self.per as usize + (node % self.per) as usize;
+        if let Some(x) = self.applied.get_mut(i)
+            && v > *x
+        {
+            *x = v;
+            if let Some(n) = self.nodes.get_mut(node as usize) {
+                n.log += 1;
+            }
         }
     }
 
@@ -324,7 +446,7 @@ impl Database {
         let now = ctx.now();
         let counted = now >= ctx.warmup;
         let Some(r) = ctx.reqs.get(req) else { return };
-        let (op, key) = (r.op, r.key);
+        let (op, key, caller) = (r.op, r.key, r.reply_to);
         let shard = self.part.shard_of(key);
         self.iv_shard[shard as usize] += 1;
         if counted {
@@ -336,13 +458,30 @@ impl Database {
         }
         let seen = ctx.data.committed(self.cfg.slot, key);
         let base = shard * self.per;
+        let calm = self.calm;
         match (op, self.cfg.mode) {
             (Op::Read, Mode::Quorum { n, r: rq, .. }) => {
-                // r distinct nodes: a partial Fisher–Yates shuffle.
+                // r distinct serving nodes: a partial Fisher–Yates shuffle.
                 self.pick.clear();
-                self.pick.extend(0..n);
+                if calm {
+                    self.pick.extend(0..n);
+                } else {
+                    for rank in 0..n {
+                        if self.serves(caller, base + rank, ctx) {
+                            self.pick.push(rank);
+                        }
+                    }
+                }
+                let avail = self.pick.len() as u32;
+                let rq = if avail >= rq {
+                    rq
+                } else if self.cfg.eventual && avail > 0 {
+                    avail // a sloppy read: as many as answer
+                } else {
+                    return self.fail(req, ctx);
+                };
                 for i in 0..rq as usize {
-                    let j = self.route.random_range(i..n as usize);
+                    let j = self.route.random_range(i..avail as usize);
                     self.pick.swap(i, j);
                 }
                 let parent = self.set(req, ctx, |r| {
@@ -358,6 +497,13 @@ impl Database {
                 }
             }
             (Op::Write, Mode::Quorum { n, w, .. }) => {
+                let mut avail = n;
+                if !calm {
+                    avail = (0..n).filter(|&k| self.serves(caller, base + k, ctx)).count() as u32;
+                    if avail == 0 || (avail < w && !self.cfg.eventual) {
+                        return self.fail(req, ctx);
+                    }
+                }
                 let next = self.assigned.get(key as usize).map_or(0, |a| a + 1);
                 if let Some(earlier) = self.remember_write(req, next, ctx) {
                     self.set(req, ctx, |r| {
@@ -373,14 +519,25 @@ impl Database {
                     }
                     None => 0,
                 };
+                if self.split {
+                    let writer = (0..n).find(|&k| self.serves(caller, base + k, ctx)).unwrap_or(0);
+                    self.track_conflict(key, base + writer, now);
+                }
+                let term = self.shard_st[shard as usize].term;
                 self.set(req, ctx, |r| {
                     r.version = v;
-                    r.pending = w as u16;
+                    r.pending = w.min(avail) as u16;
                     r.step = WAIT;
+                    r.pos = term;
                 });
+                let mut first = true;
                 for rank in 0..n {
                     let node = base + rank;
-                    if rank == 0 {
+                    if !calm && !self.serves(caller, node, ctx) {
+                        continue;
+                    }
+                    if first {
+                        first = false;
                         let child = self.internal(req, key, Op::Write, v, node, QWRITE, ctx);
                         self.enqueue(node, child, ctx);
                     } else {
@@ -391,11 +548,29 @@ impl Database {
                 }
             }
             (Op::Read, _) => {
+                let p = self.shard_st[shard as usize].primary;
+                let f = self.cfg.followers;
+                // The k-th follower, skipping the primary's rank.
+                let follower = |k: u32| if k >= p { k + 1 } else { k };
                 let rank = match self.cfg.reads {
-                    _ if self.cfg.followers == 0 => 0,
-                    ReadFrom::Primary => 0,
-                    ReadFrom::Replicas => 1 + self.route.random_range(0..self.cfg.followers),
-                    ReadFrom::Any => self.route.random_range(0..=self.cfg.followers),
+                    _ if f == 0 => p,
+                    ReadFrom::Primary => p,
+                    ReadFrom::Replicas => follower(self.route.random_range(0..f)),
+                    ReadFrom::Any => self.route.random_range(0..=f),
+                };
+                let rank = if calm || self.serves(caller, base + rank, ctx) {
+                    rank
+                } else if self.cfg.reads == ReadFrom::Primary && !self.cfg.eventual {
+                    // Strong reads come from the primary only.
+                    return self.fail(req, ctx);
+                } else {
+                    match (1..=f)
+                        .map(|k| (rank + k) % (f + 1))
+                        .find(|&k| self.serves(caller, base + k, ctx))
+                    {
+                        Some(k) => k,
+                        None => return self.fail(req, ctx),
+                    }
                 };
                 self.set(req, ctx, |r| {
                     r.seen = seen;
@@ -405,12 +580,50 @@ impl Database {
                 self.enqueue(base + rank, req, ctx);
             }
             (Op::Write, _) => {
+                let p = self.shard_st[shard as usize].primary;
+                let leader = if calm || self.serves(caller, base + p, ctx) {
+                    p
+                } else if self.cfg.eventual {
+                    // AP: this side's lowest-ranked reachable node takes the write.
+                    match (0..self.per).find(|&k| self.serves(caller, base + k, ctx)) {
+                        Some(k) => k,
+                        None => return self.fail(req, ctx),
+                    }
+                } else {
+                    return self.fail(req, ctx);
+                };
                 self.set(req, ctx, |r| {
                     r.step = SERVE;
-                    r.replica = base;
+                    r.replica = base + leader;
                 });
-                self.enqueue(base, req, ctx);
+                self.enqueue(base + leader, req, ctx);
             }
+        }
+    }
+
+    /// Whether node `node` may serve a request from `caller` now.
+    #[inline]
+    fn serves(&self, caller: u32, node: u32, ctx: &Ctx) -> bool {
+        let n = &self.nodes[node as usize];
+        n.ok && (!self.split || ctx.net.reaches(caller, n.region))
+    }
+
+    /// Refuse `req` at once: the node it needs is down or out of reach.
+    fn fail(&mut self, req: ReqRef, ctx: &mut Ctx) {
+        if ctx.now() >= ctx.warmup {
+            self.failed += 1;
+        }
+        self.set(req, ctx, |r| r.step = DONE);
+        ctx.respond(&mut self.net, req, Outcome::Failed);
+    }
+
+    /// Under an AP partition, remember who wrote `key` (node `writer`).
+    #[inline]
+    fn track_conflict(&mut self, key: u64, writer: u32, now: SimTime) {
+        if self.split && self.cfg.eventual {
+            let e = self.conflicts.entry((key, writer)).or_insert((0, now));
+            e.0 += 1;
+            e.1 = now;
         }
     }
 
@@ -483,7 +696,10 @@ impl Database {
         node.busy_tw.add(now, 1);
         node.held_tw.add(now, 1);
         self.busy.add(now, 1);
-        let Some(r) = ctx.reqs.get(rec) else { return };
+        let pos = node.held.len() as u32;
+        node.held.push(rec);
+        let Some(r) = ctx.reqs.get_mut(rec) else { return };
+        r.pos = pos;
         self.wait_sum += (now - r.arrived) as f64;
         self.wait_n += 1;
         let d = match r.op {
@@ -496,8 +712,20 @@ impl Database {
     fn done(&mut self, rec: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get(rec) else { return };
-        let ni = r.replica as usize;
+        if r.step == DONE {
+            return; // failed when its node crashed
+        }
+        let (ni, pos) = (r.replica as usize, r.pos as usize);
         let node = &mut self.nodes[ni];
+        if node.held.get(pos) != Some(&rec) {
+            return;
+        }
+        node.held.swap_remove(pos);
+        if let Some(&moved) = node.held.get(pos)
+            && let Some(m) = ctx.reqs.get_mut(moved)
+        {
+            m.pos = pos as u32;
+        }
         node.busy -= 1;
         node.busy_tw.add(now, -1);
         node.held_tw.add(now, -1);
@@ -524,36 +752,46 @@ impl Database {
                 self.read_answered(rec, served, stale, ctx);
             }
             SERVE => {
-                // A write on the primary: the next version, applied at once
-                // (unless its idempotency key shows it was applied before).
-                let v = self.version(0, key) + 1;
+                // A write on the primary (or, under an AP partition, on its
+                // side's stand-in): the next version, applied at once (unless
+                // its idempotency key shows it was applied before). Versions
+                // grow past the newest committed one, so two sides never hand
+                // out the same number and the later write has the larger.
+                let v = self
+                    .version(rank, key)
+                    .max(ctx.data.committed(self.cfg.slot, key))
+                    + 1;
                 if let Some(earlier) = self.remember_write(rec, v, ctx) {
                     self.set(rec, ctx, |r| r.version = earlier);
                     return self.write_answered(rec, ctx);
                 }
-                self.apply(0, key, v);
-                for f in 1..=self.cfg.followers {
-                    let child = self.internal(
-                        if self.cfg.mode == Mode::Sync {
-                            rec
-                        } else {
-                            ReqRef::NONE
-                        },
-                        key,
-                        Op::Write,
-                        v,
-                        replica + f,
-                        APPLY,
-                        ctx,
-                    );
+                self.apply(replica, key, v);
+                self.track_conflict(key, replica, now);
+                let base = replica - rank;
+                let term = self.shard_st[(replica / self.per) as usize].term;
+                let sync = self.cfg.mode == Mode::Sync;
+                let mut sent = 0u16;
+                for f in 0..self.per {
+                    let to = base + f;
+                    if f == rank || !self.links(replica, to, ctx) {
+                        continue; // not shipped: caught up on recovery or healing
+                    }
+                    let parent = if sync { rec } else { ReqRef::NONE };
+                    let child = self.internal(parent, key, Op::Write, v, to, APPLY, ctx);
+                    if let Some(c) = ctx.reqs.get_mut(child) {
+                        c.tag = replica;
+                        c.pos = term;
+                    }
                     let d = self.cfg.lag.sample(&mut self.lag_rng);
                     ctx.sched.after(d, self.id, Msg::Later(child));
+                    sent += 1;
                 }
-                if self.cfg.mode == Mode::Sync && self.cfg.followers > 0 {
+                if sync && sent > 0 {
                     self.set(rec, ctx, |r| {
                         r.version = v;
-                        r.pending = self.cfg.followers as u16;
+                        r.pending = sent;
                         r.step = WAIT;
+                        r.pos = term;
                     });
                 } else {
                     ctx.data.commit(self.cfg.slot, key, v);
@@ -576,7 +814,7 @@ impl Database {
                 }
             }
             QWRITE => {
-                self.apply(rank, key, version);
+                self.apply(replica, key, version);
                 if rank > 0 && now >= ctx.warmup {
                     self.lag_sum += (now - sent) as f64;
                     self.lag_n += 1;
@@ -596,10 +834,25 @@ impl Database {
         }
         p.pending = p.pending.saturating_sub(1);
         if p.pending == 0 {
-            let (key, v) = (p.key, p.version);
+            let (key, v, term, node) = (p.key, p.version, p.pos, p.replica);
+            let shard = self.part.shard_of(key) as usize;
+            // A sync write whose primary crashed or was replaced meanwhile fails.
+            let deposed = self.cfg.mode == Mode::Sync
+                && (term != self.shard_st.get(shard).map_or(term, |s| s.term)
+                    || !self.nodes.get(node as usize).is_some_and(|n| n.up));
+            if deposed {
+                return self.fail(parent, ctx);
+            }
             ctx.data.commit(self.cfg.slot, key, v);
             self.write_answered(parent, ctx);
         }
+    }
+
+    /// Whether replication from node `a` reaches node `b` now.
+    #[inline]
+    fn links(&self, a: u32, b: u32, ctx: &Ctx) -> bool {
+        let nb = &self.nodes[b as usize];
+        nb.up && (!self.split || ctx.net.regions_reach(self.nodes[a as usize].region, nb.region))
     }
 
     fn read_answered(&mut self, rec: ReqRef, version: u32, stale: bool, ctx: &mut Ctx) {
@@ -637,11 +890,19 @@ impl Database {
         match r.step {
             LOOKUP => self.route_req(rec, ctx),
             APPLY => {
-                let (key, v, parent, sent, rank) = (r.key, r.version, r.parent, r.sent, r.replica % self.per);
-                self.apply(rank, key, v);
-                if now >= ctx.warmup {
-                    self.lag_sum += (now - sent) as f64;
-                    self.lag_n += 1;
+                let (key, v, parent, sent) = (r.key, r.version, r.parent, r.sent);
+                let (to, from, term) = (r.replica, r.tag, r.pos);
+                let current = self
+                    .shard_st
+                    .get((to / self.per) as usize)
+                    .is_some_and(|s| s.term == term);
+                // A crashed or cut-off follower, or a deposed primary's log: dropped.
+                if current && self.links(from, to, ctx) {
+                    self.apply(to, key, v);
+                    if now >= ctx.warmup {
+                        self.lag_sum += (now - sent) as f64;
+                        self.lag_n += 1;
+                    }
                 }
                 ctx.reqs.free(rec);
                 if parent != ReqRef::NONE {
@@ -650,6 +911,9 @@ impl Database {
             }
             QTRAVEL => {
                 let node = r.replica;
+                if !self.nodes[node as usize].up {
+                    return self.lose_member(rec, ctx);
+                }
                 self.set(rec, ctx, |r| r.step = QWRITE);
                 self.enqueue(node, rec, ctx);
             }
@@ -682,6 +946,392 @@ impl Database {
         ));
     }
 
+    /// An internal member of a quorum operation was lost with its node: the
+    /// operation may never gather its answers, so its caller frees it on
+    /// timeout.
+    fn lose_member(&mut self, rec: ReqRef, ctx: &mut Ctx) {
+        let parent = ctx.reqs.get(rec).map_or(ReqRef::NONE, |r| r.parent);
+        ctx.reqs.free(rec);
+        if let Some(p) = ctx.reqs.get_mut(parent)
+            && p.step == WAIT
+        {
+            p.flags |= LOST;
+        }
+    }
+
+    /// The keys shard `s` holds now.
+    fn shard_keys(&self, s: u32) -> impl Iterator<Item = u64> + '_ {
+        (0..self.cfg.key_space).filter(move |&k| self.part.shard_of(k) == s)
+    }
+
+    /// Node `to` takes node `from`'s copy of every key of shard `s`.
+    fn copy_node(&mut self, s: u32, from: u32, to: u32) {
+        if from == to {
+            return;
+        }
+        let per = self.per as usize;
+        let (rf, rt) = ((from % self.per) as usize, (to % self.per) as usize);
+        let keys: Vec<u64> = self.shard_keys(s).collect();
+        for k in keys {
+            let b = k as usize * per;
+            self.applied[b + rt] = self.applied[b + rf];
+        }
+        self.nodes[to as usize].log = self.nodes[from as usize].log;
+    }
+
+    /// Whether node `n` reaches a majority of its shard's nodes (itself included).
+    fn majority(&self, n: u32, ctx: &Ctx) -> bool {
+        let base = n - n % self.per;
+        let region = self.nodes[n as usize].region;
+        let reach = (base..base + self.per)
+            .filter(|&m| {
+                let x = &self.nodes[m as usize];
+                x.up && (!self.split || ctx.net.regions_reach(region, x.region))
+            })
+            .count() as u32;
+        self.nodes[n as usize].up && 2 * reach > self.per
+    }
+
+    /// Whether shard `s`'s primary cannot take writes (crashed, or under a
+    /// CP partition cut off from a majority).
+    fn primary_unavailable(&self, s: u32, ctx: &Ctx) -> bool {
+        let p = s * self.per + self.shard_st[s as usize].primary;
+        !self.nodes[p as usize].up || (self.split && !self.cfg.eventual && !self.majority(p, ctx))
+    }
+
+    /// Recompute which nodes may serve, and whether routing can skip checks.
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let quorum = matches!(self.cfg.mode, Mode::Quorum { .. });
+        let mut calm = !self.split;
+        for s in 0..self.cfg.max_shards {
+            let base = s * self.per;
+            let p = base + self.shard_st[s as usize].primary;
+            let cp = self.split && !self.cfg.eventual && !quorum;
+            let side_ok = !cp || self.majority(p, ctx);
+            let pr = self.nodes[p as usize].region;
+            for n in base..base + self.per {
+                let x = &self.nodes[n as usize];
+                let ok = x.up && side_ok && (!cp || ctx.net.regions_reach(pr, x.region));
+                calm &= x.up;
+                self.nodes[n as usize].ok = ok;
+            }
+            if quorum {
+                continue;
+            }
+            let st = self.shard_st[s as usize];
+            let unavailable = self.primary_unavailable(s, ctx);
+            if unavailable && st.lost_at.is_none() && !st.restoring {
+                self.shard_st[s as usize].lost_at = Some(now);
+                if let Some(d) = self.cfg.failover {
+                    ctx.sched.after(d, self.id, Msg::Event(FAILOVER | s));
+                }
+            } else if !unavailable && st.lost_at.is_some() {
+                self.shard_st[s as usize].lost_at = None;
+            }
+        }
+        self.calm = calm;
+    }
+
+    /// Crash node `n`: what it holds fails, arrivals are refused.
+    fn crash_node(&mut self, n: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let node = &mut self.nodes[n as usize];
+        if !node.up {
+            return;
+        }
+        node.up = false;
+        node.ok = false;
+        let mut held = std::mem::take(&mut node.held);
+        let mut queue = std::mem::take(&mut node.queue);
+        let (b, q) = (held.len() as i64, queue.len() as i64);
+        node.busy = 0;
+        node.busy_tw.add(now, -b);
+        node.held_tw.add(now, -(b + q));
+        self.busy.add(now, -b);
+        self.queued.add(now, -q);
+        for rec in held.drain(..).chain(queue.drain(..)) {
+            if ctx.reqs.get(rec).is_some_and(|r| r.reply_to == self.id) {
+                self.lose_member(rec, ctx);
+            } else {
+                self.fail(rec, ctx);
+            }
+        }
+        self.nodes[n as usize].held = held;
+        self.nodes[n as usize].queue = queue;
+        let s = n / self.per;
+        if !matches!(self.cfg.mode, Mode::Quorum { .. }) && n % self.per == self.shard_st[s as usize].primary
+        {
+            // The primary's log stops here: replication in flight is dropped.
+            self.shard_st[s as usize].term += 1;
+        }
+        self.refresh(ctx);
+    }
+
+    /// Node `n` runs again and catches up from its shard's primary (or, for
+    /// a primary that kept its role, its followers catch up from it).
+    fn recover_node(&mut self, n: u32, ctx: &mut Ctx) {
+        let s = n / self.per;
+        if self.nodes[n as usize].up || self.shard_st[s as usize].restoring {
+            return;
+        }
+        self.nodes[n as usize].up = true;
+        let base = s * self.per;
+        match self.cfg.mode {
+            Mode::Quorum { .. } => {
+                // Read repair stands in for hinted handoff: take the newest copy.
+                self.newest_everywhere(s, true);
+            }
+            _ => {
+                let p = base + self.shard_st[s as usize].primary;
+                if p == n {
+                    for f in base..base + self.per {
+                        if f != p && self.nodes[f as usize].up {
+                            self.copy_node(s, p, f);
+                        }
+                    }
+                } else {
+                    self.copy_node(s, p, n);
+                }
+            }
+        }
+        self.refresh(ctx);
+    }
+
+    /// Every up node of shard `s` takes the newest version of each key any
+    /// of them holds (anti-entropy); with `all`, down nodes too.
+    fn newest_everywhere(&mut self, s: u32, all: bool) {
+        let per = self.per as usize;
+        let up: Vec<bool> = (0..per)
+            .map(|r| all || self.nodes[s as usize * per + r].up)
+            .collect();
+        let keys: Vec<u64> = self.shard_keys(s).collect();
+        for k in keys {
+            let b = k as usize * per;
+            let m = self.applied[b..b + per].iter().copied().max().unwrap_or(0);
+            for (r, &u) in up.iter().enumerate() {
+                if u {
+                    self.applied[b + r] = m;
+                }
+            }
+        }
+    }
+
+    /// The failover timer of shard `s` fired: promote the most up-to-date
+    /// follower that can serve, if the primary is still unavailable.
+    fn failover(&mut self, s: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some(detect) = self.cfg.failover else { return };
+        let st = self.shard_st[s as usize];
+        let Some(t0) = st.lost_at else { return };
+        if st.restoring || now < t0 + detect || !self.primary_unavailable(s, ctx) {
+            return;
+        }
+        let base = s * self.per;
+        let cp = self.split && !self.cfg.eventual;
+        let cand = (0..self.per)
+            .filter(|&k| k != st.primary)
+            .map(|k| base + k)
+            .filter(|&n| self.nodes[n as usize].up && (!cp || self.majority(n, ctx)))
+            .max_by_key(|&n| (self.nodes[n as usize].log, std::cmp::Reverse(n)));
+        let Some(c) = cand else {
+            self.fault_notes.push(format!(
+                "{}.shard[{s}]: at {:.1}s no follower could be promoted (none up{})",
+                self.cfg.name,
+                crate::engine::secs(now),
+                if cp { " on a majority side" } else { "" }
+            ));
+            return;
+        };
+        // Committed writes the new primary never received are gone.
+        let per = self.per as usize;
+        let rank = (c % self.per) as usize;
+        let mut lost = 0u64;
+        let keys: Vec<u64> = self.shard_keys(s).collect();
+        for &k in &keys {
+            let have = self.applied[k as usize * per + rank];
+            let committed = ctx.data.committed(self.cfg.slot, k);
+            if committed > have {
+                lost += u64::from(committed - have);
+                ctx.data.reset(self.cfg.slot, k, have);
+            }
+        }
+        self.lost += lost;
+        let old = st.primary;
+        let stt = &mut self.shard_st[s as usize];
+        stt.primary = c % self.per;
+        stt.term += 1;
+        stt.lost_at = None;
+        self.failovers += 1;
+        self.failover_wait += crate::engine::secs(now - t0);
+        for f in base..base + self.per {
+            if f != c && self.nodes[f as usize].up && self.links(c, f, ctx) {
+                self.copy_node(s, c, f);
+            }
+        }
+        self.fault_notes.push(format!(
+            "{}.shard[{s}]: primary (node {old}) unavailable from {:.1}s; node {} promoted at {:.1}s; \
+             {lost} committed writes it had not received are lost",
+            self.cfg.name,
+            crate::engine::secs(t0),
+            c % self.per,
+            crate::engine::secs(now),
+        ));
+        self.refresh(ctx);
+    }
+
+    /// A partition began or healed.
+    fn repartition(&mut self, ctx: &mut Ctx) {
+        let was = self.split;
+        self.split = self.spread && !ctx.net.cuts.is_empty();
+        if was && !self.split {
+            self.heal(ctx);
+        }
+        self.refresh(ctx);
+    }
+
+    /// The partition healed: resolve conflicting writes (last writer wins)
+    /// and bring every node up to date.
+    fn heal(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let mut lost_updates = 0u64;
+        let mut keys = 0u64;
+        let mut it = std::mem::take(&mut self.conflicts).into_iter().peekable();
+        while let Some(((key, _), (count, last))) = it.next() {
+            // Entries of one key are adjacent: the latest writer wins.
+            let (mut total, mut win_count, mut win_last) = (count, count, last);
+            let mut sides = 1;
+            while let Some(&((k2, _), (c2, l2))) = it.peek() {
+                if k2 != key {
+                    break;
+                }
+                it.next();
+                sides += 1;
+                total += c2;
+                if l2 > win_last {
+                    (win_count, win_last) = (c2, l2);
+                }
+            }
+            if sides > 1 {
+                keys += 1;
+                lost_updates += u64::from(total - win_count);
+            }
+        }
+        self.lost_updates += lost_updates;
+        for s in 0..self.cfg.max_shards {
+            let base = s * self.per;
+            if self.cfg.eventual || matches!(self.cfg.mode, Mode::Quorum { .. }) {
+                self.newest_everywhere(s, false);
+            } else {
+                let p = base + self.shard_st[s as usize].primary;
+                if self.nodes[p as usize].up {
+                    for f in base..base + self.per {
+                        if f != p && self.nodes[f as usize].up {
+                            self.copy_node(s, p, f);
+                        }
+                    }
+                }
+            }
+        }
+        if self.cfg.eventual {
+            self.fault_notes.push(format!(
+                "{}: partition healed at {:.1}s; {keys} keys were written on both sides, \
+                 {lost_updates} writes lost to last-writer-wins",
+                self.cfg.name,
+                crate::engine::secs(now)
+            ));
+        }
+    }
+
+    /// Snapshot every key's version (the primary's copy) and schedule the next backup.
+    fn backup(&mut self, ctx: &mut Ctx) {
+        let Some((every, _)) = self.cfg.backup else { return };
+        let per = self.per as usize;
+        if self.backup_copy.len() != self.cfg.key_space as usize {
+            self.backup_copy = vec![0; self.cfg.key_space as usize];
+        }
+        for k in 0..self.cfg.key_space {
+            let s = self.part.shard_of(k) as usize;
+            let p = self.shard_st[s].primary as usize;
+            self.backup_copy[k as usize] = self.applied[k as usize * per + p];
+        }
+        self.backup_at = ctx.now();
+        self.backups += 1;
+        ctx.sched.after(every, self.id, Msg::Event(BACKUP));
+    }
+
+    /// Shard `s` lost its data on every node: restore the last backup.
+    fn disk_loss(&mut self, s: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some((_, restore)) = self.cfg.backup else {
+            return;
+        };
+        if s >= self.cfg.max_shards || self.shard_st[s as usize].restoring {
+            return;
+        }
+        self.shard_st[s as usize].restoring = true;
+        let base = s * self.per;
+        for n in base..base + self.per {
+            self.crash_node(n, ctx);
+        }
+        let per = self.per as usize;
+        let mut lost = 0u64;
+        let keys: Vec<u64> = self.shard_keys(s).collect();
+        for k in keys {
+            let b = self.backup_copy.get(k as usize).copied().unwrap_or(0);
+            let committed = ctx.data.committed(self.cfg.slot, k);
+            if committed > b {
+                lost += u64::from(committed - b);
+            }
+            ctx.data.reset(self.cfg.slot, k, b);
+            for r in 0..per {
+                self.applied[k as usize * per + r] = b;
+            }
+        }
+        self.lost += lost;
+        self.restores += 1;
+        self.rpo = crate::engine::secs(now - self.backup_at);
+        self.rto = crate::engine::secs(restore);
+        self.fault_notes.push(format!(
+            "{}.shard[{s}]: disk lost at {:.1}s; restored the backup of {:.1}s ({lost} writes since then lost, \
+             recovery point {:.1}s); down until {:.1}s (recovery time {:.1}s)",
+            self.cfg.name,
+            crate::engine::secs(now),
+            crate::engine::secs(self.backup_at),
+            self.rpo,
+            crate::engine::secs(now + restore),
+            self.rto
+        ));
+        ctx.sched.after(restore, self.id, Msg::Event(RESTORED | s));
+    }
+
+    /// The restore of shard `s` ended: its nodes run again.
+    fn restored(&mut self, s: u32, ctx: &mut Ctx) {
+        let Some(st) = self.shard_st.get_mut(s as usize) else {
+            return;
+        };
+        st.restoring = false;
+        st.lost_at = None;
+        let base = s * self.per;
+        for n in base..base + self.per {
+            self.nodes[n as usize].up = true;
+        }
+        self.refresh(ctx);
+    }
+
+    fn event(&mut self, code: u32, ctx: &mut Ctx) {
+        match code {
+            ADD_SHARD | REMOVE_SHARD => {
+                self.reshard(code, ctx);
+                self.refresh(ctx);
+            }
+            BACKUP => self.backup(ctx),
+            c if c & !SHARD_MASK == FAILOVER => self.failover(c & SHARD_MASK, ctx),
+            c if c & !SHARD_MASK == RESTORED => self.restored(c & SHARD_MASK, ctx),
+            _ => {}
+        }
+    }
+
     fn per_shard_series(&self) -> bool {
         self.cfg.max_shards > 1 && self.cfg.max_shards <= 8
     }
@@ -697,7 +1347,52 @@ impl Component for Database {
             Msg::Request(req) => self.arrive(req, ctx),
             Msg::Done(rec) => self.done(rec, ctx),
             Msg::Later(rec) => self.later(rec, ctx),
-            Msg::Event(code) => self.reshard(code, ctx),
+            Msg::Event(code) => self.event(code, ctx),
+            _ => {}
+        }
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        let own = ctx.region(self.id);
+        let per = self.per as usize;
+        let place = &self.cfg.placement;
+        for (i, n) in self.nodes.iter_mut().enumerate() {
+            n.region = if place.is_empty() {
+                own
+            } else {
+                place[(i % per) % place.len()]
+            };
+        }
+        if let Some((every, _)) = self.cfg.backup {
+            ctx.sched.after(every, self.id, Msg::Event(BACKUP));
+        }
+    }
+
+    fn fault(&mut self, action: super::FaultAction, on: bool, ctx: &mut Ctx) {
+        use super::FaultAction;
+        match action {
+            FaultAction::CrashPrimary(s) if s < self.cfg.max_shards => {
+                if on {
+                    let n = s * self.per + self.shard_st[s as usize].primary;
+                    self.shard_st[s as usize].crashed = Some(n);
+                    self.crash_node(n, ctx);
+                } else if let Some(n) = self.shard_st[s as usize].crashed.take() {
+                    self.recover_node(n, ctx);
+                }
+            }
+            FaultAction::DiskLoss(s) if on => self.disk_loss(s, ctx),
+            FaultAction::Outage(r) => {
+                for n in 0..self.nodes.len() as u32 {
+                    if self.nodes[n as usize].region == r {
+                        if on {
+                            self.crash_node(n, ctx);
+                        } else {
+                            self.recover_node(n, ctx);
+                        }
+                    }
+                }
+            }
+            FaultAction::Partition(_) => self.repartition(ctx),
             _ => {}
         }
     }
@@ -731,6 +1426,7 @@ impl Component for Database {
         self.lag_sum = 0.0;
         self.lag_n = 0;
         self.shard_requests.iter_mut().for_each(|x| *x = 0);
+        self.failed = 0;
     }
 
     fn on_midpoint(&mut self, now: SimTime) {
@@ -808,7 +1504,25 @@ impl Component for Database {
                 0.0
             },
         );
-        put("lost_writes", 0.0);
+        put("lost_writes", self.lost as f64);
+        put("failed", self.failed as f64);
+        if self.cfg.eventual {
+            put("lost_updates", self.lost_updates as f64);
+        }
+        if self.cfg.failover.is_some() {
+            put("failovers", self.failovers as f64);
+            if self.failovers > 0 {
+                put("failover.mean_s", self.failover_wait / self.failovers as f64);
+            }
+        }
+        if self.cfg.backup.is_some() {
+            put("backups", self.backups as f64);
+            put("restores", self.restores as f64);
+            if self.restores > 0 {
+                put("rpo_s", self.rpo);
+                put("rto_s", self.rto);
+            }
+        }
         put("duplicate_writes", self.duplicates as f64);
         if self.deduplicated > 0 {
             put("deduplicated_writes", self.deduplicated as f64);
@@ -841,13 +1555,14 @@ impl Component for Database {
         }
         *out.entry("consistency.stale_reads".into()).or_insert(0.0) += self.stale as f64;
         *out.entry("consistency.reads".into()).or_insert(0.0) += self.reads_done as f64;
-        *out.entry("data.lost_writes".into()).or_insert(0.0) += 0.0;
+        *out.entry("data.lost_writes".into()).or_insert(0.0) += (self.lost + self.lost_updates) as f64;
         *out.entry("data.duplicate_writes".into()).or_insert(0.0) += self.duplicates as f64;
         let inst = self.slots.mean(now) / f64::from(self.cfg.cores) * w / 3600.0;
         *out.entry("cost.instance_hours".into()).or_insert(0.0) += inst;
         *out.entry("cost.total".into()).or_insert(0.0) += inst * self.cfg.price_per_hour;
 
         notes.extend(self.reshard_notes.iter().cloned());
+        notes.extend(self.fault_notes.iter().cloned());
         // Stability: a node whose backlog keeps climbing through the second
         // half of the window while it is saturated (the halves test services use).
         if let Some(mid) = self.mid {

@@ -325,6 +325,16 @@ impl Versions {
             *v = (*v).max(version);
         }
     }
+
+    /// Set the committed version of `key` to exactly `version`: committed
+    /// writes were lost (a failover to a follower that lacked them, a
+    /// restore from a backup) and the data went back.
+    #[inline]
+    pub fn reset(&mut self, db: usize, key: u64, version: u32) {
+        if let Some(v) = self.dbs.get_mut(db).and_then(|v| v.get_mut(key as usize)) {
+            *v = version;
+        }
+    }
 }
 
 impl Ctx {

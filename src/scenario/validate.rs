@@ -665,6 +665,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 db_slot(name).unwrap_or(0),
                 added[sc.components.get_index_of(name).unwrap_or(0)],
                 key_space,
+                &sc.network.regions,
             ),
         };
         comps.push(cfg);
@@ -1281,6 +1282,7 @@ fn source_db(sc: &Scenario, name: &str, slot: &dyn Fn(&str) -> Option<usize>, de
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn database(
     ck: &mut Checker,
     p: &str,
@@ -1289,6 +1291,7 @@ fn database(
     slot: usize,
     added: u32,
     key_space: u64,
+    regions: &[String],
 ) -> CompCfg {
     const MAX_SHARDS: u32 = 10_000;
     if d.shards == 0 || d.shards > MAX_SHARDS {
@@ -1416,6 +1419,17 @@ fn database(
         None => Sampler::constant(500_000),
     };
     price(ck, p, d.price_per_hour);
+    if d.failover.is_some() && d.replicas == 0 && !matches!(d.replication, Replication::Quorum(_)) {
+        ck.err(
+            format!("{p}.failover"),
+            "failover promotes a follower: give the shards `replicas: 1` or more",
+        );
+    }
+    if let Some(b) = &d.backup
+        && b.every.is_zero()
+    {
+        ck.err(format!("{p}.backup.every"), "`every` must be longer than zero");
+    }
     CompCfg::Database(DatabaseCfg {
         name: name.to_string(),
         slot,
@@ -1433,6 +1447,15 @@ fn database(
         directory_time,
         key_space,
         price_per_hour: d.price_per_hour.unwrap_or(0.0),
+        // Unknown region names were reported when the network was built.
+        placement: d
+            .placement
+            .iter()
+            .map(|r| regions.iter().position(|x| x == r).unwrap_or(0) as u16)
+            .collect(),
+        failover: d.failover.map(|f| f.detect_after.as_nanos()),
+        eventual: d.consistency == Consistency::Eventual,
+        backup: d.backup.map(|b| (b.every.as_nanos(), b.restore_time.as_nanos())),
     })
 }
 
@@ -1858,6 +1881,12 @@ fn faults(
             });
             latencies.push((Arc::new(g), l.add.as_nanos()));
         } else if let Some(target) = &f.disk_loss {
+            if f.duration.is_some() {
+                ck.err(
+                    format!("{fp}.for"),
+                    "a disk loss is instant and the shard is down for the database's `backup.restore_time`: omit `for`",
+                );
+            }
             let Some((name, Some(n), "")) = parse_shard(target) else {
                 ck.err(
                     format!("{fp}.disk_loss"),
