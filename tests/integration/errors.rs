@@ -3095,3 +3095,116 @@ faults:
         &["`db` is a database", "crash a shard's primary"],
     );
 }
+
+// ---------------------------------------------------------------------------
+// Database and network faults
+// ---------------------------------------------------------------------------
+
+#[test]
+fn database_fault_fields_and_targets() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+    failover: { detect_after: 5s }
+    backup: { every: 0s, restore_time: 1m }
+faults:
+  - { at: 0.5s, disk_loss: "db.shard[0]", for: 1s }
+  - { at: 0.5s, outage: { region: mars } }
+  - { at: 0.5s, partition: [[users]] }
+  - { at: 0.5s, crash: "db.shard[3].primary" }
+  - { at: 0.5s, disk_loss: "db" }
+"#;
+    expect_error(
+        yaml,
+        "11:15",
+        "components.db.failover",
+        &["promotes a follower", "replicas: 1"],
+    );
+    expect_error(yaml, "12:22", "components.db.backup.every", &["longer than zero"]);
+    expect_error(
+        yaml,
+        "14:48",
+        "faults.0.for",
+        &["disk loss is instant", "omit `for`"],
+    );
+    expect_error(
+        yaml,
+        "15:35",
+        "faults.1.outage.region",
+        &["no region named `mars`"],
+    );
+    expect_error(
+        yaml,
+        "16:28",
+        "faults.2.partition",
+        &["at least two non-empty sides"],
+    );
+    expect_error(
+        yaml,
+        "17:24",
+        "faults.3.crash",
+        &["`db.shard[3].primary`", "N from 0 to 0"],
+    );
+    expect_error(yaml, "18:28", "faults.4.disk_loss", &["name a database shard"]);
+}
+
+#[test]
+fn disk_loss_needs_a_backup_and_placement_needs_known_regions() {
+    let yaml = r#"name: t
+duration: 1s
+network: { regions: [us, eu] }
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+    replicas: 1
+    placement: [us, asia]
+faults:
+  - { at: 0.5s, disk_loss: "db.shard[0]" }
+"#;
+    expect_error(
+        yaml,
+        "13:21",
+        "components.db.placement.1",
+        &["no region named `asia`"],
+    );
+    expect_error(
+        yaml,
+        "15:28",
+        "faults.0.disk_loss",
+        &["no `backup: { every, restore_time }`"],
+    );
+}
+
+#[test]
+fn unknown_consistency_level() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+    consistency: maybe
+"#;
+    expect_error(
+        yaml,
+        "11:18",
+        "components.db.consistency",
+        &["unknown variant `maybe`", "`strong`, `eventual`"],
+    );
+}
