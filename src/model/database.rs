@@ -170,6 +170,7 @@ const APPLY: u16 = 5; // internal: replicated write travelling to a follower
 const QREAD: u16 = 6; // internal: quorum read on a node
 const QWRITE: u16 = 7; // internal: quorum write on a node
 const QTRAVEL: u16 = 8; // internal: quorum write travelling to a node
+const TRAVEL: u16 = 9; // external: on its way to a node in another region
 
 struct Node {
     busy: u32,
@@ -577,7 +578,7 @@ impl Database {
                     r.step = SERVE;
                     r.replica = base + rank;
                 });
-                self.enqueue(base + rank, req, ctx);
+                self.send_to_node(base + rank, req, ctx);
             }
             (Op::Write, _) => {
                 let p = self.shard_st[shard as usize].primary;
@@ -596,9 +597,56 @@ impl Database {
                     r.step = SERVE;
                     r.replica = base + leader;
                 });
-                self.enqueue(base + leader, req, ctx);
+                self.send_to_node(base + leader, req, ctx);
             }
         }
+    }
+
+    /// Queue a caller's request on `node`, after the one-way latency
+    /// between the caller's region and the node's when they differ.
+    fn send_to_node(&mut self, node: u32, req: ReqRef, ctx: &mut Ctx) {
+        if self.spread {
+            let caller = ctx.reqs.get(req).map_or(0, |r| r.reply_to);
+            let d = self.hop(ctx.region(caller), self.nodes[node as usize].region, ctx);
+            if d > 0 {
+                self.set(req, ctx, |r| r.step = TRAVEL);
+                ctx.sched.after(d, self.id, Msg::Later(req));
+                return;
+            }
+        }
+        self.enqueue(node, req, ctx);
+    }
+
+    /// One-way latency between regions `a` and `b` (0 inside a region: the
+    /// network charged that hop already).
+    fn hop(&mut self, a: u16, b: u16, ctx: &Ctx) -> SimTime {
+        let n = ctx.net.regions.len();
+        if a == b || a == super::NO_REGION || b == super::NO_REGION {
+            return 0;
+        }
+        match ctx.net.between.get(a as usize * n + b as usize) {
+            Some(Some(s)) => s.sample(&mut self.net),
+            _ => ctx.net.latency.as_ref().map_or(0, |s| s.sample(&mut self.net)),
+        }
+    }
+
+    /// Answer a caller's request served on node `node` (the way back pays
+    /// the latency between the regions when they differ).
+    fn reply(&mut self, rec: ReqRef, ctx: &mut Ctx) {
+        if self.spread
+            && !matches!(self.cfg.mode, Mode::Quorum { .. })
+            && let Some(r) = ctx.reqs.get(rec)
+            && r.replica != super::request::ANY_REPLICA
+            && (r.replica as usize) < self.nodes.len()
+        {
+            let to = r.reply_to;
+            let d = self.hop(self.nodes[r.replica as usize].region, ctx.region(to), ctx);
+            if d > 0 {
+                ctx.sched.after(d, to, Msg::Response(rec, Outcome::Ok));
+                return;
+            }
+        }
+        ctx.respond(&mut self.net, rec, Outcome::Ok);
     }
 
     /// Whether node `node` may serve a request from `caller` now.
@@ -870,7 +918,7 @@ impl Database {
             self.read_sojourn += (now - r.arrived) as f64;
             self.reads_done += 1;
         }
-        ctx.respond(&mut self.net, rec, Outcome::Ok);
+        self.reply(rec, ctx);
     }
 
     fn write_answered(&mut self, rec: ReqRef, ctx: &mut Ctx) {
@@ -881,7 +929,7 @@ impl Database {
             self.write_sojourn += (now - r.arrived) as f64;
             self.writes_done += 1;
         }
-        ctx.respond(&mut self.net, rec, Outcome::Ok);
+        self.reply(rec, ctx);
     }
 
     fn later(&mut self, rec: ReqRef, ctx: &mut Ctx) {
@@ -889,6 +937,19 @@ impl Database {
         let Some(r) = ctx.reqs.get(rec) else { return };
         match r.step {
             LOOKUP => self.route_req(rec, ctx),
+            TRAVEL => {
+                // Arrived at the node: what is committed now decides staleness.
+                let (node, key) = (r.replica, r.key);
+                if !self.nodes[node as usize].up {
+                    return self.fail(rec, ctx);
+                }
+                let seen = ctx.data.committed(self.cfg.slot, key);
+                self.set(rec, ctx, |r| {
+                    r.seen = seen;
+                    r.step = SERVE;
+                });
+                self.enqueue(node, rec, ctx);
+            }
             APPLY => {
                 let (key, v, parent, sent) = (r.key, r.version, r.parent, r.sent);
                 let (to, from, term) = (r.replica, r.tag, r.pos);
@@ -1292,12 +1353,19 @@ impl Database {
         self.restores += 1;
         self.rpo = crate::engine::secs(now - self.backup_at);
         self.rto = crate::engine::secs(restore);
+        let from = if self.backups == 0 {
+            "no backup had been taken yet: the shard starts again empty".to_string()
+        } else {
+            format!(
+                "restored the backup of {:.1}s",
+                crate::engine::secs(self.backup_at)
+            )
+        };
         self.fault_notes.push(format!(
-            "{}.shard[{s}]: disk lost at {:.1}s; restored the backup of {:.1}s ({lost} writes since then lost, \
+            "{}.shard[{s}]: disk lost at {:.1}s; {from} ({lost} writes since then lost, \
              recovery point {:.1}s); down until {:.1}s (recovery time {:.1}s)",
             self.cfg.name,
             crate::engine::secs(now),
-            crate::engine::secs(self.backup_at),
             self.rpo,
             crate::engine::secs(now + restore),
             self.rto

@@ -58,7 +58,8 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
 }
 
-/// One fault: exactly one of `crash`, `slow` (with `factor`) or `random` (with `mtbf`, `mttr`).
+/// One fault: exactly one of `crash`, `slow` (with `factor`), `random` (with `mtbf`, `mttr`),
+/// `partition`, `outage`, `latency` or `disk_loss`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
@@ -68,7 +69,8 @@ pub struct FaultSpec {
     /// How long it lasts; omitted = until the end.
     #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
     pub duration: Option<Duration>,
-    /// Crash an instance: `api[0]` (one replica), `api` (every replica), `cache.node[1]` (a cache node).
+    /// Crash an instance: `api[0]` (one replica), `api` (every replica), `cache.node[1]` (a cache node),
+    /// `db.shard[0].primary` (a database shard's primary).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crash: Option<String>,
     /// Slow a service down (a gray failure): its service times are multiplied by `factor`.
