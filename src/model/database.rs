@@ -1279,18 +1279,37 @@ impl Database {
             }
         }
         self.lost_updates += lost_updates;
-        for s in 0..self.cfg.max_shards {
-            let base = s * self.per;
-            if self.cfg.eventual || matches!(self.cfg.mode, Mode::Quorum { .. }) {
-                self.newest_everywhere(s, false);
+        // One pass over the keys (not one per shard): every up node takes
+        // the newest copy (AP, quorum) or its primary's (CP).
+        let per = self.per as usize;
+        let newest = self.cfg.eventual || matches!(self.cfg.mode, Mode::Quorum { .. });
+        for k in 0..self.cfg.key_space {
+            let s = self.part.shard_of(k) as usize;
+            let base = s * per;
+            let b = k as usize * per;
+            let src = if newest {
+                (0..per)
+                    .filter(|&r| self.nodes[base + r].up)
+                    .map(|r| self.applied[b + r])
+                    .max()
             } else {
-                let p = base + self.shard_st[s as usize].primary;
-                if self.nodes[p as usize].up {
-                    for f in base..base + self.per {
-                        if f != p && self.nodes[f as usize].up {
-                            self.copy_node(s, p, f);
-                        }
+                let p = self.shard_st[s].primary as usize;
+                self.nodes[base + p].up.then(|| self.applied[b + p])
+            };
+            if let Some(v) = src {
+                for r in 0..per {
+                    if self.nodes[base + r].up {
+                        self.applied[b + r] = v;
                     }
+                }
+            }
+        }
+        for s in 0..self.cfg.max_shards as usize {
+            let p = s * per + self.shard_st[s].primary as usize;
+            let log = self.nodes[p].log;
+            for n in &mut self.nodes[s * per..(s + 1) * per] {
+                if n.up {
+                    n.log = n.log.max(log);
                 }
             }
         }
