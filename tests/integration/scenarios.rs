@@ -1121,3 +1121,81 @@ fn lb_sinkholing_dead_replica_attracts_traffic_until_ejected() {
     assert!(metric(&hc, "requests.failed") > 10.0 * metric(&od, "requests.failed"));
     assert_near("health checks only", metric(&hc, "availability"), 0.996, 0.002);
 }
+
+#[test]
+fn database_failover_fails_for_the_detection_window_and_loses_in_flight_writes() {
+    let file = "database-failover.yaml";
+    let r = run(file, &[], 1);
+    // 10 s × 500/s: every write and every primary read until the promotion.
+    assert_near("failed", metric(&r, "components.db.failed"), 5000.0, 0.05);
+    assert_eq!(metric(&r, "components.db.failovers"), 1.0);
+    // About write rate × mean lag = 5 (Poisson): a handful.
+    let lost = metric(&r, "components.db.lost_writes");
+    assert!((1.0..=15.0).contains(&lost), "lost {lost}");
+    let sync = run(file, &["components.db.replication=sync"], 1);
+    assert_eq!(metric(&sync, "components.db.lost_writes"), 0.0);
+    let slow = run(file, &["components.db.failover.detect_after=30s"], 1);
+    assert_near(
+        "failed, 30 s detection",
+        metric(&slow, "components.db.failed"),
+        15000.0,
+        0.05,
+    );
+}
+
+#[test]
+fn cap_partition_cp_refuses_and_ap_goes_stale() {
+    let file = "cap-partition.yaml";
+    let cp = run(file, &[], 1);
+    let ap = run(file, &["components.db.consistency=eventual"], 1);
+    assert_eq!(metric(&cp, "consistency.stale_reads"), 0.0);
+    // eu users are refused for 60 s of the 170 s window.
+    assert_near(
+        "CP eu availability",
+        metric(&cp, "clients.eu_users.availability"),
+        1.0 - 60.0 / 170.0,
+        0.01,
+    );
+    assert_eq!(metric(&ap, "availability"), 1.0);
+    assert!(metric(&ap, "consistency.stale_reads") > 1000.0);
+    assert!(metric(&ap, "components.db.lost_updates") > 500.0);
+    assert!(metric(&cp, "availability") < metric(&ap, "availability"));
+}
+
+#[test]
+fn backups_lose_the_writes_since_the_last_snapshot() {
+    let file = "backups-rpo-rto.yaml";
+    let r = run(file, &[], 1);
+    assert_eq!(metric(&r, "components.db.rpo_s"), 29.0);
+    assert_eq!(metric(&r, "components.db.rto_s"), 20.0);
+    // 100 writes/s × 29 s, Poisson (sd ≈ 54).
+    assert_near(
+        "lost writes",
+        metric(&r, "components.db.lost_writes"),
+        2900.0,
+        0.06,
+    );
+    assert_near("failed", metric(&r, "components.db.failed"), 10000.0, 0.03);
+    let often = run(file, &["components.db.backup.every=10s"], 1);
+    assert_eq!(metric(&often, "components.db.rpo_s"), 9.0);
+    assert!(metric(&often, "components.db.lost_writes") < metric(&r, "components.db.lost_writes") / 2.0);
+}
+
+#[test]
+fn region_outage_costs_the_other_region_only_the_detection_window() {
+    let r = run("region-outage.yaml", &[], 1);
+    // Measured window 230 s: us down 120 s, eu failing 10 s until failover.
+    assert_near(
+        "us users",
+        metric(&r, "clients.us_users.availability"),
+        1.0 - 120.0 / 230.0,
+        0.02,
+    );
+    assert_near(
+        "eu users",
+        metric(&r, "clients.eu_users.availability"),
+        1.0 - 10.0 / 230.0,
+        0.01,
+    );
+    assert_eq!(metric(&r, "components.db.failovers"), 1.0);
+}
