@@ -1199,3 +1199,47 @@ fn region_outage_costs_the_other_region_only_the_detection_window() {
     );
     assert_eq!(metric(&r, "components.db.failovers"), 1.0);
 }
+
+#[test]
+fn retry_storm_stays_down_with_naive_retries_and_recovers_with_budgeted_backoff() {
+    let file = "retry-storm.yaml";
+    let path = scenario_dir().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let series = |set: &[&str]| {
+        let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+        let (sc, cfg) = load_str(file, &text, &scenario_dir(), &set, &BuildOptions::default()).unwrap();
+        let (r, outs) = run_replications(&cfg, sc.seed, 1);
+        (r, outs.into_iter().next().unwrap())
+    };
+    let col = |o: &archsim::model::RunOutput, name: &str| o.columns.iter().position(|c| c == name).unwrap();
+    // The minute after the trigger ends (75–135 s), and the 30 s after that.
+    let window = |o: &archsim::model::RunOutput, name: &str, from: f64, to: f64| -> Vec<f64> {
+        let (t, c) = (col(o, "t_s"), col(o, name));
+        o.rows
+            .iter()
+            .filter(|r| r[t] > from && r[t] <= to)
+            .map(|r| r[c])
+            .collect()
+    };
+    let (naive, n) = series(&[]);
+    let (fixed, f) = series(&[
+        "clients.users.retry={max: 4, backoff: {exponential: {base: 100ms, cap: 5s}}, jitter: full, budget: 0.1}",
+    ]);
+    // Naive: not one success in any interval after the trigger, to the end.
+    assert!(
+        window(&n, "throughput_rps", 75.0, 300.0)
+            .iter()
+            .all(|&x| x == 0.0)
+    );
+    assert!(metric(&naive, "availability") < 0.2);
+    assert!(metric(&naive, "components.api.wasted_work_ratio") > 0.8);
+    // Budgeted, jittered backoff: healthy again within the minute after the
+    // trigger, with the p99 of the intervals after it back to tens of ms
+    // (the naive run's requests all time out: ≥ 1 s).
+    let avail = window(&f, "availability", 75.0, 135.0);
+    assert!(avail.iter().rev().take(20).all(|&a| a == 1.0), "{avail:?}");
+    let p99 = window(&f, "latency_p99_ms", 115.0, 135.0);
+    assert!(p99.iter().all(|&x| x > 0.0 && x < 100.0), "{p99:?}");
+    assert!(metric(&fixed, "availability") > 0.75);
+    assert!(metric(&fixed, "components.api.wasted_work_ratio") < 0.3);
+}
