@@ -355,6 +355,7 @@ impl Client {
         ctx.open -= 1;
         let now = ctx.now();
         let counted = born >= ctx.warmup;
+        ctx.interval.felt.record(now - born);
         match end {
             End::Answer(Outcome::Ok) => {
                 let lat = now - born;

@@ -264,6 +264,10 @@ pub struct IntervalStats {
     pub latency: crate::stats::IntervalHistogram,
     /// Sum of those latencies in ns (for the interval mean).
     pub latency_sum: u64,
+    /// Latency as users felt it: every settled request, failed, rejected
+    /// and timed-out ones included (time until the answer or until the
+    /// client gave up, retries included).
+    pub felt: crate::stats::IntervalHistogram,
 }
 
 /// What a component's handler may use.
@@ -654,6 +658,7 @@ impl World {
             "latency_p95_ms".to_string(),
             "latency_p99_ms".to_string(),
             "availability".to_string(),
+            "latency_all_p99_ms".to_string(),
         ];
         for c in &comps {
             c.columns(&mut columns);
@@ -676,6 +681,7 @@ impl World {
                     errors: 0,
                     latency: crate::stats::IntervalHistogram::new(),
                     latency_sum: 0,
+                    felt: crate::stats::IntervalHistogram::new(),
                 },
             },
             end: cfg.duration,
@@ -967,6 +973,8 @@ impl World {
         } else {
             iv.completed as f64 / answered as f64
         });
+        row.push(iv.felt.quantile(0.99) as f64 / 1e6);
+        iv.felt.reset();
         iv.completed = 0;
         iv.errors = 0;
         iv.latency.reset();

@@ -82,6 +82,7 @@ const BLUE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
 const ORANGE: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
 const GREEN: RGBColor = RGBColor(0x00, 0x9E, 0x73);
 const VERMILLION: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+const PURPLE: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 const MUTED: RGBColor = RGBColor(0x55, 0x55, 0x55);
 const GRID: RGBColor = RGBColor(0xE3, 0xE3, 0xE3);
@@ -1041,6 +1042,28 @@ pub fn run_charts(
             Some((label, colr, v))
         })
         .collect();
+        // The p99 users felt, failures and give-ups included: drawn only
+        // when it differs from the p99 of successes somewhere, since it is
+        // the line that stays up when nothing succeeds.
+        let mut lat = lat;
+        if let (Some(all), Some(p99)) = (col("latency_all_p99_ms"), col("latency_p99_ms")) {
+            let mut v = series(all);
+            let ok = series(p99);
+            if let Some(er) = col("errors").map(series) {
+                let tp = throughput.clone().unwrap_or_default();
+                for (i, v) in v.iter_mut().enumerate() {
+                    if er.get(i).copied().unwrap_or(0.0) <= 0.0 && tp.get(i).copied().unwrap_or(0.0) <= 0.0 {
+                        *v = f64::NAN;
+                    }
+                }
+            }
+            if v.iter()
+                .zip(&ok)
+                .any(|(a, b)| a.is_finite() && (a - b).abs() > 1e-9)
+            {
+                lat.push(("p99, failures included", PURPLE, v));
+            }
+        }
         if lat.iter().any(|(_, _, v)| v.iter().any(|x| x.is_finite())) {
             let lat: Vec<(&str, RGBColor, Points)> = lat.iter().map(|(l, c, v)| (*l, *c, pts(v))).collect();
             let all = ys_of(&lat.iter().map(|l| &l.2).collect::<Vec<_>>());

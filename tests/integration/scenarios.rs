@@ -1212,7 +1212,7 @@ fn retry_storm_stays_down_with_naive_retries_and_recovers_with_budgeted_backoff(
         (r, outs.into_iter().next().unwrap())
     };
     let col = |o: &archsim::model::RunOutput, name: &str| o.columns.iter().position(|c| c == name).unwrap();
-    // The minute after the trigger ends (75–135 s), and the 30 s after that.
+    // The minute after the trigger ends (65–125 s).
     let window = |o: &archsim::model::RunOutput, name: &str, from: f64, to: f64| -> Vec<f64> {
         let (t, c) = (col(o, "t_s"), col(o, name));
         o.rows
@@ -1221,25 +1221,38 @@ fn retry_storm_stays_down_with_naive_retries_and_recovers_with_budgeted_backoff(
             .map(|r| r[c])
             .collect()
     };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (naive, n) = series(&[]);
     let (fixed, f) = series(&[
         "clients.users.retry={max: 4, backoff: {exponential: {base: 100ms, cap: 5s}}, jitter: full, budget: 0.1}",
     ]);
-    // Naive: not one success in any interval after the trigger, to the end.
+    // Naive: not one success in any interval after the trigger, to the
+    // end; every request gives up after four 1 s timeouts, so the p99 users
+    // feel (failures included) sits near 4 s.
     assert!(
-        window(&n, "throughput_rps", 75.0, 300.0)
+        window(&n, "throughput_rps", 70.0, 300.0)
             .iter()
             .all(|&x| x == 0.0)
     );
+    let felt_naive = window(&n, "latency_all_p99_ms", 70.0, 125.0);
+    assert!(felt_naive.iter().all(|&x| x > 3_000.0), "{felt_naive:?}");
     assert!(metric(&naive, "availability") < 0.2);
     assert!(metric(&naive, "components.api.wasted_work_ratio") > 0.8);
-    // Budgeted, jittered backoff: healthy again within the minute after the
-    // trigger, with the p99 of the intervals after it back to tens of ms
-    // (the naive run's requests all time out: ≥ 1 s).
-    let avail = window(&f, "availability", 75.0, 135.0);
-    assert!(avail.iter().rev().take(20).all(|&a| a == 1.0), "{avail:?}");
-    let p99 = window(&f, "latency_p99_ms", 115.0, 135.0);
+    // Budgeted, jittered backoff: healthy again about 10 s after the
+    // trigger, with the p99 back to tens of ms for the rest of the minute.
+    let avail = window(&f, "availability", 80.0, 125.0);
+    assert!(avail.iter().all(|&a| a == 1.0), "{avail:?}");
+    let p99 = window(&f, "latency_p99_ms", 80.0, 125.0);
     assert!(p99.iter().all(|&x| x > 0.0 && x < 100.0), "{p99:?}");
-    assert!(metric(&fixed, "availability") > 0.75);
-    assert!(metric(&fixed, "components.api.wasted_work_ratio") < 0.3);
+    // Over the minute after the trigger, the p99 felt per interval averages
+    // more than ten times higher with naive retries.
+    let felt_fixed = window(&f, "latency_all_p99_ms", 65.0, 125.0);
+    assert!(
+        mean(&felt_naive) > 10.0 * mean(&felt_fixed),
+        "{} vs {}",
+        mean(&felt_naive),
+        mean(&felt_fixed)
+    );
+    assert!(metric(&fixed, "availability") > 0.9);
+    assert!(metric(&fixed, "components.api.wasted_work_ratio") < 0.1);
 }
