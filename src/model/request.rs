@@ -116,6 +116,9 @@ pub const IDEMPOTENT: u8 = 2;
 /// Flag: the network dropped this hop or its answer: no answer will come,
 /// so the caller frees the record when its timeout fires.
 pub const LOST: u8 = 4;
+/// Flag: an `optional` call of this request failed and it went on without
+/// it (a service's own mark, not inherited downstream).
+pub const DEGRADED: u8 = 8;
 
 impl Request {
     const BLANK: Request = Request {

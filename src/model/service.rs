@@ -20,7 +20,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
 
-use super::request::{IDEMPOTENT, LOST, RETRYABLE};
+use super::request::{DEGRADED, IDEMPOTENT, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
 use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
@@ -46,6 +46,9 @@ pub struct EdgeCfg {
     /// The target is a `cache_aside` cache: on a miss this service reads
     /// this backend itself, then fills the cache.
     pub aside: Option<u32>,
+    /// A failure of this call does not fail the request (graceful
+    /// degradation: the answer goes out without this part).
+    pub optional: bool,
 }
 
 /// One step of the call plan: a single call or a parallel group.
@@ -160,6 +163,8 @@ pub struct Service {
     /// Service time spent on hops nobody was waiting for any more, and in all (ns).
     wasted_ns: f64,
     work_ns: f64,
+    /// Requests answered without an `optional` call that failed.
+    degraded: u64,
 }
 
 impl Service {
@@ -221,13 +226,14 @@ impl Service {
                     st.edges
                         .iter()
                         .enumerate()
-                        .filter(|(_, e)| e.policy.guarded())
+                        .filter(|(_, e)| e.policy.guarded() || e.optional)
                         .map(move |(ei, e)| (si as u16, ei as u16, Caller::new(e.policy)))
                 })
                 .collect(),
             retry_rng: rng::stream(seed, &format!("component/{}/retry", cfg.name)),
             wasted_ns: 0.0,
             work_ns: 0.0,
+            degraded: 0,
         }
     }
 
@@ -455,7 +461,7 @@ impl Service {
                 if e.probability < 1.0 && self.route.random::<f64>() >= e.probability {
                     continue;
                 }
-                let mut flags = tmpl.flags;
+                let mut flags = tmpl.flags & !DEGRADED;
                 if e.policy.retry.is_some() {
                     flags |= RETRYABLE;
                 }
@@ -474,7 +480,18 @@ impl Service {
                     let counted = ctx.now() >= self.started;
                     let now = ctx.now();
                     if !self.guarded[edge as usize - 1].2.admit(now, true, counted) {
-                        // Breaker open: this call fails at once.
+                        // Breaker open: this call fails at once; an
+                        // optional one is left out instead.
+                        if e.optional {
+                            made -= 1;
+                            if let Some(r) = ctx.reqs.get_mut(req)
+                                && r.flags & DEGRADED == 0
+                            {
+                                r.flags |= DEGRADED;
+                                self.degraded += u64::from(counted);
+                            }
+                            continue;
+                        }
                         let Some(r) = ctx.reqs.get_mut(req) else { return };
                         r.step = (step + 1) as u16;
                         return self.finish(req, Outcome::Failed, ctx);
@@ -544,6 +561,11 @@ impl Service {
                 .result(now, ok, now >= self.started);
             if !ok && self.retry(c, ctx) {
                 return;
+            }
+            if !ok && self.is_optional(c.edge) {
+                // Graceful degradation: answer without this part.
+                self.count_degraded(parent, ctx);
+                return self.skip_call(parent, ctx);
             }
         }
         if outcome == Outcome::Miss {
@@ -616,9 +638,45 @@ impl Service {
             if self.retry(c, ctx) {
                 return;
             }
+            if self.is_optional(c.edge) {
+                self.count_degraded(c.parent, ctx);
+                return self.skip_call(c.parent, ctx);
+            }
         }
         if ctx.reqs.get(c.parent).is_some_and(|p| p.step != FINISHED) {
             self.finish(c.parent, Outcome::Failed, ctx);
+        }
+    }
+
+    /// Whether guarded edge `edge` (1-based) is an `optional` call.
+    fn is_optional(&self, edge: u16) -> bool {
+        let (si, ei, _) = &self.guarded[edge as usize - 1];
+        self.cfg.calls[*si as usize].edges[*ei as usize].optional
+    }
+
+    /// Count a request of `parent` degraded by a failed optional call
+    /// (once per request, however many of its optional calls fail).
+    fn count_degraded(&mut self, parent: ReqRef, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some(p) = ctx.reqs.get_mut(parent) else { return };
+        if p.step == FINISHED || p.flags & DEGRADED != 0 {
+            return;
+        }
+        p.flags |= DEGRADED;
+        if now >= self.started {
+            self.degraded += 1;
+        }
+    }
+
+    /// An optional call of `parent` has failed: go on as if it had answered.
+    fn skip_call(&mut self, parent: ReqRef, ctx: &mut Ctx) {
+        let Some(p) = ctx.reqs.get_mut(parent) else { return };
+        if p.step == FINISHED {
+            return;
+        }
+        p.pending = p.pending.saturating_sub(1);
+        if p.pending == 0 {
+            self.continue_calls(parent, ctx);
         }
     }
 
@@ -658,6 +716,10 @@ impl Service {
         let caller = &mut self.guarded[c.edge as usize - 1].2;
         if !caller.admit(now, false, now >= self.started) {
             ctx.reqs.free(child);
+            if self.is_optional(c.edge) {
+                self.count_degraded(c.parent, ctx);
+                return self.skip_call(c.parent, ctx);
+            }
             return self.finish(c.parent, Outcome::Failed, ctx);
         }
         let timeout = caller.policy.timeout;
@@ -984,6 +1046,14 @@ impl Component for Service {
                 0.0
             },
         );
+        if self
+            .cfg
+            .calls
+            .iter()
+            .any(|st| st.edges.iter().any(|e| e.optional))
+        {
+            put("degraded", self.degraded as f64);
+        }
         let mut retries = 0.0;
         for g in &self.guarded {
             g.2.report(&p, out);

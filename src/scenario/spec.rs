@@ -867,6 +867,10 @@ pub struct CallEdge {
     /// Writes sent on this call carry an idempotency key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent: Option<bool>,
+    /// Graceful degradation: when this call fails (an error, a timeout, an
+    /// open breaker) the request goes on without it, as a fallback answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
 }
 
 impl CallEdge {
@@ -879,6 +883,7 @@ impl CallEdge {
             retry: None,
             circuit_breaker: None,
             idempotent: None,
+            optional: None,
         }
     }
 }
@@ -906,11 +911,13 @@ impl JsonSchema for CallEdge {
                         "probability": { "type": "number", "minimum": 0, "maximum": 1,
                                          "description": "Chance the call is made (default 1)." },
                         "on": on,
-                        "timeout": timeout,
-                        "retry": retry,
-                        "circuit_breaker": breaker,
+                        "timeout": { "anyOf": [timeout, { "type": "null" }] },
+                        "retry": { "anyOf": [retry, { "type": "null", "description": "No retries." }] },
+                        "circuit_breaker": { "anyOf": [breaker, { "type": "null", "description": "No breaker." }] },
                         "idempotent": { "type": "boolean",
-                                        "description": "Writes on this call carry an idempotency key." }
+                                        "description": "Writes on this call carry an idempotency key." },
+                        "optional": { "type": "boolean",
+                                      "description": "Graceful degradation: a failed call does not fail the request, which goes on without it." }
                     }
                 }
             ]
@@ -926,6 +933,7 @@ const EDGE_FIELDS: &[&str] = &[
     "retry",
     "circuit_breaker",
     "idempotent",
+    "optional",
 ];
 
 /// Reads a call edge's fields after its first key has been read.
@@ -941,10 +949,11 @@ fn edge_from_map<'de, A: MapAccess<'de>>(first: String, m: &mut A) -> Result<Cal
             }
             "probability" => e.probability = Some(m.next_value()?),
             "on" => e.on = Some(m.next_value()?),
-            "timeout" => e.timeout = Some(m.next_value()?),
-            "retry" => e.retry = Some(m.next_value()?),
-            "circuit_breaker" => e.circuit_breaker = Some(m.next_value()?),
-            "idempotent" => e.idempotent = Some(m.next_value()?),
+            "timeout" => e.timeout = m.next_value()?,
+            "retry" => e.retry = m.next_value()?,
+            "circuit_breaker" => e.circuit_breaker = m.next_value()?,
+            "idempotent" => e.idempotent = m.next_value()?,
+            "optional" => e.optional = m.next_value()?,
             other => return Err(de::Error::unknown_field(other, EDGE_FIELDS)),
         }
         key = m.next_key::<String>()?;

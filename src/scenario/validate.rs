@@ -923,6 +923,7 @@ fn service(
                 on: e.on,
                 policy,
                 aside: aside(&e.target),
+                optional: e.optional.unwrap_or(false),
             });
         }
         steps.push(StepCfg { edges: out });

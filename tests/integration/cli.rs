@@ -55,7 +55,7 @@ fn format_json_prints_exactly_the_report_and_flags_override_the_file() {
     }
     let csv = std::fs::read_to_string(tmp.path().join("run/timeseries.csv")).unwrap();
     assert!(csv.starts_with(
-        "t_s,throughput_rps,errors,latency_mean_ms,latency_p50_ms,latency_p95_ms,latency_p99_ms,availability,api.utilization,api.queue_length,api.replicas"
+        "t_s,throughput_rps,errors,latency_mean_ms,latency_p50_ms,latency_p95_ms,latency_p99_ms,availability,latency_all_p99_ms,api.utilization,api.queue_length,api.replicas"
     ));
     assert_eq!(csv.lines().count(), 1 + 20, "one row per second of a 20 s run");
 }

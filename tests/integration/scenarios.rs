@@ -1256,3 +1256,82 @@ fn retry_storm_stays_down_with_naive_retries_and_recovers_with_budgeted_backoff(
     assert!(metric(&fixed, "availability") > 0.9);
     assert!(metric(&fixed, "components.api.wasted_work_ratio") < 0.1);
 }
+
+#[test]
+fn circuit_breaker_fails_fast_and_degrades_instead_of_exhausting_the_pool() {
+    let file = "circuit-breaker.yaml";
+    let on = run(file, &[], 1);
+    let off = run(file, &["components.frontend.calls.1.circuit_breaker=null"], 1);
+    // Without a breaker every request waits out the 500 ms call timeout
+    // during the 90 s gray failure, so the pool of 100 (300/s × 0.5 s = 150
+    // needed) overflows.
+    assert!(metric(&off, "availability") < 0.8);
+    assert!(metric(&off, "components.frontend.rejected") > 10_000.0);
+    assert!(metric(&off, "latency.p50_ms") > 400.0);
+    // With it the calls are refused at once and the page degrades.
+    assert!(metric(&on, "availability") > 0.98);
+    assert!(metric(&on, "latency.p50_ms") < 20.0);
+    assert!(metric(&on, "components.frontend.breaker_opened") >= 10.0);
+    assert!(metric(&on, "components.frontend.breaker_rejected") > 20_000.0);
+    // Every request during the failure (90 s × 300/s) is served without
+    // recommendations, with or without the breaker.
+    assert_near(
+        "degraded answers",
+        metric(&on, "components.frontend.degraded"),
+        90.0 * 300.0,
+        0.05,
+    );
+    assert!(metric(&off, "components.frontend.degraded") > 20_000.0);
+}
+
+#[test]
+fn idempotency_keys_turn_duplicate_charges_into_deduplicated_retries() {
+    let file = "idempotency.yaml";
+    let plain = run(file, &[], 1);
+    let keyed = run(file, &["components.payments.calls.0.idempotent=true"], 1);
+    // A write is retried when its attempt outlasts the 40 ms timeout:
+    // q = P(X > 40 ms) for a log-normal of mean 10 ms and cv 1.5, and a
+    // retry can time out again, so retries ≈ N·(q + q²) over the window.
+    let s2 = (1.0f64 + 1.5 * 1.5).ln();
+    let mu = 10f64.ln() - s2 / 2.0;
+    let z = (40f64.ln() - mu) / s2.sqrt();
+    let q = 1.0 - archsim::stats::normal_cdf(z);
+    let n = metric(&plain, "requests.offered");
+    assert_near(
+        "retries",
+        metric(&plain, "requests.retries"),
+        n * (q + q * q),
+        0.1,
+    );
+    // Each retried attempt's predecessor was applied too: one duplicate per retry.
+    assert_eq!(
+        metric(&plain, "data.duplicate_writes"),
+        metric(&plain, "requests.retries")
+    );
+    // Only a write whose three attempts all time out fails (q³ ≈ 4·10⁻⁵):
+    // availability looks perfect.
+    assert!(metric(&plain, "availability") > 1.0 - 3.0 * q.powi(3));
+    assert_eq!(metric(&keyed, "data.duplicate_writes"), 0.0);
+    assert_eq!(
+        metric(&keyed, "components.ledger.deduplicated_writes"),
+        metric(&plain, "data.duplicate_writes")
+    );
+}
+
+#[test]
+fn timeout_cascade_a_call_timeout_keeps_the_pool_for_requests_that_never_call_the_slow_service() {
+    let file = "timeout-cascade.yaml";
+    let none = run(file, &[], 1);
+    let short = run(file, &["components.api.calls.0.timeout=100ms"], 1);
+    // No timeout: buyers fill the api's pool and browsers are refused too.
+    assert!(metric(&none, "clients.browsers.availability") < 0.8);
+    assert!(metric(&none, "components.api.rejected") > 10_000.0);
+    // A 100 ms timeout holds each buyer at most 100 ms: 100/s × 0.1 s = 10
+    // slots, the pool never fills and browsing is untouched.
+    assert_eq!(metric(&short, "clients.browsers.availability"), 1.0);
+    assert_eq!(metric(&short, "components.api.rejected"), 0.0);
+    // Buyers still fail while payments is slow (27 calls/s of 100/s get
+    // through in 100 ms at best): the timeout contains the failure.
+    assert!(metric(&short, "clients.buyers.availability") < 0.7);
+    assert!(metric(&short, "components.payments.wasted_work_ratio") > 0.5);
+}
