@@ -13,6 +13,7 @@ pub mod cache;
 pub mod client;
 pub mod database;
 pub mod partition;
+pub mod queue;
 pub mod request;
 pub mod resilience;
 pub mod service;
@@ -571,6 +572,8 @@ pub enum CompCfg {
     Cache(cache::CacheCfg),
     /// A database.
     Database(database::DatabaseCfg),
+    /// A message queue.
+    Queue(queue::QueueCfg),
 }
 
 /// Build one component from its configuration.
@@ -580,6 +583,7 @@ fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
         CompCfg::Balancer(c) => Box::new(balancer::Balancer::new(c, id, seed)),
         CompCfg::Cache(c) => Box::new(cache::Cache::new(c, id, seed)),
         CompCfg::Database(c) => Box::new(database::Database::new(c, id, seed)),
+        CompCfg::Queue(c) => Box::new(queue::Queue::new(c, id, seed)),
     }
 }
 

@@ -93,7 +93,11 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
             name,
             kind,
             util,
-            val(r, &format!("{p}queue_length_mean"), 2),
+            if kind == &"queue" {
+                val(r, &format!("{p}depth_mean"), 2)
+            } else {
+                val(r, &format!("{p}queue_length_mean"), 2)
+            },
             val(r, &format!("{p}wait.mean_ms"), 2),
             val(r, &format!("{p}throughput_rps"), 1),
             count(r, &format!("{p}rejected")),
@@ -133,6 +137,15 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
                 }
                 data.push(line);
             }
+            "queue" => data.push(format!(
+                "{name}: depth mean {} (max {}), end-to-end mean {} ms, p99 {} ms, lost messages {}, dead-lettered {}",
+                val(r, &format!("{p}depth_mean"), 2),
+                count(r, &format!("{p}depth_max")),
+                val(r, &format!("{p}end_to_end.mean_ms"), 1),
+                val(r, &format!("{p}end_to_end.p99_ms"), 1),
+                count(r, &format!("{p}lost_messages")),
+                count(r, &format!("{p}dead_lettered")),
+            )),
             _ => {}
         }
     }

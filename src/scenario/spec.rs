@@ -639,6 +639,58 @@ pub enum ComponentSpec {
     Cdn(CdnSpec),
     /// A sharded, replicated store of versioned keys.
     Database(DatabaseSpec),
+    /// A message broker for asynchronous work.
+    Queue(QueueSpec),
+}
+
+/// A message queue: producers' calls complete on enqueue, a consumer
+/// service processes the messages later.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    /// The service (or a load balancer in front of one) that processes the messages.
+    pub consumer: String,
+    /// Messages handed to the consumer at once (default 1): its workers.
+    #[serde(default = "one_u32")]
+    pub concurrency: u32,
+    /// Messages that may wait; a message arriving at a full queue is rejected (default unbounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
+    /// Waiting messages survive a broker crash (default true); `false` loses them.
+    #[serde(default = "yes")]
+    pub durable: bool,
+    /// When the producer's call is answered: `after_enqueue` (default) or `after_processing`.
+    #[serde(default)]
+    pub ack: AckSpec,
+    /// Deliveries of a message whose processing fails before it is dead-lettered (default 3).
+    #[serde(default = "three_u16")]
+    pub max_deliveries: u16,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// When a queue answers its producer.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AckSpec {
+    /// Once the message is enqueued.
+    #[default]
+    AfterEnqueue,
+    /// Once the consumer has processed it.
+    AfterProcessing,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn three_u16() -> u16 {
+    3
 }
 
 impl ComponentSpec {
@@ -650,6 +702,7 @@ impl ComponentSpec {
             ComponentSpec::Cache(c) => c.region.as_ref(),
             ComponentSpec::Cdn(c) => c.region.as_ref(),
             ComponentSpec::Database(d) => d.region.as_ref().or(d.placement.first()),
+            ComponentSpec::Queue(q) => q.region.as_ref(),
         }
     }
 
@@ -661,6 +714,7 @@ impl ComponentSpec {
             ComponentSpec::Cache(_) => "cache",
             ComponentSpec::Cdn(_) => "cdn",
             ComponentSpec::Database(_) => "database",
+            ComponentSpec::Queue(_) => "queue",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::model::cache::CacheCfg;
 use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
 use crate::model::database::{DatabaseCfg, Mode};
 use crate::model::partition::Scheme;
+use crate::model::queue::{Ack, QueueCfg};
 use crate::model::resilience::{Backoff, BreakerCfg, CallPolicy, Jitter, RetryCfg};
 use crate::model::service::LoadDependence;
 use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
@@ -667,6 +668,55 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 key_space,
                 &sc.network.regions,
             ),
+            ComponentSpec::Queue(q) => {
+                let consumer = match sc.components.get(&q.consumer) {
+                    Some(ComponentSpec::Service(_) | ComponentSpec::LoadBalancer(_)) => {
+                        comp_id(&q.consumer).unwrap_or(0)
+                    }
+                    Some(other) => {
+                        ck.err(
+                            format!("{p}.consumer"),
+                            format!(
+                                "`{}` is a {}; a queue's consumer must be a service (or a load balancer in front of one)",
+                                q.consumer,
+                                other.kind()
+                            ),
+                        );
+                        0
+                    }
+                    None => {
+                        ck.err(
+                            format!("{p}.consumer"),
+                            format!("no component named `{}` (components are {})", q.consumer, known()),
+                        );
+                        0
+                    }
+                };
+                if q.concurrency == 0 {
+                    ck.err(format!("{p}.concurrency"), "concurrency must be at least 1");
+                }
+                if q.capacity == Some(0) {
+                    ck.err(
+                        format!("{p}.capacity"),
+                        "capacity must be at least 1 (omit it for an unbounded queue)",
+                    );
+                }
+                if q.max_deliveries == 0 {
+                    ck.err(format!("{p}.max_deliveries"), "max_deliveries must be at least 1");
+                }
+                CompCfg::Queue(QueueCfg {
+                    name: name.to_string(),
+                    consumer,
+                    concurrency: q.concurrency.clamp(1, 1_000_000),
+                    capacity: q.capacity.unwrap_or(u64::MAX),
+                    durable: q.durable,
+                    ack: match q.ack {
+                        AckSpec::AfterEnqueue => Ack::AfterEnqueue,
+                        AckSpec::AfterProcessing => Ack::AfterProcessing,
+                    },
+                    max_deliveries: q.max_deliveries.max(1),
+                })
+            }
         };
         comps.push(cfg);
     }
@@ -1118,6 +1168,11 @@ fn check_cycles(ck: &mut Checker, sc: &Scenario) {
                 }
             }
             ComponentSpec::Database(_) => {}
+            ComponentSpec::Queue(q) => {
+                if let Some(t) = sc.components.get_index_of(&q.consumer) {
+                    adj[i].push((t, format!("components.{name}.consumer")));
+                }
+            }
         }
     }
     // Iterative DFS with colours; report each cycle once, at the edge closing it.
@@ -1271,6 +1326,7 @@ fn source_db(sc: &Scenario, name: &str, slot: &dyn Fn(&str) -> Option<usize>, de
         ComponentSpec::Cache(k) => source_db(sc, &k.backend, slot, depth + 1),
         ComponentSpec::Cdn(k) => source_db(sc, &k.origin, slot, depth + 1),
         ComponentSpec::LoadBalancer(b) => source_db(sc, &b.backends, slot, depth + 1),
+        ComponentSpec::Queue(q) => source_db(sc, &q.consumer, slot, depth + 1),
         ComponentSpec::Service(s) => s
             .calls
             .iter()
@@ -1680,6 +1736,7 @@ fn faults(
                     Some((nclients + idx as u32, "cache", c.nodes.clamp(1, MAX_REPLICAS)))
                 }
                 Some((idx, _, ComponentSpec::Cdn(_))) => Some((nclients + idx as u32, "cdn", 1)),
+                Some((idx, _, ComponentSpec::Queue(_))) => Some((nclients + idx as u32, "queue", 1)),
                 Some((idx, _, ComponentSpec::Database(d))) => {
                     Some((nclients + idx as u32, "database", d.shards.max(1)))
                 }
@@ -1687,8 +1744,8 @@ fn faults(
                     ck.err(
                         format!("{fp}.{field}"),
                         format!(
-                            "`{name}` is a {}; crashes and slowdowns apply to services, caches, CDN edges \
-                             and database shards' primaries",
+                            "`{name}` is a {}; crashes and slowdowns apply to services, caches, CDN edges, \
+                             queues and database shards' primaries",
                             other.kind()
                         ),
                     );

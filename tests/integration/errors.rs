@@ -3208,3 +3208,45 @@ components:
         &["unknown variant `maybe`", "`strong`, `eventual`"],
     );
 }
+
+#[test]
+fn queue_consumer_and_fields() {
+    let base = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: jobs
+components:
+  jobs:
+    kind: queue
+    consumer: CONSUMER
+    concurrency: CONC
+  db:
+    kind: database
+    read_time: 1ms
+  worker:
+    kind: service
+    service_time: 1ms
+"#;
+    let yaml = base.replace("CONSUMER", "db").replace("CONC", "2");
+    expect_error(
+        &yaml,
+        "10:15",
+        "components.jobs.consumer",
+        &["`db` is a database", "must be a service"],
+    );
+    let yaml = base.replace("CONSUMER", "wroker").replace("CONC", "2");
+    expect_error(
+        &yaml,
+        "10:15",
+        "components.jobs.consumer",
+        &["no component named `wroker`"],
+    );
+    let yaml = base.replace("CONSUMER", "worker").replace("CONC", "0");
+    expect_error(&yaml, "11:18", "components.jobs.concurrency", &["at least 1"]);
+    let yaml = base
+        .replace("CONSUMER", "worker")
+        .replace("CONC", "2\n    acks: after_enqueue");
+    expect_error(&yaml, "12:5", "components.jobs.acks", &["unknown field `acks`"]);
+}

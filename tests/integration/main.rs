@@ -13,5 +13,6 @@ mod errors;
 mod faults;
 mod network;
 mod queueing;
+mod queues;
 mod scenarios;
 mod sweep;

@@ -1335,3 +1335,41 @@ fn timeout_cascade_a_call_timeout_keeps_the_pool_for_requests_that_never_call_th
     assert!(metric(&short, "clients.buyers.availability") < 0.7);
     assert!(metric(&short, "components.payments.wasted_work_ratio") > 0.5);
 }
+
+#[test]
+fn async_queue_answers_fast_and_does_the_slow_work_later() {
+    let file = "async-queue.yaml";
+    let queued = run(file, &[], 1);
+    let inline = run(file, &["components.api.calls.1=mailer"], 1);
+    let acked_late = run(file, &["components.email_jobs.ack=after_processing"], 1);
+    assert!(metric(&queued, "latency.p99_ms") < 50.0);
+    // The email still takes its 400 ms (plus the wait for a worker).
+    let e2e = metric(&queued, "components.email_jobs.end_to_end.mean_ms");
+    assert!(e2e > 400.0 && e2e < 500.0, "{e2e}");
+    assert!(metric(&inline, "latency.p50_ms") > 250.0);
+    assert!(metric(&inline, "latency.mean_ms") > 400.0);
+    // Waiting for the consumer through the queue is the same wait.
+    assert_eq!(
+        metric(&acked_late, "latency.mean_ms"),
+        metric(&inline, "latency.mean_ms")
+    );
+}
+
+#[test]
+fn load_levelling_a_queue_absorbs_bursts_the_worker_could_not() {
+    let file = "load-levelling.yaml";
+    let queued = run(file, &[], 1);
+    let direct = run(file, &["clients.shop.target=worker"], 1);
+    assert_eq!(metric(&queued, "availability"), 1.0);
+    assert_eq!(metric(&queued, "components.orders.rejected"), 0.0);
+    // A burst leaves about (150 − 60) × 10 s = 900 messages behind.
+    assert_near(
+        "depth_max",
+        metric(&queued, "components.orders.depth_max"),
+        900.0,
+        0.15,
+    );
+    assert!(metric(&direct, "availability") < 0.8);
+    assert!(metric(&direct, "components.worker.rejected") > 3000.0);
+    assert!(metric(&direct, "components.worker.utilization") < 0.6);
+}
