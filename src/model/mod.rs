@@ -12,6 +12,7 @@ pub mod balancer;
 pub mod cache;
 pub mod client;
 pub mod database;
+pub mod gateway;
 pub mod partition;
 pub mod queue;
 pub mod request;
@@ -574,6 +575,8 @@ pub enum CompCfg {
     Database(database::DatabaseCfg),
     /// A message queue.
     Queue(queue::QueueCfg),
+    /// An API gateway.
+    Gateway(gateway::GatewayCfg),
 }
 
 /// Build one component from its configuration.
@@ -584,6 +587,7 @@ fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
         CompCfg::Cache(c) => Box::new(cache::Cache::new(c, id, seed)),
         CompCfg::Database(c) => Box::new(database::Database::new(c, id, seed)),
         CompCfg::Queue(c) => Box::new(queue::Queue::new(c, id, seed)),
+        CompCfg::Gateway(c) => Box::new(gateway::Gateway::new(c, id, seed)),
     }
 }
 

@@ -641,6 +641,67 @@ pub enum ComponentSpec {
     Database(DatabaseSpec),
     /// A message broker for asynchronous work.
     Queue(QueueSpec),
+    /// An API gateway: routes by operation, rate-limits, adds its own time.
+    Gateway(GatewaySpec),
+}
+
+/// An API gateway in front of the services.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySpec {
+    /// Where each operation goes: `{ read: NAME, write: NAME }` (an
+    /// operation without a route goes to `target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<RoutesSpec>,
+    /// Where requests go that no route names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Token-bucket rate limit; excess requests are rejected (HTTP 429).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// The gateway's own processing time per admitted request (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_time: Option<DistSpec>,
+    /// Region it runs in (one of `network.regions`; default the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// A gateway's routes by operation.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesSpec {
+    /// Component receiving reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
+    /// Component receiving writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<String>,
+}
+
+/// A token bucket.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// Refill rate, e.g. `100/s`: the sustained rate admitted.
+    pub rate: Rate,
+    /// Bucket size: requests that may pass at once after a quiet spell (default: one second of `rate`, at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<f64>,
+    /// `global` (default): one bucket for all; `identity`: one per user.
+    #[serde(default)]
+    pub per: LimitScope,
+}
+
+/// Who shares a token bucket.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitScope {
+    /// Every request.
+    #[default]
+    Global,
+    /// Each user (client identity) separately.
+    Identity,
 }
 
 /// A message queue: producers' calls complete on enqueue, a consumer
@@ -703,6 +764,7 @@ impl ComponentSpec {
             ComponentSpec::Cdn(c) => c.region.as_ref(),
             ComponentSpec::Database(d) => d.region.as_ref().or(d.placement.first()),
             ComponentSpec::Queue(q) => q.region.as_ref(),
+            ComponentSpec::Gateway(g) => g.region.as_ref(),
         }
     }
 
@@ -715,6 +777,7 @@ impl ComponentSpec {
             ComponentSpec::Cdn(_) => "cdn",
             ComponentSpec::Database(_) => "database",
             ComponentSpec::Queue(_) => "queue",
+            ComponentSpec::Gateway(_) => "gateway",
         }
     }
 }

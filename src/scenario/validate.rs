@@ -12,6 +12,7 @@ use crate::model::balancer::BalancerCfg;
 use crate::model::cache::CacheCfg;
 use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
 use crate::model::database::{DatabaseCfg, Mode};
+use crate::model::gateway::{GatewayCfg, RateLimitCfg};
 use crate::model::partition::Scheme;
 use crate::model::queue::{Ack, QueueCfg};
 use crate::model::resilience::{Backoff, BreakerCfg, CallPolicy, Jitter, RetryCfg};
@@ -717,6 +718,77 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     max_deliveries: q.max_deliveries.max(1),
                 })
             }
+            ComponentSpec::Gateway(g) => {
+                let mut route = |field: String, t: &Option<String>| -> Option<u32> {
+                    let t = t.as_ref()?;
+                    match comp_id(t) {
+                        Some(_) if t == name => {
+                            ck.err(field, format!("`{name}` cannot route to itself"));
+                            None
+                        }
+                        Some(id) => Some(id),
+                        None => {
+                            ck.err(
+                                field,
+                                format!("no component named `{t}` (components are {})", known()),
+                            );
+                            None
+                        }
+                    }
+                };
+                let fallback = route(format!("{p}.target"), &g.target);
+                let (r, w) = match &g.routes {
+                    Some(rt) => (
+                        route(format!("{p}.routes.read"), &rt.read),
+                        route(format!("{p}.routes.write"), &rt.write),
+                    ),
+                    None => (None, None),
+                };
+                let (read, write) = (r.or(fallback), w.or(fallback));
+                if g.target.is_none()
+                    && (g
+                        .routes
+                        .as_ref()
+                        .is_none_or(|rt| rt.read.is_none() || rt.write.is_none()))
+                {
+                    ck.err(
+                        p.clone(),
+                        "a gateway needs `target: NAME` or `routes: { read: NAME, write: NAME }` \
+                         (an operation without a route goes to `target`)",
+                    );
+                }
+                let rate_limit = g.rate_limit.map(|rl| {
+                    let rate = rl.rate.per_sec();
+                    if rate <= 0.0 {
+                        ck.err(format!("{p}.rate_limit.rate"), "a rate limit must be above 0/s");
+                    }
+                    let burst = rl.burst.unwrap_or(rate.max(1.0));
+                    if !(burst.is_finite() && burst >= 1.0) {
+                        ck.err(
+                            format!("{p}.rate_limit.burst"),
+                            format!("burst must be at least 1 (a request takes one token), found {burst}"),
+                        );
+                    }
+                    RateLimitCfg {
+                        rate,
+                        burst: burst.max(1.0),
+                        per_identity: rl.per == LimitScope::Identity,
+                    }
+                });
+                let service_time = match &g.service_time {
+                    Some(d) => ck
+                        .sampler(&format!("{p}.service_time"), d)
+                        .unwrap_or_else(|| Sampler::constant(0)),
+                    None => Sampler::constant(0),
+                };
+                CompCfg::Gateway(GatewayCfg {
+                    name: name.to_string(),
+                    read: read.unwrap_or(0),
+                    write: write.unwrap_or(0),
+                    rate_limit,
+                    service_time,
+                })
+            }
         };
         comps.push(cfg);
     }
@@ -1173,6 +1245,20 @@ fn check_cycles(ck: &mut Checker, sc: &Scenario) {
                     adj[i].push((t, format!("components.{name}.consumer")));
                 }
             }
+            ComponentSpec::Gateway(g) => {
+                let routes = g.routes.as_ref();
+                for (field, t) in [
+                    ("target", g.target.as_ref()),
+                    ("routes.read", routes.and_then(|r| r.read.as_ref())),
+                    ("routes.write", routes.and_then(|r| r.write.as_ref())),
+                ] {
+                    if let Some(t) = t.and_then(|t| sc.components.get_index_of(t))
+                        && t != i
+                    {
+                        adj[i].push((t, format!("components.{name}.{field}")));
+                    }
+                }
+            }
         }
     }
     // Iterative DFS with colours; report each cycle once, at the edge closing it.
@@ -1327,6 +1413,12 @@ fn source_db(sc: &Scenario, name: &str, slot: &dyn Fn(&str) -> Option<usize>, de
         ComponentSpec::Cdn(k) => source_db(sc, &k.origin, slot, depth + 1),
         ComponentSpec::LoadBalancer(b) => source_db(sc, &b.backends, slot, depth + 1),
         ComponentSpec::Queue(q) => source_db(sc, &q.consumer, slot, depth + 1),
+        ComponentSpec::Gateway(g) => g
+            .routes
+            .as_ref()
+            .and_then(|r| r.read.as_ref())
+            .or(g.target.as_ref())
+            .and_then(|t| source_db(sc, t, slot, depth + 1)),
         ComponentSpec::Service(s) => s
             .calls
             .iter()

@@ -11,6 +11,7 @@ mod db_faults;
 mod determinism;
 mod errors;
 mod faults;
+mod gateway;
 mod network;
 mod queueing;
 mod queues;

@@ -1373,3 +1373,33 @@ fn load_levelling_a_queue_absorbs_bursts_the_worker_could_not() {
     assert!(metric(&direct, "components.worker.rejected") > 3000.0);
     assert!(metric(&direct, "components.worker.utilization") < 0.6);
 }
+
+#[test]
+fn rate_limiting_per_identity_buckets_are_fair_where_a_global_one_is_not() {
+    let file = "rate-limiting.yaml";
+    let per = run(file, &[], 1);
+    let global = run(file, &["components.edge.rate_limit={rate: 300/s, burst: 300}"], 1);
+    let none = run(file, &["components.edge.rate_limit=null"], 1);
+    assert!(
+        none.notes
+            .iter()
+            .any(|n| n.contains("unstable") || n.contains("UNSTABLE")),
+        "{:?}",
+        none.notes
+    );
+    // Global: both clients get the same share, about 300/650.
+    let s = metric(&global, "clients.shoppers.availability");
+    let c = metric(&global, "clients.scraper.availability");
+    assert!(
+        (s - c).abs() < 0.02 && (s - 300.0 / 650.0).abs() < 0.03,
+        "{s} {c}"
+    );
+    // Per identity: shoppers untouched, the scraper held to 5/s.
+    assert_eq!(metric(&per, "clients.shoppers.availability"), 1.0);
+    assert_near(
+        "scraper share",
+        metric(&per, "clients.scraper.availability"),
+        5.0 / 400.0,
+        0.1,
+    );
+}
