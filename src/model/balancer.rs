@@ -66,8 +66,10 @@ pub struct BalancerCfg {
     pub algorithm: Algorithm,
     /// Component id of the backend service.
     pub backend: u32,
-    /// Its replica count.
+    /// Its replica slots (an autoscaled service's pool).
     pub replicas: u32,
+    /// Slots serving at the start: `0..active` (the service reports changes).
+    pub active: u32,
     /// Sampled replicas for power_of_two.
     pub choices: u32,
     /// Weights for weighted_round_robin.
@@ -163,6 +165,8 @@ pub struct Balancer {
     outlier: Vec<Outlier>,
     max_ejected: u32,
     ejections: u64,
+    /// Replicas serving: slots `0..active`.
+    active: u32,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixed hash of a number.
@@ -214,6 +218,7 @@ impl Balancer {
                 .outlier
                 .map_or(0, |o| max_ejected(cfg.replicas, o.max_ejection_percent)),
             ejections: 0,
+            active: cfg.active.clamp(1, cfg.replicas.max(1)),
         }
     }
 
@@ -221,8 +226,10 @@ impl Balancer {
     /// ejected by outlier detection.
     #[inline]
     fn out(&self, i: u32, now: SimTime) -> bool {
-        let i = i as usize;
-        self.health[i].down || self.outlier[i].until > now
+        i >= self.active || {
+            let i = i as usize;
+            self.health[i].down || self.outlier[i].until > now
+        }
     }
 
     /// Outlier detection sees one answer from `replica`.
@@ -262,7 +269,7 @@ impl Balancer {
     }
 
     fn next_rr(&mut self) -> u32 {
-        let i = self.rr % self.cfg.replicas;
+        let i = self.rr % self.active;
         self.rr = self.rr.wrapping_add(1);
         i
     }
@@ -327,7 +334,7 @@ impl Balancer {
     }
 
     fn pick(&mut self, key: u64, identity: u64, now: SimTime) -> u32 {
-        let n = self.cfg.replicas;
+        let n = self.active;
         if n == 1 {
             return 0;
         }
@@ -461,6 +468,7 @@ impl Component for Balancer {
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         match msg {
+            Msg::Members(n) => self.active = n.clamp(1, self.cfg.replicas.max(1)),
             Msg::Request(req) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
                 let tmpl = Request {

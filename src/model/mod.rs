@@ -8,6 +8,7 @@
 //! Adding a component kind is adding a module that implements the trait and
 //! one arm in [`build`]: the loop in [`World::run`] never changes.
 
+pub mod autoscale;
 pub mod balancer;
 pub mod cache;
 pub mod client;
@@ -81,6 +82,15 @@ pub enum Msg {
         /// Probe round.
         seq: u32,
     },
+    /// A started replica has finished starting (ignored unless `epoch` is still current).
+    Ready {
+        /// Replica slot.
+        replica: u32,
+        /// Start generation.
+        epoch: u32,
+    },
+    /// A service tells the balancers in front how many replicas serve.
+    Members(u32),
     /// A probe's time is up.
     ProbeTimeout {
         /// Replica.
@@ -129,6 +139,8 @@ impl Message for Msg {
             }
             Msg::ProbeReply { replica, seq } => 16 ^ (u64::from(replica) << 8) ^ (u64::from(seq) << 40),
             Msg::ProbeTimeout { replica, seq } => 17 ^ (u64::from(replica) << 8) ^ (u64::from(seq) << 40),
+            Msg::Ready { replica, epoch } => 18 ^ (u64::from(replica) << 8) ^ (u64::from(epoch) << 40),
+            Msg::Members(n) => 19 ^ (u64::from(n) << 8),
             Msg::Fault { idx, instance, on } => {
                 14 ^ (u64::from(idx) << 8) ^ (u64::from(instance) << 32) ^ (u64::from(on) << 63)
             }
@@ -297,6 +309,9 @@ pub struct Ctx {
     pub data: Versions,
     /// The component whose handler runs now (the sender of what it sends).
     pub current: u32,
+    /// Values components publish for others to read (a queue's depth for
+    /// the autoscaler scaling its consumer), by component id.
+    pub gauges: Vec<i64>,
 }
 
 /// The newest committed version of every key, per database: the truth a
@@ -395,6 +410,20 @@ impl Ctx {
             }
             Msg::Fill(r) => self.reqs.free(r),
             _ => {}
+        }
+    }
+
+    /// The value component `id` publishes (0 if none).
+    #[inline]
+    pub fn gauge(&self, id: u32) -> i64 {
+        self.gauges.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// Publish a value for component `id`.
+    #[inline]
+    pub fn set_gauge(&mut self, id: u32, v: i64) {
+        if let Some(g) = self.gauges.get_mut(id as usize) {
+            *g = v;
         }
     }
 
@@ -577,6 +606,9 @@ pub enum CompCfg {
     Queue(queue::QueueCfg),
     /// An API gateway.
     Gateway(gateway::GatewayCfg),
+    /// A component whose work is done elsewhere (an autoscaler runs inside
+    /// the service it scales).
+    Inert(String),
 }
 
 /// Build one component from its configuration.
@@ -588,7 +620,19 @@ fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
         CompCfg::Database(c) => Box::new(database::Database::new(c, id, seed)),
         CompCfg::Queue(c) => Box::new(queue::Queue::new(c, id, seed)),
         CompCfg::Gateway(c) => Box::new(gateway::Gateway::new(c, id, seed)),
+        CompCfg::Inert(name) => Box::new(Inert(name.clone())),
     }
+}
+
+/// A component with no behaviour of its own.
+struct Inert(String);
+
+impl Component for Inert {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn handle(&mut self, _msg: Msg, _ctx: &mut Ctx) {}
 }
 
 /// The result of one simulated run (one replication).
@@ -657,6 +701,7 @@ impl World {
         for (i, c) in cfg.components.iter().enumerate() {
             comps.push(build(c, base + i as u32, seed));
         }
+        let ncomps = comps.len();
         let mut columns = vec![
             "t_s".to_string(),
             "throughput_rps".to_string(),
@@ -684,6 +729,7 @@ impl World {
                 open: 0,
                 data: Versions::new(cfg.databases, cfg.key_space),
                 current: WORLD,
+                gauges: vec![0; ncomps],
                 interval: IntervalStats {
                     completed: 0,
                     errors: 0,

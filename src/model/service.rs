@@ -20,6 +20,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
 
+use super::autoscale::{AutoscaleCfg, Holt, HpaState, Metric, Policy, Reading, hpa_proposal};
 use super::request::{DEGRADED, IDEMPOTENT, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
 use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
@@ -85,6 +86,27 @@ pub struct ServiceCfg {
     pub price_per_hour: f64,
     /// Service time grows with load.
     pub load_dependence: Option<LoadDependence>,
+    /// Replica slots (the autoscaler's `max`, else `replicas`); `replicas` start ready.
+    pub pool: u32,
+    /// Time a new replica takes before it serves.
+    pub startup_time: SimTime,
+    /// The autoscaler changing the replica count, if any.
+    pub autoscale: Option<AutoscaleCfg>,
+    /// Balancers in front of this service (told the serving count).
+    pub balancers: Vec<u32>,
+}
+
+/// Where a replica slot is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Life {
+    /// Serving.
+    Ready,
+    /// Started by the autoscaler, serving after `startup_time`.
+    Starting,
+    /// Removed: takes nothing new, finishes what it holds.
+    Draining,
+    /// Not running (and not paid for).
+    Off,
 }
 
 /// Service time as a function of load: the sampled time is multiplied by
@@ -113,6 +135,10 @@ struct Ps {
 struct Replica {
     /// Crashed: arrivals fail until it recovers.
     down: bool,
+    /// Serving, starting, draining or off (autoscaling).
+    life: Life,
+    /// Bumped when a start is cancelled, so its readiness event is ignored.
+    epoch: u16,
     /// Requests admitted and not yet answered (position in `Request::pos`).
     held: Vec<ReqRef>,
     busy: u32,
@@ -165,17 +191,47 @@ pub struct Service {
     work_ns: f64,
     /// Requests answered without an `optional` call that failed.
     degraded: u64,
+    /// Replicas serving: slots `0..ready` (a prefix).
+    ready: u32,
+    /// Replicas serving, and replicas running (serving, starting, draining).
+    ready_tw: Occupancy,
+    running: Occupancy,
+    /// Autoscaling state.
+    scaler: Scaler,
+}
+
+/// The autoscaler's memory inside the service it scales.
+#[derive(Default)]
+struct Scaler {
+    /// The policy reads the response-time p99.
+    watch_latency: bool,
+    hpa: HpaState,
+    holt: Holt,
+    last_t: SimTime,
+    last_busy: i128,
+    last_arrivals: u64,
+    arrivals: u64,
+    latency: crate::stats::IntervalHistogram,
+    last_scale: Option<SimTime>,
+    events: u64,
+    replicas_max: u32,
+    replicas_min: u32,
+    /// The replica count asked for (serving + starting).
+    desired: u32,
 }
 
 impl Service {
     /// A service with id `id`.
     pub fn new(cfg: &ServiceCfg, id: u32, seed: u64) -> Service {
-        let reps = (0..cfg.replicas)
-            .map(|_| Replica {
+        let pool = cfg.pool.max(cfg.replicas).max(1);
+        let reps = (0..pool)
+            .map(|i| Replica {
                 down: false,
+                life: if i < cfg.replicas { Life::Ready } else { Life::Off },
+                epoch: 0,
                 held: Vec::new(),
                 busy: 0,
-                queue: VecDeque::with_capacity(64),
+                queue: VecDeque::with_capacity(if i < cfg.replicas { 64 } else { 0 }),
                 in_system: 0,
                 arrivals: 0,
                 busy_tw: Occupancy::new(0),
@@ -184,6 +240,9 @@ impl Service {
                 ps: Ps::default(),
             })
             .collect();
+        let mut cfg = cfg.clone();
+        cfg.pool = pool;
+        let cfg = &cfg;
         Service {
             cfg: cfg.clone(),
             id,
@@ -234,6 +293,28 @@ impl Service {
             wasted_ns: 0.0,
             work_ns: 0.0,
             degraded: 0,
+            ready: cfg.replicas,
+            ready_tw: {
+                let mut o = Occupancy::new(0);
+                o.add(0, i64::from(cfg.replicas));
+                o
+            },
+            running: {
+                let mut o = Occupancy::new(0);
+                o.add(0, i64::from(cfg.replicas));
+                o
+            },
+            scaler: Scaler {
+                desired: cfg.replicas,
+                watch_latency: cfg
+                    .autoscale
+                    .as_ref()
+                    .is_some_and(|a| a.policy.metric() == Some(Metric::LatencyP99)),
+                replicas_max: cfg.replicas,
+                replicas_min: cfg.replicas,
+                latency: crate::stats::IntervalHistogram::new(),
+                ..Scaler::default()
+            },
         }
     }
 
@@ -295,9 +376,15 @@ impl Service {
 
     fn arrive(&mut self, req: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
-        let n = self.cfg.replicas;
+        let n = self.ready.max(1);
+        self.scaler.arrivals += 1;
         let Some(r) = ctx.reqs.get_mut(req) else { return };
-        let ri = if r.replica == ANY_REPLICA || r.replica >= n {
+        let ri = if r.replica == ANY_REPLICA
+            || self
+                .reps
+                .get(r.replica as usize)
+                .is_none_or(|p| matches!(p.life, Life::Off | Life::Starting))
+        {
             let i = self.rr % n;
             self.rr = self.rr.wrapping_add(1);
             i
@@ -369,7 +456,7 @@ impl Service {
         }
         rep.held.push(req);
         rep.in_system += 1;
-        if self.cfg.replicas > 1 {
+        if self.cfg.pool > 1 {
             rep.in_sys_tw.add(now, 1);
         }
         self.in_sys.add(now, 1);
@@ -384,7 +471,7 @@ impl Service {
         let now = ctx.now();
         let rep = &mut self.reps[ri];
         rep.busy += 1;
-        if self.cfg.replicas > 1 {
+        if self.cfg.pool > 1 {
             rep.busy_tw.add(now, 1);
         }
         self.busy.add(now, 1);
@@ -411,7 +498,7 @@ impl Service {
         let ri = r.replica as usize;
         let rep = &mut self.reps[ri];
         rep.busy -= 1;
-        if self.cfg.replicas > 1 {
+        if self.cfg.pool > 1 {
             rep.busy_tw.add(now, -1);
         }
         self.busy.add(now, -1);
@@ -530,18 +617,231 @@ impl Service {
             }
         }
         rep.in_system -= 1;
-        if self.cfg.replicas > 1 {
+        if self.cfg.pool > 1 {
             rep.in_sys_tw.add(now, -1);
         }
         self.in_sys.add(now, -1);
+        let drained = rep.life == Life::Draining && rep.in_system == 0;
         self.sojourn_sum += (now - arrived) as f64;
         self.sojourn_n += 1;
+        if self.scaler.watch_latency {
+            self.scaler.latency.record(now - arrived);
+        }
         if outcome == Outcome::Ok {
             self.completed += 1;
         } else {
             self.failed += 1;
         }
         ctx.respond(&mut self.net, req, outcome);
+        if drained {
+            self.reps[ri].life = Life::Off;
+            self.refresh(ctx);
+        }
+    }
+
+    // -- Autoscaling ------------------------------------------------------
+
+    /// Count the serving prefix and the running slots after a change, and
+    /// tell the balancers in front how many replicas serve.
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let ready = self.reps.iter().take_while(|r| r.life == Life::Ready).count() as u32;
+        let running = self.reps.iter().filter(|r| r.life != Life::Off).count() as i64;
+        self.running.add(now, running - self.running.value());
+        if ready != self.ready {
+            self.ready_tw.add(now, i64::from(ready) - i64::from(self.ready));
+            self.ready = ready;
+            self.scaler.replicas_max = self.scaler.replicas_max.max(ready);
+            self.scaler.replicas_min = self.scaler.replicas_min.min(ready);
+            for i in 0..self.cfg.balancers.len() {
+                let b = self.cfg.balancers[i];
+                ctx.send(&mut self.net, b, Msg::Members(ready));
+            }
+        }
+    }
+
+    /// Replicas asked for: serving, and started (or serving outside the prefix).
+    fn requested(&self) -> (u32, u32) {
+        let starting = self
+            .reps
+            .iter()
+            .skip(self.ready as usize)
+            .filter(|r| matches!(r.life, Life::Ready | Life::Starting))
+            .count() as u32;
+        (self.ready, starting)
+    }
+
+    /// Ask for `n` replicas: new ones start (serving after the startup
+    /// time), removed ones drain.
+    fn scale_to(&mut self, n: u32, ctx: &mut Ctx) {
+        let (ready, starting) = self.requested();
+        let current = ready + starting;
+        let n = n.clamp(1, self.reps.len() as u32);
+        self.scaler.desired = n;
+        if n == current {
+            return;
+        }
+        let now = ctx.now();
+        if now >= self.started {
+            self.scaler.events += 1;
+        }
+        self.scaler.last_scale = Some(now);
+        if n > current {
+            let mut need = n - current;
+            for i in ready as usize..self.reps.len() {
+                if need == 0 {
+                    break;
+                }
+                let r = &mut self.reps[i];
+                match r.life {
+                    Life::Draining => {
+                        // Still warm: it serves again at once.
+                        r.life = Life::Ready;
+                        need -= 1;
+                    }
+                    Life::Off => {
+                        r.life = Life::Starting;
+                        r.epoch = r.epoch.wrapping_add(1);
+                        let epoch = r.epoch;
+                        if r.queue.capacity() == 0 {
+                            r.queue.reserve(64);
+                        }
+                        ctx.sched.after(
+                            self.cfg.startup_time,
+                            self.id,
+                            Msg::Ready {
+                                replica: i as u32,
+                                epoch: u32::from(epoch),
+                            },
+                        );
+                        need -= 1;
+                    }
+                    Life::Ready | Life::Starting => {}
+                }
+            }
+        } else {
+            let mut extra = current - n;
+            // Cancel starts first, then drain from the top.
+            for i in (0..self.reps.len()).rev() {
+                if extra == 0 {
+                    break;
+                }
+                let r = &mut self.reps[i];
+                if r.life == Life::Starting {
+                    r.life = Life::Off;
+                    r.epoch = r.epoch.wrapping_add(1);
+                    extra -= 1;
+                }
+            }
+            for i in (0..self.reps.len()).rev() {
+                if extra == 0 {
+                    break;
+                }
+                let r = &mut self.reps[i];
+                if r.life == Life::Ready {
+                    r.life = if r.in_system == 0 {
+                        Life::Off
+                    } else {
+                        Life::Draining
+                    };
+                    extra -= 1;
+                }
+            }
+        }
+        self.refresh(ctx);
+    }
+
+    fn became_ready(&mut self, replica: u32, epoch: u32, ctx: &mut Ctx) {
+        let Some(r) = self.reps.get_mut(replica as usize) else {
+            return;
+        };
+        if r.life == Life::Starting && u32::from(r.epoch) == epoch {
+            r.life = Life::Ready;
+            self.refresh(ctx);
+        }
+    }
+
+    /// One sync period is over: read the metric and decide.
+    fn sync(&mut self, ctx: &mut Ctx) {
+        let Some(a) = self.cfg.autoscale.clone() else {
+            return;
+        };
+        let now = ctx.now();
+        if !ctx.draining {
+            ctx.sched.after(a.interval, self.id, Msg::Tick);
+        }
+        let dt = now.saturating_sub(self.scaler.last_t).max(1);
+        let area = self.busy.integral(now);
+        let busy_cores = (area - self.scaler.last_busy) as f64 / dt as f64;
+        let arrivals = self.scaler.arrivals - self.scaler.last_arrivals;
+        self.scaler.last_t = now;
+        self.scaler.last_busy = area;
+        self.scaler.last_arrivals = self.scaler.arrivals;
+        let (ready, starting) = self.requested();
+        let current = ready + starting;
+        let per_ready = f64::from(ready.max(1));
+        let value = match a.policy.metric() {
+            Some(Metric::Cpu) => busy_cores / (per_ready * f64::from(self.cfg.cores)),
+            Some(Metric::RequestRate) => arrivals as f64 / crate::engine::secs(dt) / per_ready,
+            Some(Metric::LatencyP99) => {
+                let v = self.scaler.latency.quantile(0.99) as f64 / 1e6;
+                self.scaler.latency.reset();
+                v
+            }
+            Some(Metric::QueueDepth) => a.queue.map_or(0.0, |q| ctx.gauge(q) as f64),
+            None => 0.0,
+        };
+        let reading = Reading {
+            value,
+            ready,
+            starting,
+        };
+        let n = match &a.policy {
+            Policy::TargetTracking(h) => {
+                let raw = hpa_proposal(h, reading);
+                self.scaler.hpa.normalize(h, now, current, raw, a.min, a.max)
+            }
+            Policy::Predictive {
+                hpa,
+                horizon,
+                alpha,
+                beta,
+            } => {
+                // Demand in replicas at the target, now and `horizon` ahead.
+                let demand = match hpa.metric {
+                    Metric::QueueDepth => value / hpa.target,
+                    _ => value / hpa.target * f64::from(ready),
+                };
+                self.scaler.holt.observe(demand, *alpha, *beta);
+                let steps = *horizon as f64 / a.interval.max(1) as f64;
+                let ahead = self.scaler.holt.forecast(steps).max(0.0).ceil() as u32;
+                let raw = hpa_proposal(hpa, reading).max(ahead);
+                self.scaler.hpa.normalize(hpa, now, current, raw, a.min, a.max)
+            }
+            Policy::Threshold {
+                up_above,
+                down_below,
+                step,
+                cooldown,
+                ..
+            } => {
+                let cooled = self.scaler.last_scale.is_none_or(|t| now >= t + cooldown);
+                let n = if cooled && value > *up_above {
+                    current + step
+                } else if cooled && value < *down_below {
+                    current.saturating_sub(*step)
+                } else {
+                    current
+                };
+                n.clamp(a.min, a.max)
+            }
+            Policy::Schedule(steps) => {
+                let i = steps.partition_point(|(t, _)| *t <= now);
+                let n = if i == 0 { current } else { steps[i - 1].1 };
+                n.clamp(a.min, a.max)
+            }
+        };
+        self.scale_to(n, ctx);
     }
 
     fn child_answered(&mut self, child: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
@@ -821,7 +1121,7 @@ impl Service {
         rep.in_system = 0;
         rep.ps.jobs.clear();
         rep.ps.generation = rep.ps.generation.wrapping_add(1);
-        if self.cfg.replicas > 1 {
+        if self.cfg.pool > 1 {
             rep.busy_tw.add(now, -busy);
             rep.in_sys_tw.add(now, -in_sys);
         }
@@ -859,7 +1159,7 @@ impl Service {
 
     /// Whether the time series has a utilisation column per replica.
     fn per_replica_series(&self) -> bool {
-        (2..=8).contains(&self.cfg.replicas)
+        (2..=8).contains(&self.reps.len())
     }
 
     fn prefix(&self) -> String {
@@ -889,6 +1189,12 @@ impl Component for Service {
         &self.cfg.name
     }
 
+    fn start(&mut self, ctx: &mut Ctx) {
+        if let Some(a) = &self.cfg.autoscale {
+            ctx.sched.after(a.interval, self.id, Msg::Tick);
+        }
+    }
+
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Request(req) => self.arrive(req, ctx),
@@ -897,6 +1203,8 @@ impl Component for Service {
             Msg::Response(child, outcome) => self.child_answered(child, outcome, ctx),
             Msg::Timeout(child) => self.child_timed_out(child, ctx),
             Msg::Later(child) => self.send_retry(child, ctx),
+            Msg::Tick => self.sync(ctx),
+            Msg::Ready { replica, epoch } => self.became_ready(replica, epoch, ctx),
             // A replica that is up answers its health check at once.
             Msg::Probe { from, replica, seq } if self.reps.get(replica as usize).is_some_and(|r| !r.down) => {
                 ctx.send(&mut self.net, from, Msg::ProbeReply { replica, seq });
@@ -944,6 +1252,11 @@ impl Component for Service {
     }
 
     fn on_warmup(&mut self, now: SimTime) {
+        self.ready_tw.reset(now);
+        self.running.reset(now);
+        self.scaler.events = 0;
+        self.scaler.replicas_max = self.ready;
+        self.scaler.replicas_min = self.ready;
         self.up.reset(now);
         self.any_up.reset(now);
         self.crashes = 0;
@@ -985,17 +1298,18 @@ impl Component for Service {
         // Per-replica utilisation shows a balancer's unfairness over time
         // (kept to small pools so the series stays readable).
         if self.per_replica_series() {
-            for i in 0..self.cfg.replicas {
+            for i in 0..self.reps.len() {
                 out.push(format!("{}[{i}].utilization", self.cfg.name));
             }
         }
     }
 
     fn sample(&mut self, now: SimTime, out: &mut Vec<f64>) {
-        let slots = f64::from(self.cfg.replicas * self.cfg.cores);
+        let replicas = self.ready_tw.take_interval_mean(now);
+        let slots = (replicas * f64::from(self.cfg.cores)).max(1e-9);
         out.push(self.busy.take_interval_mean(now) / slots);
         out.push(self.queue.take_interval_mean(now));
-        out.push(f64::from(self.cfg.replicas));
+        out.push(replicas);
         if self.per_replica_series() {
             let cores = f64::from(self.cfg.cores);
             for r in &mut self.reps {
@@ -1008,7 +1322,7 @@ impl Component for Service {
         let p = self.prefix();
         let now = rc.now;
         let w = rc.window_s();
-        let slots = f64::from(self.cfg.replicas * self.cfg.cores);
+        let slots = (self.ready_tw.mean(now) * f64::from(self.cfg.cores)).max(1e-9);
         let util = self.busy.mean(now) / slots;
         let mut put = |k: &str, v: f64| {
             out.insert(format!("{p}{k}"), v);
@@ -1037,7 +1351,7 @@ impl Component for Service {
         put("departure_rps", self.sojourn_n as f64 / w);
         put("rejected", self.rejected as f64);
         put("failed", self.failed as f64);
-        put("replicas_mean", f64::from(self.cfg.replicas));
+        put("replicas_mean", self.ready_tw.mean(now));
         put(
             "wasted_work_ratio",
             if self.work_ns > 0.0 {
@@ -1074,10 +1388,10 @@ impl Component for Service {
             );
             put("crashes", self.crashes as f64);
         }
-        if self.cfg.replicas > 1 {
+        if self.cfg.pool > 1 {
             let loads: Vec<f64> = self.reps.iter().map(|r| r.arrivals as f64).collect();
             put("load_cv", crate::stats::coefficient_of_variation(&loads));
-            if self.cfg.replicas <= 64 {
+            if self.reps.len() <= 64 {
                 for (i, r) in self.reps.iter().enumerate() {
                     out.insert(
                         format!("components.{}[{i}].utilization", self.cfg.name),
@@ -1090,8 +1404,20 @@ impl Component for Service {
                 }
             }
         }
+        if let Some(a) = &self.cfg.autoscale {
+            let ap = format!("components.{}.", a.name);
+            let mut put = |k: &str, v: f64| {
+                out.insert(format!("{ap}{k}"), v);
+            };
+            put("scale_events", self.scaler.events as f64);
+            put("replicas_mean", self.ready_tw.mean(now));
+            put("replicas_max", f64::from(self.scaler.replicas_max));
+            put("replicas_min", f64::from(self.scaler.replicas_min));
+            put("replicas_final", f64::from(self.ready));
+            put("instances_mean", self.running.mean(now));
+        }
         let hours = w / 3600.0;
-        let inst = f64::from(self.cfg.replicas) * hours;
+        let inst = self.running.mean(now) * hours;
         *out.entry("cost.instance_hours".into()).or_insert(0.0) += inst;
         *out.entry("cost.total".into()).or_insert(0.0) += inst * self.cfg.price_per_hour;
 
@@ -1116,7 +1442,7 @@ impl Component for Service {
                     ));
                     return;
                 }
-                if self.cfg.replicas > 1 {
+                if self.cfg.pool > 1 {
                     for (i, r) in self.reps.iter().enumerate() {
                         let u = r.busy_tw.mean(now) / f64::from(self.cfg.cores);
                         if let Some(second) =

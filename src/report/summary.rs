@@ -137,6 +137,15 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
                 }
                 data.push(line);
             }
+            "autoscaler" => data.push(format!(
+                "{name}: {} scaling actions, serving replicas {}–{} (mean {}, {} at the end), cost {}",
+                count(r, &format!("{p}scale_events")),
+                count(r, &format!("{p}replicas_min")),
+                count(r, &format!("{p}replicas_max")),
+                val(r, &format!("{p}replicas_mean"), 1),
+                count(r, &format!("{p}replicas_final")),
+                r.value("cost.total").map(|c| format!("${c:.2}")).unwrap_or_else(|| "-".into()),
+            )),
             "queue" => data.push(format!(
                 "{name}: depth mean {} (max {}), end-to-end mean {} ms, p99 {} ms, lost messages {}, dead-lettered {}",
                 val(r, &format!("{p}depth_mean"), 2),

@@ -643,6 +643,175 @@ pub enum ComponentSpec {
     Queue(QueueSpec),
     /// An API gateway: routes by operation, rate-limits, adds its own time.
     Gateway(GatewaySpec),
+    /// Changes a service's replica count.
+    Autoscaler(AutoscalerSpec),
+}
+
+/// An autoscaler of one service.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerSpec {
+    /// The service it scales.
+    pub target: String,
+    /// Fewest replicas (default 1).
+    #[serde(default = "one")]
+    pub min: u32,
+    /// Most replicas.
+    pub max: u32,
+    /// Sync period: how often it reads the metric and decides (default 15s, as the HPA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// The decision rule.
+    pub policy: ScalingPolicySpec,
+    /// For `queue_depth`: the queue whose depth is read (default: the queue the target consumes from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+/// What an autoscaler reads.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalingMetric {
+    /// Busy fraction of a replica's cores, averaged over the ready replicas (target as a fraction: 0.6).
+    Cpu,
+    /// Requests per second per ready replica.
+    RequestRate,
+    /// The service's 99th-percentile response time in ms.
+    LatencyP99,
+    /// Messages waiting in the queue the service consumes, per replica.
+    QueueDepth,
+}
+
+/// An autoscaling rule.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalingPolicySpec {
+    /// The Kubernetes HPA rule.
+    TargetTracking(TargetTrackingSpec),
+    /// Step scaling on thresholds with a cooldown.
+    Threshold(ThresholdSpec),
+    /// Replica counts at fixed times.
+    Schedule(Vec<ScheduledReplicas>),
+    /// Scale for the demand forecast `horizon` ahead.
+    Predictive(PredictiveSpec),
+}
+
+/// Target tracking (Kubernetes HPA).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetTrackingSpec {
+    /// Metric.
+    pub metric: ScalingMetric,
+    /// Target value per replica (cpu as a fraction, request_rate per second, latency_p99 in ms, queue_depth in messages).
+    pub target: f64,
+    /// No change while |1 − metric ÷ target| ≤ tolerance (default 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// Stabilisation windows and rate policies (defaults as Kubernetes').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<BehaviorSpec>,
+}
+
+/// The HPA's `behavior`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviorSpec {
+    /// Scale-up rules (default: no stabilisation; max of 4 pods or 100% per 15s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<ScalingRulesSpec>,
+    /// Scale-down rules (default: 300s stabilisation; 100% per 15s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<ScalingRulesSpec>,
+}
+
+/// One direction's rules.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingRulesSpec {
+    /// Recommendations within this window are taken into account (highest for down, lowest for up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stabilization_window: Option<Duration>,
+    /// Rate limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<RatePolicySpec>>,
+    /// `max` (default: the policy allowing the largest change), `min`, or `disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<SelectPolicySpec>,
+}
+
+/// A rate policy: `{ pods: 4, period: 15s }` or `{ percent: 100, period: 15s }`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatePolicySpec {
+    /// At most this many replicas per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<u32>,
+    /// At most this percentage of the replicas per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// The period.
+    pub period: Duration,
+}
+
+/// How rate policies combine.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectPolicySpec {
+    /// The policy allowing the largest change.
+    Max,
+    /// The policy allowing the smallest change.
+    Min,
+    /// No scaling in this direction.
+    Disabled,
+}
+
+/// Step scaling.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSpec {
+    /// Metric (cpu, request_rate per replica, latency_p99 ms, queue_depth total).
+    pub metric: ScalingMetric,
+    /// Add `step` replicas when the metric is above this.
+    pub up_above: f64,
+    /// Remove `step` replicas when the metric is below this.
+    pub down_below: f64,
+    /// Replicas added or removed at a time (default 1).
+    #[serde(default = "one")]
+    pub step: u32,
+    /// Least time between two actions (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown: Option<Duration>,
+}
+
+/// A scheduled replica count.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledReplicas {
+    /// From this time on…
+    pub at: Duration,
+    /// …run this many replicas.
+    pub replicas: u32,
+}
+
+/// Predictive scaling.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PredictiveSpec {
+    /// Metric.
+    pub metric: ScalingMetric,
+    /// Target value per replica, as for target tracking.
+    pub target: f64,
+    /// How far ahead to provision (at least the startup time).
+    pub horizon: Duration,
+    /// Holt's level smoothing, 0..1 (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Holt's trend smoothing, 0..1 (default 0.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// Stabilisation windows and rate policies, as for target tracking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<BehaviorSpec>,
 }
 
 /// An API gateway in front of the services.
@@ -765,6 +934,7 @@ impl ComponentSpec {
             ComponentSpec::Database(d) => d.region.as_ref().or(d.placement.first()),
             ComponentSpec::Queue(q) => q.region.as_ref(),
             ComponentSpec::Gateway(g) => g.region.as_ref(),
+            ComponentSpec::Autoscaler(_) => None,
         }
     }
 
@@ -778,6 +948,7 @@ impl ComponentSpec {
             ComponentSpec::Database(_) => "database",
             ComponentSpec::Queue(_) => "queue",
             ComponentSpec::Gateway(_) => "gateway",
+            ComponentSpec::Autoscaler(_) => "autoscaler",
         }
     }
 }
@@ -815,6 +986,9 @@ pub struct ServiceSpec {
     /// Service time grows with load (GC pressure, lock contention).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_dependence: Option<LoadDependenceSpec>,
+    /// Time a replica added by an autoscaler takes before it serves (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_time: Option<Duration>,
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,

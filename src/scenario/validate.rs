@@ -484,6 +484,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     algorithm: b.algorithm,
                     backend,
                     replicas,
+                    active: replicas,
                     choices: choices.max(1),
                     weights,
                     vnodes: vnodes.max(1),
@@ -718,6 +719,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     max_deliveries: q.max_deliveries.max(1),
                 })
             }
+            ComponentSpec::Autoscaler(_) => CompCfg::Inert(name.to_string()),
             ComponentSpec::Gateway(g) => {
                 let mut route = |field: String, t: &Option<String>| -> Option<u32> {
                     let t = t.as_ref()?;
@@ -793,6 +795,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         comps.push(cfg);
     }
     check_cycles(&mut ck, sc);
+    autoscalers(&mut ck, sc, nclients, &mut comps);
 
     if !ck.problems.is_empty() {
         return Err(ck.problems);
@@ -1065,6 +1068,10 @@ fn service(
         max_concurrency: s.max_concurrency.unwrap_or(u32::MAX).max(1),
         calls: steps,
         price_per_hour: s.price_per_hour.unwrap_or(0.0),
+        pool: s.replicas.clamp(1, MAX_REPLICAS),
+        startup_time: s.startup_time.map_or(0, |d| d.as_nanos()),
+        autoscale: None,
+        balancers: Vec::new(),
         load_dependence: s.load_dependence.and_then(|l| {
             let lp = format!("{p}.load_dependence");
             match (l.linear, l.exponential) {
@@ -1239,7 +1246,7 @@ fn check_cycles(ck: &mut Checker, sc: &Scenario) {
                     adj[i].push((t, format!("components.{name}.origin")));
                 }
             }
-            ComponentSpec::Database(_) => {}
+            ComponentSpec::Database(_) | ComponentSpec::Autoscaler(_) => {}
             ComponentSpec::Queue(q) => {
                 if let Some(t) = sc.components.get_index_of(&q.consumer) {
                     adj[i].push((t, format!("components.{name}.consumer")));
@@ -1413,6 +1420,7 @@ fn source_db(sc: &Scenario, name: &str, slot: &dyn Fn(&str) -> Option<usize>, de
         ComponentSpec::Cdn(k) => source_db(sc, &k.origin, slot, depth + 1),
         ComponentSpec::LoadBalancer(b) => source_db(sc, &b.backends, slot, depth + 1),
         ComponentSpec::Queue(q) => source_db(sc, &q.consumer, slot, depth + 1),
+        ComponentSpec::Autoscaler(_) => None,
         ComponentSpec::Gateway(g) => g
             .routes
             .as_ref()
@@ -2116,4 +2124,322 @@ fn parse_shard(target: &str) -> Option<(&str, Option<u32>, &str)> {
     let close = at + t[at..].find(']')?;
     let n = t[at + 7..close].trim().parse().ok();
     Some((&t[..at], n, &t[close + 1..]))
+}
+
+/// Resolve every autoscaler into the service it scales (its pool of
+/// replica slots, its controller) and the balancers in front of it.
+fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps: &mut [CompCfg]) {
+    use crate::model::autoscale::{AutoscaleCfg, Hpa, Metric, Policy, RatePolicy, Rules, Select};
+    let mut scaled: Vec<(usize, String)> = Vec::new();
+    for (name, c) in &sc.components {
+        let ComponentSpec::Autoscaler(a) = c else { continue };
+        let p = format!("components.{name}");
+        let Some((ti, _, target)) = sc.components.get_full(&a.target) else {
+            let known: Vec<&String> = sc.components.keys().collect();
+            ck.err(
+                format!("{p}.target"),
+                format!("no component named `{}` (components are {known:?})", a.target),
+            );
+            continue;
+        };
+        if !matches!(target, ComponentSpec::Service(_)) {
+            ck.err(
+                format!("{p}.target"),
+                format!(
+                    "`{}` is a {}; an autoscaler scales a service",
+                    a.target,
+                    target.kind()
+                ),
+            );
+            continue;
+        }
+        if let Some((_, other)) = scaled.iter().find(|(t, _)| *t == ti) {
+            ck.err(
+                format!("{p}.target"),
+                format!(
+                    "`{}` is already scaled by `{other}`; a service takes one autoscaler",
+                    a.target
+                ),
+            );
+            continue;
+        }
+        scaled.push((ti, name.clone()));
+        if a.min == 0 {
+            ck.err(format!("{p}.min"), "min must be at least 1");
+        }
+        if a.max < a.min.max(1) {
+            ck.err(
+                format!("{p}.max"),
+                format!("max must be at least min ({})", a.min),
+            );
+        }
+        if a.max > MAX_REPLICAS {
+            ck.err(format!("{p}.max"), format!("at most {MAX_REPLICAS} replicas"));
+        }
+        let (min, max) = (a.min.max(1), a.max.clamp(a.min.max(1), MAX_REPLICAS));
+        let interval = a.interval.map_or(15 * NS_PER_S, |d| d.as_nanos());
+        if interval == 0 {
+            ck.err(
+                format!("{p}.interval"),
+                "the sync interval must be longer than zero",
+            );
+        }
+        let metric = |m: ScalingMetric| match m {
+            ScalingMetric::Cpu => Metric::Cpu,
+            ScalingMetric::RequestRate => Metric::RequestRate,
+            ScalingMetric::LatencyP99 => Metric::LatencyP99,
+            ScalingMetric::QueueDepth => Metric::QueueDepth,
+        };
+        let check_target = |ck: &mut Checker, field: String, m: ScalingMetric, t: f64| {
+            if !(t.is_finite() && t > 0.0) {
+                ck.err(field, format!("a target must be above zero, found {t}"));
+            } else if m == ScalingMetric::Cpu && t > 1.0 {
+                ck.err(
+                    field,
+                    format!("a cpu target is a fraction of the cores (0.6 for 60%), found {t}"),
+                );
+            }
+        };
+        let rules =
+            |ck: &mut Checker, path: String, spec: Option<&ScalingRulesSpec>, default: Rules| -> Rules {
+                let Some(r) = spec else { return default };
+                let mut out = default;
+                if let Some(w) = r.stabilization_window {
+                    out.window = w.as_nanos();
+                }
+                if let Some(ps) = &r.policies {
+                    out.policies = Vec::new();
+                    for (k, x) in ps.iter().enumerate() {
+                        let pp = format!("{path}.policies.{k}");
+                        if x.period.is_zero() {
+                            ck.err(format!("{pp}.period"), "a policy period must be longer than zero");
+                        }
+                        match (x.pods, x.percent) {
+                            (Some(n), None) => out.policies.push(RatePolicy::Pods(n, x.period.as_nanos())),
+                            (None, Some(v)) if v.is_finite() && v >= 0.0 => {
+                                out.policies.push(RatePolicy::Percent(v, x.period.as_nanos()))
+                            }
+                            (None, Some(v)) => ck.err(
+                                format!("{pp}.percent"),
+                                format!("a percentage must be zero or more, found {v}"),
+                            ),
+                            _ => ck.err(
+                                pp,
+                                "a rate policy has exactly one of `pods: N` or `percent: P`, with `period`",
+                            ),
+                        }
+                    }
+                }
+                if let Some(sel) = r.select_policy {
+                    out.select = match sel {
+                        SelectPolicySpec::Max => Select::Max,
+                        SelectPolicySpec::Min => Select::Min,
+                        SelectPolicySpec::Disabled => Select::Disabled,
+                    };
+                }
+                out
+            };
+        let behavior = |ck: &mut Checker, path: &str, b: Option<&BehaviorSpec>| -> (Rules, Rules) {
+            let b = b.cloned().unwrap_or_default();
+            (
+                rules(
+                    ck,
+                    format!("{path}.behavior.scale_up"),
+                    b.scale_up.as_ref(),
+                    Rules::default_up(),
+                ),
+                rules(
+                    ck,
+                    format!("{path}.behavior.scale_down"),
+                    b.scale_down.as_ref(),
+                    Rules::default_down(),
+                ),
+            )
+        };
+        let (policy, used) = match &a.policy {
+            ScalingPolicySpec::TargetTracking(t) => {
+                let pp = format!("{p}.policy.target_tracking");
+                check_target(ck, format!("{pp}.target"), t.metric, t.target);
+                let tolerance = t.tolerance.unwrap_or(0.1);
+                if !(tolerance.is_finite() && (0.0..1.0).contains(&tolerance)) {
+                    ck.err(
+                        format!("{pp}.tolerance"),
+                        format!("a tolerance is between 0 and 1, found {tolerance}"),
+                    );
+                }
+                let (up, down) = behavior(ck, &pp, t.behavior.as_ref());
+                (
+                    Policy::TargetTracking(Hpa {
+                        metric: metric(t.metric),
+                        target: t.target,
+                        tolerance,
+                        up,
+                        down,
+                    }),
+                    Some(t.metric),
+                )
+            }
+            ScalingPolicySpec::Predictive(t) => {
+                let pp = format!("{p}.policy.predictive");
+                check_target(ck, format!("{pp}.target"), t.metric, t.target);
+                let (alpha, beta) = (t.alpha.unwrap_or(0.5), t.beta.unwrap_or(0.3));
+                for (f, v) in [("alpha", alpha), ("beta", beta)] {
+                    if !(v > 0.0 && v <= 1.0) {
+                        ck.err(
+                            format!("{pp}.{f}"),
+                            format!("a smoothing constant is in (0, 1], found {v}"),
+                        );
+                    }
+                }
+                let (up, down) = behavior(ck, &pp, t.behavior.as_ref());
+                (
+                    Policy::Predictive {
+                        hpa: Hpa {
+                            metric: metric(t.metric),
+                            target: t.target,
+                            tolerance: 0.1,
+                            up,
+                            down,
+                        },
+                        horizon: t.horizon.as_nanos(),
+                        alpha,
+                        beta,
+                    },
+                    Some(t.metric),
+                )
+            }
+            ScalingPolicySpec::Threshold(t) => {
+                let pp = format!("{p}.policy.threshold");
+                if t.down_below.partial_cmp(&t.up_above) != Some(std::cmp::Ordering::Less) {
+                    ck.err(
+                        format!("{pp}.down_below"),
+                        format!(
+                            "down_below ({}) must be below up_above ({})",
+                            t.down_below, t.up_above
+                        ),
+                    );
+                }
+                if t.step == 0 {
+                    ck.err(format!("{pp}.step"), "step must be at least 1");
+                }
+                (
+                    Policy::Threshold {
+                        metric: metric(t.metric),
+                        up_above: t.up_above,
+                        down_below: t.down_below,
+                        step: t.step.max(1),
+                        cooldown: t.cooldown.map_or(300 * NS_PER_S, |d| d.as_nanos()),
+                    },
+                    Some(t.metric),
+                )
+            }
+            ScalingPolicySpec::Schedule(steps) => {
+                let mut out = Vec::new();
+                for (k, st) in steps.iter().enumerate() {
+                    if st.replicas < min || st.replicas > max {
+                        ck.err(
+                            format!("{p}.policy.schedule.{k}.replicas"),
+                            format!("{} is outside min..max ({min}..{max})", st.replicas),
+                        );
+                    }
+                    out.push((st.at.as_nanos(), st.replicas));
+                }
+                if out.windows(2).any(|w| w[1].0 < w[0].0) {
+                    ck.err(
+                        format!("{p}.policy.schedule"),
+                        "scheduled times must not decrease",
+                    );
+                }
+                if out.is_empty() {
+                    ck.err(
+                        format!("{p}.policy.schedule"),
+                        "a schedule needs at least one `{ at, replicas }`",
+                    );
+                }
+                (Policy::Schedule(out), None)
+            }
+        };
+        // The queue a queue_depth metric reads.
+        let mut queue = None;
+        if used == Some(ScalingMetric::QueueDepth) {
+            let candidates: Vec<(usize, &String)> = sc
+                .components
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, c))| matches!(c, ComponentSpec::Queue(q) if q.consumer == a.target))
+                .map(|(i, (n, _))| (i, n))
+                .collect();
+            queue = match &a.queue {
+                Some(q) => match sc.components.get_full(q) {
+                    Some((i, _, ComponentSpec::Queue(_))) => Some(nclients + i as u32),
+                    Some((_, _, other)) => {
+                        ck.err(
+                            format!("{p}.queue"),
+                            format!("`{q}` is a {}, not a queue", other.kind()),
+                        );
+                        None
+                    }
+                    None => {
+                        ck.err(format!("{p}.queue"), format!("no component named `{q}`"));
+                        None
+                    }
+                },
+                None if candidates.len() == 1 => Some(nclients + candidates[0].0 as u32),
+                None => {
+                    ck.err(
+                        format!("{p}.queue"),
+                        format!(
+                            "queue_depth needs the queue to read: {} queues have `{}` as their consumer; name one with `queue: NAME`",
+                            candidates.len(),
+                            a.target
+                        ),
+                    );
+                    None
+                }
+            };
+        } else if a.queue.is_some() {
+            ck.err(
+                format!("{p}.queue"),
+                "`queue` is read only by the queue_depth metric",
+            );
+        }
+        let cfg = AutoscaleCfg {
+            name: name.clone(),
+            min,
+            max,
+            interval: interval.max(1),
+            policy,
+            queue,
+        };
+        if let Some(CompCfg::Service(svc)) = comps.get_mut(ti) {
+            svc.replicas = svc.replicas.clamp(min, max);
+            svc.pool = max.max(svc.replicas);
+            svc.speeds
+                .resize(svc.pool as usize, *svc.speeds.last().unwrap_or(&1.0));
+            svc.autoscale = Some(cfg);
+        }
+    }
+    // Balancers in front of an autoscaled service size their tables for its
+    // pool and learn the serving count from it.
+    let sid = |id: u32| (id - nclients) as usize;
+    let mut links = Vec::new();
+    for (bi, c) in comps.iter().enumerate() {
+        if let CompCfg::Balancer(b) = c
+            && let Some(CompCfg::Service(svc)) = comps.get(sid(b.backend))
+            && svc.autoscale.is_some()
+        {
+            links.push((bi, sid(b.backend), svc.pool, svc.replicas));
+        }
+    }
+    for (bi, si, pool, initial) in links {
+        if let Some(CompCfg::Balancer(b)) = comps.get_mut(bi) {
+            b.replicas = pool;
+            b.active = initial;
+            b.weights.resize(pool as usize, 1.0);
+            b.choices = b.choices.max(1);
+        }
+        if let Some(CompCfg::Service(svc)) = comps.get_mut(si) {
+            svc.balancers.push(nclients + bi as u32);
+        }
+    }
 }

@@ -1610,6 +1610,11 @@ impl Occupancy {
         self.max
     }
 
+    /// The area (count × ns) accumulated since creation, up to `t`.
+    pub fn integral(&self, t: u64) -> i128 {
+        self.area_at(t.max(self.last_t))
+    }
+
     fn area_at(&self, t: u64) -> i128 {
         self.area + i128::from(self.value) * i128::from(t.saturating_sub(self.last_t))
     }
