@@ -1,7 +1,9 @@
 //! A message broker: a producer's call completes when the message is
 //! enqueued (or, with `ack: after_processing`, when it has been processed);
 //! the queue hands messages in FIFO order to its `consumer`, at most
-//! `concurrency` at a time, the queue itself being the waiting room.
+//! `concurrency` at a time per serving consumer replica (so an autoscaled
+//! consumer takes more as it grows), the queue itself being the waiting
+//! room.
 //!
 //! With a consumer of `c` single-core workers (`concurrency: c`) and
 //! Poisson producers the queue is an M/G/c system: the end-to-end time
@@ -38,8 +40,10 @@ pub struct QueueCfg {
     pub name: String,
     /// Component id of the consumer (a service or a balancer in front of one).
     pub consumer: u32,
-    /// Messages out with the consumer at once.
+    /// Messages out with each serving replica of the consumer at once.
     pub concurrency: u32,
+    /// The consumer's service (its serving replica count multiplies `concurrency`).
+    pub consumer_service: Option<u32>,
     /// Messages that may wait; one more is rejected.
     pub capacity: u64,
     /// Waiting messages survive a broker crash.
@@ -102,7 +106,9 @@ impl Queue {
         }
     }
 
-    fn set_depth(&mut self, now: SimTime, delta: i64) {
+    fn set_depth(&mut self, ctx: &mut Ctx, delta: i64) {
+        let now = ctx.now();
+        ctx.set_gauge(self.id, self.waiting.len() as i64);
         self.depth.add(now, delta);
         self.iv_depth.add(now, delta);
         self.depth_max = self.depth_max.max(self.waiting.len() as u64);
@@ -141,7 +147,7 @@ impl Queue {
         });
         self.enqueued += u64::from(counted);
         self.waiting.push_back(msg);
-        self.set_depth(now, 1);
+        self.set_depth(ctx, 1);
         if self.cfg.ack == Ack::AfterEnqueue {
             ctx.respond(&mut self.net, req, Outcome::Ok);
         }
@@ -153,12 +159,13 @@ impl Queue {
         if self.down {
             return;
         }
-        let now = ctx.now();
-        while self.out < self.cfg.concurrency {
+        let replicas = self.cfg.consumer_service.map_or(1, |s| ctx.gauge(s).max(1)) as u64;
+        let limit = (u64::from(self.cfg.concurrency) * replicas).min(u64::from(u32::MAX)) as u32;
+        while self.out < limit {
             let Some(msg) = self.waiting.pop_front() else {
                 break;
             };
-            self.set_depth(now, -1);
+            self.set_depth(ctx, -1);
             let Some(m) = ctx.reqs.get_mut(msg) else { continue };
             m.attempt = m.attempt.saturating_add(1);
             m.replica = super::ANY_REPLICA;
@@ -187,7 +194,7 @@ impl Queue {
             // At least once: back to the head of the queue.
             self.redelivered += u64::from(counted);
             self.waiting.push_front(msg);
-            self.set_depth(now, 1);
+            self.set_depth(ctx, 1);
         } else {
             if self.down && !self.cfg.durable {
                 self.lost += u64::from(counted);
@@ -222,7 +229,7 @@ impl Queue {
                 ctx.respond(&mut self.net, m.parent, Outcome::Failed);
             }
         }
-        self.set_depth(now, -n);
+        self.set_depth(ctx, -n);
     }
 
     fn prefix(&self) -> String {

@@ -651,6 +651,7 @@ impl Service {
         if ready != self.ready {
             self.ready_tw.add(now, i64::from(ready) - i64::from(self.ready));
             self.ready = ready;
+            ctx.set_gauge(self.id, i64::from(ready));
             self.scaler.replicas_max = self.scaler.replicas_max.max(ready);
             self.scaler.replicas_min = self.scaler.replicas_min.min(ready);
             for i in 0..self.cfg.balancers.len() {
@@ -1190,6 +1191,7 @@ impl Component for Service {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
+        ctx.set_gauge(self.id, i64::from(self.ready));
         if let Some(a) = &self.cfg.autoscale {
             ctx.sched.after(a.interval, self.id, Msg::Tick);
         }

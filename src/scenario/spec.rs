@@ -880,9 +880,9 @@ pub enum LimitScope {
 pub struct QueueSpec {
     /// The service (or a load balancer in front of one) that processes the messages.
     pub consumer: String,
-    /// Messages handed to the consumer at once (default 1): its workers.
-    #[serde(default = "one_u32")]
-    pub concurrency: u32,
+    /// Messages handed to each serving replica of the consumer at once: its workers (default: its cores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
     /// Messages that may wait; a message arriving at a full queue is rejected (default unbounded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u64>,
@@ -909,10 +909,6 @@ pub enum AckSpec {
     AfterEnqueue,
     /// Once the consumer has processed it.
     AfterProcessing,
-}
-
-fn one_u32() -> u32 {
-    1
 }
 
 fn yes() -> bool {

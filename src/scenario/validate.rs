@@ -671,6 +671,20 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 &sc.network.regions,
             ),
             ComponentSpec::Queue(q) => {
+                // The service behind the consumer, whose cores and serving
+                // replicas size the workers.
+                let svc = match sc.components.get(&q.consumer) {
+                    Some(ComponentSpec::Service(s)) => Some((q.consumer.as_str(), s)),
+                    Some(ComponentSpec::LoadBalancer(b)) => match sc.components.get(&b.backends) {
+                        Some(ComponentSpec::Service(s)) => Some((b.backends.as_str(), s)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let consumer_service = svc.and_then(|(n, _)| comp_id(n));
+                let workers = q
+                    .concurrency
+                    .unwrap_or_else(|| svc.map_or(1, |(_, s)| s.cores.max(1)));
                 let consumer = match sc.components.get(&q.consumer) {
                     Some(ComponentSpec::Service(_) | ComponentSpec::LoadBalancer(_)) => {
                         comp_id(&q.consumer).unwrap_or(0)
@@ -694,7 +708,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         0
                     }
                 };
-                if q.concurrency == 0 {
+                if q.concurrency == Some(0) {
                     ck.err(format!("{p}.concurrency"), "concurrency must be at least 1");
                 }
                 if q.capacity == Some(0) {
@@ -709,7 +723,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 CompCfg::Queue(QueueCfg {
                     name: name.to_string(),
                     consumer,
-                    concurrency: q.concurrency.clamp(1, 1_000_000),
+                    concurrency: workers.clamp(1, 1_000_000),
+                    consumer_service,
                     capacity: q.capacity.unwrap_or(u64::MAX),
                     durable: q.durable,
                     ack: match q.ack {

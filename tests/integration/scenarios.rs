@@ -1403,3 +1403,58 @@ fn rate_limiting_per_identity_buckets_are_fair_where_a_global_one_is_not() {
         0.1,
     );
 }
+
+#[test]
+fn autoscaling_reactive_converges_and_costs_less_than_peak_capacity() {
+    let file = "autoscaling-reactive.yaml";
+    let hpa = run(file, &[], 1);
+    let fixed = run(file, &["components.hpa.min=11"], 1);
+    assert!(metric(&hpa, "cost.total") < 0.7 * metric(&fixed, "cost.total"));
+    assert_eq!(metric(&fixed, "availability"), 1.0);
+    // The transient: scaling and startup take about two minutes.
+    let a = metric(&hpa, "availability");
+    assert!(a > 0.9 && a < 0.99, "{a}");
+    // 600/s at 100/s per replica and 60 %: 10, or 11 inside the band.
+    let max = metric(&hpa, "components.hpa.replicas_max");
+    assert!((10.0..=13.0).contains(&max), "{max}");
+    assert_eq!(metric(&hpa, "components.hpa.replicas_final"), 2.0);
+}
+
+#[test]
+fn black_friday_a_known_event_is_best_met_by_a_schedule() {
+    let file = "black-friday.yaml";
+    let none = run(
+        file,
+        &["components.scaler.policy={schedule: [{at: 0s, replicas: 2}]}"],
+        1,
+    );
+    let reactive = run(file, &[], 1);
+    let scheduled = run(
+        file,
+        &[
+            "components.scaler.policy={schedule: [{at: 0s, replicas: 2}, {at: 28m, replicas: 18}, {at: 90m, replicas: 2}]}",
+        ],
+        1,
+    );
+    assert!(metric(&none, "availability") < 0.3);
+    assert!(metric(&reactive, "availability") > 0.9);
+    assert_eq!(metric(&scheduled, "availability"), 1.0);
+    assert!(metric(&scheduled, "latency.p99_ms") < 100.0);
+    assert!(metric(&reactive, "latency.p99_ms") > 1000.0);
+    // Capacity for the hour costs money either way.
+    assert!(metric(&reactive, "cost.total") > 4.0 * metric(&none, "cost.total"));
+}
+
+#[test]
+fn scheduled_and_predictive_scaling_cut_the_tail_of_a_reactive_hpa_on_a_daily_cycle() {
+    let file = "autoscaling-scheduled-vs-predictive.yaml";
+    let predictive = run(file, &[], 1);
+    let reactive = run(
+        file,
+        &["components.scaler.policy={target_tracking: {metric: cpu, target: 0.6}}"],
+        1,
+    );
+    assert!(metric(&predictive, "latency.p99_ms") < metric(&reactive, "latency.p99_ms"));
+    assert!(metric(&predictive, "cost.total") > metric(&reactive, "cost.total"));
+    assert!(metric(&predictive, "availability") > 0.999);
+}
