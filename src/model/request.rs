@@ -119,6 +119,9 @@ pub const LOST: u8 = 4;
 /// Flag: an `optional` call of this request failed and it went on without
 /// it (a service's own mark, not inherited downstream).
 pub const DEGRADED: u8 = 8;
+/// Flag: a stateful service found no session of the user on this replica;
+/// this request logs in (a service's own mark, not inherited downstream).
+pub const LOGIN: u8 = 16;
 
 impl Request {
     const BLANK: Request = Request {

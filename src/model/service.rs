@@ -21,7 +21,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use rand::RngExt;
 
 use super::autoscale::{AutoscaleCfg, Holt, HpaState, Metric, Policy, Reading, hpa_proposal};
-use super::request::{DEGRADED, IDEMPOTENT, LOST, RETRYABLE};
+use super::request::{DEGRADED, IDEMPOTENT, LOGIN, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
 use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
@@ -47,6 +47,8 @@ pub struct EdgeCfg {
     /// The target is a `cache_aside` cache: on a miss this service reads
     /// this backend itself, then fills the cache.
     pub aside: Option<u32>,
+    /// The session read of `state: { store }`: keyed by the user, not the data.
+    pub session: bool,
     /// A failure of this call does not fail the request (graceful
     /// degradation: the answer goes out without this part).
     pub optional: bool,
@@ -94,6 +96,27 @@ pub struct ServiceCfg {
     pub autoscale: Option<AutoscaleCfg>,
     /// Balancers in front of this service (told the serving count).
     pub balancers: Vec<u32>,
+    /// Where sessions live.
+    pub state: StateCfg,
+}
+
+/// Where a service keeps its users' sessions.
+#[derive(Clone, Debug)]
+pub enum StateCfg {
+    /// Nowhere: any replica serves any request.
+    Stateless,
+    /// In replica memory: a request on a replica without its user's
+    /// session logs in again (an extra `login_time`); a crash loses the
+    /// sessions the replica held.
+    Stateful {
+        /// Extra work of a login.
+        login_time: Sampler,
+        /// Session table size (users; identities beyond share slots).
+        users: u32,
+    },
+    /// In a store component, read on every request (a call edge added
+    /// first in the plan): nothing is lost with a replica.
+    Store,
 }
 
 /// Where a replica slot is in its life.
@@ -198,6 +221,13 @@ pub struct Service {
     running: Occupancy,
     /// Autoscaling state.
     scaler: Scaler,
+    /// Stateful: the replica holding each user's session (u32::MAX: none).
+    owner: Vec<u32>,
+    /// Sessions each replica holds.
+    sessions: Vec<u64>,
+    logins: u64,
+    relogins: u64,
+    sessions_lost: u64,
 }
 
 /// The autoscaler's memory inside the service it scales.
@@ -304,6 +334,14 @@ impl Service {
                 o.add(0, i64::from(cfg.replicas));
                 o
             },
+            owner: match &cfg.state {
+                StateCfg::Stateful { users, .. } => vec![u32::MAX; (*users).max(1) as usize],
+                _ => Vec::new(),
+            },
+            sessions: vec![0; pool as usize],
+            logins: 0,
+            relogins: 0,
+            sessions_lost: 0,
             scaler: Scaler {
                 desired: cfg.replicas,
                 watch_latency: cfg
@@ -319,12 +357,16 @@ impl Service {
     }
 
     #[inline]
-    fn demand(&mut self, op: Op, ri: usize) -> f64 {
+    fn demand(&mut self, op: Op, ri: usize, login: bool) -> f64 {
         let s = match op {
             Op::Read => &self.cfg.read_time,
             Op::Write => &self.cfg.write_time,
         };
-        let d = s.sample_f64(&mut self.times) * self.slow / self.cfg.speeds[ri];
+        let mut d = s.sample_f64(&mut self.times);
+        if login && let StateCfg::Stateful { login_time, .. } = &self.cfg.state {
+            d += login_time.sample_f64(&mut self.times);
+        }
+        let d = d * self.slow / self.cfg.speeds[ri];
         match self.cfg.load_dependence {
             None => d,
             Some(l) => d * self.slowdown(l, ri),
@@ -410,6 +452,11 @@ impl Service {
         if rep.in_system >= self.cfg.max_concurrency {
             return self.reject(req, ctx);
         }
+        if !self.owner.is_empty() {
+            self.session(req, ri, now, ctx);
+        }
+        let login = ctx.reqs.get(req).is_some_and(|r| r.flags & LOGIN != 0);
+        let rep = &mut self.reps[ri];
         match self.cfg.discipline {
             Discipline::Fifo => {
                 if rep.busy < cores {
@@ -430,7 +477,7 @@ impl Service {
                 }
                 self.admit(ri, req, ctx);
                 self.wait_n += 1;
-                let work = self.demand(op, ri);
+                let work = self.demand(op, ri, login);
                 if let Some(r) = ctx.reqs.get_mut(req) {
                     r.work = work as u64;
                 }
@@ -476,10 +523,10 @@ impl Service {
         }
         self.busy.add(now, 1);
         let Some(r) = ctx.reqs.get(req) else { return };
-        let op = r.op;
+        let (op, login) = (r.op, r.flags & LOGIN != 0);
         self.wait_sum += (now - r.arrived) as f64;
         self.wait_n += 1;
-        let d = self.demand(op, ri);
+        let d = self.demand(op, ri, login);
         // d ≥ 0, so adding ½ and truncating rounds to nearest (cheaper than round()).
         let d = (d + 0.5) as u64;
         if let Some(r) = ctx.reqs.get_mut(req) {
@@ -548,7 +595,7 @@ impl Service {
                 if e.probability < 1.0 && self.route.random::<f64>() >= e.probability {
                     continue;
                 }
-                let mut flags = tmpl.flags & !DEGRADED;
+                let mut flags = tmpl.flags & !(DEGRADED | LOGIN);
                 if e.policy.retry.is_some() {
                     flags |= RETRYABLE;
                 }
@@ -560,6 +607,8 @@ impl Service {
                     edge,
                     attempt: 1,
                     flags,
+                    op: if e.session { Op::Read } else { tmpl.op },
+                    key: if e.session { tmpl.identity } else { tmpl.key },
                     ..tmpl
                 };
                 made += 1;
@@ -636,6 +685,44 @@ impl Service {
         if drained {
             self.reps[ri].life = Life::Off;
             self.refresh(ctx);
+        }
+    }
+
+    /// Stateful: does replica `ri` hold the session of the request's user?
+    /// If not, the request logs in (slower) and the session moves here.
+    fn session(&mut self, req: ReqRef, ri: usize, now: SimTime, ctx: &mut Ctx) {
+        let Some(r) = ctx.reqs.get_mut(req) else { return };
+        let slot = (r.identity % self.owner.len() as u64) as usize;
+        let held = self.owner[slot];
+        if held == ri as u32 {
+            return;
+        }
+        r.flags |= LOGIN;
+        let counted = now >= self.started;
+        if held == u32::MAX {
+            self.logins += u64::from(counted);
+        } else {
+            // On another replica (or lost with it): log in again.
+            self.relogins += u64::from(counted);
+            if let Some(n) = self.sessions.get_mut(held as usize) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        self.owner[slot] = ri as u32;
+        self.sessions[ri] += 1;
+    }
+
+    /// Replica `ri` lost its memory: its users' sessions are gone.
+    fn lose_sessions(&mut self, ri: usize, now: SimTime) {
+        if self.owner.is_empty() || self.sessions[ri] == 0 {
+            return;
+        }
+        if now >= self.started {
+            self.sessions_lost += self.sessions[ri];
+        }
+        self.sessions[ri] = 0;
+        for o in self.owner.iter_mut().filter(|o| **o == ri as u32) {
+            *o = u32::MAX - 1;
         }
     }
 
@@ -1097,6 +1184,7 @@ impl Service {
             return;
         }
         self.crashes += 1;
+        self.lose_sessions(ri, now);
         let held = std::mem::take(&mut self.reps[ri].held);
         for &req in &held {
             if let Some(r) = ctx.reqs.get_mut(req) {
@@ -1256,6 +1344,9 @@ impl Component for Service {
     fn on_warmup(&mut self, now: SimTime) {
         self.ready_tw.reset(now);
         self.running.reset(now);
+        self.logins = 0;
+        self.relogins = 0;
+        self.sessions_lost = 0;
         self.scaler.events = 0;
         self.scaler.replicas_max = self.ready;
         self.scaler.replicas_min = self.ready;
@@ -1405,6 +1496,15 @@ impl Component for Service {
                     );
                 }
             }
+        }
+        if !self.owner.is_empty() {
+            out.insert(format!("{p}sessions_lost"), self.sessions_lost as f64);
+            out.insert(format!("{p}logins"), self.logins as f64);
+            out.insert(format!("{p}relogins"), self.relogins as f64);
+        }
+        if !self.owner.is_empty() || matches!(self.cfg.state, StateCfg::Store) {
+            *out.entry("sessions.lost".into()).or_insert(0.0) += self.sessions_lost as f64;
+            *out.entry("sessions.relogins".into()).or_insert(0.0) += self.relogins as f64;
         }
         if let Some(a) = &self.cfg.autoscale {
             let ap = format!("components.{}.", a.name);

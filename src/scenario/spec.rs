@@ -985,6 +985,12 @@ pub struct ServiceSpec {
     /// Time a replica added by an autoscaler takes before it serves (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_time: Option<Duration>,
+    /// Where users' sessions live: `stateless` (default), `stateful` (replica memory), or `{ store: NAME }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateSpec>,
+    /// The extra work of a login when a request finds no session on its replica (default 50ms; used by `stateful` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_time: Option<DistSpec>,
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -992,6 +998,18 @@ pub struct ServiceSpec {
 
 fn one() -> u32 {
     1
+}
+
+/// Where a service keeps sessions.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum StateSpec {
+    /// No sessions on the replicas.
+    Stateless,
+    /// Sessions in replica memory.
+    Stateful,
+    /// Sessions in a cache or database, read on every request.
+    Store(String),
 }
 
 /// Queue discipline of a replica.

@@ -17,7 +17,7 @@ use crate::model::partition::Scheme;
 use crate::model::queue::{Ack, QueueCfg};
 use crate::model::resilience::{Backoff, BreakerCfg, CallPolicy, Jitter, RetryCfg};
 use crate::model::service::LoadDependence;
-use crate::model::service::{EdgeCfg, ServiceCfg, StepCfg};
+use crate::model::service::{EdgeCfg, ServiceCfg, StateCfg, StepCfg};
 use crate::model::store::Policy;
 use crate::model::{
     CompCfg, Config, FaultAction, FaultCfg, Groups, NETWORK, NO_REGION, Network, RandomFaultCfg,
@@ -415,7 +415,56 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                     }
                     _ => None,
                 };
-                service(&mut ck, &p, name, s, &comp_id, &known, &aside)
+                let mut cfg = service(&mut ck, &p, name, s, &comp_id, &known, &aside);
+                if let CompCfg::Service(svc) = &mut cfg {
+                    match &s.state {
+                        None | Some(StateSpec::Stateless) => {}
+                        Some(StateSpec::Stateful) => {
+                            let login_time = match &s.login_time {
+                                Some(d) => ck
+                                    .sampler(&format!("{p}.login_time"), d)
+                                    .unwrap_or_else(|| Sampler::constant(0)),
+                                None => Sampler::constant(50_000_000),
+                            };
+                            svc.state = StateCfg::Stateful {
+                                login_time,
+                                users: identity_base.clamp(1, 1 << 24) as u32,
+                            };
+                        }
+                        Some(StateSpec::Store(store)) => match sc.components.get(store) {
+                            Some(ComponentSpec::Cache(_) | ComponentSpec::Database(_)) => {
+                                svc.state = StateCfg::Store;
+                                let target = comp_id(store).unwrap_or(0);
+                                svc.calls.insert(
+                                    0,
+                                    StepCfg {
+                                        edges: vec![EdgeCfg {
+                                            target,
+                                            probability: 1.0,
+                                            on: None,
+                                            policy: CallPolicy::default(),
+                                            aside: None,
+                                            optional: false,
+                                            session: true,
+                                        }],
+                                    },
+                                );
+                            }
+                            Some(other) => ck.err(
+                                format!("{p}.state.store"),
+                                format!(
+                                    "`{store}` is a {}; sessions live in a cache or a database",
+                                    other.kind()
+                                ),
+                            ),
+                            None => ck.err(
+                                format!("{p}.state.store"),
+                                format!("no component named `{store}` (components are {})", known()),
+                            ),
+                        },
+                    }
+                }
+                cfg
             }
             ComponentSpec::LoadBalancer(b) => {
                 let (backend, replicas) = match sc.components.get(&b.backends) {
@@ -1064,6 +1113,7 @@ fn service(
                 policy,
                 aside: aside(&e.target),
                 optional: e.optional.unwrap_or(false),
+                session: false,
             });
         }
         steps.push(StepCfg { edges: out });
@@ -1087,6 +1137,7 @@ fn service(
         startup_time: s.startup_time.map_or(0, |d| d.as_nanos()),
         autoscale: None,
         balancers: Vec::new(),
+        state: StateCfg::Stateless,
         load_dependence: s.load_dependence.and_then(|l| {
             let lp = format!("{p}.load_dependence");
             match (l.linear, l.exponential) {

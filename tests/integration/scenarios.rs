@@ -1458,3 +1458,21 @@ fn scheduled_and_predictive_scaling_cut_the_tail_of_a_reactive_hpa_on_a_daily_cy
     assert!(metric(&predictive, "cost.total") > metric(&reactive, "cost.total"));
     assert!(metric(&predictive, "availability") > 0.999);
 }
+
+#[test]
+fn stateful_vs_stateless_a_crash_loses_in_memory_sessions_only() {
+    let file = "stateful-vs-stateless.yaml";
+    let stateful = run(file, &[], 1);
+    let stored = run(file, &["components.web.state={store: sessions}"], 1);
+    let stateless = run(file, &["components.web.state=stateless"], 1);
+    // The crashed replica held about a third of the 3,000 users' sessions.
+    assert_near("sessions lost", metric(&stateful, "sessions.lost"), 1000.0, 0.1);
+    assert_eq!(metric(&stored, "sessions.lost"), 0.0);
+    assert!(stateless.value("sessions.lost").unwrap_or(0.0) == 0.0);
+    // Sticky routing: logins again only because of the crash.
+    assert!(metric(&stateful, "sessions.relogins") < 3000.0);
+    // The store costs a hop on every request.
+    assert!(metric(&stored, "latency.mean_ms") > metric(&stateless, "latency.mean_ms"));
+    let rr = run(file, &["components.lb.algorithm=round_robin"], 1);
+    assert!(metric(&rr, "sessions.relogins") > 20.0 * metric(&stateful, "sessions.relogins"));
+}
