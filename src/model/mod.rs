@@ -13,6 +13,7 @@ pub mod balancer;
 pub mod cache;
 pub mod client;
 pub mod database;
+pub mod dns;
 pub mod gateway;
 pub mod partition;
 pub mod queue;
@@ -183,6 +184,9 @@ pub struct Network {
     pub down: Vec<bool>,
     /// Nothing but the in-region latency applies (the fast path).
     pub simple: bool,
+    /// Ids below this are clients: users, who outlive a region outage (the
+    /// data centre goes down, not its users).
+    pub clients: u32,
 }
 
 /// Components split into numbered groups (0 = in none), by component id
@@ -218,9 +222,11 @@ impl Network {
     /// a region that is out.
     pub fn cut(&self, a: u32, b: u32) -> bool {
         let out = |c: u32| {
-            self.region
-                .get(c as usize)
-                .is_some_and(|&r| self.down.get(r as usize).copied().unwrap_or(false))
+            c >= self.clients
+                && self
+                    .region
+                    .get(c as usize)
+                    .is_some_and(|&r| self.down.get(r as usize).copied().unwrap_or(false))
         };
         self.cuts.iter().any(|(_, g)| g.split(a, b)) || out(a) || out(b)
     }
@@ -606,6 +612,8 @@ pub enum CompCfg {
     Queue(queue::QueueCfg),
     /// An API gateway.
     Gateway(gateway::GatewayCfg),
+    /// DNS across regions.
+    Dns(dns::DnsCfg),
     /// A component whose work is done elsewhere (an autoscaler runs inside
     /// the service it scales).
     Inert(String),
@@ -621,6 +629,7 @@ fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
         CompCfg::Queue(c) => Box::new(queue::Queue::new(c, id, seed)),
         CompCfg::Gateway(c) => Box::new(gateway::Gateway::new(c, id, seed)),
         CompCfg::Inert(name) => Box::new(Inert(name.clone())),
+        CompCfg::Dns(c) => Box::new(dns::Dns::new(c, id, seed)),
     }
 }
 

@@ -645,6 +645,39 @@ pub enum ComponentSpec {
     Gateway(GatewaySpec),
     /// Changes a service's replica count.
     Autoscaler(AutoscalerSpec),
+    /// DNS load balancing across regions (GeoDNS).
+    Dns(DnsSpec),
+}
+
+/// DNS across regions: clients resolve, cache the answer for `ttl`, and
+/// send to the target it names.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSpec {
+    /// `geo` (default: the nearest healthy target), `round_robin` or `failover` (the first healthy in the list).
+    #[serde(default)]
+    pub policy: DnsPolicySpec,
+    /// The components it answers with (a balancer or service per region).
+    pub targets: Vec<String>,
+    /// How long a client keeps an answer (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// Time its health checks take to notice a target's region going out or coming back (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detect_after: Option<Duration>,
+}
+
+/// How a DNS answers.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsPolicySpec {
+    /// The nearest healthy target.
+    #[default]
+    Geo,
+    /// The healthy targets in turn.
+    RoundRobin,
+    /// The first healthy target in the list.
+    Failover,
 }
 
 /// An autoscaler of one service.
@@ -930,7 +963,7 @@ impl ComponentSpec {
             ComponentSpec::Database(d) => d.region.as_ref().or(d.placement.first()),
             ComponentSpec::Queue(q) => q.region.as_ref(),
             ComponentSpec::Gateway(g) => g.region.as_ref(),
-            ComponentSpec::Autoscaler(_) => None,
+            ComponentSpec::Autoscaler(_) | ComponentSpec::Dns(_) => None,
         }
     }
 
@@ -945,6 +978,7 @@ impl ComponentSpec {
             ComponentSpec::Queue(_) => "queue",
             ComponentSpec::Gateway(_) => "gateway",
             ComponentSpec::Autoscaler(_) => "autoscaler",
+            ComponentSpec::Dns(_) => "dns",
         }
     }
 }

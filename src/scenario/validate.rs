@@ -12,6 +12,7 @@ use crate::model::balancer::BalancerCfg;
 use crate::model::cache::CacheCfg;
 use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
 use crate::model::database::{DatabaseCfg, Mode};
+use crate::model::dns::{DnsCfg, DnsPolicy};
 use crate::model::gateway::{GatewayCfg, RateLimitCfg};
 use crate::model::partition::Scheme;
 use crate::model::queue::{Ack, QueueCfg};
@@ -784,6 +785,58 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 })
             }
             ComponentSpec::Autoscaler(_) => CompCfg::Inert(name.to_string()),
+            ComponentSpec::Dns(d) => {
+                let mut targets = Vec::new();
+                let mut names = Vec::new();
+                for (i, t) in d.targets.iter().enumerate() {
+                    match sc.components.get(t) {
+                        Some(ComponentSpec::Dns(_) | ComponentSpec::Autoscaler(_)) | None => ck.err(
+                            format!("{p}.targets.{i}"),
+                            format!(
+                                "`{t}` is not a component a DNS can answer with (components are {})",
+                                known()
+                            ),
+                        ),
+                        Some(_) => {
+                            targets.push(comp_id(t).unwrap_or(0));
+                            names.push(t.clone());
+                        }
+                    }
+                }
+                if d.targets.is_empty() {
+                    ck.err(format!("{p}.targets"), "a DNS needs at least one target");
+                }
+                let n = network.regions.len();
+                let region = |id: u32| network.region.get(id as usize).copied().unwrap_or(NO_REGION);
+                let one_way = |a: u16, b: u16| -> f64 {
+                    let cross = (a != b && a != NO_REGION && b != NO_REGION)
+                        .then(|| network.between.get(a as usize * n + b as usize))
+                        .flatten()
+                        .and_then(|s| s.as_ref());
+                    match (cross, &network.latency) {
+                        (Some(s), _) => s.mean_ns(),
+                        (None, Some(s)) => s.mean_ns(),
+                        (None, None) => 0.0,
+                    }
+                };
+                let distance = (0..nclients)
+                    .map(|c| targets.iter().map(|&t| one_way(region(c), region(t))).collect())
+                    .collect();
+                CompCfg::Dns(DnsCfg {
+                    name: name.to_string(),
+                    target_names: names,
+                    target_regions: targets.iter().map(|&t| region(t)).collect(),
+                    targets,
+                    distance,
+                    policy: match d.policy {
+                        DnsPolicySpec::Geo => DnsPolicy::Geo,
+                        DnsPolicySpec::RoundRobin => DnsPolicy::RoundRobin,
+                        DnsPolicySpec::Failover => DnsPolicy::Failover,
+                    },
+                    ttl: d.ttl.map_or(60 * NS_PER_S, |t| t.as_nanos()),
+                    detect_after: d.detect_after.map_or(30 * NS_PER_S, |t| t.as_nanos()),
+                })
+            }
             ComponentSpec::Gateway(g) => {
                 let mut route = |field: String, t: &Option<String>| -> Option<u32> {
                     let t = t.as_ref()?;
@@ -1313,6 +1366,13 @@ fn check_cycles(ck: &mut Checker, sc: &Scenario) {
                 }
             }
             ComponentSpec::Database(_) | ComponentSpec::Autoscaler(_) => {}
+            ComponentSpec::Dns(d) => {
+                for (k, t) in d.targets.iter().enumerate() {
+                    if let Some(t) = sc.components.get_index_of(t) {
+                        adj[i].push((t, format!("components.{name}.targets.{k}")));
+                    }
+                }
+            }
             ComponentSpec::Queue(q) => {
                 if let Some(t) = sc.components.get_index_of(&q.consumer) {
                     adj[i].push((t, format!("components.{name}.consumer")));
@@ -1487,6 +1547,7 @@ fn source_db(sc: &Scenario, name: &str, slot: &dyn Fn(&str) -> Option<usize>, de
         ComponentSpec::LoadBalancer(b) => source_db(sc, &b.backends, slot, depth + 1),
         ComponentSpec::Queue(q) => source_db(sc, &q.consumer, slot, depth + 1),
         ComponentSpec::Autoscaler(_) => None,
+        ComponentSpec::Dns(d) => d.targets.first().and_then(|t| source_db(sc, t, slot, depth + 1)),
         ComponentSpec::Gateway(g) => g
             .routes
             .as_ref()
@@ -1780,6 +1841,8 @@ fn network(ck: &mut Checker, sc: &Scenario) -> Network {
                 region_index(ck, sc, &format!("{p}.placement.0"), r).unwrap_or(default)
             }
             Some(r) => region_index(ck, sc, &format!("{p}.region"), r).unwrap_or(default),
+            // DNS answers in every region; it is never cut off as a whole.
+            None if matches!(c, ComponentSpec::Dns(_)) => NO_REGION,
             None => default,
         };
         if let ComponentSpec::Database(d) = c {
@@ -1803,6 +1866,7 @@ fn network(ck: &mut Checker, sc: &Scenario) -> Network {
         region,
         between,
         down: vec![false; n],
+        clients: sc.clients.len() as u32,
         ..Network::default()
     };
     net.refresh();

@@ -3250,3 +3250,66 @@ components:
         .replace("CONC", "2\n    acks: after_enqueue");
     expect_error(&yaml, "12:5", "components.jobs.acks", &["unknown field `acks`"]);
 }
+
+#[test]
+fn autoscaler_dns_and_state_fields() {
+    let base = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 1ms
+  db:
+    kind: database
+    read_time: 1ms
+  hpa:
+    kind: autoscaler
+    target: TARGET
+    min: 2
+    max: MAX
+    policy: { target_tracking: { metric: cpu, target: TGT } }
+"#;
+    let yaml = base
+        .replace("TARGET", "db")
+        .replace("MAX", "5")
+        .replace("TGT", "0.6");
+    expect_error(
+        &yaml,
+        "16:13",
+        "components.hpa.target",
+        &["`db` is a database", "scales a service"],
+    );
+    let yaml = base
+        .replace("TARGET", "api")
+        .replace("MAX", "1")
+        .replace("TGT", "0.6");
+    expect_error(&yaml, "18:10", "components.hpa.max", &["at least min (2)"]);
+    let yaml = base
+        .replace("TARGET", "api")
+        .replace("MAX", "5")
+        .replace("TGT", "60");
+    expect_error(
+        &yaml,
+        "19:55",
+        "components.hpa.policy.target_tracking.target",
+        &["a fraction of the cores (0.6 for 60%)"],
+    );
+    let yaml = base
+        .replace("TARGET", "api")
+        .replace("MAX", "5")
+        .replace("TGT", "0.6")
+        .replace(
+            "    service_time: 1ms\n",
+            "    service_time: 1ms\n    state: { store: hpa }\n",
+        );
+    expect_error(
+        &yaml,
+        "11:21",
+        "components.api.state.store",
+        &["`hpa` is a autoscaler", "cache or a database"],
+    );
+}

@@ -1476,3 +1476,41 @@ fn stateful_vs_stateless_a_crash_loses_in_memory_sessions_only() {
     let rr = run(file, &["components.lb.algorithm=round_robin"], 1);
     assert!(metric(&rr, "sessions.relogins") > 20.0 * metric(&stateful, "sessions.relogins"));
 }
+
+#[test]
+fn multi_region_geodns_users_move_after_detection_and_ttl() {
+    let file = "multi-region-geodns.yaml";
+    let path = scenario_dir().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (sc, cfg) = load_str(file, &text, &scenario_dir(), &[], &BuildOptions::default()).unwrap();
+    let (r, outs) = run_replications(&cfg, sc.seed, 1);
+    let o = &outs[0];
+    let col = |n: &str| o.columns.iter().position(|c| c == n).unwrap();
+    let (t, a, lat) = (col("t_s"), col("availability"), col("latency_mean_ms"));
+    // Before the outage each region's users see their own region (~11 ms).
+    assert!(metric(&r, "clients.eu_users.availability") == 1.0);
+    // us users fail from the outage (180 s) until detection (30 s) and the
+    // expiry of their cached answer (at most 60 s more): 30–90 s.
+    let failing: Vec<f64> = o
+        .rows
+        .iter()
+        .filter(|row| row[t] > 180.0 && row[t] <= 360.0 && row[a] < 0.9)
+        .map(|row| row[t])
+        .collect();
+    let window = failing.len() as f64;
+    assert!((30.0..=91.0).contains(&window), "{window} s of failures");
+    let last = failing.iter().copied().fold(0.0, f64::max);
+    assert!(last <= 180.0 + 30.0 + 60.0 + 1.0, "{last}");
+    // Then they are served from eu, 2 × 40 ms further: the mean rises by
+    // about half that (half the users are us users).
+    let moved: Vec<f64> = o
+        .rows
+        .iter()
+        .filter(|row| row[t] > 280.0 && row[t] <= 360.0)
+        .map(|row| row[lat])
+        .collect();
+    let mean = moved.iter().sum::<f64>() / moved.len() as f64;
+    assert!((mean - (11.0 + 40.0)).abs() < 8.0, "{mean}");
+    let us = metric(&r, "clients.us_users.availability");
+    assert!(us > 0.8 && us < 0.95, "{us}");
+}
