@@ -830,7 +830,15 @@ impl Database {
                         c.tag = replica;
                         c.pos = term;
                     }
-                    let d = self.cfg.lag.sample(&mut self.lag_rng);
+                    let mut d = self.cfg.lag.sample(&mut self.lag_rng);
+                    if self.spread {
+                        // A follower in another region also waits for the trip there.
+                        let (a, b) = (
+                            self.nodes[replica as usize].region,
+                            self.nodes[to as usize].region,
+                        );
+                        d = d.saturating_add(self.hop(a, b, ctx));
+                    }
                     ctx.sched.after(d, self.id, Msg::Later(child));
                     sent += 1;
                 }

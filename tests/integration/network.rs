@@ -80,3 +80,16 @@ fn a_region_outage_cuts_off_every_component_in_it() {
     assert!((a - 0.75).abs() < 0.01, "availability {a}");
     assert_eq!(r.value("components.api.crashes"), Some(1.0));
 }
+
+#[test]
+fn a_follower_in_another_region_lags_by_the_trip_there_too() {
+    // Primary in us, follower in eu, 40 ms apart; replication_lag 10 ms:
+    // the follower applies a write 50 ms after the primary committed it.
+    let yaml = "name: x\nduration: 60s\nwarmup: 0s\n\
+        network:\n  regions: [us, eu]\n  between: [ { regions: [us, eu], latency: 40ms } ]\n\
+        clients:\n  app:\n    arrival: { poisson: 100/s }\n    region: us\n    target: db\n    requests: { read: 0.5, write: 0.5 }\n    keys: { uniform: 1000 }\n\
+        components:\n  db:\n    kind: database\n    replicas: 1\n    placement: [us, eu]\n    replication: async\n    replication_lag: { constant: 10ms }\n    read_time: { constant: 1ms }\n";
+    let (r, _) = crate::common::run_yaml(yaml, 1, 1);
+    let lag = r.value("components.db.replication_lag.mean_ms").unwrap();
+    assert!((lag - 50.0).abs() < 0.5, "{lag}");
+}
