@@ -16,5 +16,6 @@ mod gateway;
 mod network;
 mod queueing;
 mod queues;
+mod retries;
 mod scenarios;
 mod sweep;
