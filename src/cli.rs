@@ -35,6 +35,15 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// List the bundled scenarios with their one-line summary and lesson tags.
+    List {
+        /// Only scenarios with this tag (e.g. caching, faults, autoscaling).
+        #[arg(long)]
+        tag: Option<String>,
+        /// Folder of scenarios (default: ./scenarios, else the one shipped with the source).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Run a grid of variants × replications in parallel (resumable).
     Sweep(SweepArgs),
     /// Side-by-side table of report.json / sweep.json files with significance.
@@ -169,6 +178,7 @@ pub fn run(args: Args) -> i32 {
     match args.command {
         Command::Run(a) => cmd_run(&a),
         Command::Validate { files } => cmd_validate(&files),
+        Command::List { tag, dir } => cmd_list(tag.as_deref(), dir.as_deref()),
         Command::Schema => {
             let schema = schemars::schema_for!(crate::scenario::Scenario);
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
@@ -405,6 +415,75 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
     }
     0
+}
+
+/// The first sentence of a description.
+fn summary_line(description: &str) -> String {
+    let text = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.find(". ") {
+        Some(i) => text[..=i].to_string(),
+        None => text,
+    }
+}
+
+fn cmd_list(tag: Option<&str>, dir: Option<&std::path::Path>) -> i32 {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            let here = PathBuf::from("scenarios");
+            if here.is_dir() {
+                here
+            } else {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+            }
+        }
+    };
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect(),
+        Err(e) => {
+            eprintln!("error: cannot read the scenario folder {}: {e}", dir.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    files.sort();
+    let mut bad = false;
+    let mut rows = Vec::new();
+    for f in &files {
+        match scenario::load(f, &[], &BuildOptions::default()) {
+            Ok(l) => {
+                if tag.is_some_and(|t| !l.scenario.tags.iter().any(|x| x == t)) {
+                    continue;
+                }
+                rows.push((
+                    f.display().to_string(),
+                    l.scenario.tags.join(", "),
+                    summary_line(&l.scenario.description),
+                ));
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                bad = true;
+            }
+        }
+    }
+    if rows.is_empty() {
+        match tag {
+            Some(t) => eprintln!("no scenario in {} has the tag `{t}`", dir.display()),
+            None => eprintln!("no scenarios in {}", dir.display()),
+        }
+        return EXIT_BAD_INPUT;
+    }
+    for (file, tags, line) in &rows {
+        println!("{file}\n    [{tags}]\n    {line}");
+    }
+    println!(
+        "\n{} scenarios. Run one with `archsim run FILE`; its description says what to look at.",
+        rows.len()
+    );
+    if bad { EXIT_BAD_INPUT } else { 0 }
 }
 
 fn cmd_validate(files: &[PathBuf]) -> i32 {

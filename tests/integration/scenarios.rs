@@ -1514,3 +1514,34 @@ fn multi_region_geodns_users_move_after_detection_and_ttl() {
     let us = metric(&r, "clients.us_users.availability");
     assert!(us > 0.8 && us < 0.95, "{us}");
 }
+
+#[test]
+fn list_shows_every_bundled_scenario_and_filters_by_tag() {
+    let out = Command::new(bin())
+        .arg("list")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for f in bundled() {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        assert!(text.contains(name), "`archsim list` misses {name}");
+    }
+    let out = Command::new(bin())
+        .args(["list", "--tag", "autoscaling"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("black-friday.yaml") && !text.contains("single-server.yaml"),
+        "{text}"
+    );
+    let out = Command::new(bin())
+        .args(["list", "--tag", "no-such-tag"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
