@@ -171,6 +171,12 @@ pub struct RunArgs {
     /// Stop and report an unstable system when more requests than this are in flight.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_in_flight: usize,
+    /// Write the first replication's events as JSON Lines to FILE (see docs/trace.md).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Keep some events only: `component=NAME`, `from=10s`, `to=20s`, `sample=0.01` (a share of the requests); repeatable.
+    #[arg(long = "trace-filter", value_name = "KEY=VALUE")]
+    pub trace_filter: Vec<String>,
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -384,7 +390,45 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
     };
     let seed = loaded.scenario.seed;
-    let (rep, outs) = report::run_replications(&loaded.config, seed, a.replications);
+    let trace = match &a.trace {
+        None => {
+            if !a.trace_filter.is_empty() {
+                eprintln!("error: --trace-filter needs --trace FILE");
+                return EXIT_BAD_INPUT;
+            }
+            None
+        }
+        Some(path) => match trace_cfg(path, &a.trace_filter, &loaded) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        },
+    };
+    let (rep, outs) = report::run_replications_traced(&loaded.config, seed, a.replications, trace);
+    match &outs[0].trace {
+        Some(Err(e)) => {
+            eprintln!(
+                "error: cannot write the trace {}: {e}",
+                a.trace
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+            return EXIT_FAILURE;
+        }
+        Some(Ok(n)) if !a.quiet && a.format == Format::Text => {
+            eprintln!(
+                "Traced {n} events to {}",
+                a.trace
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+        }
+        _ => {}
+    }
     let summary = report::summary::render(&rep, &loaded.scenario.description, &loaded.component_kinds());
     let dir = a
         .out
@@ -415,6 +459,84 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
     }
     0
+}
+
+/// The trace settings from `--trace` and its filters.
+fn trace_cfg(
+    path: &Path,
+    filters: &[String],
+    loaded: &scenario::Loaded,
+) -> Result<crate::model::trace::TraceCfg, String> {
+    let mut t = crate::model::trace::TraceCfg {
+        path: path.to_path_buf(),
+        component: None,
+        from: 0,
+        to: u64::MAX,
+        sample: 1.0,
+    };
+    for f in filters {
+        let Some((k, v)) = f.split_once('=') else {
+            return Err(format!(
+                "--trace-filter `{f}`: expected KEY=VALUE (component, from, to, sample)"
+            ));
+        };
+        let dur = |v: &str| {
+            v.parse::<Duration>()
+                .map(|d| d.as_nanos())
+                .map_err(|e| format!("--trace-filter {k}: {e}"))
+        };
+        match k.trim() {
+            "component" => {
+                let names: Vec<&String> = loaded
+                    .scenario
+                    .clients
+                    .keys()
+                    .chain(loaded.scenario.components.keys())
+                    .collect();
+                let Some(i) = names.iter().position(|n| n.as_str() == v.trim()) else {
+                    return Err(format!(
+                        "--trace-filter component: no client or component named `{v}` (there are {})",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                };
+                t.component = Some(i as u32);
+            }
+            "from" => t.from = dur(v.trim())?,
+            "to" => t.to = dur(v.trim())?,
+            "sample" => {
+                t.sample = v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| *x > 0.0 && *x <= 1.0)
+                    .ok_or_else(|| {
+                        format!("--trace-filter sample: expected a share in (0, 1], found `{v}`")
+                    })?
+            }
+            other => {
+                return Err(format!(
+                    "--trace-filter: unknown key `{other}` (expected component, from, to or sample)"
+                ));
+            }
+        }
+    }
+    if t.from >= t.to {
+        return Err("--trace-filter: `from` must be before `to`".into());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(format!(
+            "--trace {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        ));
+    }
+    Ok(t)
 }
 
 /// The first sentence of a description.

@@ -21,6 +21,7 @@ pub mod request;
 pub mod resilience;
 pub mod service;
 pub mod store;
+pub mod trace;
 
 use std::collections::BTreeMap;
 
@@ -668,10 +669,13 @@ pub struct RunOutput {
     /// Highest number of request records alive at once (the arena's
     /// high-water mark: memory is bounded by it).
     pub peak_requests: usize,
+    /// With `--trace`: lines written, or why the trace could not be written.
+    pub trace: Option<Result<u64, String>>,
 }
 
 /// One simulation: the components and their shared context.
 pub struct World {
+    trace: Option<trace::Tracer>,
     comps: Vec<Box<dyn Component>>,
     ctx: Ctx,
     end: SimTime,
@@ -726,6 +730,7 @@ impl World {
             c.columns(&mut columns);
         }
         World {
+            trace: None,
             comps,
             ctx: Ctx {
                 sched: Scheduler::new(),
@@ -769,6 +774,16 @@ impl World {
                 .collect(),
             annotations: Vec::new(),
         }
+    }
+
+    /// Names of the clients and components by id (for traces).
+    pub fn names(&self) -> Vec<String> {
+        self.comps.iter().map(|c| c.name().to_string()).collect()
+    }
+
+    /// Write every delivered event to `t` as the run goes.
+    pub fn set_trace(&mut self, t: trace::Tracer) {
+        self.trace = Some(t);
     }
 
     /// Run to the end (or until stopped) and collect the results.
@@ -839,6 +854,9 @@ impl World {
                 continue;
             }
             self.ctx.current = target;
+            if let Some(t) = &mut self.trace {
+                t.record(self.ctx.sched.now(), target, &msg, &self.ctx.reqs);
+            }
             self.comps[target as usize].handle(msg, &mut self.ctx);
             if self.ctx.stop.is_some() {
                 break;
@@ -872,6 +890,9 @@ impl World {
                 };
                 if target != WORLD {
                     self.ctx.current = target;
+                    if let Some(t) = &mut self.trace {
+                        t.record(self.ctx.sched.now(), target, &msg, &self.ctx.reqs);
+                    }
                     self.comps[target as usize].handle(msg, &mut self.ctx);
                 }
                 if self.cancelled(cancel) {
@@ -1131,6 +1152,7 @@ impl World {
             fingerprint,
             wall_s,
             peak_requests: self.ctx.reqs.capacity_used(),
+            trace: self.trace.take().map(|t| t.finish()),
             annotations: {
                 // Random outages still open at the end run to the end.
                 let mut a = std::mem::take(&mut self.annotations);

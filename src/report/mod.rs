@@ -66,10 +66,36 @@ const WALL_CLOCK: &[&str] = &["sim.wall_s", "sim.events_per_s"];
 /// With `warmup: auto` a pilot run (replication 0's seed, no warm-up)
 /// chooses the warm-up by MSER-5 first.
 pub fn run_replications(cfg: &Config, seed: u64, replications: u32) -> (Report, Vec<RunOutput>) {
+    run_replications_traced(cfg, seed, replications, None)
+}
+
+/// As [`run_replications`], writing the first replication's events to a
+/// trace (the trace does not change the run: same numbers, same fingerprint).
+pub fn run_replications_traced(
+    cfg: &Config,
+    seed: u64,
+    replications: u32,
+    trace: Option<crate::model::trace::TraceCfg>,
+) -> (Report, Vec<RunOutput>) {
     let (cfg, note) = resolve_warmup(cfg, seed);
     let outs: Vec<RunOutput> = (0..replications.max(1))
         .into_par_iter()
-        .map(|r| World::new(&cfg, replication_seed(seed, r)).run())
+        .map(|r| {
+            let mut w = World::new(&cfg, replication_seed(seed, r));
+            if r == 0
+                && let Some(t) = &trace
+            {
+                match crate::model::trace::Tracer::new(t.clone(), w.names()) {
+                    Ok(tr) => w.set_trace(tr),
+                    Err(e) => {
+                        let mut out = w.run();
+                        out.trace = Some(Err(e.to_string()));
+                        return out;
+                    }
+                }
+            }
+            w.run()
+        })
         .collect();
     let maps: Vec<&crate::model::Metrics> = outs.iter().map(|o| &o.metrics).collect();
     let mut report = combine(&cfg, seed, &maps);

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::bin;
+use crate::common::{bin, without_wall_clock};
 
 const SCENARIO: &str = "
 name: cli-test
@@ -107,4 +107,70 @@ fn schema_describes_every_component_kind_and_distribution() {
         v["additionalProperties"], false,
         "unknown top-level fields are errors"
     );
+}
+
+#[test]
+fn trace_writes_json_lines_that_follow_requests_and_leave_the_run_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/microservice-fanout.yaml");
+    let run = |extra: &[&str], out: &str| {
+        Command::new(bin())
+            .arg("run")
+            .arg(&s)
+            .args(["--duration", "40s", "--quiet", "--format", "json", "--out"])
+            .arg(tmp.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let trace = tmp.path().join("t.jsonl");
+    let traced = run(
+        &[
+            "--trace",
+            trace.to_str().unwrap(),
+            "--trace-filter",
+            "component=auth",
+            "--trace-filter",
+            "from=30s",
+        ],
+        "a",
+    );
+    assert!(
+        traced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&traced.stderr)
+    );
+    let plain = run(&[], "b");
+    assert!(plain.status.success());
+    let a = std::fs::read_to_string(tmp.path().join("a/report.json")).unwrap();
+    let b = std::fs::read_to_string(tmp.path().join("b/report.json")).unwrap();
+    assert_eq!(without_wall_clock(&a), without_wall_clock(&b));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // auth sees each request twice (arrival, end of service): ~100/s for 10 s.
+    assert!(lines.len() > 1500 && lines.len() < 2500, "{}", lines.len());
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["component"] == "auth" && v["t_s"].as_f64().unwrap() >= 30.0)
+    );
+    let first = lines[0]["request"].as_u64().unwrap();
+    let kinds: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["request"].as_u64() == Some(first))
+        .map(|v| v["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["request", "done"]);
+    // A bad filter is bad input.
+    let bad = run(
+        &[
+            "--trace",
+            trace.to_str().unwrap(),
+            "--trace-filter",
+            "component=nope",
+        ],
+        "c",
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no client or component named `nope`"));
 }
