@@ -35,6 +35,17 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Predict a scenario from queueing theory: topology, offered load per tier, utilisation, bottleneck, waits.
+    Explain {
+        /// Scenario file.
+        file: PathBuf,
+        /// `text` (default), `mermaid` or `dot` (the topology for docs).
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Override a field, as for `run` (PATH=VALUE); repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+    },
     /// List the bundled scenarios with their one-line summary and lesson tags.
     List {
         /// Only scenarios with this tag (e.g. caching, faults, autoscaling).
@@ -171,6 +182,9 @@ pub struct RunArgs {
     /// Stop and report an unstable system when more requests than this are in flight.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_in_flight: usize,
+    /// Print queueing theory's predictions next to the simulated numbers.
+    #[arg(long)]
+    pub explain: bool,
     /// Write the first replication's events as JSON Lines to FILE (see docs/trace.md).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -185,6 +199,7 @@ pub fn run(args: Args) -> i32 {
         Command::Run(a) => cmd_run(&a),
         Command::Validate { files } => cmd_validate(&files),
         Command::List { tag, dir } => cmd_list(tag.as_deref(), dir.as_deref()),
+        Command::Explain { file, format, set } => cmd_explain(&file, &format, &set),
         Command::Schema => {
             let schema = schemars::schema_for!(crate::scenario::Scenario);
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
@@ -454,11 +469,56 @@ fn cmd_run(a: &RunArgs) -> i32 {
             Format::Json => print!("{}", rep.to_json()),
             Format::Text => {
                 print!("{summary}");
+                if a.explain {
+                    print!("\n{}", explain_vs_simulated(&loaded.config, &rep));
+                }
                 println!("Wrote {}", dir.display());
             }
         }
     }
     0
+}
+
+/// Predicted next to simulated, per tier and overall.
+fn explain_vs_simulated(cfg: &crate::model::Config, rep: &report::Report) -> String {
+    use std::fmt::Write as _;
+    let p = crate::explain::predict(cfg);
+    let mut s = String::from("Theory against simulation\n");
+    let w = p.tiers.iter().map(|t| t.name.len()).max().unwrap_or(9).max(9);
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+        "component", "util % theory", "util % sim", "own ms theory", "own ms sim (leaves)"
+    );
+    let f = |v: Option<f64>, k: f64| v.map_or_else(|| "-".to_string(), |x| format!("{:.2}", x * k));
+    for t in &p.tiers {
+        let sim_u = rep.value(&format!("components.{}.utilization", t.name));
+        // A service's simulated sojourn includes its downstream calls;
+        // theory's response is its own wait and work: compare leaves only.
+        let leaf = cfg.components.iter().any(
+            |c| matches!(c, crate::model::CompCfg::Service(sv) if sv.name == t.name && sv.calls.is_empty()),
+        );
+        let sim_r = rep
+            .value(&format!("components.{}.sojourn.mean_ms", t.name))
+            .filter(|_| leaf);
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+            t.name,
+            f(t.utilization, 100.0),
+            f(sim_u, 100.0),
+            f(t.response_ms, 1.0),
+            f(sim_r, 1.0)
+        );
+    }
+    if let (Some(l), Some(sim)) = (p.latency_ms, rep.value("latency.mean_ms")) {
+        let _ = writeln!(
+            s,
+            "mean latency: theory {l:.2} ms, simulated {sim:.2} ms ({:+.1}%): where they part, look for what theory leaves out (network hops, parallel calls, faults, retries, skew, bursts)",
+            (sim - l) / l * 100.0
+        );
+    }
+    s
 }
 
 /// The trace settings from `--trace` and its filters.
@@ -537,6 +597,27 @@ fn trace_cfg(
         ));
     }
     Ok(t)
+}
+
+fn cmd_explain(file: &Path, format: &str, set: &[String]) -> i32 {
+    let loaded = match scenario::load(file, set, &BuildOptions::default()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let p = crate::explain::predict(&loaded.config);
+    match format {
+        "text" => print!("{}", crate::explain::render_text(&p)),
+        "mermaid" => print!("{}", crate::explain::render_mermaid(&p)),
+        "dot" => print!("{}", crate::explain::render_dot(&p)),
+        other => {
+            eprintln!("error: --format `{other}`: expected text, mermaid or dot");
+            return EXIT_BAD_INPUT;
+        }
+    }
+    0
 }
 
 /// The first sentence of a description.

@@ -25,6 +25,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod explain;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -1545,3 +1545,76 @@ fn list_shows_every_bundled_scenario_and_filters_by_tag() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn explain_is_exact_for_mmc_tiers_and_close_on_bundled_scenarios() {
+    let explain = |file: &str| {
+        let path = scenario_dir().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (_, cfg) = load_str(file, &text, &scenario_dir(), &[], &BuildOptions::default()).unwrap();
+        (archsim::explain::predict(&cfg), cfg)
+    };
+    // single-server: M/M/1, λ = 80/s, μ = 100/s: W = 40 ms, T = 50 ms exactly.
+    let (p, _) = explain("single-server.yaml");
+    let api = &p.tiers[0];
+    assert!((api.utilization.unwrap() - 0.8).abs() < 1e-12);
+    assert!((api.wait_ms.unwrap() - 40.0).abs() < 1e-9);
+    assert!((api.response_ms.unwrap() - 50.0).abs() < 1e-9);
+    assert_eq!(p.bottleneck.as_ref().map(|b| b.0.as_str()), Some("api"));
+    // Against the simulation (the error each scenario's approximation makes):
+    // single-server (exact model) within 5%, capacity-planning (pooled
+    // M/M/c behind least connections) within 5%, horizontal-scaling within 15%.
+    for (file, tol) in [
+        ("single-server.yaml", 0.05),
+        ("capacity-planning.yaml", 0.05),
+        ("horizontal-scaling.yaml", 0.15),
+    ] {
+        let (p, _) = explain(file);
+        let r = run(file, &[], 1);
+        let sim = metric(&r, "latency.mean_ms");
+        let theory = p.latency_ms.unwrap();
+        println!("{file}: theory {theory:.2} ms, simulated {sim:.2} ms");
+        assert!(
+            (sim - theory).abs() <= tol * theory,
+            "{file}: theory {theory}, simulated {sim}"
+        );
+        for t in &p.tiers {
+            if let (Some(u), Some(s)) = (
+                t.utilization,
+                r.value(&format!("components.{}.utilization", t.name)),
+            ) {
+                assert!((u - s).abs() < 0.03, "{file} {}: {u} vs {s}", t.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn explain_handles_every_bundled_scenario() {
+    for path in bundled() {
+        let out = Command::new(bin()).arg("explain").arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("Predicted by queueing theory"),
+            "{}",
+            path.display()
+        );
+        assert!(!text.contains("NaN"), "{}: {text}", path.display());
+    }
+    let out = Command::new(bin())
+        .args(["explain", "--format", "mermaid"])
+        .arg(scenario_dir().join("caching-strategies.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("flowchart LR") && text.contains("-->|"),
+        "{text}"
+    );
+}
