@@ -1618,3 +1618,58 @@ fn explain_handles_every_bundled_scenario() {
         "{text}"
     );
 }
+
+/// Every `archsim …` command in docs/lessons.md runs as written (with its
+/// output sent to a temporary folder).
+#[test]
+fn every_command_in_the_lessons_tour_runs() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lessons.md")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut in_sh = false;
+    let mut n = 0;
+    for line in doc.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        let Some(cmd) = line.strip_prefix("archsim ").filter(|_| in_sh) else {
+            continue;
+        };
+        n += 1;
+        // Split like a shell: single quotes group words.
+        let mut args = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        for ch in cmd.chars() {
+            match ch {
+                '\'' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !cur.is_empty() {
+                        args.push(std::mem::take(&mut cur));
+                    }
+                }
+                c => cur.push(c),
+            }
+        }
+        if !cur.is_empty() {
+            args.push(cur);
+        }
+        let mut c = Command::new(bin());
+        c.current_dir(env!("CARGO_MANIFEST_DIR"));
+        let sub = args[0].clone();
+        for a in &args {
+            // Traces go to the temporary folder too.
+            c.arg(a.replace("output/", &format!("{}/", tmp.path().display())));
+        }
+        if sub == "run" || sub == "sweep" {
+            c.arg("--out").arg(tmp.path().join(format!("{n}"))).arg("--quiet");
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "`archsim {cmd}` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(n >= 30, "only {n} commands found");
+}
