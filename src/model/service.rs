@@ -98,6 +98,8 @@ pub struct ServiceCfg {
     pub balancers: Vec<u32>,
     /// Where sessions live.
     pub state: StateCfg,
+    /// A load balancer sends to it.
+    pub fronted: bool,
 }
 
 /// Where a service keeps its users' sessions.
@@ -1565,6 +1567,14 @@ impl Component for Service {
                     }
                 }
             }
+        }
+        if self.cfg.replicas > 1 && !self.cfg.fronted && self.arrivals > 0 {
+            notes.push(format!(
+                "{} has {} replicas and no load balancer in front: it spreads requests round robin \
+                 itself; put a `load_balancer` with `backends: {}` in front to choose the algorithm \
+                 and add health checks",
+                self.cfg.name, self.cfg.replicas, self.cfg.name
+            ));
         }
         if util >= 0.95 {
             notes.push(format!(

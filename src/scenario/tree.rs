@@ -691,7 +691,27 @@ impl de::Error for DeError {
     }
 
     fn missing_field(field: &'static str) -> Self {
-        DeError::new(format!("missing field `{field}`"))
+        // A hint for the fields learners most often leave out.
+        let hint = match field {
+            "backend" => {
+                "; a cache needs `backend: NAME`, the database or service it caches (its misses are read there)"
+            }
+            "origin" => "; a CDN needs `origin: NAME`, the component its edges fetch from",
+            "backends" => {
+                "; a load balancer needs `backends: NAME`, the service whose replicas it spreads requests over"
+            }
+            "consumer" => "; a queue needs `consumer: NAME`, the service that processes its messages",
+            "target" => "; name the component with `target: NAME`",
+            "service_time" => "; a service needs `service_time`, e.g. `{ exponential: 10ms }`",
+            "algorithm" => {
+                "; a load balancer needs `algorithm`, e.g. `round_robin`, `least_connections` or `power_of_two`"
+            }
+            "read_time" => {
+                "; a database needs `read_time`, e.g. `{ exponential: 2ms }` (`write_time` defaults to it)"
+            }
+            _ => "",
+        };
+        DeError::new(format!("missing field `{field}`{hint}"))
     }
 
     fn duplicate_field(field: &'static str) -> Self {

@@ -1191,6 +1191,7 @@ fn service(
         autoscale: None,
         balancers: Vec::new(),
         state: StateCfg::Stateless,
+        fronted: false,
         load_dependence: s.load_dependence.and_then(|l| {
             let lp = format!("{p}.load_dependence");
             match (l.linear, l.exponential) {
@@ -1606,13 +1607,21 @@ fn database(
             if q.w == 0 || q.w > q.n {
                 ck.err(
                     format!("{qp}.w"),
-                    format!("w must be between 1 and n ({}), found {}", q.n, q.w),
+                    format!(
+                        "w must be between 1 and n ({}), found {}: a write cannot wait for more nodes than \
+                         hold the key, so this quorum can never be met; lower w or raise n",
+                        q.n, q.w
+                    ),
                 );
             }
             if q.r == 0 || q.r > q.n {
                 ck.err(
                     format!("{qp}.r"),
-                    format!("r must be between 1 and n ({}), found {}", q.n, q.r),
+                    format!(
+                        "r must be between 1 and n ({}), found {}: a read cannot ask more nodes than hold \
+                         the key, so this quorum can never be met; lower r or raise n",
+                        q.n, q.r
+                    ),
                 );
             }
             if d.replicas != 0 && d.replicas + 1 != q.n {
@@ -2549,9 +2558,21 @@ fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps: &mut [Comp
             svc.autoscale = Some(cfg);
         }
     }
+    let sid = |id: u32| (id - nclients) as usize;
+    let fronted: Vec<usize> = comps
+        .iter()
+        .filter_map(|c| match c {
+            CompCfg::Balancer(b) => Some(sid(b.backend)),
+            _ => None,
+        })
+        .collect();
+    for i in fronted {
+        if let Some(CompCfg::Service(svc)) = comps.get_mut(i) {
+            svc.fronted = true;
+        }
+    }
     // Balancers in front of an autoscaled service size their tables for its
     // pool and learn the serving count from it.
-    let sid = |id: u32| (id - nclients) as usize;
     let mut links = Vec::new();
     for (bi, c) in comps.iter().enumerate() {
         if let CompCfg::Balancer(b) = c

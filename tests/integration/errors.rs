@@ -3313,3 +3313,108 @@ components:
         &["`hpa` is a autoscaler", "cache or a database"],
     );
 }
+
+// ---------------------------------------------------------------------------
+// Friendly errors for learners: what is wrong and how to fix it
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_cache_without_a_backend_says_what_to_add() {
+    let yaml = r#"name: a
+duration: 10s
+clients:
+  web:
+    arrival: { poisson: 10/s }
+    target: cache
+components:
+  cache:
+    kind: cache
+    capacity: 100
+"#;
+    expect_error(
+        yaml,
+        "9:5",
+        "components.cache",
+        &["missing field `backend`", "a cache needs `backend: NAME`"],
+    );
+}
+
+#[test]
+fn a_database_without_read_time_gives_an_example() {
+    let yaml = r#"name: b
+duration: 10s
+clients:
+  web:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+"#;
+    expect_error(
+        yaml,
+        "9:5",
+        "components.db",
+        &["missing field `read_time`", "`{ exponential: 2ms }`"],
+    );
+}
+
+#[test]
+fn a_quorum_that_cannot_be_met_says_how_to_fix_it() {
+    let base = r#"name: q
+duration: 10s
+clients:
+  web:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    replicas: 2
+    read_time: 1ms
+    replication: { quorum: { n: 3, w: W, r: R } }
+"#;
+    expect_error(
+        &base.replace("W", "4").replace("R", "1"),
+        "12:39",
+        "components.db.replication.quorum.w",
+        &["can never be met", "lower w or raise n"],
+    );
+    expect_error(
+        &base.replace("W", "2").replace("R", "5"),
+        "12:45",
+        "components.db.replication.quorum.r",
+        &["can never be met", "lower r or raise n"],
+    );
+}
+
+#[test]
+fn replicas_without_a_balancer_get_a_note_and_a_balancer_silences_it() {
+    let bare = r#"name: c
+duration: 10s
+clients:
+  web:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    replicas: 3
+    service_time: 1ms
+"#;
+    let note = "api has 3 replicas and no load balancer in front";
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), bare).unwrap();
+    let o = archsim(dir.path(), &["run", FILE, "--out", "out"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stdout.contains(note), "no note:\n{}", o.stdout);
+    assert!(o.stdout.contains("put a `load_balancer` with `backends: api`"));
+    let fronted = bare.replace("    target: api\n", "    target: lb\n").replace(
+        "components:\n",
+        "components:\n  lb:\n    kind: load_balancer\n    algorithm: round_robin\n    backends: api\n",
+    );
+    std::fs::write(dir.path().join(FILE), fronted).unwrap();
+    let o = archsim(dir.path(), &["run", FILE, "--out", "out2"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(!o.stdout.contains("no load balancer"), "{}", o.stdout);
+}
