@@ -216,6 +216,8 @@ pub struct Service {
     work_ns: f64,
     /// Requests answered without an `optional` call that failed.
     degraded: u64,
+    /// Calls to a failed `cache_aside` cache sent to its backend instead.
+    cache_fallbacks: u64,
     /// Replicas serving: slots `0..ready` (a prefix).
     ready: u32,
     /// Replicas serving, and replicas running (serving, starting, draining).
@@ -325,6 +327,7 @@ impl Service {
             wasted_ns: 0.0,
             work_ns: 0.0,
             degraded: 0,
+            cache_fallbacks: 0,
             ready: cfg.replicas,
             ready_tw: {
                 let mut o = Occupancy::new(0);
@@ -620,6 +623,21 @@ impl Service {
                     if !self.guarded[edge as usize - 1].2.admit(now, true, counted) {
                         // Breaker open: this call fails at once; an
                         // optional one is left out instead.
+                        if e.optional
+                            && let Some(backend) = e.aside
+                        {
+                            // …and a cache_aside cache is skipped: its
+                            // backend is called directly.
+                            self.cache_fallbacks += u64::from(counted);
+                            let child = ctx.reqs.alloc(Request {
+                                target: backend,
+                                edge: 0,
+                                tag: 0,
+                                ..child
+                            });
+                            ctx.send(&mut self.net, backend, Msg::Request(child));
+                            continue;
+                        }
                         if e.optional {
                             made -= 1;
                             if let Some(r) = ctx.reqs.get_mut(req)
@@ -954,8 +972,7 @@ impl Service {
             }
             if !ok && self.is_optional(c.edge) {
                 // Graceful degradation: answer without this part.
-                self.count_degraded(parent, ctx);
-                return self.skip_call(parent, ctx);
+                return self.degrade(&c, ctx);
             }
         }
         if outcome == Outcome::Miss {
@@ -1029,8 +1046,7 @@ impl Service {
                 return;
             }
             if self.is_optional(c.edge) {
-                self.count_degraded(c.parent, ctx);
-                return self.skip_call(c.parent, ctx);
+                return self.degrade(&c, ctx);
             }
         }
         if ctx.reqs.get(c.parent).is_some_and(|p| p.step != FINISHED) {
@@ -1042,6 +1058,37 @@ impl Service {
     fn is_optional(&self, edge: u16) -> bool {
         let (si, ei, _) = &self.guarded[edge as usize - 1];
         self.cfg.calls[*si as usize].edges[*ei as usize].optional
+    }
+
+    /// Optional call `c` has failed for good. A `cache_aside` cache is
+    /// skipped: the request reads (or writes) the cache's backend directly,
+    /// which then carries the cache's load. Any other call is left out and
+    /// the request answered without it.
+    fn degrade(&mut self, c: &Request, ctx: &mut Ctx) {
+        if let Some(backend) = self.aside_backend(c.target) {
+            if ctx.reqs.get(c.parent).is_none_or(|p| p.step == FINISHED) {
+                return;
+            }
+            if ctx.now() >= self.started {
+                self.cache_fallbacks += 1;
+            }
+            let fetch = ctx.reqs.alloc(Request {
+                reply_to: self.id,
+                parent: c.parent,
+                client: c.client,
+                op: c.op,
+                key: c.key,
+                identity: c.identity,
+                born: c.born,
+                sent: ctx.now(),
+                target: backend,
+                ..super::Arena::blank()
+            });
+            ctx.send(&mut self.net, backend, Msg::Request(fetch));
+            return;
+        }
+        self.count_degraded(c.parent, ctx);
+        self.skip_call(c.parent, ctx)
     }
 
     /// Count a request of `parent` degraded by a failed optional call
@@ -1107,8 +1154,7 @@ impl Service {
         if !caller.admit(now, false, now >= self.started) {
             ctx.reqs.free(child);
             if self.is_optional(c.edge) {
-                self.count_degraded(c.parent, ctx);
-                return self.skip_call(c.parent, ctx);
+                return self.degrade(&c, ctx);
             }
             return self.finish(c.parent, Outcome::Failed, ctx);
         }
@@ -1462,6 +1508,14 @@ impl Component for Service {
             .any(|st| st.edges.iter().any(|e| e.optional))
         {
             put("degraded", self.degraded as f64);
+        }
+        if self
+            .cfg
+            .calls
+            .iter()
+            .any(|st| st.edges.iter().any(|e| e.optional && e.aside.is_some()))
+        {
+            put("cache_fallbacks", self.cache_fallbacks as f64);
         }
         let mut retries = 0.0;
         for g in &self.guarded {

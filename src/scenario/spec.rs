@@ -1207,7 +1207,8 @@ pub struct CallEdge {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent: Option<bool>,
     /// Graceful degradation: when this call fails (an error, a timeout, an
-    /// open breaker) the request goes on without it, as a fallback answer.
+    /// open breaker) the request goes on without it, as a fallback answer;
+    /// a failed `cache_aside` cache is skipped for its backend instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
@@ -1256,7 +1257,7 @@ impl JsonSchema for CallEdge {
                         "idempotent": { "type": "boolean",
                                         "description": "Writes on this call carry an idempotency key." },
                         "optional": { "type": "boolean",
-                                      "description": "Graceful degradation: a failed call does not fail the request, which goes on without it." }
+                                      "description": "Graceful degradation: a failed call does not fail the request, which goes on without it (a failed cache_aside cache is skipped for its backend)." }
                     }
                 }
             ]

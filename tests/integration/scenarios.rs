@@ -1182,6 +1182,47 @@ fn backups_lose_the_writes_since_the_last_snapshot() {
 }
 
 #[test]
+fn cache_failure_fallback_helps_only_when_the_database_can_carry_the_load() {
+    let file = "cache-failure.yaml";
+    // Hard dependency: the 60 s of the 220 s measured fail, and fail fast.
+    let hard = run(file, &[], 1);
+    assert_near(
+        "fail fast",
+        metric(&hard, "availability"),
+        1.0 - 60.0 / 220.0,
+        0.01,
+    );
+    assert!(metric(&hard, "latency.p99_ms") < 50.0);
+    // Fallback onto a database sized for the misses: overload, timeouts and
+    // a backlog that outlives the outage, so worse than failing fast.
+    let weak = run(file, &["components.api.calls.0.optional=true"], 1);
+    // Every request of the outage went to the database instead (2,000/s).
+    assert_near(
+        "fallbacks",
+        metric(&weak, "components.api.cache_fallbacks"),
+        2000.0 * 60.0,
+        0.02,
+    );
+    assert!(
+        metric(&weak, "availability") < metric(&hard, "availability") - 0.1,
+        "fallback onto a small database {} should be worse than failing fast {}",
+        metric(&weak, "availability"),
+        metric(&hard, "availability")
+    );
+    assert!(metric(&weak, "latency.p99_ms") > 300.0);
+    // With the database sized for the whole load the outage is invisible.
+    let strong = run(
+        file,
+        &["components.api.calls.0.optional=true", "components.db.cores=12"],
+        1,
+    );
+    assert!(metric(&strong, "availability") > 0.999);
+    assert!(metric(&strong, "latency.p99_ms") < 50.0);
+    // A hard dependency has no fallback to report.
+    assert!(hard.value("components.api.cache_fallbacks").is_none());
+}
+
+#[test]
 fn region_outage_costs_the_other_region_only_the_detection_window() {
     let r = run("region-outage.yaml", &[], 1);
     // Measured window 230 s: us down 120 s, eu failing 10 s until failover.
