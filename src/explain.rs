@@ -273,6 +273,48 @@ pub fn predict(cfg: &Config) -> Prediction {
                 } else {
                     (lambda / f64::from(s.replicas.max(1)), s.cores)
                 };
+                // Fixed work per call (`overhead`); a batched queue's
+                // consumer pays it once per batch.
+                let overhead = s.overhead.as_ref().map_or(0.0, |o| o.mean_ns() / 1e9) / speed.max(1e-9);
+                let batched = cfg.components.iter().find_map(|q| match q {
+                    CompCfg::Queue(q)
+                        if q.batch > 1
+                            && (q.consumer as usize == id
+                                || q.consumer_service.map(|c| c as usize) == Some(id)) =>
+                    {
+                        Some((f64::from(q.batch), q.max_wait as f64 / 1e9))
+                    }
+                    _ => None,
+                });
+                if let Some((size, max_wait)) = batched {
+                    // A batch is what arrives while it lingers, or while a
+                    // worker is busy with the last one: n = λ/c·(a + s·n).
+                    let per_worker = lambda / f64::from(servers);
+                    let busy = if per_worker * mean < 1.0 {
+                        per_worker * overhead / (1.0 - per_worker * mean)
+                    } else {
+                        f64::INFINITY
+                    };
+                    let n = (1.0 + lambda * max_wait).max(busy).clamp(1.0, size);
+                    let util = (lambda / n * (overhead + n * mean) / f64::from(servers)).min(1.0);
+                    // Capacity is set by full batches: load against that
+                    // decides stability and the bottleneck.
+                    let load = lambda * (overhead / size + mean) / f64::from(servers);
+                    t.utilization = Some(util);
+                    t.model = format!(
+                        "batched, ≈ {n:.1} messages a call; full batches of {size} carry {:.0}/s",
+                        f64::from(servers) * size / (overhead + size * mean)
+                    );
+                    // Waits for a batch to fill are not modelled: no
+                    // latency prediction past a batched queue.
+                    latency_ok = false;
+                    tiers.push(t);
+                    if bottleneck.as_ref().is_none_or(|b| load > b.1) {
+                        bottleneck = Some((names[id].clone(), load));
+                    }
+                    continue;
+                }
+                let mean = mean + overhead;
                 let util = per * mean / f64::from(servers);
                 t.utilization = Some(util);
                 if util < 1.0 {
@@ -417,7 +459,7 @@ pub fn render_text(p: &Prediction) -> String {
         Some((name, u)) => {
             let _ = writeln!(
                 s,
-                "\nBottleneck: {name} at {:.1}% — this mix is sustainable up to about {:.1} requests/s (×{:.2}).",
+                "\nBottleneck: {name} at {:.1}% of its capacity — this mix is sustainable up to about {:.1} requests/s (×{:.2}).",
                 u * 100.0,
                 p.offered / u,
                 1.0 / u

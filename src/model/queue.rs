@@ -16,6 +16,13 @@
 //! crash refuses new messages until it recovers; a `durable: false` queue
 //! also loses every message waiting in it (`lost_messages`), a durable one
 //! keeps them and resumes delivery when it is back.
+//!
+//! With `batch: { size, max_wait }` one call to the consumer carries up to
+//! `size` messages: a batch leaves when it is full or when its oldest
+//! message has waited `max_wait`, and only while a worker is free. The
+//! consumer holds a core for its `overhead` once plus one `service_time`
+//! per message, so batching trades the wait to fill a batch for the
+//! overhead it amortises. A failed batch puts every message in it back.
 
 use std::collections::VecDeque;
 
@@ -52,6 +59,10 @@ pub struct QueueCfg {
     pub ack: Ack,
     /// Deliveries of a message before it is dead-lettered.
     pub max_deliveries: u16,
+    /// Most messages in one delivery (1: no batching).
+    pub batch: u16,
+    /// Longest the oldest waiting message waits for a batch to fill.
+    pub max_wait: SimTime,
 }
 
 /// The broker.
@@ -78,6 +89,17 @@ pub struct Queue {
     crashes: u64,
     /// Depth sampled for the time series.
     iv_depth: Occupancy,
+    /// The messages of each batch out with the consumer (slots reused
+    /// through `free_batches`, so steady state allocates nothing).
+    batches: Vec<Vec<ReqRef>>,
+    free_batches: Vec<u32>,
+    /// When the pending linger timer fires, if one is pending.
+    linger_at: Option<SimTime>,
+    /// Batches delivered and the messages they carried.
+    batches_sent: u64,
+    batched_messages: u64,
+    /// Halfway through the window: the time and the mean depth so far.
+    mid: Option<(SimTime, f64)>,
 }
 
 impl Queue {
@@ -103,6 +125,12 @@ impl Queue {
             lost: 0,
             crashes: 0,
             iv_depth: Occupancy::new(0),
+            batches: Vec::new(),
+            free_batches: Vec::new(),
+            linger_at: None,
+            batches_sent: 0,
+            batched_messages: 0,
+            mid: None,
         }
     }
 
@@ -161,6 +189,9 @@ impl Queue {
         }
         let replicas = self.cfg.consumer_service.map_or(1, |s| ctx.gauge(s).max(1)) as u64;
         let limit = (u64::from(self.cfg.concurrency) * replicas).min(u64::from(u32::MAX)) as u32;
+        if self.cfg.batch > 1 {
+            return self.dispatch_batches(limit, ctx);
+        }
         while self.out < limit {
             let Some(msg) = self.waiting.pop_front() else {
                 break;
@@ -175,11 +206,104 @@ impl Queue {
         }
     }
 
+    /// Batched delivery: send full batches, or a partial one whose oldest
+    /// message has waited `max_wait`, while fewer than `limit` are out.
+    fn dispatch_batches(&mut self, limit: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        while self.out < limit {
+            let Some(&front) = self.waiting.front() else {
+                break;
+            };
+            let n = self.waiting.len().min(usize::from(self.cfg.batch));
+            if n < usize::from(self.cfg.batch) && self.cfg.max_wait > 0 {
+                let oldest = ctx.reqs.get(front).map_or(now, |m| m.sent);
+                let due = oldest.saturating_add(self.cfg.max_wait);
+                if now < due {
+                    // Linger for more messages, at most until `due`.
+                    if self.linger_at.is_none_or(|t| t > due) {
+                        self.linger_at = Some(due);
+                        ctx.sched.after(due - now, self.id, Msg::Tick);
+                    }
+                    break;
+                }
+            }
+            let slot = match self.free_batches.pop() {
+                Some(s) => s,
+                None => {
+                    self.batches.push(Vec::with_capacity(usize::from(self.cfg.batch)));
+                    (self.batches.len() - 1) as u32
+                }
+            };
+            let mut first: Option<Request> = None;
+            for _ in 0..n {
+                let Some(msg) = self.waiting.pop_front() else {
+                    break;
+                };
+                let Some(m) = ctx.reqs.get_mut(msg) else { continue };
+                m.attempt = m.attempt.saturating_add(1);
+                first.get_or_insert(*m);
+                self.batches[slot as usize].push(msg);
+            }
+            self.set_depth(ctx, -(n as i64));
+            let Some(f) = first else {
+                self.free_batches.push(slot);
+                continue;
+            };
+            let carried = self.batches[slot as usize].len();
+            if now >= self.started {
+                self.batches_sent += 1;
+                self.batched_messages += carried as u64;
+            }
+            let call = ctx.reqs.alloc(Request {
+                reply_to: self.id,
+                tag: slot,
+                client: f.client,
+                op: f.op,
+                key: f.key,
+                identity: f.identity,
+                born: f.born,
+                sent: now,
+                target: self.cfg.consumer,
+                origin: f.origin,
+                items: carried as u16,
+                ..super::Arena::blank()
+            });
+            self.out += 1;
+            ctx.send(&mut self.net, self.cfg.consumer, Msg::Request(call));
+        }
+    }
+
     /// The consumer answers a delivery.
     fn processed(&mut self, msg: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
+        if self.cfg.batch > 1 {
+            let Some(&call) = ctx.reqs.get(msg) else { return };
+            ctx.reqs.free(msg);
+            self.out = self.out.saturating_sub(1);
+            let slot = call.tag as usize;
+            let members = std::mem::take(&mut self.batches[slot]);
+            // In reverse, so redelivered messages keep their order at the head.
+            for &m in members.iter().rev() {
+                self.settle(m, outcome, ctx);
+            }
+            let mut members = members;
+            members.clear();
+            self.batches[slot] = members;
+            self.free_batches.push(slot as u32);
+            return self.dispatch(ctx);
+        }
+        if ctx.reqs.get(msg).is_none() {
+            return;
+        }
+        self.out = self.out.saturating_sub(1);
+        self.settle(msg, outcome, ctx);
+        self.dispatch(ctx);
+    }
+
+    /// One delivered message's outcome: done, back to the head of the
+    /// queue, or dead-lettered.
+    fn settle(&mut self, msg: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(&m) = ctx.reqs.get(msg) else { return };
-        self.out = self.out.saturating_sub(1);
         let counted = m.sent >= self.started;
         if outcome == Outcome::Ok {
             if counted {
@@ -206,7 +330,6 @@ impl Queue {
                 ctx.respond(&mut self.net, m.parent, Outcome::Failed);
             }
         }
-        self.dispatch(ctx);
     }
 
     fn crash(&mut self, ctx: &mut Ctx) {
@@ -246,6 +369,10 @@ impl Component for Queue {
         match msg {
             Msg::Request(req) => self.arrive(req, ctx),
             Msg::Response(msg, outcome) => self.processed(msg, outcome, ctx),
+            Msg::Tick => {
+                self.linger_at = None;
+                self.dispatch(ctx);
+            }
             _ => {}
         }
     }
@@ -280,6 +407,12 @@ impl Component for Queue {
         self.dead_lettered = 0;
         self.lost = 0;
         self.crashes = 0;
+        self.batches_sent = 0;
+        self.batched_messages = 0;
+    }
+
+    fn on_midpoint(&mut self, now: SimTime) {
+        self.mid = Some((now, self.depth.mean(now)));
     }
 
     fn columns(&self, out: &mut Vec<String>) {
@@ -309,6 +442,13 @@ impl Component for Queue {
         put("redelivered", self.redelivered as f64);
         put("dead_lettered", self.dead_lettered as f64);
         put("lost_messages", self.lost as f64);
+        if self.cfg.batch > 1 {
+            put("batches", self.batches_sent as f64);
+            put(
+                "batch_size_mean",
+                self.batched_messages as f64 / (self.batches_sent as f64).max(1.0),
+            );
+        }
         if self.crashes > 0 || self.refused > 0 {
             put("crashes", self.crashes as f64);
             put("refused", self.refused as f64);
@@ -325,6 +465,27 @@ impl Component for Queue {
         put("end_to_end.max_ms", ms(h.max_ns()));
         *out.entry("data.lost_messages".into()).or_insert(0.0) += self.lost as f64;
         let left = self.waiting.len();
+        // Stability: the backlog keeps climbing through the second half of
+        // the window (as for a service), and the run ends with it.
+        if let Some((mid, first)) = self.mid {
+            let (t1, t2) = ((mid - self.started) as f64, rc.now.saturating_sub(mid) as f64);
+            let total = self.depth.mean(rc.now);
+            let second = if t2 > 0.0 {
+                (total * (t1 + t2) - first * t1) / t2
+            } else {
+                0.0
+            };
+            if second > 1.5 * first + 10.0 && left as f64 > second {
+                notes.push(format!(
+                    "UNSTABLE: queue `{}` keeps growing (mean depth {first:.0} in the first half, {second:.0} \
+                     in the second, {left} waiting at the end): messages arrive faster than its consumer \
+                     processes them ({:.1}/s); add consumers, or batch to amortise per-call overhead",
+                    self.cfg.name,
+                    self.processed as f64 / w,
+                ));
+                return;
+            }
+        }
         if left as f64 > 10.0 * f64::from(self.cfg.concurrency.max(1)) && self.depth.mean(rc.now) > 1.0 {
             let drain_s = self.depth.value().max(0) as f64 / (self.processed as f64 / w).max(1e-9);
             notes.push(format!(

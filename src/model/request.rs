@@ -107,6 +107,8 @@ pub struct Request {
     pub edge: u16,
     /// [`RETRYABLE`] and [`IDEMPOTENT`] bits, inherited by downstream hops.
     pub flags: u8,
+    /// Messages this hop carries (a queue's batch); 0 or 1 for one.
+    pub items: u16,
 }
 
 /// Flag: some caller on this request's path may send it again.
@@ -149,6 +151,7 @@ impl Request {
         attempt: 0,
         edge: 0,
         flags: 0,
+        items: 0,
     };
 }
 

@@ -100,6 +100,8 @@ pub struct ServiceCfg {
     pub state: StateCfg,
     /// A load balancer sends to it.
     pub fronted: bool,
+    /// Fixed work per call, paid once however many messages it carries.
+    pub overhead: Option<Sampler>,
 }
 
 /// Where a service keeps its users' sessions.
@@ -362,12 +364,19 @@ impl Service {
     }
 
     #[inline]
-    fn demand(&mut self, op: Op, ri: usize, login: bool) -> f64 {
+    fn demand(&mut self, op: Op, ri: usize, login: bool, items: u16) -> f64 {
         let s = match op {
             Op::Read => &self.cfg.read_time,
             Op::Write => &self.cfg.write_time,
         };
         let mut d = s.sample_f64(&mut self.times);
+        // A batch: one service time per message, and the call's overhead once.
+        for _ in 1..items {
+            d += s.sample_f64(&mut self.times);
+        }
+        if let Some(o) = &self.cfg.overhead {
+            d += o.sample_f64(&mut self.times);
+        }
         if login && let StateCfg::Stateful { login_time, .. } = &self.cfg.state {
             d += login_time.sample_f64(&mut self.times);
         }
@@ -442,7 +451,7 @@ impl Service {
         r.arrived = now;
         r.step = 0;
         r.pending = 0;
-        let op = r.op;
+        let (op, items) = (r.op, r.items);
         let ri = ri as usize;
         self.arrivals += 1;
         let cores = self.cfg.cores;
@@ -482,7 +491,7 @@ impl Service {
                 }
                 self.admit(ri, req, ctx);
                 self.wait_n += 1;
-                let work = self.demand(op, ri, login);
+                let work = self.demand(op, ri, login, items);
                 if let Some(r) = ctx.reqs.get_mut(req) {
                     r.work = work as u64;
                 }
@@ -528,10 +537,10 @@ impl Service {
         }
         self.busy.add(now, 1);
         let Some(r) = ctx.reqs.get(req) else { return };
-        let (op, login) = (r.op, r.flags & LOGIN != 0);
+        let (op, login, items) = (r.op, r.flags & LOGIN != 0, r.items);
         self.wait_sum += (now - r.arrived) as f64;
         self.wait_n += 1;
-        let d = self.demand(op, ri, login);
+        let d = self.demand(op, ri, login, items);
         // d ≥ 0, so adding ½ and truncating rounds to nearest (cheaper than round()).
         let d = (d + 0.5) as u64;
         if let Some(r) = ctx.reqs.get_mut(req) {
@@ -611,6 +620,7 @@ impl Service {
                     target: e.target,
                     edge,
                     attempt: 1,
+                    items: 0,
                     flags,
                     op: if e.session { Op::Read } else { tmpl.op },
                     key: if e.session { tmpl.identity } else { tmpl.key },

@@ -928,9 +928,26 @@ pub struct QueueSpec {
     /// Deliveries of a message whose processing fails before it is dead-lettered (default 3).
     #[serde(default = "three_u16")]
     pub max_deliveries: u16,
+    /// Hand messages to the consumer in batches (one call carries up to `size` messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchSpec>,
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+}
+
+/// Batched delivery: a call to the consumer carries up to `size` messages.
+/// A batch leaves when it is full, or when its oldest message has waited
+/// `max_wait` (like Kafka's `batch.size` and `linger.ms`), and only while
+/// the consumer has a free worker.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSpec {
+    /// Most messages in one call.
+    pub size: u32,
+    /// Longest the oldest message waits for the batch to fill (default 0: send what is waiting).
+    #[serde(default)]
+    pub max_wait: Duration,
 }
 
 /// When a queue answers its producer.
@@ -996,8 +1013,11 @@ pub struct ServiceSpec {
     /// Vertical scaling: service time is divided by this; a list gives one value per replica.
     #[serde(default)]
     pub speed: Speed,
-    /// Time a request holds a core (or per operation: `{ read: …, write: … }`).
+    /// Time a request holds a core (or per operation: `{ read: …, write: … }`); for a batch from a queue, per message.
     pub service_time: ServiceTime,
+    /// Fixed work per call on top of `service_time` (a commit, a round trip): a batch of n messages holds a core for overhead + n service times (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead: Option<DistSpec>,
     /// Waiting requests a replica holds (not counting those in service); full → rejected. Default unbounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_capacity: Option<u64>,

@@ -770,6 +770,14 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 if q.max_deliveries == 0 {
                     ck.err(format!("{p}.max_deliveries"), "max_deliveries must be at least 1");
                 }
+                if let Some(b) = &q.batch
+                    && !(1..=u32::from(u16::MAX)).contains(&b.size)
+                {
+                    ck.err(
+                        format!("{p}.batch.size"),
+                        format!("batch size must be between 1 and {}, found {}", u16::MAX, b.size),
+                    );
+                }
                 CompCfg::Queue(QueueCfg {
                     name: name.to_string(),
                     consumer,
@@ -782,6 +790,11 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         AckSpec::AfterProcessing => Ack::AfterProcessing,
                     },
                     max_deliveries: q.max_deliveries.max(1),
+                    batch: q
+                        .batch
+                        .as_ref()
+                        .map_or(1, |b| b.size.clamp(1, u32::from(u16::MAX)) as u16),
+                    max_wait: q.batch.as_ref().map_or(0, |b| b.max_wait.as_nanos()),
                 })
             }
             ComponentSpec::Autoscaler(_) => CompCfg::Inert(name.to_string()),
@@ -1192,6 +1205,10 @@ fn service(
         balancers: Vec::new(),
         state: StateCfg::Stateless,
         fronted: false,
+        overhead: s
+            .overhead
+            .as_ref()
+            .and_then(|d| ck.sampler(&format!("{p}.overhead"), d)),
         load_dependence: s.load_dependence.and_then(|l| {
             let lp = format!("{p}.load_dependence");
             match (l.linear, l.exponential) {

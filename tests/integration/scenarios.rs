@@ -1630,6 +1630,45 @@ fn explain_is_exact_for_mmc_tiers_and_close_on_bundled_scenarios() {
     }
 }
 
+/// A batched consumer: explain predicts the batch size (n = λ/c·(a + s·n)
+/// while the writer is busy) and from it the writer's utilisation; the
+/// capacity comes from full batches (size / (overhead + size × work)).
+#[test]
+fn explain_predicts_a_batched_writers_utilisation_and_capacity() {
+    let file = "batching.yaml";
+    let text = std::fs::read_to_string(scenario_dir().join(file)).unwrap();
+    let (_, cfg) = load_str(file, &text, &scenario_dir(), &[], &BuildOptions::default()).unwrap();
+    let p = archsim::explain::predict(&cfg);
+    let writer = p.tiers.iter().find(|t| t.name == "writer").unwrap();
+    let u = writer.utilization.unwrap();
+    // 300/s, batches of up to 25, 9 ms overhead + 1 ms each: full batches
+    // carry 25 / 34 ms = 735.3/s.
+    let (name, load) = p.bottleneck.clone().unwrap();
+    assert_eq!(name, "writer");
+    assert!((300.0 / load - 25.0 / 0.034).abs() < 1e-6, "{load}");
+    assert!(
+        p.latency_ms.is_none(),
+        "no latency is predicted past a batched queue"
+    );
+    let r = run(file, &[], 1);
+    let sim = metric(&r, "components.writer.utilization");
+    println!("batching: predicted utilisation {u:.3}, simulated {sim:.3}");
+    assert!((u - sim).abs() < 0.03, "{u} vs {sim}");
+    let batch = metric(&r, "components.ingest.batch_size_mean");
+    let n: f64 = writer
+        .model
+        .split("≈ ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    println!("batching: predicted batch {n:.2}, simulated {batch:.2}");
+    assert!((n - batch).abs() < 0.05 * n, "{n} vs {batch}");
+}
+
 #[test]
 fn explain_handles_every_bundled_scenario() {
     for path in bundled() {
