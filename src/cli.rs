@@ -511,7 +511,9 @@ fn explain_vs_simulated(cfg: &crate::model::Config, rep: &report::Report) -> Str
             f(sim_r, 1.0)
         );
     }
-    if let (Some(l), Some(sim)) = (p.latency_ms, rep.value("latency.mean_ms")) {
+    if let (Some(l), Some(sim)) = (p.latency_ms, rep.value("latency.mean_ms"))
+        && l > 0.0
+    {
         let _ = writeln!(
             s,
             "mean latency: theory {l:.2} ms, simulated {sim:.2} ms ({:+.1}%): where they part, look for what theory leaves out (network hops, parallel calls, faults, retries, skew, bursts)",

@@ -7,18 +7,26 @@
 //! balancer and a queue pass everything to their backend or consumer; a
 //! cache passes its misses (hit ratio from Che's approximation for LRU over
 //! the first client's key popularity, ignoring TTL and writes) and its
-//! writes; a gateway routes by operation (and caps at a global rate
-//! limit); a DNS splits evenly over its targets. Each service is then an
-//! M/G/c queue per replica (λ ÷ replicas, c = cores), or one pooled
-//! M/G/(replicas × cores) behind a load-aware balancer (least connections,
-//! power of two, least time: close to joining the shortest queue): Erlang C for the
-//! chance of waiting and the Allen–Cunneen correction (1 + cs²)/2 for
+//! writes; a gateway routes by operation and passes at most a global rate
+//! limit, or each identity's rate up to a per-identity limit; a DNS splits
+//! evenly over its targets. Each service is then an M/G/c queue per
+//! replica (λ ÷ replicas, c = cores), or one pooled M/G/(replicas × cores)
+//! behind a load-aware balancer (least connections, power of two, least
+//! time: close to joining the shortest queue): Erlang C for the chance of
+//! waiting and the Allen–Cunneen correction (1 + cs²)/2 for
 //! non-exponential service (exact for M/M/c, the Pollaczek–Khinchine mean
-//! for one core). The bottleneck is the component with the highest
-//! utilisation; the system sustains the offered mix scaled by
-//! 1 ÷ that utilisation. What theory leaves out — faults, retries,
-//! timeouts, skewed keys on shards, autoscaling, bursts — is where the
-//! simulation and these numbers part.
+//! for one core). Behind a static balancer (round robin, random, weights)
+//! replicas of unequal speed or weight are each their own queue with
+//! their share, so the slowest saturates first. An autoscaled service is
+//! taken at the count its rule settles on (the HPA's ceil(work ÷ target)),
+//! its capacity at its max. A batched consumer's batch size solves
+//! n = λ/c·(a + s·n). The bottleneck is the component with the highest
+//! load against its capacity; the system sustains the offered mix scaled
+//! by 1 ÷ that load. The mean latency counts the tiers a client waits for:
+//! a queue that answers on enqueue leaves its consumer out. What theory
+//! leaves out — faults, retries, timeouts, network hops, skewed keys on
+//! shards, bursts, the time autoscaling takes — is where the simulation and
+//! these numbers part.
 
 use std::fmt::Write;
 
@@ -115,6 +123,9 @@ pub fn predict(cfg: &Config) -> Prediction {
         .chain(cfg.components.iter().map(comp_name))
         .collect();
     let mut load = vec![(0.0f64, 0.0f64); n];
+    // Visits that a client waits for (a queue that acks on enqueue cuts its
+    // consumer out of the client's latency).
+    let mut sync = vec![0.0f64; n];
     let mut edges = Vec::new();
     let mut offered = 0.0;
     let keys = cfg.clients.first().map(|c| c.keys);
@@ -126,6 +137,7 @@ pub fn predict(cfg: &Config) -> Prediction {
         let t = c.target as usize;
         load[t].0 += rate * (1.0 - c.write_fraction);
         load[t].1 += rate * c.write_fraction;
+        sync[t] += rate;
         edges.push((c.name.clone(), names[t].clone(), format!("{rate:.0}/s")));
     }
     // Push the load down in topological order (calls form a DAG).
@@ -193,16 +205,46 @@ pub fn predict(cfg: &Config) -> Prediction {
             }
             let (mut rr, mut ww) = (r * rs, w * ws);
             if let CompCfg::Gateway(g) = &cfg.components[i - nclients]
-                && let Some(rl) = g.rate_limit.filter(|l| !l.per_identity)
+                && let Some(rl) = g.rate_limit
             {
                 let total = r + w;
-                if total > rl.rate {
-                    rr *= rl.rate / total;
-                    ww *= rl.rate / total;
+                // A global bucket passes at most its rate; one bucket per
+                // identity passes each identity's rate up to the limit
+                // (identities drawn evenly from each client's).
+                let admitted = if rl.per_identity {
+                    let direct: f64 = cfg
+                        .clients
+                        .iter()
+                        .filter(|c| c.target as usize == i)
+                        .filter_map(|c| {
+                            let ids = c.identities.max(1) as f64;
+                            mean_rate(&c.arrival, cfg.duration).map(|l| l.min(ids * rl.rate))
+                        })
+                        .sum();
+                    let from_clients: f64 = cfg
+                        .clients
+                        .iter()
+                        .filter(|c| c.target as usize == i)
+                        .filter_map(|c| mean_rate(&c.arrival, cfg.duration))
+                        .sum();
+                    direct + (total - from_clients).max(0.0)
+                } else {
+                    total.min(rl.rate)
+                };
+                if total > admitted && total > 0.0 {
+                    rr *= admitted / total;
+                    ww *= admitted / total;
                 }
             }
             load[t].0 += rr;
             load[t].1 += ww;
+            if r + w > 0.0 {
+                let decoupled = matches!(&cfg.components[i - nclients],
+                    CompCfg::Queue(q) if q.ack == crate::model::queue::Ack::AfterEnqueue);
+                if !decoupled {
+                    sync[t] += sync[i] * (rr + ww) / (r + w);
+                }
+            }
             if rr + ww > 0.0 {
                 edges.push((names[i].clone(), names[t].clone(), format!("{:.0}/s", rr + ww)));
             }
@@ -217,6 +259,9 @@ pub fn predict(cfg: &Config) -> Prediction {
                     if let (Some(b), Some(h)) = (e.aside, hit[e.target as usize]) {
                         let misses = r * e.probability * (1.0 - h);
                         load[b as usize].0 += misses;
+                        if r + w > 0.0 {
+                            sync[b as usize] += sync[i] * misses / (r + w);
+                        }
                         edges.push((
                             names[i].clone(),
                             names[b as usize].clone(),
@@ -234,6 +279,9 @@ pub fn predict(cfg: &Config) -> Prediction {
     for (i, c) in cfg.components.iter().enumerate() {
         let id = nclients + i;
         let (r, w) = load[id];
+        // Load against full capacity when that differs from utilisation
+        // (an autoscaled service can grow to its max).
+        let mut capacity_load: Option<f64> = None;
         let mut t = Tier {
             name: names[id].clone(),
             kind: comp_kind(c),
@@ -253,8 +301,45 @@ pub fn predict(cfg: &Config) -> Prediction {
                 } else {
                     s.read_time.mean_ns() / 1e9
                 };
-                let speed =
-                    s.speeds.iter().take(s.replicas as usize).sum::<f64>() / f64::from(s.replicas.max(1));
+                // An autoscaled service runs, at this load, about the count
+                // its rule settles on: the HPA's ceil(work ÷ (cores × target))
+                // for CPU, ceil(rate ÷ target) for a request rate, the
+                // time-weighted count for a schedule; within min and max.
+                let work = lambda * (mean + s.overhead.as_ref().map_or(0.0, |o| o.mean_ns() / 1e9))
+                    / f64::from(s.cores.max(1));
+                let scaled = s.autoscale.as_ref().and_then(|a| {
+                    use crate::model::autoscale::{Metric, Policy};
+                    let want = match &a.policy {
+                        Policy::TargetTracking(h) | Policy::Predictive { hpa: h, .. } => match h.metric {
+                            Metric::Cpu => Some(work / h.target.max(1e-9)),
+                            Metric::RequestRate => Some(lambda / h.target.max(1e-9)),
+                            _ => None,
+                        },
+                        Policy::Threshold {
+                            metric: Metric::Cpu,
+                            up_above,
+                            ..
+                        } => Some(work / up_above.max(1e-9)),
+                        Policy::Threshold { .. } => None,
+                        Policy::Schedule(steps) => {
+                            let mut area = 0.0;
+                            let mut prev = (0, f64::from(s.replicas));
+                            for &(t, k) in steps {
+                                let t = t.min(cfg.duration);
+                                area += prev.1 * t.saturating_sub(prev.0) as f64;
+                                prev = (t, f64::from(k));
+                            }
+                            area += prev.1 * cfg.duration.saturating_sub(prev.0) as f64;
+                            Some(area / cfg.duration.max(1) as f64)
+                        }
+                    }?;
+                    Some((want.ceil().max(1.0) as u32).clamp(a.min.max(1), a.max.max(1)))
+                });
+                let replicas = scaled.unwrap_or(s.replicas).max(1);
+                let speed = (0..replicas as usize)
+                    .map(|i| s.speeds.get(i).copied().unwrap_or(1.0))
+                    .sum::<f64>()
+                    / f64::from(replicas);
                 let mean = mean / speed.max(1e-9);
                 let scv = if w > r {
                     s.write_time.scv()
@@ -269,9 +354,9 @@ pub fn predict(cfg: &Config) -> Prediction {
                         && matches!(b.algorithm, Algorithm::LeastConnections | Algorithm::PowerOfTwo | Algorithm::LeastTime))
                 });
                 let (per, servers) = if pooled {
-                    (lambda, s.cores * s.replicas.max(1))
+                    (lambda, s.cores * replicas)
                 } else {
-                    (lambda / f64::from(s.replicas.max(1)), s.cores)
+                    (lambda / f64::from(replicas), s.cores)
                 };
                 // Fixed work per call (`overhead`); a batched queue's
                 // consumer pays it once per batch.
@@ -306,11 +391,77 @@ pub fn predict(cfg: &Config) -> Prediction {
                         f64::from(servers) * size / (overhead + size * mean)
                     );
                     // Waits for a batch to fill are not modelled: no
-                    // latency prediction past a batched queue.
-                    latency_ok = false;
+                    // latency prediction when a client waits on a batch.
+                    if sync[id] > 0.0 || load >= 1.0 {
+                        latency_ok = false;
+                    }
                     tiers.push(t);
                     if bottleneck.as_ref().is_none_or(|b| load > b.1) {
                         bottleneck = Some((names[id].clone(), load));
+                    }
+                    continue;
+                }
+                // A static balancer (round robin, random, weights) ignores
+                // speed: each replica gets its share whatever its pace, so
+                // the slowest (or heaviest-weighted) one saturates first.
+                let reps = replicas as usize;
+                let speeds: Vec<f64> = (0..reps)
+                    .map(|i| s.speeds.get(i).copied().unwrap_or(1.0).max(1e-9))
+                    .collect();
+                let weights: Vec<f64> = cfg
+                    .components
+                    .iter()
+                    .find_map(|b| match b {
+                        CompCfg::Balancer(b)
+                            if b.backend as usize == id && b.algorithm == Algorithm::WeightedRoundRobin =>
+                        {
+                            Some(
+                                (0..reps)
+                                    .map(|i| b.weights.get(i).copied().unwrap_or(1.0))
+                                    .collect(),
+                            )
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| vec![1.0; reps]);
+                let uneven = speeds.iter().any(|&x| (x - speeds[0]).abs() > 1e-12)
+                    || weights.iter().any(|&x| (x - weights[0]).abs() > 1e-12);
+                if !pooled && reps > 1 && uneven {
+                    let total: f64 = weights.iter().sum::<f64>().max(1e-12);
+                    let (raw, raw_over) = (mean * speed, overhead * speed);
+                    let (mut busy, mut worst, mut worst_i, mut resp) = (0.0, 0.0f64, 0, Some(0.0));
+                    for i in 0..reps {
+                        let share = weights[i] / total;
+                        let m = (raw + raw_over) / speeds[i];
+                        let u = lambda * share * m / f64::from(s.cores.max(1));
+                        busy += u / reps as f64;
+                        if u > worst {
+                            (worst, worst_i) = (u, i);
+                        }
+                        resp = match (resp, mgc_wait(lambda * share, m, scv, s.cores.max(1))) {
+                            (Some(acc), Some(wq)) if u < 1.0 => Some(acc + share * (wq + m)),
+                            _ if share == 0.0 => resp,
+                            _ => None,
+                        };
+                    }
+                    t.utilization = Some(busy);
+                    t.response_ms = resp.map(|x| x * 1e3);
+                    t.model = if worst < 1.0 {
+                        format!(
+                            "M/G/{} per replica, static shares; busiest replica {worst_i} at {:.0}%",
+                            s.cores,
+                            worst * 100.0
+                        )
+                    } else {
+                        latency_ok = false;
+                        format!(
+                            "overloaded: replica {worst_i} gets its share at its speed ({:.0}%); a load-aware balancer would pool them",
+                            worst * 100.0
+                        )
+                    };
+                    tiers.push(t);
+                    if bottleneck.as_ref().is_none_or(|b| worst > b.1) {
+                        bottleneck = Some((names[id].clone(), worst));
                     }
                     continue;
                 }
@@ -328,14 +479,19 @@ pub fn predict(cfg: &Config) -> Prediction {
                     } else {
                         format!("M/G/{} (Allen–Cunneen)", s.cores)
                     };
-                    if s.replicas > 1 && pooled {
+                    if replicas > 1 && pooled {
                         t.model = format!(
                             "≈ pooled {} (load-aware balancer)",
                             t.model
                                 .replace(&format!("/{}", s.cores), &format!("/{}", servers))
                         );
-                    } else if s.replicas > 1 {
-                        t.model.push_str(&format!(" ×{}", s.replicas));
+                    } else if replicas > 1 {
+                        t.model.push_str(&format!(" ×{replicas}"));
+                    }
+                    if let (Some(_), Some(a)) = (scaled, &s.autoscale) {
+                        t.model
+                            .push_str(&format!(", autoscaled to ≈ {replicas} replicas"));
+                        capacity_load = Some(util * f64::from(replicas) / f64::from(a.max.max(1)));
                     }
                 } else {
                     t.model = "overloaded".into();
@@ -357,21 +513,48 @@ pub fn predict(cfg: &Config) -> Prediction {
                     latency_ok = false;
                 }
             }
+            CompCfg::Gateway(g) => {
+                t.response_ms = Some(g.service_time.mean_ns() / 1e6);
+                t.model = "a delay per request (rejections are answered at once)".into();
+            }
             CompCfg::Cache(k) => {
                 t.response_ms = Some(k.hit_time.mean_ns() / 1e6);
                 t.model = "hit ratio by Che (LRU), first client's keys".into();
             }
             _ => {}
         }
-        if let Some(u) = t.utilization
+        if let Some(u) = capacity_load.or(t.utilization)
             && bottleneck.as_ref().is_none_or(|b| u > b.1)
         {
             bottleneck = Some((t.name.clone(), u));
         }
-        if let (Some(resp), true) = (t.response_ms, offered > 0.0) {
-            latency += (r + w) / offered * resp;
-        }
         tiers.push(t);
+    }
+    // A queue is its consumer's waiting room: end to end is about the
+    // consumer's response time (wait + service).
+    for (i, c) in cfg.components.iter().enumerate() {
+        if let CompCfg::Queue(q) = c {
+            let consumer = q.consumer_service.unwrap_or(q.consumer) as usize;
+            let e2e = consumer
+                .checked_sub(nclients)
+                .and_then(|k| tiers.get(k))
+                .and_then(|t| t.response_ms);
+            let ack = match q.ack {
+                crate::model::queue::Ack::AfterEnqueue => "answers on enqueue",
+                crate::model::queue::Ack::AfterProcessing => "answers after processing",
+            };
+            tiers[i].model = match e2e {
+                Some(ms) => format!("{ack}; end to end ≈ {ms:.2} ms (the consumer's response)"),
+                None => ack.to_string(),
+            };
+        }
+    }
+    if offered > 0.0 {
+        for (i, t) in tiers.iter().enumerate() {
+            if let Some(resp) = t.response_ms {
+                latency += sync[nclients + i] / offered * resp;
+            }
+        }
     }
     Prediction {
         tiers,
