@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::files::{Folder, Kind, OutputError};
 use crate::report;
 use crate::scenario::{self, BuildOptions, units::Duration};
 
@@ -71,6 +72,9 @@ pub enum Command {
         /// With --out, also write PNG charts.
         #[arg(long)]
         png: bool,
+        /// With --out, replace what the folder holds even if it is not a comparison.
+        #[arg(long)]
+        force: bool,
     },
     /// Join `--shard` sweep folders into one sweep folder.
     Merge {
@@ -83,6 +87,9 @@ pub enum Command {
         /// Also write PNG charts.
         #[arg(long)]
         png: bool,
+        /// Replace what --out holds even if it is another sweep's results.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -185,6 +192,9 @@ pub struct RunArgs {
     /// Print queueing theory's predictions next to the simulated numbers.
     #[arg(long)]
     pub explain: bool,
+    /// Replace the results in --out even if they are another scenario's (files archsim did not write are kept).
+    #[arg(long)]
+    pub force: bool,
     /// Write the first replication's events as JSON Lines to FILE (see docs/trace.md).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -211,6 +221,7 @@ pub fn run(args: Args) -> i32 {
             format,
             out,
             png,
+            force,
         } => {
             use std::io::IsTerminal;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -218,7 +229,7 @@ pub fn run(args: Args) -> i32 {
                 Ok(text) => {
                     print!("{text}");
                     if let Some(dir) = out {
-                        return match crate::sweep::compare::write_folder(&files, &dir, png) {
+                        return match crate::sweep::compare::write_folder(&files, &dir, png, force) {
                             Ok(()) => 0,
                             Err(e) => {
                                 eprintln!("{e}");
@@ -234,7 +245,12 @@ pub fn run(args: Args) -> i32 {
                 }
             }
         }
-        Command::Merge { dirs, out, png } => match crate::sweep::merge(&dirs, &out, png) {
+        Command::Merge {
+            dirs,
+            out,
+            png,
+            force,
+        } => match crate::sweep::merge(&dirs, &out, png, force) {
             Ok(r) => {
                 println!("merged {} points into {}", r.points.len(), out.display());
                 0
@@ -301,10 +317,7 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    if a.jobs == Some(0) {
-        eprintln!("error: --jobs must be at least 1");
-        return EXIT_BAD_INPUT;
-    }
+
     let mut overrides = Vec::new();
     if let Some(s) = a.seed {
         overrides.push(scenario::labeled("--seed", &format!("seed={s}")));
@@ -389,8 +402,11 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
         Some(Err(c)) => return c,
     };
-    if a.replications == 0 {
-        eprintln!("error: --replications: must be at least 1");
+    if !(1..=crate::sweep::MAX_REPLICATIONS).contains(&a.replications) {
+        eprintln!(
+            "error: --replications: must be at least 1 and at most {}",
+            crate::sweep::MAX_REPLICATIONS
+        );
         return EXIT_BAD_INPUT;
     }
     let opts = BuildOptions {
@@ -421,48 +437,47 @@ fn cmd_run(a: &RunArgs) -> i32 {
             }
         },
     };
-    let (rep, outs) = report::run_replications_traced(&loaded.config, seed, a.replications, trace);
-    match &outs[0].trace {
-        Some(Err(e)) => {
-            eprintln!(
-                "error: cannot write the trace {}: {e}",
-                a.trace
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            );
-            return EXIT_FAILURE;
-        }
-        Some(Ok(n)) if !a.quiet && a.format == Format::Text => {
-            eprintln!(
-                "Traced {n} events to {}",
-                a.trace
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            );
-        }
-        _ => {}
-    }
-    let summary = report::summary::render(&rep, &loaded.scenario.description, &loaded.component_kinds());
     let dir = a
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&loaded.scenario.name));
-    let written = report::write_run_folder(&dir, &rep, &summary, &outs[0]).and_then(|_| {
-        let charts = report::charts::run_charts(
-            &outs[0].columns,
-            &outs[0].rows,
-            &rep.latency_cdf,
-            &outs[0].annotations,
-        );
-        report::charts::write_charts(&dir, &charts, a.png)?;
-        let page = report::html::run_page(&rep, &loaded.scenario.description, &summary, &charts);
-        report::write_atomic(&dir.join("index.html"), page.as_bytes())
-    });
-    if let Err(e) = written {
-        eprintln!("error: cannot write the run folder {}: {e}", dir.display());
-        return EXIT_FAILURE;
+    // Claimed before simulating: a folder that is not ours, or one another
+    // archsim is writing, is reported at once.
+    let folder = match Folder::claim(&dir, Kind::Run, &loaded.scenario.name, a.force, "--out") {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return e.exit_code();
+        }
+    };
+    let (rep, outs) = report::run_replications_traced(&loaded.config, seed, a.replications, trace);
+    let trace_path = || {
+        a.trace
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    match &outs[0].trace {
+        Some(Err(e)) => {
+            eprintln!("error: cannot write the trace {}: {e}", trace_path());
+            return EXIT_FAILURE;
+        }
+        Some(Ok(n)) if !a.quiet && a.format == Format::Text => {
+            eprintln!("Traced {n} events to {}", trace_path());
+        }
+        _ => {}
+    }
+    let summary = report::summary::render(&rep, &loaded.scenario.description, &loaded.component_kinds());
+    if let Err(e) = write_run(
+        &folder,
+        &rep,
+        &summary,
+        &outs[0],
+        &loaded.scenario.description,
+        a.png,
+    ) {
+        eprintln!("{e}");
+        return e.exit_code();
     }
     if !a.quiet {
         match a.format {
@@ -477,6 +492,32 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
     }
     0
+}
+
+/// Write a run folder as a unit: report.json, summary.txt, timeseries.csv,
+/// the charts and index.html land together or not at all.
+fn write_run(
+    folder: &Folder,
+    rep: &report::Report,
+    summary: &str,
+    first: &crate::model::RunOutput,
+    description: &str,
+    png: bool,
+) -> Result<(), OutputError> {
+    let charts =
+        report::charts::run_charts(&first.columns, &first.rows, &rep.latency_cdf, &first.annotations);
+    let mut files = report::run_folder_files(rep, summary, first);
+    files.extend(
+        report::charts::chart_files(&charts, png)
+            .map_err(|e| OutputError::Io(format!("cannot draw the charts: {e}")))?,
+    );
+    let page = report::html::run_page(rep, description, summary, &charts);
+    files.push(("index.html".into(), page.into_bytes()));
+    let mut stage = folder.stage()?;
+    for (name, bytes) in &files {
+        stage.write(name, bytes)?;
+    }
+    stage.commit(&[])
 }
 
 /// Predicted next to simulated, per tier and overall.
@@ -589,15 +630,10 @@ fn trace_cfg(
     if t.from >= t.to {
         return Err("--trace-filter: `from` must be before `to`".into());
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.is_dir()
-    {
-        return Err(format!(
-            "--trace {}: the folder {} does not exist",
-            path.display(),
-            dir.display()
-        ));
-    }
+    crate::files::check_output_file(path, "--trace").map_err(|e| {
+        let s = e.to_string();
+        s.strip_prefix("error: ").unwrap_or(&s).to_string()
+    })?;
     Ok(t)
 }
 

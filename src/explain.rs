@@ -73,18 +73,25 @@ pub struct Prediction {
     pub edges: Vec<(String, String, String)>,
 }
 
+/// The time average over `[0, duration)` of a step function worth `before`
+/// until the first step, then each step's value from its time on.
+fn time_average(before: f64, steps: impl Iterator<Item = (u64, f64)>, duration: u64) -> f64 {
+    let mut area = 0.0;
+    let mut prev = (0, before);
+    for (t, v) in steps {
+        let t = t.min(duration);
+        area += prev.1 * t.saturating_sub(prev.0) as f64;
+        prev = (t, v);
+    }
+    area += prev.1 * duration.saturating_sub(prev.0) as f64;
+    area / duration.max(1) as f64
+}
+
 fn mean_rate(a: &ArrivalCfg, duration: u64) -> Option<f64> {
     match a {
         ArrivalCfg::Poisson(r) | ArrivalCfg::Constant(r) => Some(*r),
         ArrivalCfg::Interarrival(s) => Some(1e9 / s.mean_ns().max(1e-9)),
-        ArrivalCfg::Schedule(steps) => {
-            let mut area = 0.0;
-            for (i, (t, r)) in steps.iter().enumerate() {
-                let end = steps.get(i + 1).map_or(duration, |n| n.0).min(duration);
-                area += r * (end.saturating_sub(*t)) as f64;
-            }
-            Some(area / duration.max(1) as f64)
-        }
+        ArrivalCfg::Schedule(steps) => Some(time_average(0.0, steps.iter().copied(), duration)),
         ArrivalCfg::Diurnal { mean, .. } => Some(*mean),
         ArrivalCfg::Trace(t) => Some(t.len() as f64 / (duration.max(1) as f64 / 1e9)),
         ArrivalCfg::Closed { .. } => None,
@@ -212,22 +219,15 @@ pub fn predict(cfg: &Config) -> Prediction {
                 // identity passes each identity's rate up to the limit
                 // (identities drawn evenly from each client's).
                 let admitted = if rl.per_identity {
-                    let direct: f64 = cfg
+                    let (passed, from_clients) = cfg
                         .clients
                         .iter()
                         .filter(|c| c.target as usize == i)
                         .filter_map(|c| {
-                            let ids = c.identities.max(1) as f64;
-                            mean_rate(&c.arrival, cfg.duration).map(|l| l.min(ids * rl.rate))
+                            Some((mean_rate(&c.arrival, cfg.duration)?, c.identities.max(1) as f64))
                         })
-                        .sum();
-                    let from_clients: f64 = cfg
-                        .clients
-                        .iter()
-                        .filter(|c| c.target as usize == i)
-                        .filter_map(|c| mean_rate(&c.arrival, cfg.duration))
-                        .sum();
-                    direct + (total - from_clients).max(0.0)
+                        .fold((0.0, 0.0), |(p, f), (l, ids)| (p + l.min(ids * rl.rate), f + l));
+                    passed + (total - from_clients).max(0.0)
                 } else {
                     total.min(rl.rate)
                 };
@@ -321,17 +321,11 @@ pub fn predict(cfg: &Config) -> Prediction {
                             ..
                         } => Some(work / up_above.max(1e-9)),
                         Policy::Threshold { .. } => None,
-                        Policy::Schedule(steps) => {
-                            let mut area = 0.0;
-                            let mut prev = (0, f64::from(s.replicas));
-                            for &(t, k) in steps {
-                                let t = t.min(cfg.duration);
-                                area += prev.1 * t.saturating_sub(prev.0) as f64;
-                                prev = (t, f64::from(k));
-                            }
-                            area += prev.1 * cfg.duration.saturating_sub(prev.0) as f64;
-                            Some(area / cfg.duration.max(1) as f64)
-                        }
+                        Policy::Schedule(steps) => Some(time_average(
+                            f64::from(s.replicas),
+                            steps.iter().map(|&(t, k)| (t, f64::from(k))),
+                            cfg.duration,
+                        )),
                     }?;
                     Some((want.ceil().max(1.0) as u32).clamp(a.min.max(1), a.max.max(1)))
                 });

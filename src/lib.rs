@@ -26,6 +26,7 @@
 pub mod cli;
 pub mod engine;
 pub mod explain;
+pub mod files;
 pub mod model;
 pub mod report;
 pub mod scenario;

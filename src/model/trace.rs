@@ -33,8 +33,7 @@ pub struct TraceCfg {
 /// A trace being written.
 pub struct Tracer {
     cfg: TraceCfg,
-    tmp: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+    out: crate::files::AtomicFile,
     names: Vec<String>,
     threshold: u64,
     /// Lines written.
@@ -43,12 +42,10 @@ pub struct Tracer {
 }
 
 impl Tracer {
-    /// Open the temporary file next to the destination.
+    /// Open a temporary file next to the destination (removed if the
+    /// trace is not finished).
     pub fn new(cfg: TraceCfg, names: Vec<String>) -> std::io::Result<Tracer> {
-        let mut tmp = cfg.path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let file = std::fs::File::create(&tmp)?;
+        let out = crate::files::AtomicFile::create(&cfg.path)?;
         let threshold = if cfg.sample >= 1.0 {
             u64::MAX
         } else {
@@ -56,8 +53,7 @@ impl Tracer {
         };
         Ok(Tracer {
             cfg,
-            tmp,
-            out: std::io::BufWriter::new(file),
+            out,
             names,
             threshold,
             lines: 0,
@@ -115,20 +111,23 @@ impl Tracer {
             line.push_str(&format!(",\"request\":{o}"));
         }
         line.push_str(&format!(",\"kind\":\"{kind}\"}}\n"));
+        // After the first write error the trace is abandoned (and reported).
+        if self.error.is_some() {
+            return;
+        }
         if let Err(e) = self.out.write_all(line.as_bytes()) {
-            self.error.get_or_insert(e.to_string());
+            self.error = Some(e.to_string());
         }
         self.lines += 1;
     }
 
-    /// Flush and move the file into place.
+    /// Flush and move the file into place (on an error the temporary file
+    /// is removed and the destination left as it was).
     pub fn finish(mut self) -> Result<u64, String> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        self.out.flush().map_err(|e| e.to_string())?;
-        drop(self.out);
-        std::fs::rename(&self.tmp, &self.cfg.path).map_err(|e| e.to_string())?;
+        self.out.finish().map_err(|e| e.to_string())?;
         Ok(self.lines)
     }
 }

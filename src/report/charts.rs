@@ -26,7 +26,6 @@
 //! - a 95% error bar is one I-shaped `<polyline stroke-width="1">` in the
 //!   series' colour.
 
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use plotters::coord::Shift;
@@ -1894,17 +1893,18 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
     pixmap.encode_png().map_err(|e| format!("cannot encode PNG: {e}"))
 }
 
-/// Write each chart as <file> (SVG) and, with png, <stem>.png, atomically (crate::report::write_atomic).
-pub fn write_charts(dir: &Path, charts: &[ChartFile], png: bool) -> std::io::Result<()> {
+/// Each chart as a file: <file> (SVG) and, with png, <stem>.png.
+pub fn chart_files(charts: &[ChartFile], png: bool) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
     for c in charts {
-        crate::report::write_atomic(&dir.join(&c.file), c.svg.as_bytes())?;
+        out.push((c.file.clone(), c.svg.clone().into_bytes()));
         if png {
             let bytes = to_png(&c.svg).map_err(std::io::Error::other)?;
             let stem = c.file.strip_suffix(".svg").unwrap_or(&c.file);
-            crate::report::write_atomic(&dir.join(format!("{stem}.png")), &bytes)?;
+            out.push((format!("{stem}.png"), bytes));
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ pub mod html;
 pub mod summary;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -286,33 +285,20 @@ fn fmt_csv(v: f64) -> String {
     }
 }
 
-/// Write a file atomically: a temporary file in the same folder, then a
-/// rename, so a reader never sees half a file.
+/// Write a file atomically (see [`crate::files::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+    crate::files::write_atomic(path, bytes)
 }
 
-/// Write the run folder: report.json, summary.txt, timeseries.csv.
-pub fn write_run_folder(
-    dir: &Path,
-    report: &Report,
-    summary: &str,
-    first: &RunOutput,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    write_atomic(&dir.join("report.json"), report.to_json().as_bytes())?;
-    write_atomic(&dir.join("summary.txt"), summary.as_bytes())?;
-    write_atomic(&dir.join("timeseries.csv"), timeseries_csv(first).as_bytes())?;
-    Ok(())
+/// The files of a run folder, by name: report.json, summary.txt,
+/// timeseries.csv. Charts and index.html are added by the caller, and the
+/// whole set is written through a [`crate::files::Stage`].
+pub fn run_folder_files(report: &Report, summary: &str, first: &RunOutput) -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("report.json".into(), report.to_json().into_bytes()),
+        ("summary.txt".into(), summary.as_bytes().to_vec()),
+        ("timeseries.csv".into(), timeseries_csv(first).into_bytes()),
+    ]
 }
 
 /// Four significant figures, plain notation between 1e-4 and 1e9 (tables

@@ -326,11 +326,11 @@ fn load(path: &Path) -> Result<Loaded, SweepError> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => bad(&file, "no such file"),
-        _ => bad(&file, format!("cannot read: {e}")),
+    let bytes = crate::files::read_limited(&file, crate::files::MAX_RESULT_FILE).map_err(|e| match e {
+        crate::files::ReadError::NotFound => bad(&file, "no such file"),
+        e => bad(&file, format!("cannot read: {e}")),
     })?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&file, format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| bad(&file, format!("not JSON: {e}")))?;
     if v.get("points").is_some() {
         serde_json::from_value(v)
             .map(Loaded::Sweep)
@@ -350,7 +350,9 @@ fn load(path: &Path) -> Result<Loaded, SweepError> {
 /// Write a comparison folder: the table as Markdown, charts (latency CDFs
 /// overlaid and headline bars, for report inputs) and a self-contained
 /// index.html.
-pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool) -> Result<(), SweepError> {
+pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Result<(), SweepError> {
+    let folder = crate::files::Folder::claim(dir, crate::files::Kind::Compare, "compare", force, "--out")
+        .map_err(|e| SweepError::from_output(&e))?;
     let markdown = run(paths, CompareFormat::Markdown, false)?;
     let mut reports = Vec::new();
     for p in paths {
@@ -365,16 +367,17 @@ pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool) -> Result<(), Swee
     } else {
         Vec::new()
     };
-    let io = |what: &str, e: std::io::Error| {
-        SweepError::Io(format!("error: cannot {what} {}: {e}", dir.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io("create", e))?;
-    crate::report::charts::write_charts(dir, &charts, png).map_err(|e| io("write charts in", e))?;
+    let out = |e: crate::files::OutputError| SweepError::from_output(&e);
+    let mut stage = folder.stage().map_err(out)?;
+    let files = crate::report::charts::chart_files(&charts, png)
+        .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
+    for (name, bytes) in &files {
+        stage.write(name, bytes).map_err(out)?;
+    }
     let page = crate::report::html::compare_page(&names, &markdown, &charts);
-    crate::report::write_atomic(&dir.join("index.html"), page.as_bytes())
-        .map_err(|e| io("write index.html in", e))?;
-    crate::report::write_atomic(&dir.join("compare.md"), markdown.as_bytes())
-        .map_err(|e| io("write compare.md in", e))
+    stage.write("index.html", page.as_bytes()).map_err(out)?;
+    stage.write("compare.md", markdown.as_bytes()).map_err(out)?;
+    stage.commit(&[]).map_err(out)
 }
 
 /// Rows comparing the sides of one report or point.

@@ -90,7 +90,7 @@ pub fn expand_range(text: &str) -> Option<Result<Vec<Value>, String>> {
         if s <= 0 || b < a {
             return Some(Err(format!("range `{text}` needs from ≤ to and a positive step")));
         }
-        if (b - a) / s > 100_000 {
+        if b.checked_sub(a).is_none_or(|d| d / s > 100_000) {
             return Some(Err(format!("range `{text}` has too many values")));
         }
         return Some(Ok((0..=(b - a) / s).map(|i| Value::from(a + i * s)).collect()));
@@ -160,7 +160,28 @@ pub fn parameters(
         }
         out.insert(path.to_string(), vals);
     }
+    check_size(&out)?;
     Ok(out)
+}
+
+/// Most points a grid may have: every point's configuration is loaded (and
+/// validated) before anything runs, so the grid is bounded up front.
+pub const MAX_POINTS: u64 = 10_000;
+
+/// The number of points of a grid, refused past [`MAX_POINTS`] with the
+/// sizes that make it up.
+pub fn check_size(params: &IndexMap<String, Vec<Value>>) -> Result<u64, String> {
+    let n = params
+        .values()
+        .fold(1u64, |n, v| n.saturating_mul(v.len() as u64));
+    if n > MAX_POINTS {
+        let sizes: Vec<String> = params.iter().map(|(k, v)| format!("{} ({k})", v.len())).collect();
+        return Err(format!(
+            "the grid has {n} points ({}); at most {MAX_POINTS} points are allowed: vary fewer values, or split the question into several sweeps",
+            sizes.join(" × ")
+        ));
+    }
+    Ok(n)
 }
 
 /// The cartesian product, first parameter outermost (slowest changing).

@@ -16,7 +16,7 @@ pub mod compare;
 pub mod grid;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::rng::{replication_seed, stable_hash};
+use crate::files::{Folder, Kind};
 use crate::model::{Config, Metrics, World};
 use crate::report::{MetricValue, combine_metrics, write_atomic};
 use crate::scenario::{self, BuildOptions};
@@ -60,6 +61,16 @@ impl SweepError {
         match self {
             SweepError::BadInput(_) => 2,
             _ => 1,
+        }
+    }
+}
+
+impl SweepError {
+    /// An output-folder error as a sweep error (same exit code).
+    pub fn from_output(e: &crate::files::OutputError) -> SweepError {
+        match e {
+            crate::files::OutputError::Refused(_) => SweepError::BadInput(e.to_string()),
+            _ => SweepError::Io(e.to_string()),
         }
     }
 }
@@ -132,6 +143,9 @@ pub struct Plan {
     pub vary: IndexMap<String, Vec<Value>>,
     /// Shard (K, N) or none.
     pub shard: Option<(u32, u32)>,
+    /// With `--precision`: the most replications a point may reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replications: Option<u32>,
 }
 
 impl Plan {
@@ -142,11 +156,22 @@ impl Plan {
         let strip = |p: &Plan| Plan {
             file: String::new(),
             shard: None,
+            max_replications: None,
             ..p.clone()
         };
         strip(self) == strip(other)
     }
 }
+
+/// Most replications of one point (`--replications`, `--max-replications`).
+pub const MAX_REPLICATIONS: u32 = 1_000;
+
+/// Most replications in one sweep (points × replications per point): every
+/// finished replication's line is held in memory to build sweep.json.
+pub const MAX_SWEEP_REPLICATIONS: u64 = 100_000;
+
+/// Most worker threads (`--jobs`).
+pub const MAX_JOBS: usize = 1_024;
 
 /// One line of `points.jsonl`: a finished replication of a point.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -255,10 +280,20 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         )));
     }
     let replications = opts.replications.or(spec.replications).unwrap_or(1);
-    if replications == 0 {
-        return Err(SweepError::BadInput(
-            "error: replications must be at least 1".into(),
-        ));
+    if !(1..=MAX_REPLICATIONS).contains(&replications) {
+        return Err(SweepError::BadInput(format!(
+            "error: replications must be at least 1 and at most {MAX_REPLICATIONS} (found {replications})"
+        )));
+    }
+    if opts.jobs.is_some_and(|j| !(1..=MAX_JOBS).contains(&j)) {
+        return Err(SweepError::BadInput(format!(
+            "error: --jobs must be at least 1 and at most {MAX_JOBS}"
+        )));
+    }
+    if !opts.precision.is_empty() && !(1..=MAX_REPLICATIONS).contains(&opts.max_replications) {
+        return Err(SweepError::BadInput(format!(
+            "error: --max-replications must be at least 1 and at most {MAX_REPLICATIONS}"
+        )));
     }
     if let Some((k, n)) = opts.shard
         && (n == 0 || k == 0 || k > n)
@@ -271,6 +306,18 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         return Err(SweepError::BadInput(
             "error: --precision adds replications as results come in, so it cannot be split into --shard slices".into(),
         ));
+    }
+    let per_point = if opts.precision.is_empty() {
+        replications
+    } else {
+        replications.max(opts.max_replications)
+    };
+    let n_points = grid::check_size(&params).map_err(|e| SweepError::BadInput(format!("error: {e}")))?;
+    if n_points.saturating_mul(u64::from(per_point)) > MAX_SWEEP_REPLICATIONS {
+        return Err(SweepError::BadInput(format!(
+            "error: {n_points} points × {per_point} replications is more than the {MAX_SWEEP_REPLICATIONS} \
+             replications one sweep may hold; vary fewer values or run fewer replications"
+        )));
     }
     let points = load_points(opts, &text, &params)?;
     let dir = opts
@@ -291,10 +338,17 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         replications,
         vary: params.clone(),
         shard: opts.shard,
+        max_replications: (!opts.precision.is_empty()).then_some(opts.max_replications),
     };
-    prepare_folder(&dir, &plan, opts)?;
+    let mut folder = Folder::claim(&dir, Kind::Sweep, &plan.scenario, opts.force, "--out")
+        .map_err(|e| SweepError::from_output(&e))?;
+    prepare_folder(&mut folder, &plan, opts)?;
     let lines_path = dir.join("points.jsonl");
-    let mut done: BTreeMap<(usize, u32), ()> = read_lines(&lines_path)?
+    let (lines, skipped) = read_plan_lines(&lines_path, &plan)?;
+    if !skipped.is_empty() && opts.progress != ProgressMode::Quiet {
+        eprintln!("{}", skipped.describe(&lines_path));
+    }
+    let mut done: BTreeMap<(usize, u32), ()> = lines
         .into_iter()
         .map(|l| ((l.point, l.replication), ()))
         .collect();
@@ -305,11 +359,14 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         .map_err(|e| io_err("open", &lines_path, e))?;
     // A crash mid-write can leave a torn last line: end it, so the next
     // line starts clean (the fragment is skipped when read).
-    if std::fs::read(&lines_path).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n')) {
-        file.write_all(b"\n")
+    if ends_torn(&lines_path) {
+        crate::files::Metered(&mut file)
+            .write_all(b"\n")
             .map_err(|e| io_err("write", &lines_path, e))?;
     }
-    let writer = Mutex::new(std::io::BufWriter::new(file));
+    let writer = Mutex::new(crate::files::Metered(file));
+    // The first write error: the sweep stops and reports it.
+    let write_error: Mutex<Option<String>> = Mutex::new(None);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
@@ -358,9 +415,28 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                 };
                 let mut text = serde_json::to_string(&line).unwrap_or_default();
                 text.push('\n');
-                if let Ok(mut w) = writer.lock() {
-                    // A line is written and flushed whole, or not at all.
-                    let _ = w.write_all(text.as_bytes()).and_then(|_| w.flush());
+                // One write call per line (no buffering across lines), so
+                // a line is in the file whole or, if the disk fills in the
+                // middle of it, torn at the end where a resume skips it.
+                // After the first error nothing more is written.
+                let written = match writer.lock() {
+                    Ok(mut w) => {
+                        let failed = write_error.lock().map_or(true, |e| e.is_some());
+                        !failed
+                            && w.write_all(text.as_bytes())
+                                .and_then(|_| w.flush())
+                                .map_err(|e| {
+                                    if let Ok(mut err) = write_error.lock() {
+                                        err.get_or_insert(e.to_string());
+                                    }
+                                })
+                                .is_ok()
+                    }
+                    Err(_) => false,
+                };
+                if !written {
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
                 }
                 total_events.fetch_add(out.events, Ordering::Relaxed);
                 let n = ran.fetch_add(1, Ordering::Relaxed) + 1;
@@ -371,8 +447,16 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
             })
         });
         progress.finish();
+        if let Some(e) = write_error.lock().ok().and_then(|mut e| e.take()) {
+            let have = read_plan_lines(&lines_path, &plan)?.0.len();
+            return Err(SweepError::Io(format!(
+                "error: cannot write {}: {e}\nThe sweep stopped: the {have} replications written before it are intact; \
+                 make room and run the same command with --resume to finish",
+                lines_path.display()
+            )));
+        }
         if cancel.load(Ordering::Relaxed) {
-            let have = read_lines(&lines_path)?.len();
+            let have = read_plan_lines(&lines_path, &plan)?.0.len();
             let total: usize = target.iter().map(|t| *t as usize).sum();
             return Err(SweepError::Interrupted {
                 done: have,
@@ -380,7 +464,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                 dir: dir.display().to_string(),
             });
         }
-        for l in read_lines(&lines_path)? {
+        for l in read_plan_lines(&lines_path, &plan)?.0 {
             done.insert((l.point, l.replication), ());
         }
         if opts.precision.is_empty() {
@@ -389,7 +473,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         // Precision rounds: a point whose named intervals are still too wide
         // doubles its replications (up to the cap). The rule reads only
         // results, so the outcome does not depend on timing or --jobs.
-        let report = build_report(&plan, &read_lines(&lines_path)?);
+        let report = build_report(&plan, &read_plan_lines(&lines_path, &plan)?.0);
         let mut more = false;
         for (i, pr) in report.points.iter().enumerate() {
             let wide = opts.precision.iter().any(|(m, rel)| match pr.metrics.get(m) {
@@ -410,10 +494,13 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         }
     }
     drop(writer);
-    let lines = read_lines(&lines_path)?;
+    let lines = read_plan_lines(&lines_path, &plan)?.0;
     let report = build_report(&plan, &lines);
-    write_outputs(&dir, &report)?;
-    write_pages(&dir, &report, Some(&base.scenario), opts.png)?;
+    let mut stage = folder.stage().map_err(|e| SweepError::from_output(&e))?;
+    stage_outputs(&mut stage, &report, Some(&base.scenario), opts.png)?;
+    stage
+        .commit(&["sweep-plan.json", "points.jsonl"])
+        .map_err(|e| SweepError::from_output(&e))?;
     Ok(SweepOutcome {
         report,
         dir,
@@ -456,21 +543,29 @@ fn load_points(
         .collect()
 }
 
-fn prepare_folder(dir: &Path, plan: &Plan, opts: &SweepOptions) -> Result<(), SweepError> {
-    std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
+fn prepare_folder(folder: &mut Folder, plan: &Plan, opts: &SweepOptions) -> Result<(), SweepError> {
+    let dir = folder.path().to_path_buf();
     let plan_path = dir.join("sweep-plan.json");
     let lines_path = dir.join("points.jsonl");
     let has_lines = std::fs::metadata(&lines_path).is_ok_and(|m| m.len() > 0);
+    let old_plan = read_plan(&plan_path)?;
     if opts.resume {
-        if let Ok(old) = std::fs::read_to_string(&plan_path) {
-            let old: Plan = serde_json::from_str(&old).map_err(|e| io_err("read", &plan_path, e))?;
-            if !old.same_sweep(plan) || old.shard != plan.shard {
+        match &old_plan {
+            Some(old) if !old.same_sweep(plan) || old.shard != plan.shard => {
                 return Err(SweepError::BadInput(format!(
                     "error: {} holds a different sweep (scenario, overrides, grid, replications or shard \
                      differ); use another --out, or --force to start over",
                     dir.display()
                 )));
             }
+            None if has_lines => {
+                return Err(SweepError::BadInput(format!(
+                    "error: {} has points.jsonl but no sweep-plan.json, so its lines cannot be checked \
+                     against this sweep; use another --out, or --force to start over",
+                    dir.display()
+                )));
+            }
+            _ => {}
         }
     } else if has_lines && !opts.force {
         return Err(SweepError::BadInput(format!(
@@ -478,30 +573,199 @@ fn prepare_folder(dir: &Path, plan: &Plan, opts: &SweepOptions) -> Result<(), Sw
             dir.display()
         )));
     } else {
+        folder.clear().map_err(|e| SweepError::from_output(&e))?;
         for f in ["points.jsonl", "sweep.json", "sweep.csv"] {
             let _ = std::fs::remove_file(dir.join(f));
         }
     }
     let text = serde_json::to_string_pretty(plan).unwrap_or_default() + "\n";
-    write_atomic(&plan_path, text.as_bytes()).map_err(|e| io_err("write", &plan_path, e))
+    write_atomic(&plan_path, text.as_bytes()).map_err(|e| io_err("write", &plan_path, e))?;
+    folder
+        .record(&["sweep-plan.json", "points.jsonl"])
+        .map_err(|e| SweepError::from_output(&e))
 }
 
-/// Every complete line of a points.jsonl (a torn last line, from a crash
-/// mid-write, is ignored), first occurrence of each (point, replication).
-pub fn read_lines(path: &Path) -> Result<Vec<Line>, SweepError> {
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err("read", path, e)),
-    };
-    let mut seen = BTreeMap::new();
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line.map_err(|e| io_err("read", path, e))?;
-        if let Ok(l) = serde_json::from_str::<Line>(&line) {
-            seen.entry((l.point, l.replication)).or_insert(l);
+/// A folder's sweep-plan.json, if it has one; a damaged one is bad input.
+fn read_plan(path: &Path) -> Result<Option<Plan>, SweepError> {
+    let bytes = match crate::files::read_limited(path, crate::files::MAX_RESULT_FILE) {
+        Ok(b) => b,
+        Err(crate::files::ReadError::NotFound) => return Ok(None),
+        Err(e) => {
+            return Err(SweepError::BadInput(format!(
+                "error: cannot read {}: {e}",
+                path.display()
+            )));
         }
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        SweepError::BadInput(format!(
+            "error: {} is damaged ({e}); restore it, or start over with --force",
+            path.display()
+        ))
+    })
+}
+
+/// Whether a file ends in the middle of a line.
+fn ends_torn(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] != b'\n'
+}
+
+/// Every complete line of a points.jsonl, first occurrence of each
+/// (point, replication). Any byte sequence is survivable: a line that is
+/// not valid UTF-8 or JSON (a torn line from a crash, garbage) is skipped.
+pub fn read_lines(path: &Path) -> Result<Vec<Line>, SweepError> {
+    let mut seen = BTreeMap::new();
+    for l in read_all_lines(path)?.0 {
+        seen.entry((l.point, l.replication)).or_insert(l);
     }
     Ok(seen.into_values().collect())
+}
+
+/// Every readable line in file order (duplicates included), and the count
+/// of lines skipped as unreadable.
+fn read_all_lines(path: &Path) -> Result<(Vec<Line>, usize), SweepError> {
+    use std::io::BufRead;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(io_err("read", path, e)),
+    };
+    let mut all = Vec::new();
+    let mut unreadable = 0;
+    let mut reader = std::io::BufReader::new(f);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        // Lines are short (one replication's metrics); a runaway "line" is
+        // read in bounded pieces and skipped.
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| io_err("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        if buf.last() != Some(&b'\n') && n as u64 == MAX_LINE_BYTES {
+            // Skip the rest of an oversized line.
+            unreadable += 1;
+            loop {
+                buf.clear();
+                let m = (&mut reader)
+                    .take(MAX_LINE_BYTES)
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| io_err("read", path, e))?;
+                if m == 0 || buf.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+            continue;
+        }
+        let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Line>(text) {
+            Ok(l) => all.push(l),
+            Err(_) => unreadable += 1,
+        }
+    }
+    Ok((all, unreadable))
+}
+
+/// Longest points.jsonl line read (a replication's metrics take a few KiB).
+const MAX_LINE_BYTES: u64 = 16 << 20;
+
+/// Lines of points.jsonl set aside because they do not belong to the plan.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    /// Not JSON lines of a replication (torn, damaged).
+    pub unreadable: usize,
+    /// Point index outside the grid, or parameters not the point's.
+    pub wrong_point: usize,
+    /// Replication number beyond what the plan runs.
+    pub out_of_range: usize,
+    /// Seed not the one this plan gives that replication.
+    pub wrong_seed: usize,
+}
+
+impl Skipped {
+    fn is_empty(&self) -> bool {
+        self.unreadable + self.wrong_point + self.out_of_range + self.wrong_seed == 0
+    }
+
+    /// A sentence for the user.
+    pub fn describe(&self, path: &Path) -> String {
+        let mut parts = Vec::new();
+        for (n, why) in [
+            (self.unreadable, "not a complete line (torn or damaged)"),
+            (self.wrong_point, "a point not in this grid"),
+            (self.out_of_range, "a replication number beyond this plan"),
+            (self.wrong_seed, "a seed this plan does not give"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} with {why}"));
+            }
+        }
+        format!(
+            "note: skipped {} lines of {} that do not belong to this sweep: {}; they are left in the file and run again where needed",
+            self.unreadable + self.wrong_point + self.out_of_range + self.wrong_seed,
+            path.display(),
+            parts.join(", ")
+        )
+    }
+}
+
+/// The seed of replication `r` of a point under `plan`: from the point's
+/// own `seed` when the grid varies it, else the plan's.
+fn expected_seed(plan: &Plan, params: &IndexMap<String, Value>, r: u32) -> Option<u64> {
+    let base = match params.get("seed") {
+        Some(v) => v.as_u64()?,
+        None => plan.seed,
+    };
+    Some(replication_seed(base, r))
+}
+
+/// The lines of `path` that belong to `plan` (point in the grid with its
+/// parameters, replication in range, the seed the plan gives it), and what
+/// was skipped.
+pub fn read_plan_lines(path: &Path, plan: &Plan) -> Result<(Vec<Line>, Skipped), SweepError> {
+    let (lines, unreadable) = read_all_lines(path)?;
+    let mut skipped = Skipped {
+        unreadable,
+        ..Skipped::default()
+    };
+    let points = grid::points(&plan.vary);
+    let most = plan.replications.max(plan.max_replications.unwrap_or(0));
+    let kept = lines
+        .into_iter()
+        .filter(|l| {
+            let Some(p) = points.get(l.point).filter(|p| p.params == l.params) else {
+                skipped.wrong_point += 1;
+                return false;
+            };
+            if l.replication >= most {
+                skipped.out_of_range += 1;
+                return false;
+            }
+            if expected_seed(plan, &p.params, l.replication).is_some_and(|s| s != l.seed) {
+                skipped.wrong_seed += 1;
+                return false;
+            }
+            true
+        })
+        .map(|l| ((l.point, l.replication), l))
+        .collect::<Vec<_>>();
+    // First occurrence of each (point, replication).
+    let mut seen = BTreeMap::new();
+    for (k, l) in kept {
+        seen.entry(k).or_insert(l);
+    }
+    Ok((seen.into_values().collect(), skipped))
 }
 
 /// Combine lines (any order) into the sweep report, points in grid order.
@@ -587,46 +851,53 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-/// Charts and index.html of a sweep folder.
-fn write_pages(
-    dir: &Path,
+/// A sweep folder's results: sweep.json, sweep.csv, the charts and
+/// index.html, staged to land together.
+fn stage_outputs(
+    stage: &mut crate::files::Stage<'_>,
     report: &SweepReport,
     scenario: Option<&crate::scenario::Scenario>,
     png: bool,
 ) -> Result<(), SweepError> {
+    let out = |e: crate::files::OutputError| SweepError::from_output(&e);
+    stage
+        .write("sweep.json", report.to_json().as_bytes())
+        .map_err(out)?;
+    stage.write("sweep.csv", csv(report).as_bytes()).map_err(out)?;
     let sweep = scenario.and_then(|s| s.sweep.as_ref());
     let slo = scenario
         .and_then(|s| s.slo.as_ref())
         .map(|s| s.targets())
         .unwrap_or_default();
     let charts = crate::report::charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
-    crate::report::charts::write_charts(dir, &charts, png).map_err(|e| io_err("write charts in", dir, e))?;
+    let files = crate::report::charts::chart_files(&charts, png)
+        .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
+    for (name, bytes) in &files {
+        stage.write(name, bytes).map_err(out)?;
+    }
     let page =
         crate::report::html::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
-    let p = dir.join("index.html");
-    write_atomic(&p, page.as_bytes()).map_err(|e| io_err("write", &p, e))
-}
-
-fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError> {
-    let j = dir.join("sweep.json");
-    write_atomic(&j, report.to_json().as_bytes()).map_err(|e| io_err("write", &j, e))?;
-    let c = dir.join("sweep.csv");
-    write_atomic(&c, csv(report).as_bytes()).map_err(|e| io_err("write", &c, e))
+    stage.write("index.html", page.as_bytes()).map_err(out)
 }
 
 /// Join shard folders into one sweep folder, identical to an unsharded run.
-pub fn merge(dirs: &[PathBuf], out: &Path, png: bool) -> Result<SweepReport, SweepError> {
+pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<SweepReport, SweepError> {
     let mut plan: Option<Plan> = None;
     let mut lines: BTreeMap<(usize, u32), Line> = BTreeMap::new();
     let mut shards: BTreeMap<u32, u32> = BTreeMap::new();
     let mut whole = false;
     for d in dirs {
         let pp = d.join("sweep-plan.json");
-        let text = std::fs::read_to_string(&pp).map_err(|e| {
-            SweepError::BadInput(format!("error: {} is not a sweep folder: {e}", pp.display()))
-        })?;
-        let mut p: Plan = serde_json::from_str(&text)
-            .map_err(|e| SweepError::BadInput(format!("error: {}: {e}", pp.display())))?;
+        let Some(mut p) = read_plan(&pp)? else {
+            return Err(SweepError::BadInput(format!(
+                "error: {} is not a sweep folder: it has no sweep-plan.json",
+                d.display()
+            )));
+        };
+        let (kept, skipped) = read_plan_lines(&d.join("points.jsonl"), &p)?;
+        if !skipped.is_empty() {
+            eprintln!("{}", skipped.describe(&d.join("points.jsonl")));
+        }
         match p.shard.take() {
             Some((k, n)) => {
                 shards.insert(k, n);
@@ -644,7 +915,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool) -> Result<SweepReport, Swe
             }
             Some(_) => {}
         }
-        for l in read_lines(&d.join("points.jsonl"))? {
+        for l in kept {
             lines.entry((l.point, l.replication)).or_insert(l);
         }
     }
@@ -672,26 +943,42 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool) -> Result<SweepReport, Swe
             )));
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
+    let mut folder = Folder::claim(out, Kind::Sweep, &plan.scenario, force, "--out")
+        .map_err(|e| SweepError::from_output(&e))?;
+    if !force
+        && let Some(held) = read_plan(&out.join("sweep-plan.json"))?
+        && !held.same_sweep(&plan)
+    {
+        return Err(SweepError::BadInput(format!(
+            "error: --out {}: holds a different sweep of `{}`; choose another --out, or add --force to replace it",
+            out.display(),
+            held.scenario
+        )));
+    }
+    if force {
+        folder.clear().map_err(|e| SweepError::from_output(&e))?;
+    }
     let plan_text = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
-    write_atomic(&out.join("sweep-plan.json"), plan_text.as_bytes())
-        .map_err(|e| io_err("write", &out.join("sweep-plan.json"), e))?;
     let mut jl = String::new();
     for l in lines.values() {
         jl.push_str(&serde_json::to_string(l).unwrap_or_default());
         jl.push('\n');
     }
-    write_atomic(&out.join("points.jsonl"), jl.as_bytes())
-        .map_err(|e| io_err("write", &out.join("points.jsonl"), e))?;
     let lines: Vec<Line> = lines.into_values().collect();
     let report = build_report(&plan, &lines);
-    write_outputs(out, &report)?;
     // The scenario (for its plot block, SLOs and description), if it is
     // where the shards found it.
     let scenario = scenario::load(Path::new(&plan.file), &[], &BuildOptions::default())
         .ok()
         .map(|l| l.scenario);
-    write_pages(out, &report, scenario.as_ref(), png)?;
+    let mut stage = folder.stage().map_err(|e| SweepError::from_output(&e))?;
+    let staged = |e: crate::files::OutputError| SweepError::from_output(&e);
+    stage
+        .write("sweep-plan.json", plan_text.as_bytes())
+        .map_err(staged)?;
+    stage.write("points.jsonl", jl.as_bytes()).map_err(staged)?;
+    stage_outputs(&mut stage, &report, scenario.as_ref(), png)?;
+    stage.commit(&[]).map_err(staged)?;
     Ok(report)
 }
 

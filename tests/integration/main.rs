@@ -14,6 +14,7 @@ mod errors;
 mod faults;
 mod gateway;
 mod network;
+mod outputs;
 mod queueing;
 mod queues;
 mod retries;
