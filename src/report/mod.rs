@@ -93,7 +93,14 @@ pub fn run_replications_traced(
                     }
                 }
             }
-            w.run()
+            let mut out = w.run();
+            // Only the first replication's time series is shown
+            // (timeseries.csv, the charts): the others' are dropped at once,
+            // so memory does not grow with replications × rows.
+            if r > 0 {
+                out.rows = Vec::new();
+            }
+            out
         })
         .collect();
     let maps: Vec<&crate::model::Metrics> = outs.iter().map(|o| &o.metrics).collect();
