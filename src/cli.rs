@@ -192,7 +192,7 @@ pub struct RunArgs {
     /// Print queueing theory's predictions next to the simulated numbers.
     #[arg(long)]
     pub explain: bool,
-    /// Replace the results in --out even if they are another scenario's (files archsim did not write are kept).
+    /// Replace the results in --out even if they are another scenario's (files archsim did not write are kept), and a --trace file archsim did not write.
     #[arg(long)]
     pub force: bool,
     /// Write the first replication's events as JSON Lines to FILE (see docs/trace.md).
@@ -429,7 +429,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
             }
             None
         }
-        Some(path) => match trace_cfg(path, &a.trace_filter, &loaded) {
+        Some(path) => match trace_cfg(path, &a.trace_filter, &loaded, a.force) {
             Ok(t) => Some(t),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -569,6 +569,7 @@ fn trace_cfg(
     path: &Path,
     filters: &[String],
     loaded: &scenario::Loaded,
+    force: bool,
 ) -> Result<crate::model::trace::TraceCfg, String> {
     let mut t = crate::model::trace::TraceCfg {
         path: path.to_path_buf(),
@@ -630,10 +631,12 @@ fn trace_cfg(
     if t.from >= t.to {
         return Err("--trace-filter: `from` must be before `to`".into());
     }
-    crate::files::check_output_file(path, "--trace").map_err(|e| {
-        let s = e.to_string();
-        s.strip_prefix("error: ").unwrap_or(&s).to_string()
-    })?;
+    crate::files::check_output_file(path, "--trace", crate::model::trace::LINE_START, force).map_err(
+        |e| {
+            let s = e.to_string();
+            s.strip_prefix("error: ").unwrap_or(&s).to_string()
+        },
+    )?;
     Ok(t)
 }
 

@@ -277,8 +277,9 @@ fn io_error(what: &str, p: &Path, e: impl std::fmt::Display) -> OutputError {
 
 /// Check a path archsim is about to write a single file to (a trace): it
 /// must be new, or a regular file (never a symbolic link, a device, a pipe
-/// or a folder), in a folder that exists.
-pub fn check_output_file(path: &Path, flag: &str) -> Result<(), OutputError> {
+/// or a folder), in a folder that exists; an existing non-empty file must
+/// start with `ours` (a file archsim wrote before) unless `force`.
+pub fn check_output_file(path: &Path, flag: &str, ours: &[u8], force: bool) -> Result<(), OutputError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
     {
@@ -290,7 +291,21 @@ pub fn check_output_file(path: &Path, flag: &str) -> Result<(), OutputError> {
     }
     match std::fs::symlink_metadata(path) {
         Err(_) => Ok(()),
-        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(m) if m.file_type().is_file() => {
+            let mut head = vec![0u8; ours.len()];
+            let is_ours = m.len() == 0
+                || std::fs::File::open(path)
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                    .is_ok_and(|()| head == ours);
+            if is_ours || force {
+                Ok(())
+            } else {
+                Err(OutputError::Refused(format!(
+                    "{flag} {}: the file exists and was not written by archsim; choose another path, or add --force to replace it",
+                    path.display()
+                )))
+            }
+        }
         Ok(m) => {
             let what = if m.file_type().is_symlink() {
                 "a symbolic link"
@@ -753,17 +768,23 @@ mod tests {
     fn output_file_checks() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("t.jsonl");
-        assert!(check_output_file(&f, "--trace").is_ok());
-        std::fs::write(&f, b"x").unwrap();
-        assert!(check_output_file(&f, "--trace").is_ok());
+        let check = |p: &Path, force| check_output_file(p, "--trace", b"{\"t_s\":", force);
+        assert!(check(&f, false).is_ok());
+        std::fs::write(&f, b"").unwrap();
+        assert!(check(&f, false).is_ok(), "an empty file");
+        std::fs::write(&f, b"{\"t_s\":0.1}\n").unwrap();
+        assert!(check(&f, false).is_ok(), "an earlier trace");
+        std::fs::write(&f, b"my notes").unwrap();
+        assert!(check(&f, false).is_err(), "someone else's file");
+        assert!(check(&f, true).is_ok(), "with --force");
         #[cfg(unix)]
         {
             let l = dir.path().join("link");
             std::os::unix::fs::symlink(&f, &l).unwrap();
-            assert!(check_output_file(&l, "--trace").is_err());
-            assert!(check_output_file(Path::new("/dev/null"), "--trace").is_err());
+            assert!(check(&l, true).is_err());
+            assert!(check(Path::new("/dev/null"), true).is_err());
         }
-        assert!(check_output_file(dir.path(), "--trace").is_err());
-        assert!(check_output_file(&dir.path().join("no/t"), "--trace").is_err());
+        assert!(check(dir.path(), true).is_err());
+        assert!(check(&dir.path().join("no/t"), true).is_err());
     }
 }

@@ -15,6 +15,10 @@ use std::path::PathBuf;
 use super::{Arena, Msg, Outcome};
 use crate::engine::SimTime;
 
+/// How every trace line starts (how archsim recognises a trace it wrote
+/// before, which `--trace` may replace).
+pub const LINE_START: &[u8] = b"{\"t_s\":";
+
 /// What to trace.
 #[derive(Clone, Debug)]
 pub struct TraceCfg {

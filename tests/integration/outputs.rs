@@ -343,6 +343,22 @@ fn trace_never_replaces_a_link_or_a_device() {
                 .is_char_device()
         );
     }
+    // A regular file archsim did not write needs --force; an earlier trace
+    // is simply replaced.
+    let notes = tmp.path().join("notes.txt");
+    std::fs::write(&notes, "my notes").unwrap();
+    let trace = |path: &Path, force: bool| {
+        let mut args = vec!["run", s(&f), "--quiet", "--out", s(&out), "--trace", s(path)];
+        if force {
+            args.push("--force");
+        }
+        archsim(&args, None)
+    };
+    let o = trace(&notes, false);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
+    assert!(trace(&notes, true).status.success());
+    assert!(trace(&notes, false).status.success(), "now it is a trace");
     // A trace that cannot be finished leaves no temporary file.
     let t = tmp.path().join("t.jsonl");
     let o = archsim(
