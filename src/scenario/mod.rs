@@ -152,8 +152,19 @@ pub fn load_str(
             problems
                 .into_iter()
                 .map(|p| {
-                    let origin = tree::locate(&root, &p.path).clone();
-                    located(origin, Some(p.path), p.message)
+                    let origin = match &p.key {
+                        // A problem with a name: point at the key itself.
+                        Some(key) => {
+                            let parent = p
+                                .path
+                                .strip_suffix(key.as_str())
+                                .and_then(|s| s.strip_suffix('.'))
+                                .unwrap_or("");
+                            tree::locate_key(&root, parent, key)
+                        }
+                        None => tree::locate(&root, &p.path),
+                    };
+                    located(origin.clone(), Some(p.path), p.message)
                 })
                 .collect(),
         )
