@@ -19,6 +19,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
+use super::limits::{MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, read_text_capped};
 use super::units::Duration;
 
 /// The distribution names a scenario may use, in the order error messages
@@ -732,6 +733,15 @@ impl Sampler {
         self.scv
     }
 
+    /// How many values the sampler keeps (an `empirical` file's durations; 0
+    /// for the other forms, which keep none).
+    pub fn table_len(&self) -> usize {
+        match &self.kind {
+            Kind::Empirical(values, _) => values.len(),
+            _ => 0,
+        }
+    }
+
     /// Whether every draw is 0, so callers can skip scheduling a delay.
     pub fn is_zero(&self) -> bool {
         matches!(self.kind, Kind::Constant(0))
@@ -739,15 +749,22 @@ impl Sampler {
 }
 
 /// Reads an empirical file: one duration per line, `#` starts a comment,
-/// blank lines are skipped. Errors name the file and the 1-based line.
+/// blank lines are skipped. Errors name the file and the 1-based line. At
+/// most [`MAX_DATA_FILE_BYTES`] are read and [`MAX_DATA_VALUES`] kept.
 fn load_empirical(path: &Path) -> Result<Vec<u64>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("empirical: cannot read `{}`: {e}", path.display()))?;
+    let text = read_text_capped(path, MAX_DATA_FILE_BYTES, "empirical file")
+        .map_err(|e| format!("empirical: {e}"))?;
     let mut values = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let content = line.split_once('#').map_or(line, |(before, _)| before).trim();
         if content.is_empty() {
             continue;
+        }
+        if values.len() as u64 >= MAX_DATA_VALUES {
+            return Err(format!(
+                "empirical: {}: more than {MAX_DATA_VALUES} durations, the most archsim keeps",
+                path.display()
+            ));
         }
         let d: Duration = content
             .parse()

@@ -6,6 +6,7 @@
 //! Every error on the way names file:line:column and the field path.
 
 pub mod dist;
+pub mod limits;
 pub mod spec;
 pub mod tree;
 pub mod units;
@@ -59,21 +60,44 @@ pub fn labeled(flag: &str, text: &str) -> String {
 /// `PATH=VALUE` strings as given to `--set`.
 pub fn load(path: &Path, overrides: &[String], opts: &BuildOptions) -> Result<Loaded, LoadError> {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        LoadError(vec![SourceError::new(
-            &label,
-            "",
-            tree::Origin::Unknown,
-            None,
-            format!("cannot read the file: {e}"),
-            overrides,
-        )])
-    })?;
+    let text = read_source(path, overrides)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load_str(&label, &text, &base, overrides, opts).map(|(scenario, config)| Loaded {
         scenario,
         config,
         path: path.to_path_buf(),
+    })
+}
+
+/// The text of a scenario file, read with a cap of
+/// [`limits::MAX_SCENARIO_BYTES`] (a device such as `/dev/zero` is refused
+/// instead of read forever). Text that is not UTF-8 is reported at the
+/// line and column of its first bad byte. `overrides` only label the error.
+pub fn read_source(path: &Path, overrides: &[String]) -> Result<String, LoadError> {
+    let label = path.display().to_string();
+    let bytes = limits::read_capped(path, limits::MAX_SCENARIO_BYTES, "the file").map_err(|e| {
+        // `read_capped` names the path; the label already does.
+        let e = e.replacen(&format!("the file {label}"), "the file", 1);
+        LoadError(vec![SourceError::new(
+            &label,
+            "",
+            tree::Origin::Unknown,
+            None,
+            e,
+            overrides,
+        )])
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, col, byte) = limits::utf8_error_position(e.as_bytes(), e.utf8_error());
+        let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        LoadError(vec![SourceError::new(
+            &label,
+            &shown,
+            tree::Origin::File { line, col },
+            None,
+            format!("not UTF-8: byte 0x{byte:02X} cannot be read as text (save the file as UTF-8)"),
+            overrides,
+        )])
     })
 }
 
@@ -128,8 +152,19 @@ pub fn load_str(
             problems
                 .into_iter()
                 .map(|p| {
-                    let origin = tree::locate(&root, &p.path).clone();
-                    located(origin, Some(p.path), p.message)
+                    let origin = match &p.key {
+                        // A problem with a name: point at the key itself.
+                        Some(key) => {
+                            let parent = p
+                                .path
+                                .strip_suffix(key.as_str())
+                                .and_then(|s| s.strip_suffix('.'))
+                                .unwrap_or("");
+                            tree::locate_key(&root, parent, key)
+                        }
+                        None => tree::locate(&root, &p.path),
+                    };
+                    located(origin.clone(), Some(p.path), p.message)
                 })
                 .collect(),
         )

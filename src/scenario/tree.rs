@@ -140,52 +140,133 @@ impl SourceError {
     }
 }
 
+/// Most characters of the offending line a snippet shows; a longer line is
+/// cut to a window around the column, with `…` where text is left out.
+pub const SNIPPET_CHARS: usize = 100;
+
+/// Longest run of non-blank characters a message or field path shows whole;
+/// longer ones (a huge key or value echoed back) keep their two ends.
+pub const MESSAGE_WORD_CHARS: usize = 120;
+
+/// Most characters of a message shown; the rest is replaced by a count.
+pub const MESSAGE_CHARS: usize = 2_000;
+
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Messages and source lines can carry user text (key names, scalar
         // values); escaping control characters keeps them from driving the
-        // terminal.
-        let file = sanitize(&self.file, false);
+        // terminal, and eliding long runs keeps a huge value from flooding it.
+        let shown = |text: &str| sanitize(&elide(text), false).into_owned();
+        let file = shown(&self.file);
         match &self.origin {
             Origin::File { line, col } => write!(f, "error: {file}:{line}:{col}: ")?,
             Origin::Override { index } => match self.overrides.get(*index) {
                 // A full label (`--seed 3`, `--set #2 (…)`, `sweep point (…)`) as the caller made it.
                 Some(text) if text.starts_with("--") || text.starts_with("sweep ") => {
-                    write!(f, "error: {}: ", sanitize(text, false))?
+                    write!(f, "error: {}: ", shown(text))?
                 }
-                Some(text) => write!(f, "error: --set #{} ({}): ", index + 1, sanitize(text, false))?,
+                Some(text) => write!(f, "error: --set #{} ({}): ", index + 1, shown(text))?,
                 None => write!(f, "error: --set #{}: ", index + 1)?,
             },
             Origin::Unknown => write!(f, "error: {file}: ")?,
         }
         if let Some(path) = self.path.as_deref().filter(|p| !p.is_empty()) {
-            write!(f, "{}: ", sanitize(path, false))?;
+            write!(f, "{}: ", shown(path))?;
         }
-        f.write_str(&sanitize(&self.message, false))?;
+        f.write_str(&shown(&self.message))?;
 
         if let (Origin::File { line, col }, Some(src)) = (&self.origin, &self.source_line) {
             let number = line.to_string();
             let gutter = " ".repeat(number.len() + 1);
-            // Tabs before the column are copied so the caret lines up however
-            // wide the terminal draws them; escaped characters take the width
-            // of their escape.
-            let mut pad = String::new();
-            for c in src
-                .chars()
-                .chain(std::iter::repeat(' '))
-                .take((*col).max(1) as usize - 1)
-            {
-                match c {
-                    '\t' => pad.push('\t'),
-                    c if c.is_control() => pad.extend(c.escape_debug().map(|_| ' ')),
-                    _ => pad.push(' '),
-                }
-            }
-            let src = sanitize(src, true);
-            write!(f, "\n{gutter}|\n{number} | {src}\n{gutter}| {pad}^")?;
+            let (snippet, pad) = snippet(src, (*col).max(1) as usize - 1);
+            write!(f, "\n{gutter}|\n{number} | {snippet}\n{gutter}| {pad}^")?;
         }
         Ok(())
     }
+}
+
+/// The part of `src` a snippet shows (escaped, cut to [`SNIPPET_CHARS`]
+/// around character `col0`, 0-based) and the padding that puts a caret
+/// under that character.
+fn snippet(src: &str, col0: usize) -> (String, String) {
+    let total = src.chars().count();
+    let (start, end) = if total <= SNIPPET_CHARS {
+        (0, total)
+    } else {
+        let start = col0.saturating_sub(SNIPPET_CHARS / 2).min(total - SNIPPET_CHARS);
+        (start, start + SNIPPET_CHARS)
+    };
+    let window: String = src.chars().skip(start).take(end - start).collect();
+    // Tabs before the column are copied so the caret lines up however wide
+    // the terminal draws them; escaped characters take the width of their
+    // escape, and the leading `…` one column.
+    let mut pad = String::new();
+    if start > 0 {
+        pad.push(' ');
+    }
+    for c in window
+        .chars()
+        .chain(std::iter::repeat(' '))
+        .take(col0.saturating_sub(start))
+    {
+        match c {
+            '\t' => pad.push('\t'),
+            c if needs_escape(c, true) => pad.extend(escape_char(c).chars().map(|_| ' ')),
+            _ => pad.push(' '),
+        }
+    }
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.push_str(&sanitize(&window, true));
+    if end < total {
+        shown.push('…');
+    }
+    (shown, pad)
+}
+
+/// `text` with every run of more than [`MESSAGE_WORD_CHARS`] non-blank
+/// characters cut to its two ends around `…`, and the whole cut to
+/// [`MESSAGE_CHARS`] characters.
+fn elide(text: &str) -> Cow<'_, str> {
+    let long_word = text
+        .split(char::is_whitespace)
+        .any(|w| w.len() > MESSAGE_WORD_CHARS && w.chars().count() > MESSAGE_WORD_CHARS);
+    if !long_word && text.len() <= MESSAGE_CHARS {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let n = word.chars().count();
+        if n > MESSAGE_WORD_CHARS {
+            let head = MESSAGE_WORD_CHARS * 2 / 3;
+            let tail = MESSAGE_WORD_CHARS - head - 1;
+            out.extend(word.chars().take(head));
+            out.push('…');
+            out.extend(word.chars().skip(n - tail));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    let n = out.chars().count();
+    if n > MESSAGE_CHARS {
+        let mut cut: String = out.chars().take(MESSAGE_CHARS).collect();
+        cut.push_str(&format!("… ({} more characters)", n - MESSAGE_CHARS));
+        out = cut;
+    }
+    Cow::Owned(out)
 }
 
 /// A deserialization error pinned to the node where it happened.
@@ -212,18 +293,35 @@ impl fmt::Display for PathError {
 
 impl std::error::Error for PathError {}
 
+/// Whether `c` is shown escaped in messages: control characters (but a tab
+/// when `keep_tabs`), and the invisible marks that reorder or hide text on a
+/// terminal (bidirectional overrides and isolates, zero-width characters).
+fn needs_escape(c: char, keep_tabs: bool) -> bool {
+    if c == '\t' {
+        return !keep_tabs;
+    }
+    super::limits::is_unsafe_char(c)
+}
+
+/// How a character of [`needs_escape`] is shown: `\n`, `\u{1b}`, ….
+fn escape_char(c: char) -> String {
+    let e = c.escape_debug().to_string();
+    // escape_debug leaves some format characters as they are.
+    if e.chars().count() == 1 {
+        c.escape_unicode().to_string()
+    } else {
+        e
+    }
+}
+
+/// `text` with the characters of [`needs_escape`] written as `\u{…}`
+/// escapes (`\n`, `\t`, … for the common ones).
 fn sanitize(text: &str, keep_tabs: bool) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() && !(keep_tabs && c == '\t');
+    let bad = |c: char| needs_escape(c, keep_tabs);
     if text.chars().any(bad) {
         Cow::Owned(
             text.chars()
-                .map(|c| {
-                    if bad(c) {
-                        c.escape_debug().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
+                .map(|c| if bad(c) { escape_char(c) } else { c.to_string() })
                 .collect(),
         )
     } else {
@@ -581,9 +679,28 @@ fn kind_name(value: &Value) -> &'static str {
 /// Origin of the deepest node that exists along the dotted `path` (the root's
 /// if not even the first segment exists). Numeric segments index sequences.
 pub fn locate<'a>(root: &'a Node, path: &str) -> &'a Origin {
+    &deepest(root, path).0.origin
+}
+
+/// Origin of the key `key` of the map at the dotted `parent` path (for a
+/// problem with a name itself rather than with its value); where that map or
+/// key does not exist, as [`locate`] of `parent`.
+pub fn locate_key<'a>(root: &'a Node, parent: &str, key: &str) -> &'a Origin {
+    let (node, whole) = deepest(root, parent);
+    if whole
+        && let Value::Map(entries) = &node.value
+        && let Some((k, _)) = entries.iter().find(|(k, _)| k.name == key)
+    {
+        return &k.origin;
+    }
+    &node.origin
+}
+
+/// The deepest node along `path`, and whether it is the whole path's.
+fn deepest<'a>(root: &'a Node, path: &str) -> (&'a Node, bool) {
     let mut node = root;
     if path.is_empty() {
-        return &node.origin;
+        return (node, true);
     }
     for seg in path.split('.') {
         let next = match &node.value {
@@ -593,10 +710,10 @@ pub fn locate<'a>(root: &'a Node, path: &str) -> &'a Origin {
         };
         match next {
             Some(n) => node = n,
-            None => break,
+            None => return (node, false),
         }
     }
-    &node.origin
+    (node, true)
 }
 
 // ---------------------------------------------------------------------------
@@ -746,9 +863,13 @@ fn backticked(names: &[&str]) -> String {
 
 /// The candidate within a small edit distance of `name`, for "did you mean".
 fn closest<'e>(name: &str, candidates: &[&'e str]) -> Option<&'e str> {
-    let limit = (name.chars().count() / 3).clamp(1, 3);
+    let len = name.chars().count();
+    let limit = (len / 3).clamp(1, 3);
     candidates
         .iter()
+        // The distance is at least the difference in length: skipping those
+        // keeps a huge unknown key from costing its length × every candidate.
+        .filter(|c| len.abs_diff(c.chars().count()) <= limit)
         .map(|c| (edit_distance(name, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)

@@ -1,10 +1,16 @@
 //! From the file's types to the model's configuration: check every value,
 //! resolve names to ids, and report each problem with its field path.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::dist::{DistSpec, Sampler};
+use super::limits::{
+    MAX_BATCH, MAX_BATCH_SLOTS, MAX_CONCURRENCY, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, MAX_DB_CORE_SLOTS,
+    MAX_FOLLOWERS, MAX_GRID_CELLS, MAX_INSTANCES, MAX_QUORUM_N, MAX_SERIES_ROWS, MAX_SHARDS, MAX_TABLE_CELLS,
+    MAX_VNODES, MIN_PERIOD_NS,
+};
 use super::spec::*;
 use super::units::Duration;
 use crate::engine::NS_PER_S;
@@ -31,6 +37,10 @@ pub struct Problem {
     pub path: String,
     /// What is wrong and what was expected.
     pub message: String,
+    /// For a problem with a name itself (a client or component name): the
+    /// name, which is the last segment of `path`; the error then points at
+    /// the key in the file rather than at its value.
+    pub key: Option<String>,
 }
 
 /// Options that do not live in the file.
@@ -56,6 +66,19 @@ impl Default for BuildOptions {
 struct Checker<'a> {
     problems: Vec<Problem>,
     base_dir: &'a Path,
+    /// Empirical distributions read so far, by resolved path: a file named
+    /// by many fields is read once.
+    samplers: BTreeMap<PathBuf, Result<Sampler, String>>,
+    /// Arrival traces read so far, by resolved path.
+    traces: BTreeMap<PathBuf, Result<Arc<Vec<u64>>, String>>,
+    /// Values read from files so far (see [`MAX_DATA_VALUES`]).
+    file_values: u64,
+    /// Cells of the per-client-and-component tables so far (see
+    /// [`MAX_GRID_CELLS`]).
+    grid_cells: u64,
+    /// Region index by name (the first of duplicates, as a list lookup
+    /// would find), so lookups stay logarithmic however many there are.
+    regions: BTreeMap<&'a str, u16>,
 }
 
 impl Checker<'_> {
@@ -63,17 +86,108 @@ impl Checker<'_> {
         self.problems.push(Problem {
             path: path.into(),
             message: message.into(),
+            key: None,
         });
     }
 
+    /// A problem with the name `key` of an entry of the map at `parent`.
+    fn err_key(&mut self, parent: &str, key: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: format!("{parent}.{key}"),
+            message: message.into(),
+            key: Some(key.to_string()),
+        });
+    }
+
+    /// Checks the period of a repeating timer: zero gets `zero` (the message
+    /// it always had), anything else below [`MIN_PERIOD_NS`] is refused with
+    /// the floor stated. `what` names the field in the message.
+    fn period(&mut self, path: &str, ns: u64, what: &str, zero: &str) {
+        if ns == 0 {
+            self.err(path, zero);
+        } else if ns < MIN_PERIOD_NS {
+            self.err(
+                path,
+                format!(
+                    "{what} must be at least {} (the shortest period of a repeating timer: a shorter one \
+                     would fire more often than a run can simulate), found {}",
+                    Duration(MIN_PERIOD_NS),
+                    Duration(ns)
+                ),
+            );
+        }
+    }
+
+    /// Counts `n` more values read from files against [`MAX_DATA_VALUES`].
+    fn charge_file_values(&mut self, n: usize) -> Result<(), String> {
+        self.file_values = self.file_values.saturating_add(n as u64);
+        if self.file_values > MAX_DATA_VALUES {
+            return Err(format!(
+                "the files this scenario names hold more than {MAX_DATA_VALUES} values together, the most \
+                 archsim keeps (traces and empirical distributions)"
+            ));
+        }
+        Ok(())
+    }
+
     fn sampler(&mut self, path: &str, d: &DistSpec) -> Option<Sampler> {
-        match Sampler::new(d, self.base_dir) {
+        let file = match d {
+            DistSpec::Empirical(f) => Some(self.base_dir.join(f)),
+            _ => None,
+        };
+        let made = match file.as_ref().and_then(|f| self.samplers.get(f)) {
+            Some(done) => done.clone(),
+            None => {
+                let made = Sampler::new(d, self.base_dir)
+                    .and_then(|s| self.charge_file_values(s.table_len()).map(|()| s));
+                if let Some(f) = file {
+                    self.samplers.insert(f, made.clone());
+                }
+                made
+            }
+        };
+        match made {
             Ok(s) => Some(s),
             Err(e) => {
                 self.err(path, e);
                 None
             }
         }
+    }
+
+    /// An arrival trace, read once per file.
+    fn trace(&mut self, file: &Path) -> Result<Arc<Vec<u64>>, String> {
+        let path = self.base_dir.join(file);
+        if let Some(done) = self.traces.get(&path) {
+            return done.clone();
+        }
+        let made = load_trace(&path).and_then(|t| self.charge_file_values(t.len()).map(|()| Arc::new(t)));
+        self.traces.insert(path, made.clone());
+        made
+    }
+
+    /// Counts `n` more cells of the tables partitions, injected latencies and
+    /// DNS keep against [`MAX_GRID_CELLS`]; false (with a problem at `path`)
+    /// once they would exceed it.
+    fn charge_grid(&mut self, path: &str, n: u64, what: &str) -> bool {
+        self.grid_cells = self.grid_cells.saturating_add(n);
+        if self.grid_cells > MAX_GRID_CELLS {
+            self.err(
+                path,
+                format!(
+                    "{what}: partitions, injected latencies and DNS keep a table entry per client and \
+                     component, at most {MAX_GRID_CELLS} in all, and this one brings them to {}",
+                    self.grid_cells
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The index of region `name`, if the network lists it.
+    fn region(&self, name: &str) -> Option<u16> {
+        self.regions.get(name).copied()
     }
 
     fn positive_f64(&mut self, path: &str, v: f64, what: &str) {
@@ -96,7 +210,16 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     let mut ck = Checker {
         problems: Vec::new(),
         base_dir,
+        samplers: BTreeMap::new(),
+        traces: BTreeMap::new(),
+        file_values: 0,
+        grid_cells: 0,
+        regions: BTreeMap::new(),
     };
+    for (i, r) in sc.network.regions.iter().enumerate().take(usize::from(u16::MAX)) {
+        ck.regions.entry(r.as_str()).or_insert(i as u16);
+    }
+    // The name becomes the output folder, `output/<name>/`.
     if sc.name.trim().is_empty() {
         ck.err("name", "the scenario needs a non-empty name");
     } else if sc.name.contains(['/', '\\']) || sc.name.starts_with('.') {
@@ -104,6 +227,24 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             "name",
             "a name may not contain `/` or `\\` or start with `.` (it names the output folder)",
         );
+    } else if let Some(m) = super::limits::name_problem(&sc.name, &[]) {
+        ck.err("name", format!("{m} (it names the output folder)"));
+    }
+    // Client and component names head the columns of timeseries.csv and
+    // name metrics; a comma or a quote would break the CSV.
+    for (section, names) in [
+        ("clients", sc.clients.keys().collect::<Vec<_>>()),
+        ("components", sc.components.keys().collect()),
+    ] {
+        for name in names {
+            if let Some(m) = super::limits::name_problem(name, &[',', '"']) {
+                ck.err_key(
+                    section,
+                    name,
+                    format!("{m} (names head the columns of timeseries.csv)"),
+                );
+            }
+        }
     }
     if sc.duration.is_zero() {
         ck.err("duration", "duration must be longer than zero");
@@ -131,12 +272,21 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     }
     let nclients = sc.clients.len() as u32;
     let comp_id = |name: &str| sc.components.get_index_of(name).map(|i| nclients + i as u32);
+    // The names listed when a reference is wrong: the first few, so that a
+    // scenario with thousands of components does not print them all per error.
     let known = || {
-        sc.components
+        const SHOWN: usize = 20;
+        let mut list = sc
+            .components
             .keys()
+            .take(SHOWN)
             .map(|k| format!("`{k}`"))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if sc.components.len() > SHOWN {
+            list.push_str(&format!(" and {} more", sc.components.len() - SHOWN));
+        }
+        list
     };
 
     let network = network(&mut ck, sc);
@@ -144,6 +294,9 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     // Clients.
     let mut clients = Vec::new();
     let mut identity_base = 0u64;
+    // Closed-loop users of all clients so far: each has a request or a
+    // think-time timer pending for the whole run.
+    let mut users_total = 0u64;
     for (name, c) in &sc.clients {
         let p = format!("clients.{name}");
         let target = match comp_id(&c.target) {
@@ -224,27 +377,40 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         format!("amplitude must be between 0 and 1, found {}", d.amplitude),
                     );
                 }
-                if d.period.is_zero() {
-                    ck.err(format!("{ap}.diurnal.period"), "period must be longer than zero");
-                }
+                ck.period(
+                    &format!("{ap}.diurnal.period"),
+                    d.period.as_nanos(),
+                    "a diurnal period",
+                    "period must be longer than zero",
+                );
                 ArrivalCfg::Diurnal {
                     mean: d.mean.per_sec(),
                     amplitude: d.amplitude,
                     period: d.period.as_nanos().max(1),
                 }
             }
-            Arrival::Trace(file) => match load_trace(&base_dir.join(file)) {
-                Ok(t) => ArrivalCfg::Trace(Arc::new(t)),
+            Arrival::Trace(file) => match ck.trace(file) {
+                Ok(t) => ArrivalCfg::Trace(t),
                 Err(e) => {
                     ck.err(format!("{ap}.trace"), e);
                     ArrivalCfg::Trace(Arc::new(Vec::new()))
                 }
             },
             Arrival::Closed(cl) => {
+                users_total += u64::from(cl.users);
                 if cl.users > MAX_USERS {
                     ck.err(
                         format!("{ap}.closed.users"),
                         format!("at most {MAX_USERS} closed-loop users, found {}", cl.users),
+                    );
+                } else if users_total > u64::from(MAX_USERS) {
+                    ck.err(
+                        format!("{ap}.closed.users"),
+                        format!(
+                            "closed-loop users of all clients together may be at most {MAX_USERS}; with this \
+                             client's {} they would be {users_total}",
+                            cl.users
+                        ),
                     );
                 }
                 if cl.users == 0 {
@@ -308,6 +474,16 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 ck.err(format!("{p}.identities"), "identities must be at least 1");
                 1
             }
+            (Some(n), _) if n > MAX_IDENTITIES => {
+                ck.err(
+                    format!("{p}.identities"),
+                    format!(
+                        "at most {MAX_IDENTITIES} identities per client (sticky balancers and stateful \
+                         services keep an entry for each), found {n}"
+                    ),
+                );
+                1
+            }
             (Some(n), _) => n,
             (None, Arrival::Closed(cl)) => u64::from(cl.users.max(1)),
             (None, _) => 1,
@@ -328,7 +504,11 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             _ => {
                 ck.err(
                     format!("{p}.identities"),
-                    format!("identities of all clients together may be at most {MAX_IDENTITIES}"),
+                    format!(
+                        "identities of all clients together may be at most {MAX_IDENTITIES}; with this \
+                         client's {identities} they would be {}",
+                        identity_base.saturating_add(identities)
+                    ),
                 );
                 0
             }
@@ -543,9 +723,12 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         let hp = format!("{p}.health_check");
                         let interval = h.interval.map_or(2_000_000_000, |d| d.as_nanos());
                         let timeout = h.timeout.map_or(1_000_000_000, |d| d.as_nanos());
-                        if interval == 0 {
-                            ck.err(format!("{hp}.interval"), "interval must be longer than zero");
-                        }
+                        ck.period(
+                            &format!("{hp}.interval"),
+                            interval,
+                            "a health-check interval",
+                            "interval must be longer than zero",
+                        );
                         if timeout == 0 {
                             ck.err(format!("{hp}.timeout"), "timeout must be longer than zero");
                         }
@@ -648,9 +831,13 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         ),
                     );
                 }
-                if k.write_policy == WritePolicy::WriteBack && k.flush_interval.is_some_and(|d| d.is_zero()) {
-                    ck.err(
-                        format!("{p}.flush_interval"),
+                if k.write_policy == WritePolicy::WriteBack
+                    && let Some(d) = k.flush_interval
+                {
+                    ck.period(
+                        &format!("{p}.flush_interval"),
+                        d.as_nanos(),
+                        "a flush interval",
                         "a flush interval must be longer than zero",
                     );
                 }
@@ -758,8 +945,13 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         0
                     }
                 };
-                if q.concurrency == Some(0) {
-                    ck.err(format!("{p}.concurrency"), "concurrency must be at least 1");
+                match q.concurrency {
+                    Some(0) => ck.err(format!("{p}.concurrency"), "concurrency must be at least 1"),
+                    Some(n) if n > MAX_CONCURRENCY => ck.err(
+                        format!("{p}.concurrency"),
+                        format!("at most {MAX_CONCURRENCY} workers, found {n}"),
+                    ),
+                    _ => {}
                 }
                 if q.capacity == Some(0) {
                     ck.err(
@@ -770,18 +962,30 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 if q.max_deliveries == 0 {
                     ck.err(format!("{p}.max_deliveries"), "max_deliveries must be at least 1");
                 }
-                if let Some(b) = &q.batch
-                    && !(1..=u32::from(u16::MAX)).contains(&b.size)
-                {
-                    ck.err(
-                        format!("{p}.batch.size"),
-                        format!("batch size must be between 1 and {}, found {}", u16::MAX, b.size),
-                    );
+                if let Some(b) = &q.batch {
+                    if !(1..=MAX_BATCH).contains(&b.size) {
+                        ck.err(
+                            format!("{p}.batch.size"),
+                            format!("batch size must be between 1 and {MAX_BATCH}, found {}", b.size),
+                        );
+                    } else if u64::from(workers.clamp(1, MAX_CONCURRENCY)) * u64::from(b.size)
+                        > MAX_BATCH_SLOTS
+                    {
+                        // Every worker's batch reserves room for a full batch.
+                        ck.err(
+                            format!("{p}.batch.size"),
+                            format!(
+                                "workers × batch size may be at most {MAX_BATCH_SLOTS} message slots, found \
+                                 {workers} × {}; use smaller batches or set a lower `concurrency`",
+                                b.size
+                            ),
+                        );
+                    }
                 }
                 CompCfg::Queue(QueueCfg {
                     name: name.to_string(),
                     consumer,
-                    concurrency: workers.clamp(1, 1_000_000),
+                    concurrency: workers.clamp(1, MAX_CONCURRENCY),
                     consumer_service,
                     capacity: q.capacity.unwrap_or(u64::MAX),
                     durable: q.durable,
@@ -790,10 +994,9 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                         AckSpec::AfterProcessing => Ack::AfterProcessing,
                     },
                     max_deliveries: q.max_deliveries.max(1),
-                    batch: q
-                        .batch
-                        .as_ref()
-                        .map_or(1, |b| b.size.clamp(1, u32::from(u16::MAX)) as u16),
+                    batch: q.batch.as_ref().map_or(1, |b| {
+                        u16::try_from(b.size.clamp(1, MAX_BATCH)).unwrap_or(u16::MAX)
+                    }),
                     max_wait: q.batch.as_ref().map_or(0, |b| b.max_wait.as_nanos()),
                 })
             }
@@ -818,6 +1021,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
                 }
                 if d.targets.is_empty() {
                     ck.err(format!("{p}.targets"), "a DNS needs at least one target");
+                }
+                let cells = u64::from(nclients) * targets.len() as u64;
+                if !ck.charge_grid(&format!("{p}.targets"), cells, "a DNS (clients × targets)") {
+                    targets.clear();
                 }
                 let n = network.regions.len();
                 let region = |id: u32| network.region.get(id as usize).copied().unwrap_or(NO_REGION);
@@ -926,6 +1133,26 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     }
     check_cycles(&mut ck, sc);
     autoscalers(&mut ck, sc, nclients, &mut comps);
+    if let Some(iv) = opts.interval
+        && !sc.duration.is_zero()
+    {
+        let rows = sc.duration.as_nanos().div_ceil(iv.as_nanos().max(1));
+        if rows > MAX_SERIES_ROWS {
+            ck.err(
+                "duration",
+                format!(
+                    "with --interval {iv}, this {} run would record {rows} time-series rows, and at most \
+                     {MAX_SERIES_ROWS} are kept: use a longer --interval (at least {})",
+                    sc.duration,
+                    Duration(sc.duration.as_nanos().div_ceil(MAX_SERIES_ROWS))
+                ),
+            );
+        }
+    }
+    // The scenario-wide totals are only meaningful once every value is.
+    if ck.problems.is_empty() {
+        totals(&mut ck, sc, &comps, key_space);
+    }
 
     if !ck.problems.is_empty() {
         return Err(ck.problems);
@@ -967,28 +1194,12 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     })
 }
 
-/// Largest replica count a service may have.
-pub const MAX_REPLICAS: u32 = 100_000;
-/// Largest core count per replica.
-pub const MAX_CORES: u32 = 1_000_000;
-/// Largest closed-loop population.
-pub const MAX_USERS: u32 = 10_000_000;
-/// Largest total of identities over all clients.
-pub const MAX_IDENTITIES: u64 = 1 << 40;
-/// Largest consistent-hash ring.
-pub const MAX_RING_POINTS: u64 = 10_000_000;
-/// Longest simulated duration (100 years): times stay far from u64 overflow.
-pub const MAX_DURATION_NS: u64 = 100 * 365 * 86_400 * 1_000_000_000;
-
-/// Largest key space a database or LFU cache may index (dense tables).
-pub const MAX_DATA_KEYS: u64 = 1 << 25;
-/// Largest cache node.
-pub const MAX_CACHE_ENTRIES: u64 = 1 << 24;
-/// Most per-key version cells a database may keep (keys × copies per key).
-pub const MAX_DB_CELLS: u64 = 1 << 27;
-
-/// Most time-series rows the default interval produces.
-pub const MAX_ROWS: u64 = 10_000;
+// The limits used to live here; they are in [`super::limits`] now, and
+// re-exported under their old paths.
+pub use super::limits::{
+    MAX_ATTEMPTS, MAX_CACHE_ENTRIES, MAX_CORES, MAX_DATA_KEYS, MAX_DB_CELLS, MAX_DURATION_NS, MAX_IDENTITIES,
+    MAX_REGIONS, MAX_REPLICAS, MAX_RING_POINTS, MAX_ROWS, MAX_USERS,
+};
 
 /// 1 s, or the smallest 1-2-5 multiple of a second that keeps the series
 /// within [`MAX_ROWS`] rows.
@@ -1003,6 +1214,149 @@ pub fn auto_interval(duration_ns: u64) -> u64 {
             }
         }
         unit *= 10;
+    }
+}
+
+/// Checks what the whole scenario would allocate against the scenario-wide
+/// limits of [`super::limits`], component by component in file order; each
+/// total is reported once, at the first component that takes it over.
+fn totals(ck: &mut Checker, sc: &Scenario, comps: &[CompCfg], key_space: u64) {
+    let (mut cells, mut instances, mut slots, mut entries, mut points) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut over = [false; 5];
+    let n = |x: u32| u64::from(x);
+    for (name, c) in sc.components.keys().zip(comps) {
+        let p = format!("components.{name}");
+        // This component's share of each total, with the field to blame and
+        // why it needs it.
+        let mut table: Option<(u64, String)> = None;
+        let mut inst: Option<(u64, &str)> = None;
+        let mut slot = 0;
+        let mut entry = 0;
+        let mut ring: Option<(u64, &str)> = None;
+        match c {
+            CompCfg::Service(svc) => {
+                inst = Some((n(svc.pool.max(svc.replicas)), "replicas"));
+                if let StateCfg::Stateful { users, .. } = svc.state {
+                    table = Some((
+                        n(users),
+                        format!(
+                            "a stateful service remembers the replica holding each of {users} identities' sessions"
+                        ),
+                    ));
+                }
+            }
+            CompCfg::Balancer(b) => {
+                if b.algorithm == Algorithm::ConsistentHash {
+                    ring = Some((n(b.vnodes) * n(b.replicas), "vnodes"));
+                }
+                if b.algorithm == Algorithm::Sticky {
+                    let ids = b.identities.min(1 << 26);
+                    table = Some((
+                        ids,
+                        format!("a sticky balancer remembers the replica of each of {ids} identities"),
+                    ));
+                }
+            }
+            CompCfg::Cache(k) => {
+                let nodes = n(k.nodes.max(1));
+                inst = Some((nodes, "nodes"));
+                entry = nodes * n(k.capacity);
+                if k.policy == Policy::Lfu {
+                    table = Some((
+                        nodes * k.key_space,
+                        format!(
+                            "an LFU cache counts requests for each of the {} keys on each of its {nodes} nodes",
+                            k.key_space
+                        ),
+                    ));
+                }
+            }
+            CompCfg::Database(d) => {
+                let nodes = n(d.max_shards) * n(d.per_shard());
+                inst = Some((nodes, "shards"));
+                slot = nodes * n(d.cores);
+                if let Scheme::ConsistentHash { vnodes } = d.scheme {
+                    ring = Some((n(vnodes) * n(d.max_shards), "partitioning.consistent_hash.vnodes"));
+                }
+                // The committed version, one cell per node of a shard, and
+                // one more for a quorum's coordinator, a backup and a directory.
+                let per_key = 1
+                    + n(d.per_shard())
+                    + u64::from(matches!(d.mode, Mode::Quorum { .. }))
+                    + u64::from(d.backup.is_some())
+                    + u64::from(d.scheme == Scheme::Directory);
+                table = Some((
+                    key_space * per_key,
+                    format!(
+                        "a database keeps {per_key} entries for each of the {key_space} keys the clients use"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if let Some((t, why)) = table {
+            cells = cells.saturating_add(t);
+            if cells > MAX_TABLE_CELLS && !over[0] {
+                over[0] = true;
+                ck.err_key(
+                    "components",
+                    name,
+                    format!(
+                        "the per-key and per-identity tables of all components may hold at most {MAX_TABLE_CELLS} \
+                         entries (1 GiB), and this one takes them to {cells}: {why}; use fewer keys (the \
+                         clients' `keys`), databases, replicas or identities"
+                    ),
+                );
+            }
+        }
+        if let Some((i, field)) = inst {
+            instances = instances.saturating_add(i);
+            if instances > MAX_INSTANCES && !over[1] {
+                over[1] = true;
+                ck.err(
+                    format!("{p}.{field}"),
+                    format!(
+                        "service replicas, cache nodes and database nodes of all components together may be at \
+                         most {MAX_INSTANCES}, and this one's {i} take them to {instances}"
+                    ),
+                );
+            }
+        }
+        slots = slots.saturating_add(slot);
+        if slots > MAX_DB_CORE_SLOTS && !over[2] {
+            over[2] = true;
+            ck.err(
+                format!("{p}.cores"),
+                format!(
+                    "database nodes × cores may be at most {MAX_DB_CORE_SLOTS} over all databases (each node \
+                     reserves a slot per core), and this one's {slot} take them to {slots}"
+                ),
+            );
+        }
+        entries = entries.saturating_add(entry);
+        if entries > MAX_CACHE_ENTRIES && !over[3] {
+            over[3] = true;
+            ck.err(
+                format!("{p}.capacity"),
+                format!(
+                    "caches and CDNs together may hold at most {MAX_CACHE_ENTRIES} entries (nodes × capacity, \
+                     allocated up front), and this one's {entry} take them to {entries}"
+                ),
+            );
+        }
+        if let Some((r, field)) = ring {
+            points = points.saturating_add(r);
+            if points > MAX_RING_POINTS && !over[4] {
+                over[4] = true;
+                ck.err(
+                    format!("{p}.{field}"),
+                    format!(
+                        "the consistent-hash rings of all balancers and databases may hold at most \
+                         {MAX_RING_POINTS} points together, and this one's {r} take them to {points}"
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -1230,9 +1584,6 @@ fn service(
     })
 }
 
-/// Most attempts a retry policy may make.
-pub const MAX_ATTEMPTS: u32 = 100;
-
 /// A caller's timeout, retries, breaker and idempotency, checked (`p` is the
 /// path of the client or call edge that carries them).
 fn call_policy(
@@ -1454,15 +1805,21 @@ fn check_cycles(ck: &mut Checker, sc: &Scenario) {
 }
 
 /// Arrival times from a file: one duration since the start per line, blank
-/// lines and `#` comments ignored.
+/// lines and `#` comments ignored. At most [`MAX_DATA_FILE_BYTES`] are read
+/// and at most [`MAX_DATA_VALUES`] times kept.
 pub fn load_trace(path: &Path) -> Result<Vec<u64>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read trace file {}: {e}", path.display()))?;
+    let text = super::limits::read_text_capped(path, MAX_DATA_FILE_BYTES, "trace file")?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let l = line.split('#').next().unwrap_or("").trim();
         if l.is_empty() {
             continue;
+        }
+        if out.len() as u64 >= MAX_DATA_VALUES {
+            return Err(format!(
+                "{}: more than {MAX_DATA_VALUES} arrival times, the most archsim keeps",
+                path.display()
+            ));
         }
         let d: Duration = l
             .parse()
@@ -1595,7 +1952,6 @@ fn database(
     key_space: u64,
     regions: &[String],
 ) -> CompCfg {
-    const MAX_SHARDS: u32 = 10_000;
     if d.shards == 0 || d.shards > MAX_SHARDS {
         ck.err(
             format!("{p}.shards"),
@@ -1615,10 +1971,10 @@ fn database(
         Replication::Sync => Mode::Sync,
         Replication::Quorum(q) => {
             let qp = format!("{p}.replication.quorum");
-            if q.n == 0 || q.n > 64 {
+            if q.n == 0 || q.n > MAX_QUORUM_N {
                 ck.err(
                     format!("{qp}.n"),
-                    format!("n must be between 1 and 64, found {}", q.n),
+                    format!("n must be between 1 and {MAX_QUORUM_N}, found {}", q.n),
                 );
             }
             if q.w == 0 || q.w > q.n {
@@ -1641,7 +1997,7 @@ fn database(
                     ),
                 );
             }
-            if d.replicas != 0 && d.replicas + 1 != q.n {
+            if d.replicas != 0 && u64::from(d.replicas) + 1 != u64::from(q.n) {
                 ck.err(
                     format!("{p}.replicas"),
                     format!(
@@ -1651,7 +2007,7 @@ fn database(
                     ),
                 );
             }
-            let n = q.n.clamp(1, 64);
+            let n = q.n.clamp(1, MAX_QUORUM_N);
             Mode::Quorum {
                 n,
                 w: q.w.clamp(1, n),
@@ -1659,15 +2015,18 @@ fn database(
             }
         }
     };
-    if d.replicas > 63 {
+    if d.replicas > MAX_FOLLOWERS {
         ck.err(
             format!("{p}.replicas"),
-            format!("at most 63 followers per shard, found {}", d.replicas),
+            format!(
+                "at most {MAX_FOLLOWERS} followers per shard, found {}",
+                d.replicas
+            ),
         );
     }
     let followers = match mode {
         Mode::Quorum { n, .. } => n - 1,
-        _ => d.replicas.min(63),
+        _ => d.replicas.min(MAX_FOLLOWERS),
     };
     let copies = u64::from(followers) + 3;
     if key_space.saturating_mul(copies) > MAX_DB_CELLS {
@@ -1697,7 +2056,7 @@ fn database(
                 );
             }
             Scheme::ConsistentHash {
-                vnodes: v.vnodes.clamp(1, 1 << 20),
+                vnodes: v.vnodes.clamp(1, MAX_VNODES),
             }
         }
     };
@@ -1735,10 +2094,13 @@ fn database(
             "failover promotes a follower: give the shards `replicas: 1` or more",
         );
     }
-    if let Some(b) = &d.backup
-        && b.every.is_zero()
-    {
-        ck.err(format!("{p}.backup.every"), "`every` must be longer than zero");
+    if let Some(b) = &d.backup {
+        ck.period(
+            &format!("{p}.backup.every"),
+            b.every.as_nanos(),
+            "`every`",
+            "`every` must be longer than zero",
+        );
     }
     CompCfg::Database(DatabaseCfg {
         name: name.to_string(),
@@ -1783,20 +2145,27 @@ fn parse_instance(target: &str) -> (&str, Option<&str>) {
 
 /// The index of region `name`, or a located error.
 fn region_index(ck: &mut Checker, sc: &Scenario, path: &str, name: &str) -> Option<u16> {
-    match sc.network.regions.iter().position(|r| r == name) {
-        Some(i) => Some(i as u16),
+    match ck.region(name) {
+        Some(i) => Some(i),
         None => {
             let known = if sc.network.regions.is_empty() {
                 "`network.regions` lists none".to_string()
             } else {
+                let more = sc.network.regions.len().saturating_sub(MAX_REGIONS);
                 format!(
-                    "regions are {}",
+                    "regions are {}{}",
                     sc.network
                         .regions
                         .iter()
+                        .take(MAX_REGIONS)
                         .map(|r| format!("`{r}`"))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
                 )
             };
             ck.err(path, format!("no region named `{name}` ({known})"));
@@ -1804,9 +2173,6 @@ fn region_index(ck: &mut Checker, sc: &Scenario, path: &str, name: &str) -> Opti
         }
     }
 }
-
-/// Most regions a scenario may have.
-pub const MAX_REGIONS: usize = 64;
 
 /// The network: in-region latency, regions, the latency between them, and
 /// the region of every client and component.
@@ -1823,7 +2189,7 @@ fn network(ck: &mut Checker, sc: &Scenario) -> Network {
         );
     }
     for (i, r) in regions.iter().enumerate() {
-        if regions[..i].contains(r) {
+        if ck.region(r).is_some_and(|first| usize::from(first) != i) {
             ck.err(
                 format!("network.regions.{i}"),
                 format!("region `{r}` is listed twice"),
@@ -1913,6 +2279,9 @@ fn faults(
     Vec<Arc<Groups>>,
     Vec<(Arc<Groups>, u64)>,
 ) {
+    // What one partition or injected latency costs: a side per client and
+    // component, and per region.
+    let grid = (regions.len() + sc.network.regions.len()) as u64;
     let mut fixed = Vec::new();
     let mut random = Vec::new();
     let mut partitions = Vec::new();
@@ -1924,7 +2293,8 @@ fn faults(
             region: vec![0; sc.network.regions.len()],
         };
         for (si, side) in sides.iter().enumerate() {
-            let gid = si as u16 + 1;
+            // Sides are fewer than u16::MAX (checked by the caller).
+            let gid = u16::try_from(si + 1).unwrap_or(u16::MAX);
             for (mi, m) in side.iter().enumerate() {
                 let mp = format!("{path}.{si}.{mi}");
                 let id = sc
@@ -1937,7 +2307,7 @@ fn faults(
                         ck.err(mp, format!("`{m}` is on two sides"));
                     }
                     g.comp[id as usize] = gid;
-                } else if let Some(r) = sc.network.regions.iter().position(|r| r == m) {
+                } else if let Some(r) = ck.region(m).map(usize::from) {
                     if g.region[r] != 0 {
                         ck.err(mp, format!("region `{m}` is on two sides"));
                     }
@@ -2039,6 +2409,14 @@ fn faults(
                     continue;
                 }
             };
+            // Each instance fails and recovers on a cycle of mean mtbf + mttr.
+            let before = ck.problems.len();
+            for (field, d) in [("mtbf", mtbf), ("mttr", mttr)] {
+                ck.period(&format!("{fp}.{field}"), d.as_nanos(), &format!("`{field}`"), "");
+            }
+            if ck.problems.len() > before {
+                continue;
+            }
             let found = lookup(ck, "random", r);
             if let Some((_, "database", _)) = found {
                 ck.err(
@@ -2154,6 +2532,20 @@ fn faults(
                 );
                 continue;
             }
+            if refs.len() >= usize::from(u16::MAX) {
+                ck.err(
+                    format!("{fp}.partition"),
+                    format!(
+                        "a partition has at most {} sides, found {}",
+                        u16::MAX - 1,
+                        refs.len()
+                    ),
+                );
+                continue;
+            }
+            if !ck.charge_grid(&format!("{fp}.partition"), grid, "a partition") {
+                continue;
+            }
             let g = groups(ck, &format!("{fp}.partition"), &refs);
             let label = sides.iter().map(|s| s.join(", ")).collect::<Vec<_>>().join(" | ");
             fixed.push(FaultCfg {
@@ -2181,6 +2573,9 @@ fn faults(
                     format!("{fp}.latency.between"),
                     "name exactly two components, clients or regions",
                 );
+                continue;
+            }
+            if !ck.charge_grid(&format!("{fp}.latency"), grid, "an injected latency") {
                 continue;
             }
             let a = std::slice::from_ref(&l.between[0]);
@@ -2330,16 +2725,28 @@ fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps: &mut [Comp
             );
         }
         if a.max > MAX_REPLICAS {
-            ck.err(format!("{p}.max"), format!("at most {MAX_REPLICAS} replicas"));
-        }
-        let (min, max) = (a.min.max(1), a.max.clamp(a.min.max(1), MAX_REPLICAS));
-        let interval = a.interval.map_or(15 * NS_PER_S, |d| d.as_nanos());
-        if interval == 0 {
             ck.err(
-                format!("{p}.interval"),
-                "the sync interval must be longer than zero",
+                format!("{p}.max"),
+                format!("at most {MAX_REPLICAS} replicas, found {}", a.max),
             );
         }
+        if a.min > MAX_REPLICAS {
+            ck.err(
+                format!("{p}.min"),
+                format!("at most {MAX_REPLICAS} replicas, found {}", a.min),
+            );
+        }
+        // Both within 1..=MAX_REPLICAS and min <= max, whatever was written
+        // (the problems above stop the run).
+        let min = a.min.clamp(1, MAX_REPLICAS);
+        let max = a.max.clamp(min, MAX_REPLICAS);
+        let interval = a.interval.map_or(15 * NS_PER_S, |d| d.as_nanos());
+        ck.period(
+            &format!("{p}.interval"),
+            interval,
+            "the sync interval",
+            "the sync interval must be longer than zero",
+        );
         let metric = |m: ScalingMetric| match m {
             ScalingMetric::Cpu => Metric::Cpu,
             ScalingMetric::RequestRate => Metric::RequestRate,
@@ -2575,7 +2982,9 @@ fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps: &mut [Comp
             svc.autoscale = Some(cfg);
         }
     }
-    let sid = |id: u32| (id - nclients) as usize;
+    // A backend that was not found is id 0 (a problem is reported already):
+    // it may be a client's id, which is no component.
+    let sid = |id: u32| id.checked_sub(nclients).map_or(usize::MAX, |i| i as usize);
     let fronted: Vec<usize> = comps
         .iter()
         .filter_map(|c| match c {

@@ -3418,3 +3418,758 @@ components:
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(!o.stdout.contains("no load balancer"), "{}", o.stdout);
 }
+
+// ---------------------------------------------------------------------------
+// Limits, periods, files and names (issue 17): what would panic, hang or run
+// out of memory is refused as bad input, with the field and the limit
+// ---------------------------------------------------------------------------
+
+/// The rendered error `load_str` gives for `yaml` (named `s.yaml`); panics
+/// if it loads.
+#[track_caller]
+fn load_error(yaml: &str) -> String {
+    match load_str(FILE, yaml, Path::new("."), &[], &BuildOptions::default()) {
+        Ok(_) => panic!("expected an error, but it loaded:\n{yaml}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `load_error`, checked for `s.yaml:<loc>: <path>: ` and each of `words`.
+#[track_caller]
+fn expect_load_error(yaml: &str, loc: &str, path: &str, words: &[&str]) -> String {
+    let e = load_error(yaml);
+    let head = format!("{FILE}:{loc}: {path}: ");
+    assert!(e.contains(&head), "lacks {head:?}:\n{e}");
+    for w in words {
+        assert!(e.contains(w), "lacks {w:?}:\n{e}");
+    }
+    e
+}
+
+/// Whether `yaml` loads (from the crate root).
+fn loads(yaml: &str) -> Result<(), String> {
+    load_str(FILE, yaml, Path::new("."), &[], &BuildOptions::default())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+const AUTOSCALED: &str = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+components:
+  api:
+    kind: service
+    service_time: 10ms
+  hpa:
+    kind: autoscaler
+    target: api
+    min: MIN
+    max: MAX
+    policy: { target_tracking: { metric: cpu, target: 0.5 } }
+"#;
+
+#[test]
+fn autoscaler_min_above_the_replica_limit_is_bad_input_not_a_panic() {
+    // min > 100000 made `clamp(min, max)` panic with min > max.
+    let yaml = AUTOSCALED.replace("MIN", "200000").replace("MAX", "300000");
+    let o = expect_error(
+        &yaml,
+        "14:10",
+        "components.hpa.min",
+        &["at most 100000 replicas", "found 200000"],
+    );
+    assert!(
+        o.stderr
+            .contains("s.yaml:15:10: components.hpa.max: at most 100000 replicas")
+    );
+    let dir = tmp();
+    std::fs::write(dir.path().join(FILE), &yaml).unwrap();
+    assert_bad(
+        &archsim(dir.path(), &["explain", FILE]),
+        &["s.yaml:14:10: components.hpa.min: "],
+    );
+    // min above max, both within the limit: the old message, no panic.
+    let yaml = AUTOSCALED.replace("MIN", "90000").replace("MAX", "3");
+    expect_load_error(&yaml, "15:10", "components.hpa.max", &["at least min (90000)"]);
+}
+
+#[test]
+fn arithmetic_on_huge_numbers_does_not_panic() {
+    // `replicas + 1` overflowed beside a quorum; a balancer whose backend is
+    // missing gave a negative index in front of an autoscaled service.
+    let quorum = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+    replicas: 4294967295
+    replication: { quorum: { n: 3, w: 2, r: 2 } }
+"#;
+    let missing = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: lb
+components:
+  lb:
+    kind: load_balancer
+    algorithm: round_robin
+    backends: nowhere
+  api:
+    kind: service
+    service_time: 1ms
+  hpa:
+    kind: autoscaler
+    target: api
+    max: 4
+    policy: { target_tracking: { metric: cpu, target: 0.5 } }
+"#;
+    for yaml in [quorum, missing] {
+        let r =
+            catch_unwind(|| load_str(FILE, yaml, Path::new("."), &[], &BuildOptions::default()).map(|_| ()));
+        assert!(r.is_ok(), "loading panicked:\n{yaml}");
+    }
+    expect_load_error(quorum, "11:15", "components.db.replicas", &["n − 1 = 2"]);
+    expect_load_error(
+        missing,
+        "11:15",
+        "components.lb.backends",
+        &["no component named `nowhere`"],
+    );
+}
+
+/// Scenarios with one repeating timer set to `1ns`, the line:column of that
+/// value and its field path.
+fn one_ns_periods() -> Vec<(String, &'static str, &'static str)> {
+    let base = |extra_client: &str, target: &str, comps: &str, faults: &str| {
+        format!(
+            "name: t
+duration: 1s
+clients:
+  users:
+    arrival: {extra_client}
+    target: {target}
+components:
+  api:
+    kind: service
+    service_time: 1ms
+{comps}{faults}"
+        )
+    };
+    let poisson = "{ poisson: 10/s }";
+    vec![
+        (
+            base(
+                "{ diurnal: { mean: 10/s, amplitude: 0.5, period: 1ns } }",
+                "api",
+                "",
+                "",
+            ),
+            "5:63",
+            "clients.users.arrival.diurnal.period",
+        ),
+        (
+            base(
+                poisson,
+                "lb",
+                "  lb: { kind: load_balancer, algorithm: round_robin, backends: api, health_check: { interval: 1ns } }\n",
+                "",
+            ),
+            "11:95",
+            "components.lb.health_check.interval",
+        ),
+        (
+            base(
+                poisson,
+                "api",
+                "  hpa:\n    kind: autoscaler\n    target: api\n    max: 3\n    interval: 1ns\n    policy: { target_tracking: { metric: cpu, target: 0.5 } }\n",
+                "",
+            ),
+            "15:15",
+            "components.hpa.interval",
+        ),
+        (
+            base(
+                poisson,
+                "wb",
+                "  wb: { kind: cache, capacity: 10, write_policy: write_back, flush_interval: 1ns, backend: api }\n",
+                "",
+            ),
+            "11:78",
+            "components.wb.flush_interval",
+        ),
+        (
+            base(
+                poisson,
+                "db",
+                "  db: { kind: database, read_time: 1ms, backup: { every: 1ns, restore_time: 1s } }\n",
+                "",
+            ),
+            "11:58",
+            "components.db.backup.every",
+        ),
+        (
+            base(
+                poisson,
+                "api",
+                "",
+                "faults:\n  - { random: api, mtbf: 1ns, mttr: 1s }\n",
+            ),
+            "12:26",
+            "faults.0.mtbf",
+        ),
+        (
+            base(
+                poisson,
+                "api",
+                "",
+                "faults:\n  - { random: api, mtbf: 1h, mttr: 999us }\n",
+            ),
+            "12:36",
+            "faults.0.mttr",
+        ),
+    ]
+}
+
+#[test]
+fn periods_of_repeating_timers_have_a_floor_of_1ms() {
+    for (yaml, loc, path) in one_ns_periods() {
+        let found = if path.ends_with("mttr") {
+            "found 999us"
+        } else {
+            "found 1ns"
+        };
+        expect_load_error(&yaml, loc, path, &["must be at least 1ms", found]);
+        // The floor itself is accepted.
+        let at_floor = yaml.replace("1ns", "1ms").replace("999us", "1ms");
+        loads(&at_floor).unwrap_or_else(|e| panic!("{path} at 1ms should load:\n{e}"));
+    }
+    // Through the binary: exit 2, located.
+    let (yaml, loc, path) = &one_ns_periods()[1];
+    expect_error(yaml, loc, path, &["at least 1ms"]);
+}
+
+#[test]
+fn keys_times_databases_are_capped_in_total() {
+    // 16 databases at the per-database key cap ran out of memory.
+    let mut yaml = String::from(
+        "name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: api
+    keys: { uniform: 33554432 }
+components:
+  api:
+    kind: service
+    service_time: 1ms
+    calls: [db0]
+",
+    );
+    for i in 0..16 {
+        yaml.push_str(&format!("  db{i}:\n    kind: database\n    read_time: 1ms\n"));
+    }
+    // Each database keeps 2 cells per key (the committed version and its
+    // one node): four fill the 2^28 cells, the fifth (named on line 25) is
+    // refused.
+    let o = expect_error(
+        &yaml,
+        "25:3",
+        "components.db4",
+        &["at most 268435456 entries", "335544320", "33554432 keys"],
+    );
+    assert_eq!(o.stderr.matches("error: ").count(), 1, "{}", o.stderr);
+    // Four load.
+    let four: String = yaml.lines().take(12 + 4 * 3).map(|l| format!("{l}\n")).collect();
+    loads(&four).unwrap();
+}
+
+#[test]
+fn identities_are_capped_per_client_and_in_total() {
+    let one = with_service_line("replicas: 1")
+        .replace("    target: api\n", "    target: api\n    identities: 16777217\n");
+    expect_load_error(
+        &one,
+        "7:17",
+        "clients.users.identities",
+        &["at most 16777216 identities per client", "16777217"],
+    );
+    loads(&one.replace("16777217", "16777216")).unwrap();
+    let two = r#"name: t
+duration: 1s
+clients:
+  a:
+    arrival: { poisson: 10/s }
+    target: api
+    identities: 10000000
+  b:
+    arrival: { poisson: 10/s }
+    target: api
+    identities: 10000000
+components:
+  api:
+    kind: service
+    service_time: 1ms
+"#;
+    expect_load_error(
+        two,
+        "11:17",
+        "clients.b.identities",
+        &["at most 16777216", "would be 20000000"],
+    );
+}
+
+#[test]
+fn time_series_rows_are_capped_with_a_hint() {
+    // `--interval 1us` on a 1 h run asked for 3.6 billion rows.
+    let dir = good_dir();
+    let o = archsim(
+        dir.path(),
+        &[
+            "run",
+            "good.yaml",
+            "--out",
+            "out",
+            "--duration",
+            "1h",
+            "--interval",
+            "1us",
+        ],
+    );
+    assert_bad(
+        &o,
+        &[
+            "--duration (duration=1h): duration: ",
+            "3600000000 time-series rows",
+            "at most 1000000",
+            "use a longer --interval (at least 3.6ms)",
+        ],
+    );
+    assert!(!dir.path().join("out").exists());
+    // From the file's own duration, located there.
+    let o = archsim(
+        dir.path(),
+        &["run", "good.yaml", "--out", "out", "--interval", "999ns"],
+    );
+    assert_bad(&o, &["good.yaml:2:11: duration: ", "1001002 time-series rows"]);
+    // At the cap it is accepted: build only (a million rows is a real run).
+    let opts = BuildOptions {
+        interval: Some("1us".parse().unwrap()),
+        ..Default::default()
+    };
+    let (_, cfg) = load_str("good.yaml", GOOD, Path::new("."), &[], &opts).unwrap();
+    assert_eq!(cfg.duration / cfg.interval, 1_000_000);
+}
+
+#[test]
+fn instances_and_database_slots_are_capped_in_total() {
+    let mut yaml = String::from(
+        "name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: s0
+components:
+",
+    );
+    for i in 0..11 {
+        yaml.push_str(&format!(
+            "  s{i}:\n    kind: service\n    replicas: 100000\n    service_time: 1ms\n"
+        ));
+    }
+    // Ten services fill the million instances; s10's replicas are on line 50.
+    expect_load_error(
+        &yaml,
+        "50:15",
+        "components.s10.replicas",
+        &["at most 1000000", "this one's 100000 take them to 1100000"],
+    );
+    let db = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: db
+components:
+  db:
+    kind: database
+    read_time: 1ms
+    shards: 10000
+    replicas: 1
+    cores: 1000
+"#;
+    expect_load_error(
+        db,
+        "13:12",
+        "components.db.cores",
+        &["at most 16777216", "20000000"],
+    );
+}
+
+#[test]
+fn cache_entries_rings_lfu_counters_and_batches_are_capped() {
+    let caches = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  api:
+    kind: service
+    service_time: 1ms
+  a: { kind: cache, read_policy: read_through, capacity: 16777216, backend: api }
+  b: { kind: cache, read_policy: read_through, capacity: 16777216, backend: api }
+"#;
+    expect_load_error(
+        caches,
+        "12:58",
+        "components.b.capacity",
+        &["at most 16777216 entries", "33554432"],
+    );
+    let lfu = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: c
+    keys: { uniform: 33554432 }
+components:
+  api:
+    kind: service
+    service_time: 1ms
+  c: { kind: cache, read_policy: read_through, eviction: lfu, capacity: 10, nodes: 100, backend: api }
+"#;
+    expect_load_error(
+        lfu,
+        "12:3",
+        "components.c",
+        &[
+            "at most 268435456 entries",
+            "33554432 keys on each of its 100 nodes",
+        ],
+    );
+    let rings = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: a
+components:
+  a: { kind: load_balancer, algorithm: consistent_hash, backends: api, vnodes: 100000 }
+  b: { kind: load_balancer, algorithm: consistent_hash, backends: api, vnodes: 100000 }
+  api:
+    kind: service
+    replicas: 100
+    service_time: 1ms
+"#;
+    expect_load_error(
+        rings,
+        "9:80",
+        "components.b.vnodes",
+        &["at most 10000000 points", "20000000"],
+    );
+    let batches = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: q
+components:
+  q: { kind: queue, consumer: api, concurrency: 1000000, batch: { size: 100 } }
+  api:
+    kind: service
+    service_time: 1ms
+"#;
+    expect_load_error(
+        batches,
+        "8:73",
+        "components.q.batch.size",
+        &["at most 16777216 message slots", "1000000 × 100"],
+    );
+    let workers = batches.replace("1000000", "1000001");
+    expect_load_error(
+        &workers,
+        "8:49",
+        "components.q.concurrency",
+        &["at most 1000000 workers"],
+    );
+}
+
+#[test]
+fn dns_tables_are_capped() {
+    // 4100 clients × 4100 targets is past the 2^24 cells.
+    let mut yaml = String::from("name: t\nduration: 1s\nclients:\n");
+    for i in 0..4100 {
+        yaml.push_str(&format!(
+            "  c{i}: {{ arrival: {{ poisson: 1/s }}, target: dns }}\n"
+        ));
+    }
+    yaml.push_str(
+        "components:\n  api: { kind: service, service_time: 1ms }\n  dns:\n    kind: dns\n    targets: [",
+    );
+    yaml.push_str(&vec!["api"; 4100].join(", "));
+    yaml.push_str("]\n");
+    // `targets` is on line 4100 + 8.
+    expect_load_error(
+        &yaml,
+        "4108:14",
+        "components.dns.targets",
+        &["at most 16777216", "16810000"],
+    );
+}
+
+#[test]
+fn files_a_scenario_names_are_read_with_a_cap() {
+    // `/dev/zero` was read until memory ran out.
+    let o = expect_error(
+        &with_arrival("{ trace: /dev/zero }"),
+        "5:23",
+        "clients.users.arrival.trace",
+        &["/dev/zero", "larger than 128 MiB"],
+    );
+    assert!(o.stderr.lines().count() < 10, "{}", o.stderr);
+    expect_error(
+        &with_service_time("{ empirical: /dev/zero }"),
+        "10:19",
+        "components.api.service_time",
+        &["/dev/zero", "larger than 128 MiB"],
+    );
+    // The scenario file itself.
+    let dir = tmp();
+    let o = archsim(dir.path(), &["validate", "/dev/zero"]);
+    assert_bad(&o, &["/dev/zero", "larger than 16 MiB"]);
+}
+
+#[test]
+fn a_file_named_by_many_fields_is_read_once_and_all_are_checked() {
+    let dir = tmp();
+    std::fs::write(dir.path().join("times.txt"), "1ms\n2ms\n3ms\n").unwrap();
+    let mut yaml = String::from(
+        "name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: s0
+components:
+",
+    );
+    for i in 0..50 {
+        yaml.push_str(&format!(
+            "  s{i}: {{ kind: service, service_time: {{ empirical: times.txt }} }}\n"
+        ));
+    }
+    let (_, cfg) = load_str(FILE, &yaml, dir.path(), &[], &BuildOptions::default()).unwrap();
+    let means: Vec<f64> = cfg
+        .components
+        .iter()
+        .filter_map(|c| match c {
+            archsim::model::CompCfg::Service(s) => Some(s.read_time.mean_ns()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(means, vec![2_000_000.0; 50]);
+    // A missing file is reported at every field that names it.
+    let e = load_str(
+        FILE,
+        &yaml.replace("times.txt", "gone.txt"),
+        dir.path(),
+        &[],
+        &BuildOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(e.matches("cannot read").count(), 50, "{e}");
+}
+
+#[test]
+fn scenario_names_that_cannot_be_folder_names_are_refused() {
+    // A 300-character name validated, then `run` failed with "File name too long".
+    let long = format!("{}\n", "x".repeat(300));
+    let yaml = with_service_line("replicas: 1").replacen("t\n", &long, 1);
+    expect_error(
+        &yaml,
+        "1:7",
+        "name",
+        &["at most 100 bytes", "found 300 bytes", "output folder"],
+    );
+    let ok = with_service_line("replicas: 1").replacen("t\n", &format!("{}\n", "x".repeat(100)), 1);
+    loads(&ok).unwrap();
+    for (name, words) in [
+        ("\"a\\u0000b\"", &["control characters", "\\0"][..]),
+        ("\"a\\tb\"", &["control characters", "\\t"][..]),
+        ("\"..\"", &["start with `.`"][..]),
+        ("a\\b", &["`\\`"][..]),
+    ] {
+        let yaml = with_service_line("replicas: 1").replacen("t\n", &format!("{name}\n"), 1);
+        expect_load_error(&yaml, "1:7", "name", words);
+    }
+}
+
+#[test]
+fn client_and_component_names_that_would_break_the_csv_are_refused() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  users:
+    arrival: { poisson: 10/s }
+    target: "a,b"
+components:
+  "a,b":
+    kind: service
+    service_time: 1ms
+"#;
+    // Pointed at the key, not at its value.
+    expect_error(
+        yaml,
+        "8:3",
+        "components.a,b",
+        &["may not contain `,`, `\"`", "found `,`", "timeseries.csv"],
+    );
+    let long = format!("n{}", "x".repeat(100));
+    let yaml = with_service_line("replicas: 1").replace("  users:", &format!("  {long}:"));
+    expect_load_error(
+        &yaml,
+        "4:3",
+        &format!("clients.{long}"),
+        &["at most 100 bytes", "found 101 bytes"],
+    );
+}
+
+#[test]
+fn text_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join(FILE),
+        b"name: t\nduration: 1s\ndescription: caf\xc3\xa9 \xff\n",
+    )
+    .unwrap();
+    for cmd in ["validate", "run"] {
+        let o = archsim(dir.path(), &[cmd, FILE]);
+        // `café ` is 5 characters (6 bytes): the bad byte is column 19.
+        assert_bad(
+            &o,
+            &["s.yaml:3:19: not UTF-8: byte 0xFF", "save the file as UTF-8"],
+        );
+        let caret = o.stderr.lines().last().unwrap_or("");
+        let line = o.stderr.lines().rev().nth(1).unwrap_or("");
+        let at = caret.find('^').expect("a caret");
+        assert_eq!(line.chars().nth(at), Some('\u{fffd}'), "{}", o.stderr);
+    }
+    // In a trace file too: the file's own line and column.
+    std::fs::write(dir.path().join("t.txt"), b"1ms\n2m\xfe\n").unwrap();
+    let e = load_str(
+        FILE,
+        &with_arrival("{ trace: t.txt }"),
+        dir.path(),
+        &[],
+        &BuildOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("s.yaml:5:23: clients.users.arrival.trace: "), "{e}");
+    assert!(e.contains("t.txt:2:3: not UTF-8: byte 0xFE"), "{e}");
+}
+
+#[test]
+fn a_huge_line_is_cut_around_the_caret() {
+    // A 2 MB value with the mistake at its end: the snippet shows a window
+    // of 100 characters with `…` for what is left out, and the caret still
+    // points at the offending character.
+    let yaml = format!(
+        "name: t\nduration: 1s\ndescription: {} bad: [\n",
+        "y".repeat(2_000_000)
+    );
+    let e = load_error(&yaml);
+    assert!(
+        e.starts_with("error: s.yaml:3:2000018: "),
+        "{}",
+        &e[..e.len().min(300)]
+    );
+    assert!(e.len() < 1000, "the error is {} bytes long", e.len());
+    let lines: Vec<&str> = e.lines().collect();
+    let src = lines[lines.len() - 2];
+    let caret = lines[lines.len() - 1];
+    assert!(src.starts_with("3 | …y"), "{src}");
+    assert_eq!(src.chars().count(), "3 | ".len() + 1 + 100);
+    let at = caret.chars().position(|c| c == '^').expect("a caret");
+    assert_eq!(src.chars().nth(at), Some(':'), "{src}\n{caret}");
+    // A mistake at the start of a long line: cut on the right only.
+    let yaml = format!("name: t\nduration: 1s\nsed: [{}]\n", "9, ".repeat(200_000));
+    let e = load_error(&yaml);
+    let lines: Vec<&str> = e.lines().collect();
+    let src = lines[lines.len() - 2];
+    assert!(src.ends_with('…') && !src.contains("| …"), "{src}");
+    // A huge unknown key is shortened in the message, too (and is quick:
+    // no edit distance over its whole length).
+    let started = std::time::Instant::now();
+    let key = "k".repeat(1_000_000);
+    // (An explicit `? KEY` may be longer than the 1024 characters of a plain one.)
+    let e = load_error(&format!("name: t\nduration: 1s\n? {key}\n: 1\n"));
+    assert!(e.len() < 1000, "the error is {} bytes long", e.len());
+    assert!(e.contains("unknown field `kkk") && e.contains('…'), "{e}");
+    assert!(started.elapsed().as_secs() < 10);
+}
+
+#[test]
+fn control_characters_in_user_text_are_escaped_in_errors() {
+    let dir = tmp();
+    // An ESC sequence in a value; a right-to-left override in a name.
+    let kind = with_service_line("replicas: 1").replace("kind: service", "kind: \"serv\\e[31mice\"");
+    let name = with_service_line("replicas: 1").replace("  users:", "  \"us\u{202e}ers\":");
+    for (yaml, needles) in [
+        (
+            kind,
+            ["s.yaml:9:11: components.api.kind: ", "`serv\\u{1b}[31mice`"],
+        ),
+        (name, ["s.yaml:4:3: clients.us\\u{202e}ers: ", "found \\u{202e}"]),
+    ] {
+        std::fs::write(dir.path().join(FILE), &yaml).unwrap();
+        let o = archsim(dir.path(), &["validate", FILE]);
+        assert_bad(&o, &needles);
+        assert!(
+            !o.stderr.contains('\u{1b}') && !o.stderr.contains('\u{202e}'),
+            "{:?}",
+            o.stderr
+        );
+    }
+}
+
+#[test]
+fn closed_loop_users_are_capped_in_total() {
+    let yaml = r#"name: t
+duration: 1s
+clients:
+  a:
+    arrival: { closed: { users: 6000000, think_time: 1s } }
+    target: api
+    identities: 1
+  b:
+    arrival: { closed: { users: 6000000, think_time: 1s } }
+    target: api
+    identities: 1
+components:
+  api:
+    kind: service
+    service_time: 1ms
+"#;
+    expect_load_error(
+        yaml,
+        "9:33",
+        "clients.b.arrival.closed.users",
+        &["at most 10000000", "would be 12000000"],
+    );
+    loads(&yaml.replace("6000000", "5000000")).unwrap();
+}
