@@ -182,61 +182,51 @@ impl Drop for AtomicFile {
 /// Why a file could not be read.
 #[derive(Debug)]
 pub enum ReadError {
-    /// It does not exist.
-    NotFound,
     /// It is larger than the limit (bytes).
     TooLarge(u64),
-    /// It is a folder.
-    IsDir,
-    /// Any other error.
+    /// It could not be opened or read (missing, a folder, permissions…).
     Io(io::Error),
+}
+
+impl ReadError {
+    /// Whether the file does not exist.
+    pub fn not_found(&self) -> bool {
+        matches!(self, ReadError::Io(e) if e.kind() == io::ErrorKind::NotFound)
+    }
 }
 
 impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ReadError::NotFound => write!(f, "no such file"),
             ReadError::TooLarge(limit) => write!(
                 f,
                 "larger than the limit of {} for this input",
                 human_bytes(*limit)
             ),
-            ReadError::IsDir => write!(f, "a folder, not a file"),
             ReadError::Io(e) => write!(f, "{e}"),
         }
     }
 }
 
-/// Bytes in a readable unit (the limits are round numbers of MiB or GiB).
+/// Bytes in a readable unit: `16 MiB`, `1 GiB`, `1536 bytes`.
 pub fn human_bytes(n: u64) -> String {
-    const MIB: u64 = 1 << 20;
-    if n >= 1 << 30 && n % (1 << 30) == 0 {
-        format!("{} GiB", n >> 30)
-    } else if n >= MIB && n % MIB == 0 {
-        format!("{} MiB", n / MIB)
-    } else {
-        format!("{n} bytes")
+    for (unit, name) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if n >= unit && n.is_multiple_of(unit) {
+            return format!("{} {name}", n / unit);
+        }
     }
+    format!("{n} bytes")
 }
 
 /// Read at most `limit` bytes of a file; a longer input (or an endless one
 /// such as `/dev/zero`) is an error, not an out-of-memory abort.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => ReadError::NotFound,
-        _ => ReadError::Io(e),
-    })?;
-    if f.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(ReadError::IsDir);
-    }
+    let f = std::fs::File::open(path).map_err(ReadError::Io)?;
     let mut buf = Vec::new();
     f.take(limit.saturating_add(1))
         .read_to_end(&mut buf)
-        .map_err(|e| match e.raw_os_error() {
-            Some(21) => ReadError::IsDir, // EISDIR
-            _ => ReadError::Io(e),
-        })?;
+        .map_err(ReadError::Io)?;
     if buf.len() as u64 > limit {
         return Err(ReadError::TooLarge(limit));
     }
@@ -682,10 +672,8 @@ mod tests {
         std::fs::write(&p, vec![b'x'; 100]).unwrap();
         assert_eq!(read_limited(&p, 100).unwrap().len(), 100);
         assert!(matches!(read_limited(&p, 99), Err(ReadError::TooLarge(99))));
-        assert!(matches!(
-            read_limited(&dir.path().join("no"), 9),
-            Err(ReadError::NotFound)
-        ));
+        assert!(read_limited(&dir.path().join("no"), 9).is_err_and(|e| e.not_found()));
+        assert!(read_limited(dir.path(), 9).is_err(), "a folder");
         if Path::new("/dev/zero").exists() {
             assert!(matches!(
                 read_limited(Path::new("/dev/zero"), 1 << 20),

@@ -309,7 +309,10 @@ impl Database {
             _ => Vec::new(),
         };
         let mut slots = Occupancy::new(0);
-        slots.add(0, i64::from(cfg.shards * per * cfg.cores));
+        slots.add(
+            0,
+            (u64::from(cfg.shards) * u64::from(per) * u64::from(cfg.cores)) as i64,
+        );
         Database {
             cfg: cfg.clone(),
             id,

@@ -9,7 +9,6 @@
 //! that thing, or what a chart can show.
 
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::Path;
 
 // ---------------------------------------------------------------------------
@@ -119,12 +118,7 @@ pub const MAX_NAME_BYTES: usize = 100;
 
 /// `n` bytes as people say it: `16 MiB`, `512 KiB`, `100 bytes`.
 pub fn bytes(n: u64) -> String {
-    for (unit, name) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
-        if n >= unit && n.is_multiple_of(unit) {
-            return format!("{} {name}", n / unit);
-        }
-    }
-    format!("{n} bytes")
+    crate::files::human_bytes(n)
 }
 
 /// Reads at most `limit` bytes of `path`. A longer file (or a device that
@@ -132,20 +126,14 @@ pub fn bytes(n: u64) -> String {
 /// bytes, so memory and time stay bounded whatever the path names.
 /// `what` names the file in messages (`trace file`, `empirical file`).
 pub fn read_capped(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    let mut buf = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    if buf.len() as u64 > limit {
-        return Err(format!(
+    crate::files::read_limited(path, limit).map_err(|e| match e {
+        crate::files::ReadError::TooLarge(_) => format!(
             "{what} {} is larger than {}, the most archsim reads",
             path.display(),
             bytes(limit)
-        ));
-    }
-    Ok(buf)
+        ),
+        crate::files::ReadError::Io(e) => format!("cannot read {what} {}: {e}", path.display()),
+    })
 }
 
 /// As [`read_capped`], as UTF-8 text; bad UTF-8 is reported with the

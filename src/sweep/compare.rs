@@ -326,9 +326,12 @@ fn load(path: &Path) -> Result<Loaded, SweepError> {
     } else {
         path.to_path_buf()
     };
-    let bytes = crate::files::read_limited(&file, crate::files::MAX_RESULT_FILE).map_err(|e| match e {
-        crate::files::ReadError::NotFound => bad(&file, "no such file"),
-        e => bad(&file, format!("cannot read: {e}")),
+    let bytes = crate::files::read_limited(&file, crate::files::MAX_RESULT_FILE).map_err(|e| {
+        if e.not_found() {
+            bad(&file, "no such file")
+        } else {
+            bad(&file, format!("cannot read: {e}"))
+        }
     })?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| bad(&file, format!("not JSON: {e}")))?;
     if v.get("points").is_some() {

@@ -269,7 +269,8 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     let started = Instant::now();
     let base = scenario::load(&opts.file, &opts.overrides, &opts.build)
         .map_err(|e| SweepError::BadInput(e.to_string()))?;
-    let text = std::fs::read_to_string(&opts.file).map_err(|e| io_err("read", &opts.file, e))?;
+    let text = scenario::read_source(&opts.file, &opts.overrides)
+        .map_err(|e| SweepError::BadInput(e.to_string()))?;
     let spec = base.scenario.sweep.clone().unwrap_or_default();
     let params =
         grid::parameters(&spec.vary, &opts.vary).map_err(|e| SweepError::BadInput(format!("error: {e}")))?;
@@ -589,7 +590,7 @@ fn prepare_folder(folder: &mut Folder, plan: &Plan, opts: &SweepOptions) -> Resu
 fn read_plan(path: &Path) -> Result<Option<Plan>, SweepError> {
     let bytes = match crate::files::read_limited(path, crate::files::MAX_RESULT_FILE) {
         Ok(b) => b,
-        Err(crate::files::ReadError::NotFound) => return Ok(None),
+        Err(e) if e.not_found() => return Ok(None),
         Err(e) => {
             return Err(SweepError::BadInput(format!(
                 "error: cannot read {}: {e}",
