@@ -17,5 +17,6 @@ mod network;
 mod queueing;
 mod queues;
 mod retries;
+mod robustness_model;
 mod scenarios;
 mod sweep;
