@@ -167,7 +167,7 @@ pub enum Stop {
 /// time or latency above zero spaces them out): 100,000 closed-loop users
 /// starting at t = 0 with ten hops each is one million events, and a
 /// replica crashing with the default limit of one million requests in
-/// flight fails them all with a few events each. The threshold is many
+/// flight fails them all with a few events each. The threshold is several
 /// times either, and grows with the closed-loop users a scenario declares
 /// (see [`LIVELOCK_EVENTS_PER_USER`]); at tens of millions of events per
 /// second, a real loop is still reported within a second or two.
