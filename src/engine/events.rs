@@ -58,7 +58,14 @@ pub struct Scheduler<M> {
     due_now: VecDeque<(u32, M)>,
     processed: u64,
     fingerprint: u64,
+    /// Heap length at which [`Scheduler::compact`] next rebuilds the heap.
+    compact_at: usize,
 }
+
+/// The heap is never rebuilt below this many entries: a rebuild then costs
+/// less than the 65,536 events between two checks, and the memory it could
+/// win back (a few megabytes) is not worth it.
+const COMPACT_FLOOR: usize = 1 << 16;
 
 impl<M: Message> Default for Scheduler<M> {
     fn default() -> Self {
@@ -76,6 +83,7 @@ impl<M: Message> Scheduler<M> {
             due_now: VecDeque::with_capacity(1024),
             processed: 0,
             fingerprint: 0xcbf2_9ce4_8422_2325,
+            compact_at: COMPACT_FLOOR,
         }
     }
 
@@ -99,6 +107,40 @@ impl<M: Message> Scheduler<M> {
     /// Events waiting (heap and due-now queue).
     pub fn pending(&self) -> usize {
         self.heap.len() + self.due_now.len()
+    }
+
+    /// Event slots allocated in the heap and the due-now queue. Neither ever
+    /// shrinks, so this is the future-event set's memory high-water mark, in
+    /// events: at most about twice the most events ever pending at once.
+    pub fn reserved(&self) -> usize {
+        self.heap.capacity() + self.due_now.capacity()
+    }
+
+    /// Drop the future events for which `keep(target, msg)` is false (timers
+    /// whose request has finished), but only once the heap has doubled since
+    /// the smallest length seen by an earlier call (or since the last
+    /// rebuild), and never below [`COMPACT_FLOOR`]. Returns the number of
+    /// events dropped.
+    ///
+    /// Meant to be called now and then (the run loop calls it every 65,536
+    /// events). A rebuild costs O(n) for a heap of n entries, and at least
+    /// n/2 events were pushed since the length it is compared with was seen,
+    /// so the cost is amortised O(1) per scheduled event; between rebuilds the
+    /// heap holds at most twice what was alive at the last one, plus what
+    /// was pushed since the last call. The remaining events keep their time
+    /// and sequence number, so they are dispatched in exactly the order they
+    /// would have been; only events already due now (in the FIFO) are never
+    /// dropped.
+    pub fn compact(&mut self, mut keep: impl FnMut(u32, &M) -> bool) -> usize {
+        let len = self.heap.len();
+        if len < self.compact_at {
+            self.compact_at = self.compact_at.min(len.saturating_mul(2).max(COMPACT_FLOOR));
+            return 0;
+        }
+        self.heap.retain(|e| keep(e.target, &e.msg));
+        let kept = self.heap.len();
+        self.compact_at = kept.saturating_mul(2).max(COMPACT_FLOOR);
+        len - kept
     }
 
     /// Schedule `msg` for `target` at absolute time `at` (clamped to now).
@@ -208,6 +250,83 @@ mod tests {
         assert!(s.next(10).is_none());
         assert_eq!(s.pending(), 1);
         assert_eq!(s.now(), 5);
+    }
+
+    #[test]
+    fn compaction_drops_only_unwanted_events_and_keeps_the_order() {
+        // 200,000 events at pseudo-random times with many ties; odd ones
+        // are unwanted. A compacted scheduler dispatches exactly the even
+        // ones, in the order an untouched one dispatches them.
+        let fill = |s: &mut Scheduler<M>| {
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            for i in 0..200_000u32 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.at(1 + x % 5_000, 0, M(i));
+            }
+        };
+        let mut plain = Scheduler::new();
+        fill(&mut plain);
+        let mut compacted = Scheduler::new();
+        fill(&mut compacted);
+        assert_eq!(compacted.compact(|_, m| m.0 % 2 == 0), 100_000);
+        assert_eq!(compacted.pending(), 100_000);
+        let want: Vec<(u64, u32)> =
+            std::iter::from_fn(|| plain.next(u64::MAX).map(|(_, m)| (plain.now(), m.0)))
+                .filter(|(_, m)| m % 2 == 0)
+                .collect();
+        let got: Vec<(u64, u32)> =
+            std::iter::from_fn(|| compacted.next(u64::MAX).map(|(_, m)| (compacted.now(), m.0))).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn compaction_waits_until_the_heap_has_doubled() {
+        let mut s = Scheduler::new();
+        // Below the floor nothing is dropped.
+        for i in 0..(COMPACT_FLOOR as u32 - 1) {
+            s.at(10, 0, M(i));
+        }
+        assert_eq!(s.compact(|_, _| false), 0);
+        assert_eq!(s.pending(), COMPACT_FLOOR - 1);
+        // At the floor everything unwanted goes.
+        s.at(10, 0, M(0));
+        assert_eq!(s.compact(|_, m| m.0 < 10), COMPACT_FLOOR - 11);
+        assert_eq!(s.pending(), 11);
+        // 100,000 wanted events: the next rebuild waits for 200,000.
+        for i in 0..100_000 {
+            s.at(20, 0, M(i));
+        }
+        assert_eq!(s.compact(|_, _| true), 0);
+        for i in 0..99_000 {
+            s.at(30, 0, M(i));
+        }
+        assert_eq!(s.compact(|_, _| false), 0, "199,011 < 2 × 100,011");
+        for i in 0..1_010 {
+            s.at(30, 0, M(i));
+        }
+        assert_eq!(s.compact(|_, _| false), 0, "200,021 < 200,022");
+        s.at(30, 0, M(0));
+        assert_eq!(s.compact(|_, _| false), 200_022);
+        assert_eq!(s.pending(), 0);
+        // Memory stays reserved: the high-water mark.
+        assert!(s.reserved() >= 200_022);
+        // After the heap shrinks, the next rebuild comes when it has
+        // doubled from the smallest length a call saw.
+        for i in 0..300_000u32 {
+            s.at(100 + u64::from(i), 0, M(0));
+        }
+        assert_eq!(s.compact(|_, _| true), 0);
+        for _ in 0..250_000 {
+            s.next(u64::MAX);
+        }
+        assert_eq!(s.compact(|_, _| true), 0, "50,000 left");
+        for _ in 0..50_000 {
+            s.at(1_000_000, 0, M(1));
+        }
+        assert_eq!(s.compact(|_, m| m.0 == 0), 50_000);
+        assert_eq!(s.pending(), 50_000);
     }
 
     #[test]

@@ -443,6 +443,15 @@ impl Component for Cache {
         &self.cfg.name
     }
 
+    fn zero_time_advice(&self) -> Option<String> {
+        self.cfg.hit_time.is_zero().then(|| {
+            format!(
+                "Cache `{}` answers in 0s (its hit_time): give it a hit_time above zero.",
+                self.cfg.name
+            )
+        })
+    }
+
     fn start(&mut self, ctx: &mut Ctx) {
         if self.cfg.write_policy == WritePolicy::WriteBack {
             ctx.sched

@@ -545,6 +545,27 @@ impl Component for Client {
     fn client_latency(&self) -> Option<&Histogram> {
         Some(&self.latency)
     }
+
+    fn zero_time_advice(&self) -> Option<String> {
+        let name = &self.cfg.name;
+        let mut out = Vec::new();
+        if let ArrivalCfg::Closed { think, .. } = &self.cfg.arrival
+            && think.is_zero()
+        {
+            out.push(format!(
+                "Closed-loop client `{name}` has a think_time of 0s, so its users send again at \
+                 the instant they are answered: give it a think_time above zero."
+            ));
+        }
+        if let Some(r) = self.cfg.policy.retry
+            && r.backoff.ceiling(1) == 0
+        {
+            out.push(format!(
+                "Client `{name}` retries with a backoff of 0s: give its retry a backoff above zero."
+            ));
+        }
+        (!out.is_empty()).then(|| out.join(" "))
+    }
 }
 
 /// The overall metrics computed from all clients' sums and latencies.

@@ -11,11 +11,21 @@
 //! to `rate`. With `per: identity` every user has its own bucket, so one
 //! heavy user cannot starve the others.
 //!
+//! A bucket that has refilled to `burst` behaves exactly like one that was
+//! never created (both hold `burst` tokens from then on), so per-identity
+//! buckets are swept out once full: the table holds only the identities
+//! that took a token within about `burst / rate` seconds, not every
+//! identity ever seen. The sweep runs when the table has doubled since the
+//! last one, so it costs amortised O(1) per request.
+//!
 //! The processing time (`service_time`) delays each admitted request before
 //! it is forwarded; the gateway is not a queue (a horizontally scaled proxy
 //! fleet is assumed never to saturate).
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::BuildHasherDefault;
+
+use indexmap::IndexMap;
 
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::rng::{self, Rng};
@@ -65,6 +75,14 @@ impl TokenBucket {
         }
     }
 
+    /// Whether the bucket, refilled to `now`, holds `burst` tokens: it is
+    /// then the same as a new full bucket, now and at any later time.
+    pub fn is_full(&self, now: SimTime, rate: f64, burst: f64) -> bool {
+        let dt = now.saturating_sub(self.last) as f64 / NS_PER_S as f64;
+        // A negative or NaN rate (never valid) keeps every bucket.
+        rate >= 0.0 && self.tokens + rate * dt >= burst
+    }
+
     /// Refill to `now`, then take a token if there is one.
     pub fn take(&mut self, now: SimTime, rate: f64, burst: f64) -> bool {
         let dt = now.saturating_sub(self.last) as f64 / NS_PER_S as f64;
@@ -79,6 +97,9 @@ impl TokenBucket {
     }
 }
 
+/// Per-identity tables smaller than this are never swept.
+const SWEEP_FLOOR: usize = 1024;
+
 /// The gateway.
 pub struct Gateway {
     cfg: GatewayCfg,
@@ -86,7 +107,14 @@ pub struct Gateway {
     net: Rng,
     work: Rng,
     global: TokenBucket,
-    buckets: BTreeMap<u64, TokenBucket>,
+    /// Per-identity buckets that are not full (a missing one is full), in
+    /// the order identities first needed one; the fixed hasher keeps even
+    /// the table's layout the same from run to run.
+    buckets: IndexMap<u64, TokenBucket, BuildHasherDefault<DefaultHasher>>,
+    /// Table size at which full buckets are next swept out.
+    sweep_at: usize,
+    /// Most buckets held at once.
+    peak_buckets: usize,
     started: SimTime,
     arrivals: u64,
     limited: u64,
@@ -107,7 +135,9 @@ impl Gateway {
             net: rng::stream(seed, &format!("component/{}/net", cfg.name)),
             work: rng::stream(seed, &format!("component/{}/work", cfg.name)),
             global: TokenBucket::full(burst, 0),
-            buckets: BTreeMap::new(),
+            buckets: IndexMap::default(),
+            sweep_at: SWEEP_FLOOR,
+            peak_buckets: 0,
             started: 0,
             arrivals: 0,
             limited: 0,
@@ -123,13 +153,33 @@ impl Gateway {
             return true;
         };
         if rl.per_identity {
-            self.buckets
-                .entry(identity)
-                .or_insert_with(|| TokenBucket::full(rl.burst, now))
-                .take(now, rl.rate, rl.burst)
+            if let Some(b) = self.buckets.get_mut(&identity) {
+                return b.take(now, rl.rate, rl.burst);
+            }
+            if self.buckets.len() >= self.sweep_at {
+                // Amortised O(1): at least half the table was added since
+                // the last sweep, which left at most `sweep_at / 2` buckets.
+                self.buckets.retain(|_, b| !b.is_full(now, rl.rate, rl.burst));
+                self.sweep_at = (self.buckets.len() * 2).max(SWEEP_FLOOR);
+            }
+            let mut b = TokenBucket::full(rl.burst, now);
+            let ok = b.take(now, rl.rate, rl.burst);
+            self.buckets.insert(identity, b);
+            self.peak_buckets = self.peak_buckets.max(self.buckets.len());
+            ok
         } else {
             self.global.take(now, rl.rate, rl.burst)
         }
+    }
+
+    /// Per-identity buckets held now.
+    pub fn buckets(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Most per-identity buckets held at once.
+    pub fn peak_buckets(&self) -> usize {
+        self.peak_buckets
     }
 
     fn arrive(&mut self, req: ReqRef, ctx: &mut Ctx) {
@@ -258,6 +308,7 @@ impl Component for Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     const S: SimTime = NS_PER_S;
 
@@ -280,6 +331,94 @@ mod tests {
             .filter(|i| b.take(i * S / 1000, 50.0, 20.0))
             .count();
         assert!((5_000..=5_020).contains(&passed), "{passed}");
+    }
+
+    fn gateway(rate: f64, burst: f64) -> Gateway {
+        let cfg = GatewayCfg {
+            name: "edge".into(),
+            read: 1,
+            write: 1,
+            rate_limit: Some(RateLimitCfg {
+                rate,
+                burst,
+                per_identity: true,
+            }),
+            service_time: Sampler::constant(0),
+        };
+        Gateway::new(&cfg, 0, 1)
+    }
+
+    /// A small deterministic generator (xorshift) for identities and gaps.
+    fn next(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    #[test]
+    fn dropping_full_buckets_changes_no_decision() {
+        // Against a table that keeps every bucket forever: 400,000 requests
+        // from 20,000 identities at about 2,000/s (each identity every 10 s
+        // on average, against buckets that refill one token per 0.5 s and
+        // hold 3), plus a heavy identity every fourth request.
+        let (rate, burst) = (2.0, 3.0);
+        let mut g = gateway(rate, burst);
+        let mut keep_all: BTreeMap<u64, TokenBucket> = BTreeMap::new();
+        let (mut x, mut now) = (88_172_645_463_325_252u64, 0u64);
+        let (mut admitted, mut swept_ok) = (0u64, 0u64);
+        for i in 0..400_000u64 {
+            now += next(&mut x) % 1_000_000;
+            let id = if i % 4 == 0 { 7 } else { next(&mut x) % 20_000 };
+            let want = keep_all
+                .entry(id)
+                .or_insert_with(|| TokenBucket::full(burst, now))
+                .take(now, rate, burst);
+            let got = g.admit(id, now);
+            assert_eq!(got, want, "request {i} of identity {id} at {now} ns");
+            admitted += u64::from(want);
+            swept_ok += u64::from(got);
+        }
+        assert_eq!(admitted, swept_ok);
+        println!(
+            "kept forever: {}, swept: peak {}",
+            keep_all.len(),
+            g.peak_buckets()
+        );
+        // The heavy identity is limited, the others mostly not.
+        assert!(admitted > 300_000 && admitted < 400_000, "{admitted}");
+        assert_eq!(keep_all.len(), 20_000);
+        // Identities active within burst/rate = 1.5 s: about 2,250 of them
+        // (3,000 requests, a quarter from the heavy one) at most.
+        assert!(g.peak_buckets() <= 2 * 3_000, "{}", g.peak_buckets());
+    }
+
+    #[test]
+    fn per_identity_state_stays_bounded_by_recent_identities() {
+        // 1,000,000 requests at 100,000/s, each from a new identity (as a
+        // crawler rotating keys would): all 1,000,000 buckets were kept
+        // before. A bucket of rate 10/s, burst 5 is full again 0.1 s after
+        // its one request, so only the last 0.1 s of identities (10,000)
+        // need a bucket; the table sweeps once it has doubled.
+        let mut g = gateway(10.0, 5.0);
+        let gap = S / 100_000;
+        for i in 0..1_000_000u64 {
+            assert!(g.admit(i, i * gap));
+        }
+        println!(
+            "1,000,000 identities: peak {} buckets, {} at the end",
+            g.peak_buckets(),
+            g.buckets()
+        );
+        assert!(g.peak_buckets() <= 2 * 10_000 + 1, "peak {}", g.peak_buckets());
+        assert!(g.buckets() <= 2 * 10_000 + 1, "now {}", g.buckets());
+        assert!(g.peak_buckets() >= 10_000, "peak {}", g.peak_buckets());
+        // A table smaller than the floor is never swept.
+        let mut g = gateway(10.0, 5.0);
+        for i in 0..500u64 {
+            g.admit(i, i * S);
+        }
+        assert_eq!(g.buckets(), 500);
     }
 
     #[test]

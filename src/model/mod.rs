@@ -155,6 +155,58 @@ impl Message for Msg {
 pub enum Stop {
     /// More requests were in flight than the limit: the system is unstable.
     TooManyInFlight(usize),
+    /// Simulated time stopped advancing: events kept coming at one instant
+    /// (a zero-time loop). Holds the message for the user.
+    Livelock(String),
+}
+
+/// Events dispatched at one simulated instant, with the clock never moving,
+/// after which a run is suspected of a zero-time loop: 2^24, about 16.8
+/// million. A legitimate burst at one instant is a handful of zero-time
+/// hops per request released together (until some service time, think
+/// time or latency above zero spaces them out): 100,000 closed-loop users
+/// starting at t = 0 with ten hops each is one million events, and a
+/// replica crashing with the default limit of one million requests in
+/// flight fails them all with a few events each. The threshold is several
+/// times either, and grows with the closed-loop users a scenario declares
+/// (see [`LIVELOCK_EVENTS_PER_USER`]); at tens of millions of events per
+/// second, a real loop is still reported within a second or two.
+pub const LIVELOCK_EVENTS: u64 = 1 << 24;
+
+/// Extra events allowed at one instant per closed-loop user before a run
+/// is suspected of a zero-time loop: every user may start at t = 0, and
+/// 64 zero-time hops per request is more than any call chain needs.
+pub const LIVELOCK_EVENTS_PER_USER: u64 = 64;
+
+/// Events dispatched after a zero-time loop is suspected, counting which
+/// component receives each, before the run is stopped (if the clock has
+/// still not moved): enough to rank the components that take part.
+const LIVELOCK_CENSUS: u64 = 1 << 18;
+
+/// `n` with commas between groups of three digits (17,104,896).
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// How many events apart the run loop checks for cancellation, timers to
+/// drop and a stuck clock (a mask on the count of dispatched events).
+const CHECK_EVERY: u64 = 0xFFFF;
+
+/// What a periodic check found.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Checked {
+    /// Carry on.
+    Go,
+    /// The cancel flag was raised.
+    Cancelled,
 }
 
 /// No region (a scenario without `network.regions`, or a database spread
@@ -497,6 +549,13 @@ pub trait Component {
     }
     /// A fault starts (`on`) or ends.
     fn fault(&mut self, _action: FaultAction, _on: bool, _ctx: &mut Ctx) {}
+    /// What in this component's configuration takes zero simulated time
+    /// and could keep a request looping at one instant (a think time, a
+    /// retry backoff, a service time of 0s), with the fix: advice when the
+    /// run is stopped because its clock stopped. `None`: nothing to say.
+    fn zero_time_advice(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a fault does to its component.
@@ -672,6 +731,16 @@ pub struct RunOutput {
     pub peak_requests: usize,
     /// With `--trace`: lines written, or why the trace could not be written.
     pub trace: Option<Result<u64, String>>,
+    /// The run was stopped because simulated time stopped advancing (a
+    /// zero-time loop): the message for the user, naming the components
+    /// that took the most events at that instant and what to change. The
+    /// metrics of such a run describe only the time before it stopped and
+    /// should not be shown as results.
+    pub livelock: Option<String>,
+    /// Events the future-event set has room for (see
+    /// [`Scheduler::reserved`]): its memory high-water mark, bounded by the
+    /// events in flight rather than by every timer ever set.
+    pub event_slots: usize,
 }
 
 /// One simulation: the components and their shared context.
@@ -693,6 +762,11 @@ pub struct World {
     /// Start of each random fault instance's current outage.
     down_since: Vec<Vec<Option<SimTime>>>,
     annotations: Vec<crate::report::charts::Annotation>,
+    /// The simulated time seen by the last periodic check, and the number
+    /// of events dispatched when the clock was first seen there.
+    instant: (SimTime, u64),
+    /// Events at one instant before a zero-time loop is suspected.
+    livelock_after: u64,
 }
 
 /// Most fault windows drawn on the time charts.
@@ -774,7 +848,28 @@ impl World {
                 .map(|f| vec![None; f.instances as usize])
                 .collect(),
             annotations: Vec::new(),
+            instant: (0, 0),
+            livelock_after: {
+                let users: u64 = cfg
+                    .clients
+                    .iter()
+                    .map(|c| match c.arrival {
+                        client::ArrivalCfg::Closed { users, .. } => u64::from(users),
+                        _ => 0,
+                    })
+                    .sum();
+                LIVELOCK_EVENTS.saturating_add(users.saturating_mul(LIVELOCK_EVENTS_PER_USER))
+            },
         }
+    }
+
+    /// Override the number of events at one instant after which a run is
+    /// suspected of a zero-time loop (at least 1; the default is
+    /// [`LIVELOCK_EVENTS`] plus [`LIVELOCK_EVENTS_PER_USER`] per closed-loop
+    /// user). The check runs every 65,536 events, so a loop is caught after
+    /// the threshold rounded up to that, plus a census of 262,144 events.
+    pub fn set_livelock_threshold(&mut self, events: u64) {
+        self.livelock_after = events.max(1);
     }
 
     /// Names of the clients and components by id (for traces).
@@ -847,23 +942,17 @@ impl World {
             }
         }
         while let Some((target, msg)) = self.ctx.sched.next(self.end) {
-            if target == WORLD {
-                self.world_event(msg);
-                if self.ctx.stop.is_some() {
-                    break;
-                }
-                continue;
-            }
-            self.ctx.current = target;
-            if let Some(t) = &mut self.trace {
-                t.record(self.ctx.sched.now(), target, &msg, &self.ctx.reqs);
-            }
-            self.comps[target as usize].handle(msg, &mut self.ctx);
+            self.dispatch(target, msg, false);
             if self.ctx.stop.is_some() {
                 break;
             }
-            if self.cancelled(cancel) {
-                return None;
+            if self.ctx.sched.processed() & CHECK_EVERY == 0 {
+                if self.check(cancel, self.end, false) == Checked::Cancelled {
+                    return None;
+                }
+                if self.ctx.stop.is_some() {
+                    break;
+                }
             }
         }
         let stopped = self.ctx.stop.is_some();
@@ -889,27 +978,157 @@ impl World {
                 let Some((target, msg)) = self.ctx.sched.next(limit) else {
                     break;
                 };
-                if target != WORLD {
-                    self.ctx.current = target;
-                    if let Some(t) = &mut self.trace {
-                        t.record(self.ctx.sched.now(), target, &msg, &self.ctx.reqs);
+                self.dispatch(target, msg, true);
+                if self.ctx.sched.processed() & CHECK_EVERY == 0 {
+                    if self.check(cancel, limit, true) == Checked::Cancelled {
+                        return None;
                     }
-                    self.comps[target as usize].handle(msg, &mut self.ctx);
-                }
-                if self.cancelled(cancel) {
-                    return None;
+                    if self.ctx.stop.is_some() {
+                        break;
+                    }
                 }
             }
         }
         Some(self.finish(rc, metrics, notes, wall.elapsed().as_secs_f64()))
     }
 
-    /// Whether a cancel flag was raised; read once every 65,536 events so
-    /// the check costs nothing measurable in the loop.
+    /// Deliver one event: to the world (ignored while `draining`: the
+    /// world's samples and faults belong to the measured window), or to
+    /// its component.
     #[inline(always)]
-    fn cancelled(&self, cancel: Option<&std::sync::atomic::AtomicBool>) -> bool {
-        self.ctx.sched.processed() & 0xFFFF == 0
-            && cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    fn dispatch(&mut self, target: u32, msg: Msg, draining: bool) {
+        if target == WORLD {
+            if !draining {
+                self.world_event(msg);
+            }
+            return;
+        }
+        self.ctx.current = target;
+        if let Some(t) = &mut self.trace {
+            t.record(self.ctx.sched.now(), target, &msg, &self.ctx.reqs);
+        }
+        self.comps[target as usize].handle(msg, &mut self.ctx);
+    }
+
+    /// The periodic check, every 65,536 events (out of line, so the loop
+    /// pays one mask test per event): the cancel flag, timers whose request
+    /// has finished (dropped from the future-event set once it has doubled,
+    /// so memory follows the requests in flight, not rate × timeout), and a
+    /// clock that has stopped (a zero-time loop, see [`LIVELOCK_EVENTS`]).
+    /// `end` and `draining` are those of the loop that called.
+    #[cold]
+    #[inline(never)]
+    fn check(
+        &mut self,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+        end: SimTime,
+        draining: bool,
+    ) -> Checked {
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Checked::Cancelled;
+        }
+        let reqs = &self.ctx.reqs;
+        // A timeout whose record was freed (its hop was answered) does
+        // nothing when it fires: both handlers ignore a stale reference.
+        self.ctx.sched.compact(|_, m| match m {
+            Msg::Timeout(r) => reqs.get(*r).is_some(),
+            _ => true,
+        });
+        let now = self.ctx.now();
+        let done = self.ctx.sched.processed();
+        if now != self.instant.0 {
+            self.instant = (now, done);
+        } else if done - self.instant.1 >= self.livelock_after {
+            self.census(end, draining);
+        }
+        Checked::Go
+    }
+
+    /// A zero-time loop is suspected: dispatch up to [`LIVELOCK_CENSUS`]
+    /// more events, counting them per component. If the clock moves (a
+    /// long burst, not a loop) or the events run out, carry on; otherwise
+    /// stop the run with [`Stop::Livelock`].
+    #[cold]
+    #[inline(never)]
+    fn census(&mut self, end: SimTime, draining: bool) {
+        let at = self.ctx.now();
+        let since = self.instant.1;
+        let mut counts = vec![0u64; self.comps.len()];
+        for _ in 0..LIVELOCK_CENSUS {
+            if draining && self.ctx.open == 0 {
+                return;
+            }
+            let Some((target, msg)) = self.ctx.sched.next(end) else {
+                return;
+            };
+            let moved = self.ctx.now() != at;
+            self.dispatch(target, msg, draining);
+            if moved {
+                self.instant = (self.ctx.now(), self.ctx.sched.processed());
+                return;
+            }
+            if self.ctx.stop.is_some() {
+                return;
+            }
+            if let Some(c) = counts.get_mut(target as usize) {
+                *c += 1;
+            }
+        }
+        let events = self.ctx.sched.processed() - since;
+        let message = self.livelock_message(at, events, &counts);
+        self.ctx.stop = Some(Stop::Livelock(message));
+    }
+
+    /// The user's message for a run stuck at `at` after `events` events at
+    /// that instant, `counts` being a sample of them per component.
+    fn livelock_message(&self, at: SimTime, events: u64, counts: &[u64]) -> String {
+        let total: u64 = counts.iter().sum::<u64>().max(1);
+        let mut ranked: Vec<(u64, usize)> = counts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(i, &n)| (n, i))
+            .collect();
+        // Most events first; ties by id, so the message is deterministic.
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        // The components taking part: every one with at least 5% of the
+        // events, at most five, and always the busiest.
+        let top: Vec<usize> = ranked
+            .iter()
+            .enumerate()
+            .filter(|&(k, &(n, _))| k == 0 || n * 20 >= total)
+            .take(5)
+            .map(|(_, &(_, i))| i)
+            .collect();
+        let names: Vec<String> = top
+            .iter()
+            .map(|&i| {
+                let share = counts[i] as f64 / total as f64 * 100.0;
+                format!("`{}` ({share:.0}%)", self.comps[i].name())
+            })
+            .collect();
+        let advice: Vec<String> = top
+            .iter()
+            .filter_map(|&i| self.comps[i].zero_time_advice())
+            .collect();
+        let mut m = format!(
+            "simulated time stopped at t = {}s: {} events ran at that instant without the \
+             clock moving, so the run can never reach its end (a zero-time loop). The components \
+             receiving them: {}.",
+            crate::engine::secs(at),
+            thousands(events),
+            names.join(", ")
+        );
+        for a in &advice {
+            m.push(' ');
+            m.push_str(a);
+        }
+        m.push_str(
+            " A request answered in zero time and sent again at once loops at one instant \
+             forever: somewhere in the loop something must take time above zero (a think \
+             time, a retry backoff, a service time or a network latency).",
+        );
+        m
     }
 
     fn world_event(&mut self, msg: Msg) {
@@ -1153,6 +1372,11 @@ impl World {
             fingerprint,
             wall_s,
             peak_requests: self.ctx.reqs.capacity_used(),
+            livelock: match &self.ctx.stop {
+                Some(Stop::Livelock(m)) => Some(m.clone()),
+                _ => None,
+            },
+            event_slots: self.ctx.sched.reserved(),
             trace: self.trace.take().map(|t| t.finish()),
             annotations: {
                 // Random outages still open at the end run to the end.
@@ -1174,5 +1398,19 @@ impl World {
                 a
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(17_104_896), "17,104,896");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }

@@ -1365,6 +1365,29 @@ impl Component for Service {
         self.reps.iter().map(|r| u64::from(r.in_system)).sum()
     }
 
+    fn zero_time_advice(&self) -> Option<String> {
+        let name = &self.cfg.name;
+        let mut out = Vec::new();
+        if self.cfg.read_time.is_zero() || self.cfg.write_time.is_zero() {
+            out.push(format!(
+                "Service `{name}` has a service time of 0s: give it a service_time above zero."
+            ));
+        }
+        if self
+            .cfg
+            .calls
+            .iter()
+            .flat_map(|s| s.edges.iter())
+            .any(|e| e.policy.retry.is_some_and(|r| r.backoff.ceiling(1) == 0))
+        {
+            out.push(format!(
+                "Service `{name}` retries a call with a backoff of 0s: give that retry a backoff \
+                 above zero."
+            ));
+        }
+        (!out.is_empty()).then(|| out.join(" "))
+    }
+
     fn fault(&mut self, action: super::FaultAction, on: bool, ctx: &mut Ctx) {
         use super::FaultAction;
         let now = ctx.now();

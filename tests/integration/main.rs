@@ -18,5 +18,6 @@ mod outputs;
 mod queueing;
 mod queues;
 mod retries;
+mod robustness_model;
 mod scenarios;
 mod sweep;
