@@ -451,6 +451,11 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
     };
     let (rep, outs) = report::run_replications_traced(&loaded.config, seed, a.replications, trace);
+    // A zero-time loop is a property of the scenario: bad input.
+    if let Some(msg) = outs.iter().find_map(|o| o.livelock.as_ref()) {
+        eprintln!("error: {}: {msg}", a.file.display());
+        return EXIT_BAD_INPUT;
+    }
     let trace_path = || {
         a.trace
             .as_ref()

@@ -168,7 +168,7 @@ impl Client {
                 if *rate <= 0.0 {
                     return None;
                 }
-                Some(now + (exp(&mut self.arrivals, *rate) + 0.5) as u64)
+                Some(now.saturating_add((exp(&mut self.arrivals, *rate) + 0.5) as u64))
             }
             ArrivalCfg::Constant(rate) => {
                 if *rate <= 0.0 {
@@ -178,7 +178,7 @@ impl Client {
                 // From the count, not by adding rounded gaps, so no drift.
                 Some((self.k as f64 * NS_PER_S as f64 / rate).round() as u64)
             }
-            ArrivalCfg::Interarrival(s) => Some(now + s.sample(&mut self.arrivals).max(1)),
+            ArrivalCfg::Interarrival(s) => Some(now.saturating_add(s.sample(&mut self.arrivals).max(1))),
             ArrivalCfg::Schedule(steps) => {
                 let mut t = now;
                 loop {
@@ -190,10 +190,10 @@ impl Client {
                         t = next_change?;
                         continue;
                     }
-                    let cand = t + exp(&mut self.arrivals, rate).round() as u64;
+                    let cand = t.saturating_add(exp(&mut self.arrivals, rate).round() as u64);
                     match next_change {
                         Some(c) if cand >= c => t = c,
-                        _ => return Some(cand.max(now + 1).max(cand)),
+                        _ => return Some(cand.max(now.saturating_add(1))),
                     }
                 }
             }
@@ -208,7 +208,13 @@ impl Client {
                 }
                 let mut t = now;
                 loop {
-                    t += exp(&mut self.arrivals, peak).round() as u64;
+                    t = t.saturating_add(exp(&mut self.arrivals, peak).round() as u64);
+                    // Past any run's end (at most 100 years): no arrival.
+                    // A tiny rate would otherwise stop here, with the
+                    // thinning test repeated at one phase for ever.
+                    if t > u64::MAX / 2 {
+                        return None;
+                    }
                     let phase = std::f64::consts::TAU * (t % period) as f64 / *period as f64;
                     let rate = mean * (1.0 + amplitude * phase.sin());
                     if self.arrivals.random::<f64>() * peak <= rate {

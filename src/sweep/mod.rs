@@ -368,6 +368,8 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     let writer = Mutex::new(crate::files::Metered(file));
     // The first write error: the sweep stops and reports it.
     let write_error: Mutex<Option<String>> = Mutex::new(None);
+    // A point whose simulated time stops (a zero-time loop): bad input.
+    let livelock: Mutex<Option<String>> = Mutex::new(None);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
@@ -406,6 +408,19 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                 let Some(out) = World::new(&pc.cfg, seed).run_until(Some(cancel)) else {
                     return;
                 };
+                if let Some(msg) = &out.livelock {
+                    if let Ok(mut l) = livelock.lock() {
+                        l.get_or_insert_with(|| {
+                            format!(
+                                "error: {}: sweep point {}: {msg}",
+                                opts.file.display(),
+                                point_label(&pc.point)
+                            )
+                        });
+                    }
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
                 let line = Line {
                     point: job.point,
                     replication: job.replication,
@@ -448,6 +463,9 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
             })
         });
         progress.finish();
+        if let Some(msg) = livelock.lock().ok().and_then(|mut l| l.take()) {
+            return Err(SweepError::BadInput(msg));
+        }
         if let Some(e) = write_error.lock().ok().and_then(|mut e| e.take()) {
             let have = read_plan_lines(&lines_path, &plan)?.0.len();
             return Err(SweepError::Io(format!(
@@ -509,6 +527,15 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         events: total_events.load(Ordering::Relaxed),
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A point's parameters as `path=value, …` for messages.
+fn point_label(p: &Point) -> String {
+    p.params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", grid::label(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Load every point's configuration up front, so a bad value fails the

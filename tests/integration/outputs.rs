@@ -527,3 +527,59 @@ fn sizes_and_paths_are_checked_up_front() {
         assert!(err(&o).contains("does not exist"), "{}", err(&o));
     }
 }
+
+/// Defect 8 at the command line: a zero-time loop (closed-loop users with
+/// no think time against a service that answers in no time) used to spin
+/// at t = 0 for ever, even with `--duration 1us`. `run` and `sweep` now
+/// stop within seconds with exit 2 and a message naming the component and
+/// the setting to change; a sweep writes no line for the stuck point.
+#[test]
+fn a_zero_time_loop_is_bad_input_not_a_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("loop.yaml");
+    std::fs::write(
+        &f,
+        "
+name: zero-time-loop
+duration: 1s
+clients:
+  users: { arrival: { closed: { users: 10, think_time: 0s } }, target: api }
+components:
+  api: { kind: service, service_time: 0s }
+sweep:
+  vary:
+    components.api.replicas: [1, 2]
+",
+    )
+    .unwrap();
+    for args in [
+        vec![
+            "run",
+            s(&f),
+            "--quiet",
+            "--duration",
+            "1us",
+            "--out",
+            s(&tmp.path().join("r")),
+        ],
+        vec!["sweep", s(&f), "--quiet", "--out", s(&tmp.path().join("sw"))],
+    ] {
+        let started = std::time::Instant::now();
+        let o = archsim(&args, None);
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
+        let e = err(&o);
+        assert!(e.contains("simulated time stopped"), "{e}");
+        assert!(
+            e.contains("think_time") && e.contains("`users`"),
+            "names the client and the rule: {e}"
+        );
+        assert!(secs < 60.0, "{args:?} stopped after {secs:.1} s");
+    }
+    assert!(
+        std::fs::read(tmp.path().join("sw/points.jsonl"))
+            .unwrap_or_default()
+            .is_empty(),
+        "no line for the stuck point"
+    );
+}
