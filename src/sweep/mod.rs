@@ -667,30 +667,24 @@ fn read_all_lines(path: &Path) -> Result<(Vec<Line>, usize), SweepError> {
     let mut unreadable = 0;
     let mut reader = std::io::BufReader::new(f);
     let mut buf = Vec::new();
-    loop {
+    // Lines are short (one replication's metrics); a runaway "line" is read
+    // in bounded pieces and skipped.
+    let mut piece = |buf: &mut Vec<u8>| -> Result<usize, SweepError> {
         buf.clear();
-        // Lines are short (one replication's metrics); a runaway "line" is
-        // read in bounded pieces and skipped.
-        let n = (&mut reader)
+        (&mut reader)
             .take(MAX_LINE_BYTES)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| io_err("read", path, e))?;
+            .read_until(b'\n', buf)
+            .map_err(|e| io_err("read", path, e))
+    };
+    loop {
+        let n = piece(&mut buf)?;
         if n == 0 {
             break;
         }
         if buf.last() != Some(&b'\n') && n as u64 == MAX_LINE_BYTES {
             // Skip the rest of an oversized line.
             unreadable += 1;
-            loop {
-                buf.clear();
-                let m = (&mut reader)
-                    .take(MAX_LINE_BYTES)
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| io_err("read", path, e))?;
-                if m == 0 || buf.last() == Some(&b'\n') {
-                    break;
-                }
-            }
+            while piece(&mut buf)? > 0 && buf.last() != Some(&b'\n') {}
             continue;
         }
         let text = buf.strip_suffix(b"\n").unwrap_or(&buf);

@@ -8,17 +8,22 @@ use archsim::report::{Report, run_replications};
 use archsim::scenario::{BuildOptions, load_str};
 
 /// Load a scenario from YAML text (relative files resolve against the
-/// crate root) and run `reps` replications with `seed`.
-pub fn run_yaml(yaml: &str, seed: u64, reps: u32) -> (Report, Vec<RunOutput>) {
-    let (_, cfg) = load_str(
+/// crate root), panicking with the error if it does not load.
+pub fn load_cfg(yaml: &str) -> archsim::model::Config {
+    load_str(
         "test.yaml",
         yaml,
         Path::new(env!("CARGO_MANIFEST_DIR")),
         &[],
         &BuildOptions::default(),
     )
-    .unwrap_or_else(|e| panic!("scenario failed to load:\n{e}"));
-    run_replications(&cfg, seed, reps)
+    .unwrap_or_else(|e| panic!("scenario failed to load:\n{e}"))
+    .1
+}
+
+/// Load a scenario from YAML text and run `reps` replications with `seed`.
+pub fn run_yaml(yaml: &str, seed: u64, reps: u32) -> (Report, Vec<RunOutput>) {
+    run_replications(&load_cfg(yaml), seed, reps)
 }
 
 /// Per-replication values of a metric.

@@ -2,11 +2,9 @@
 //! reported instead of spinning forever, and timers of finished requests do
 //! not pile up in the future-event set.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use archsim::model::{RunOutput, World};
-use archsim::scenario::{BuildOptions, load_str};
 
 /// Wall-clock bound on a run that must be stopped as a zero-time loop: the
 /// threshold (16.8 million events) runs in about a second on one core; the
@@ -14,15 +12,7 @@ use archsim::scenario::{BuildOptions, load_str};
 const STUCK_BOUND: Duration = Duration::from_secs(60);
 
 fn world(yaml: &str) -> World {
-    let (_, cfg) = load_str(
-        "test.yaml",
-        yaml,
-        Path::new(env!("CARGO_MANIFEST_DIR")),
-        &[],
-        &BuildOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("scenario failed to load:\n{e}"));
-    World::new(&cfg, 1)
+    World::new(&crate::common::load_cfg(yaml), 1)
 }
 
 /// Run and time one replication.
