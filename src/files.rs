@@ -453,10 +453,11 @@ impl Folder {
         for e in entries.iter().filter(|e| e.starts_with(".archsim-stage")) {
             let _ = std::fs::remove_dir_all(dir.join(e));
         }
-        let visible: Vec<&String> = entries
+        let mut visible: Vec<&String> = entries
             .iter()
             .filter(|e| !e.starts_with(PRIVATE_PREFIX))
             .collect();
+        visible.sort();
         let held = inspect(dir, &entries);
         let fresh = visible.is_empty() && held.is_none();
         let same = held.as_ref().is_some_and(|(k, n)| *k == kind && n == name);
@@ -472,8 +473,13 @@ impl Folder {
                     format!("files archsim did not write ({})", shown.join(", "))
                 }
             };
+            let force_does = if held.is_some() {
+                "add --force to replace them (files archsim did not write are kept)"
+            } else {
+                "add --force to write into it anyway (its files are kept)"
+            };
             return Err(OutputError::Refused(format!(
-                "{flag} {}: holds {what}; choose another {flag}, or add --force to replace archsim's results there (other files are kept)",
+                "{flag} {}: holds {what}; choose another {flag}, or {force_does}",
                 dir.display()
             )));
         }
