@@ -222,13 +222,29 @@ pub fn human_bytes(n: u64) -> String {
 /// such as `/dev/zero`) is an error, not an out-of-memory abort.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(ReadError::Io)?;
-    let mut buf = Vec::new();
-    f.take(limit.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(ReadError::Io)?;
-    if buf.len() as u64 > limit {
-        return Err(ReadError::TooLarge(limit));
+    let mut f = std::fs::File::open(path).map_err(ReadError::Io)?;
+    // Never hold more than the limit: a regular file's buffer is sized from
+    // its length; an endless input grows the buffer by doubling, capped at
+    // limit + 1 (read_to_end would double past it, to twice the limit).
+    let cap = limit.saturating_add(1).min(usize::MAX as u64) as usize;
+    let hint = f.metadata().map_or(0, |m| m.len()).saturating_add(1);
+    let mut buf: Vec<u8> = Vec::with_capacity(hint.min(cap as u64) as usize);
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        if buf.len() as u64 + n as u64 > limit {
+            return Err(ReadError::TooLarge(limit));
+        }
+        if buf.capacity() - buf.len() < n {
+            let want = (buf.capacity() * 2).max(buf.len() + n).min(cap);
+            buf.reserve_exact(want - buf.len());
+        }
+        buf.extend_from_slice(&chunk[..n]);
     }
     Ok(buf)
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::dist::{DistSpec, Sampler};
 use super::limits::{
-    MAX_BATCH, MAX_BATCH_SLOTS, MAX_CONCURRENCY, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, MAX_DB_CORE_SLOTS,
-    MAX_FOLLOWERS, MAX_GRID_CELLS, MAX_INSTANCES, MAX_QUORUM_N, MAX_SERIES_ROWS, MAX_SHARDS, MAX_TABLE_CELLS,
-    MAX_VNODES, MIN_PERIOD_NS,
+    MAX_BACKUP_COPIES, MAX_BATCH, MAX_BATCH_SLOTS, MAX_CONCURRENCY, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES,
+    MAX_DB_CORE_SLOTS, MAX_FOLLOWERS, MAX_GRID_CELLS, MAX_INSTANCES, MAX_QUORUM_N, MAX_SERIES_ROWS,
+    MAX_SHARDS, MAX_TABLE_CELLS, MAX_VNODES, MIN_PERIOD_NS,
 };
 use super::spec::*;
 use super::units::Duration;
@@ -1291,6 +1291,29 @@ fn totals(ck: &mut Checker, sc: &Scenario, comps: &[CompCfg], key_space: u64) {
                         "a database keeps {per_key} entries for each of the {key_space} keys the clients use"
                     ),
                 ));
+                // Each backup copies every key: the run's copies are
+                // keys × backups, bounded like any other work the file asks
+                // for up front.
+                if let Some((every, _)) = d.backup {
+                    let run = sc.duration.as_nanos();
+                    let copies = key_space.saturating_mul(run / every.max(1));
+                    if copies > MAX_BACKUP_COPIES {
+                        let floor = Duration(
+                            (u128::from(run) * u128::from(key_space) / u128::from(MAX_BACKUP_COPIES))
+                                .min(u128::from(u64::MAX)) as u64
+                                + 1,
+                        );
+                        ck.err(
+                            format!("{p}.backup.every"),
+                            format!(
+                                "each backup copies all {key_space} keys: a backup every {} over {} makes {copies} key copies, \
+                                 more than the {MAX_BACKUP_COPIES} a run may make; back up at most every {floor}, or use fewer keys",
+                                Duration(every),
+                                Duration(run)
+                            ),
+                        );
+                    }
+                }
             }
             _ => {}
         }
