@@ -1117,7 +1117,7 @@ fn mutated_scenarios_through_the_binary() {
                     }
                     let mut all = outcomes.lock().unwrap_or_else(|e| e.into_inner());
                     all.push((outcome, case));
-                    if all.len() % 500 == 0 {
+                    if all.len().is_multiple_of(500) {
                         eprintln!(
                             "fuzz: {} of {cases} cases, {:.0} s",
                             all.len(),
