@@ -1217,6 +1217,15 @@ pub fn auto_interval(duration_ns: u64) -> u64 {
     }
 }
 
+/// Adds `n` to a scenario-wide total; true the first time the total passes
+/// `limit` (each total is reported once, at the component that crosses it).
+fn crosses(total: &mut u64, n: u64, limit: u64, reported: &mut bool) -> bool {
+    *total = total.saturating_add(n);
+    let first = *total > limit && !*reported;
+    *reported |= first;
+    first
+}
+
 /// Checks what the whole scenario would allocate against the scenario-wide
 /// limits of [`super::limits`], component by component in file order; each
 /// total is reported once, at the first component that takes it over.
@@ -1317,11 +1326,10 @@ fn totals(ck: &mut Checker, sc: &Scenario, comps: &[CompCfg], key_space: u64) {
             }
             _ => {}
         }
-        if let Some((t, why)) = table {
-            cells = cells.saturating_add(t);
-            if cells > MAX_TABLE_CELLS && !over[0] {
-                over[0] = true;
-                ck.err_key(
+        if let Some((t, why)) = table
+            && crosses(&mut cells, t, MAX_TABLE_CELLS, &mut over[0])
+        {
+            ck.err_key(
                     "components",
                     name,
                     format!(
@@ -1330,24 +1338,19 @@ fn totals(ck: &mut Checker, sc: &Scenario, comps: &[CompCfg], key_space: u64) {
                          clients' `keys`), databases, replicas or identities"
                     ),
                 );
-            }
         }
-        if let Some((i, field)) = inst {
-            instances = instances.saturating_add(i);
-            if instances > MAX_INSTANCES && !over[1] {
-                over[1] = true;
-                ck.err(
-                    format!("{p}.{field}"),
-                    format!(
-                        "service replicas, cache nodes and database nodes of all components together may be at \
+        if let Some((i, field)) = inst
+            && crosses(&mut instances, i, MAX_INSTANCES, &mut over[1])
+        {
+            ck.err(
+                format!("{p}.{field}"),
+                format!(
+                    "service replicas, cache nodes and database nodes of all components together may be at \
                          most {MAX_INSTANCES}, and this one's {i} take them to {instances}"
-                    ),
-                );
-            }
+                ),
+            );
         }
-        slots = slots.saturating_add(slot);
-        if slots > MAX_DB_CORE_SLOTS && !over[2] {
-            over[2] = true;
+        if crosses(&mut slots, slot, MAX_DB_CORE_SLOTS, &mut over[2]) {
             ck.err(
                 format!("{p}.cores"),
                 format!(
@@ -1356,9 +1359,7 @@ fn totals(ck: &mut Checker, sc: &Scenario, comps: &[CompCfg], key_space: u64) {
                 ),
             );
         }
-        entries = entries.saturating_add(entry);
-        if entries > MAX_CACHE_ENTRIES && !over[3] {
-            over[3] = true;
+        if crosses(&mut entries, entry, MAX_CACHE_ENTRIES, &mut over[3]) {
             ck.err(
                 format!("{p}.capacity"),
                 format!(
@@ -1367,18 +1368,16 @@ fn totals(ck: &mut Checker, sc: &Scenario, comps: &[CompCfg], key_space: u64) {
                 ),
             );
         }
-        if let Some((r, field)) = ring {
-            points = points.saturating_add(r);
-            if points > MAX_RING_POINTS && !over[4] {
-                over[4] = true;
-                ck.err(
-                    format!("{p}.{field}"),
-                    format!(
-                        "the consistent-hash rings of all balancers and databases may hold at most \
+        if let Some((r, field)) = ring
+            && crosses(&mut points, r, MAX_RING_POINTS, &mut over[4])
+        {
+            ck.err(
+                format!("{p}.{field}"),
+                format!(
+                    "the consistent-hash rings of all balancers and databases may hold at most \
                          {MAX_RING_POINTS} points together, and this one's {r} take them to {points}"
-                    ),
-                );
-            }
+                ),
+            );
         }
     }
 }
