@@ -14,6 +14,7 @@ mod errors;
 mod faults;
 mod fuzz;
 mod gateway;
+mod golden;
 mod mutation;
 mod network;
 mod outputs;
