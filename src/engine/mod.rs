@@ -7,6 +7,7 @@
 
 pub mod events;
 pub mod rng;
+pub mod sampler;
 
 pub use events::{Message, Scheduler};
 

@@ -52,7 +52,32 @@ use rand::RngExt;
 use super::{Component, Ctx, Metrics, Msg, ReportCtx, Request};
 use crate::engine::rng::{self, Rng};
 use crate::engine::{NS_PER_S, SimTime};
-use crate::scenario::spec::Algorithm;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Load-balancing algorithms.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Each replica in turn.
+    RoundRobin,
+    /// In turn, in proportion to weights (nginx's smooth weighted round robin).
+    WeightedRoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// The replica with the fewest outstanding requests.
+    LeastConnections,
+    /// The least loaded of `choices` replicas sampled at random.
+    PowerOfTwo,
+    /// A hash of the user's identity.
+    IpHash,
+    /// A hash ring over request keys.
+    ConsistentHash,
+    /// A user's first request picks a replica (round robin); later ones stick to it.
+    Sticky,
+    /// Lowest peak-EWMA response time × (outstanding + 1).
+    LeastTime,
+}
 
 /// Peak-EWMA decay time constant.
 const EWMA_TAU_NS: f64 = 10.0 * NS_PER_S as f64;

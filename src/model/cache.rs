@@ -32,9 +32,37 @@ use super::store::{Lookup, Policy, Store};
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
-use crate::scenario::dist::Sampler;
-use crate::scenario::spec::{Op, ReadPolicy, WritePolicy};
+use crate::engine::sampler::Sampler;
+use crate::model::request::Op;
 use crate::stats::Occupancy;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Who loads a missing entry.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadPolicy {
+    /// The cache reads the backend, stores the value and answers.
+    #[default]
+    ReadThrough,
+    /// The cache answers "miss"; the calling service reads the backend and fills the cache.
+    CacheAside,
+}
+
+/// What a write does to the cache and the backend.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WritePolicy {
+    /// Backend first, then the cache is updated; the write answers after both.
+    #[default]
+    WriteThrough,
+    /// The cache only; dirty entries reach the backend later in batches (lost if the node crashes).
+    WriteBack,
+    /// The backend only; a cached copy stays (stale) until it expires or is evicted.
+    WriteAround,
+    /// The backend, then the cached copy is deleted.
+    Invalidate,
+}
 
 /// A cache's resolved configuration.
 #[derive(Clone, Debug)]

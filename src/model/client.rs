@@ -20,9 +20,9 @@ use super::request::{IDEMPOTENT, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::rng::{self, Rng};
+use crate::engine::sampler::Sampler;
 use crate::engine::{NS_PER_S, SimTime};
-use crate::scenario::dist::Sampler;
-use crate::scenario::spec::Op;
+use crate::model::request::Op;
 use crate::stats::Histogram;
 
 /// A client's resolved arrival process (rates per second, times in ns).

@@ -71,9 +71,24 @@ use super::request::{IDEMPOTENT, LOST, RETRYABLE};
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
-use crate::scenario::dist::Sampler;
-use crate::scenario::spec::{Op, ReadFrom};
+use crate::engine::sampler::Sampler;
+use crate::model::request::Op;
 use crate::stats::Occupancy;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Which node serves a read.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFrom {
+    /// The shard's primary (never stale).
+    #[default]
+    Primary,
+    /// A follower chosen at random (the primary if there are none).
+    Replicas,
+    /// Any node of the shard, at random.
+    Any,
+}
 
 /// Replication mode, resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

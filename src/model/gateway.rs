@@ -29,9 +29,9 @@ use indexmap::IndexMap;
 
 use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::rng::{self, Rng};
+use crate::engine::sampler::Sampler;
 use crate::engine::{NS_PER_S, SimTime};
-use crate::scenario::dist::Sampler;
-use crate::scenario::spec::Op;
+use crate::model::request::Op;
 
 /// A token bucket's parameters.
 #[derive(Clone, Copy, Debug)]

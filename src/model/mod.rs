@@ -26,8 +26,8 @@ pub mod trace;
 use std::collections::BTreeMap;
 
 use crate::engine::rng::Rng;
+use crate::engine::sampler::Sampler;
 use crate::engine::{Message, Scheduler, SimTime};
-use crate::scenario::dist::Sampler;
 pub use request::{ANY_REPLICA, Arena, Outcome, ReqRef, Request};
 
 /// Target id for messages addressed to the world itself (sampling, warm-up).
@@ -704,6 +704,17 @@ impl Component for Inert {
     fn handle(&mut self, _msg: Msg, _ctx: &mut Ctx) {}
 }
 
+/// Something on the time axis worth marking (a fault's active interval).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Annotation {
+    /// Start, seconds of simulated time.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// Short label drawn on the shading.
+    pub label: String,
+}
+
 /// The result of one simulated run (one replication).
 #[derive(Clone, Debug)]
 pub struct RunOutput {
@@ -725,7 +736,7 @@ pub struct RunOutput {
     /// Wall-clock seconds the simulation took.
     pub wall_s: f64,
     /// Time intervals to mark on time charts (fault windows).
-    pub annotations: Vec<crate::report::charts::Annotation>,
+    pub annotations: Vec<Annotation>,
     /// Highest number of request records alive at once (the arena's
     /// high-water mark: memory is bounded by it).
     pub peak_requests: usize,
@@ -761,7 +772,7 @@ pub struct World {
     fault_rng: Vec<Rng>,
     /// Start of each random fault instance's current outage.
     down_since: Vec<Vec<Option<SimTime>>>,
-    annotations: Vec<crate::report::charts::Annotation>,
+    annotations: Vec<Annotation>,
     /// The simulated time seen by the last periodic check, and the number
     /// of events dispatched when the clock was first seen there.
     instant: (SimTime, u64),
@@ -1166,7 +1177,7 @@ impl World {
                 let f = &self.faults[idx];
                 if on && self.annotations.len() < MAX_ANNOTATIONS {
                     let end = f.end.unwrap_or(self.end).min(self.end);
-                    self.annotations.push(crate::report::charts::Annotation {
+                    self.annotations.push(Annotation {
                         start_s: crate::engine::secs(now),
                         end_s: crate::engine::secs(end),
                         label: f.label.clone(),
@@ -1179,7 +1190,7 @@ impl World {
             }
             if on && self.annotations.len() < MAX_ANNOTATIONS {
                 let end = f.end.unwrap_or(self.end).min(self.end);
-                self.annotations.push(crate::report::charts::Annotation {
+                self.annotations.push(Annotation {
                     start_s: crate::engine::secs(now),
                     end_s: crate::engine::secs(end),
                     label: f.label.clone(),
@@ -1201,7 +1212,7 @@ impl World {
             if let Some(start) = self.down_since[r][instance as usize].take()
                 && self.annotations.len() < MAX_ANNOTATIONS
             {
-                self.annotations.push(crate::report::charts::Annotation {
+                self.annotations.push(Annotation {
                     start_s: crate::engine::secs(start),
                     end_s: crate::engine::secs(now),
                     label: format!("{}[{instance}] down", f.name),
@@ -1386,7 +1397,7 @@ impl World {
                         if let Some(s) = s
                             && a.len() < MAX_ANNOTATIONS
                         {
-                            a.push(crate::report::charts::Annotation {
+                            a.push(Annotation {
                                 start_s: crate::engine::secs(*s),
                                 end_s: crate::engine::secs(now),
                                 label: format!("{}[{i}] down", f.name),

@@ -9,8 +9,18 @@
 //!
 //! Ownership rule: the component named in `reply_to` frees the record when
 //! the answer reaches it. A callee never frees what it was sent.
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use crate::scenario::spec::Op;
+/// Read or write: the operation a request performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// A read.
+    Read,
+    /// A write.
+    Write,
+}
 
 /// A generation-checked reference to a request record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

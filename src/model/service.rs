@@ -26,9 +26,33 @@ use super::resilience::{CallPolicy, Caller};
 use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
-use crate::scenario::dist::Sampler;
-use crate::scenario::spec::{Discipline, LoadMeasure, Op};
+use crate::engine::sampler::Sampler;
+use crate::model::request::Op;
 use crate::stats::Occupancy;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Queue discipline of a replica.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Discipline {
+    /// First come, first served, one request per core.
+    #[default]
+    Fifo,
+    /// All present requests share the cores equally (a time-sliced CPU).
+    ProcessorSharing,
+}
+
+/// The load a service time depends on.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMeasure {
+    /// Requests the replica holds, queued, in service or waiting on calls.
+    #[default]
+    Concurrency,
+    /// Busy cores ÷ cores when service starts.
+    Utilization,
+}
 
 /// Marks a request whose answer has been sent (later child answers are dropped).
 const FINISHED: u16 = u16::MAX;

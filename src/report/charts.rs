@@ -35,20 +35,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
 
+use crate::model::Annotation;
 use crate::report::Report;
 use crate::scenario::spec::PlotSpec;
 use crate::sweep::SweepReport;
-
-/// Something on the time axis worth marking (a fault's active interval).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Annotation {
-    /// Start, seconds of simulated time.
-    pub start_s: f64,
-    /// End, seconds.
-    pub end_s: f64,
-    /// Short label drawn on the shading.
-    pub label: String,
-}
 
 /// One chart: its file name (`latency.svg`), title and SVG text.
 #[derive(Clone, Debug)]

@@ -10,10 +10,9 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use rand::distr::{Distribution, Uniform};
-use rand_distr::{Exp1, Gamma, LogNormal, Normal, Pareto, Weibull};
+use rand::distr::Uniform;
+use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
@@ -21,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::limits::{MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, read_text_capped};
 use super::units::Duration;
+pub use crate::engine::sampler::Sampler;
+use crate::engine::sampler::Shape;
 
 /// The distribution names a scenario may use, in the order error messages
 /// list them.
@@ -44,7 +45,7 @@ const NAMES: [&str; 9] = [
 /// `{ pareto: { min, alpha } }`, `{ weibull: { scale, shape } }`,
 /// `{ empirical: FILE }`. Durations use the syntax of
 /// [`units`](super::units). Deserializing checks shape only; call
-/// [`DistSpec::validate`] (or [`Sampler::new`], which calls it) for the
+/// [`DistSpec::validate`] (or [`sampler`], which calls it) for the
 /// parameter ranges.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DistSpec {
@@ -557,195 +558,44 @@ impl JsonSchema for DistSpec {
     }
 }
 
-/// The compiled form of each distribution. Degenerate specs (zero spread)
-/// become `Constant`, which draws no random numbers.
-#[derive(Clone, Debug)]
-enum Kind {
-    Constant(u64),
-    /// rand_distr's `Exp1` scaled by the mean: the same draw as
-    /// `Exp::new(1/mean)`, without a double reciprocal in the mean.
-    Exponential(f64),
-    Uniform(Uniform<f64>),
-    /// Sampled by rejection of negative draws; see `Sampler::sample_f64`.
-    TruncatedNormal(Normal<f64>),
-    LogNormal(LogNormal<f64>),
-    /// Erlang(k, mean) = Gamma(shape k, scale mean/k).
-    Gamma(Gamma<f64>),
-    Pareto(Pareto<f64>),
-    Weibull(Weibull<f64>),
-    /// Shared so cloning a sampler does not copy the data.
-    Empirical(Arc<[u64]>, Uniform<usize>),
-}
-
-/// A compiled distribution that draws durations in integer nanoseconds.
-///
-/// Built once from a [`DistSpec`]; drawing does not allocate, and all
-/// randomness comes from the RNG passed to [`Sampler::sample`], so a
-/// sequence of draws is determined by the RNG's seed. Cloning is cheap.
-#[derive(Clone, Debug)]
-pub struct Sampler {
-    kind: Kind,
-    mean: f64,
-    scv: f64,
-}
-
-/// Rounds a draw to whole nanoseconds. The cast saturates, so an overflowing
-/// heavy-tail draw becomes `u64::MAX` (and NaN, which valid parameters do
-/// not produce, would become 0).
-#[inline]
-fn round_ns(x: f64) -> u64 {
-    x.round() as u64
-}
-
-impl Sampler {
-    /// Compiles `spec` after [`validating`](DistSpec::validate) it. An
-    /// `empirical` file is read now, relative to `base_dir` unless absolute;
-    /// a bad line is reported as `file:line: message`.
-    pub fn new(spec: &DistSpec, base_dir: &Path) -> Result<Sampler, String> {
-        spec.validate()?;
-        let ns = |d: Duration| d.as_nanos() as f64;
-        let err = |e: &dyn fmt::Display| format!("{}: {e}", spec.name());
-        let kind = match *spec {
-            DistSpec::Constant(d) => Kind::Constant(d.as_nanos()),
-            DistSpec::Exponential { mean } => Kind::Exponential(ns(mean)),
-            DistSpec::Uniform { min, max } if min == max => Kind::Constant(min.as_nanos()),
-            DistSpec::Uniform { min, max } => {
-                Kind::Uniform(Uniform::new_inclusive(ns(min), ns(max)).map_err(|e| err(&e))?)
-            }
-            DistSpec::Normal { mean, std } if std.is_zero() => Kind::Constant(mean.as_nanos()),
-            DistSpec::Normal { mean, std } => {
-                Kind::TruncatedNormal(Normal::new(ns(mean), ns(std)).map_err(|e| err(&e))?)
-            }
-            DistSpec::Lognormal { mean, cv: 0.0 } => Kind::Constant(mean.as_nanos()),
-            DistSpec::Lognormal { mean, cv } => {
-                Kind::LogNormal(LogNormal::from_mean_cv(ns(mean), cv).map_err(|e| err(&e))?)
-            }
-            DistSpec::Erlang { k, mean } => {
-                let k = f64::from(k);
-                Kind::Gamma(Gamma::new(k, ns(mean) / k).map_err(|e| err(&e))?)
-            }
-            DistSpec::Pareto { min, alpha } => {
-                Kind::Pareto(Pareto::new(ns(min), alpha).map_err(|e| err(&e))?)
-            }
-            DistSpec::Weibull { scale, shape } => {
-                Kind::Weibull(Weibull::new(ns(scale), shape).map_err(|e| err(&e))?)
-            }
-            DistSpec::Empirical(ref file) => {
-                let path = base_dir.join(file);
-                return Sampler::empirical(load_empirical(&path)?)
-                    .map_err(|e| format!("{}: {e}", path.display()));
-            }
-        };
-        let m = spec.moments().expect("only empirical lacks closed-form moments");
-        Ok(Sampler {
-            kind,
-            mean: m.mean,
-            scv: m.scv,
-        })
-    }
-
-    /// A sampler that always draws `ns`.
-    pub fn constant(ns: u64) -> Sampler {
-        Sampler {
-            kind: Kind::Constant(ns),
-            mean: ns as f64,
-            scv: 0.0,
+/// Compiles `spec` after [`validating`](DistSpec::validate) it. An
+/// `empirical` file is read now, relative to `base_dir` unless absolute;
+/// a bad line is reported as `file:line: message`.
+pub fn sampler(spec: &DistSpec, base_dir: &Path) -> Result<Sampler, String> {
+    spec.validate()?;
+    let ns = |d: Duration| d.as_nanos() as f64;
+    let err = |e: &dyn fmt::Display| format!("{}: {e}", spec.name());
+    let kind = match *spec {
+        DistSpec::Constant(d) => Shape::Constant(d.as_nanos()),
+        DistSpec::Exponential { mean } => Shape::Exponential(ns(mean)),
+        DistSpec::Uniform { min, max } if min == max => Shape::Constant(min.as_nanos()),
+        DistSpec::Uniform { min, max } => {
+            Shape::Uniform(Uniform::new_inclusive(ns(min), ns(max)).map_err(|e| err(&e))?)
         }
-    }
-
-    /// A sampler that picks uniformly among `values` (nanoseconds), as an
-    /// `empirical` file does; fails if `values` is empty.
-    pub fn empirical(values: Vec<u64>) -> Result<Sampler, String> {
-        let n = values.len();
-        let (&first, rest) = values
-            .split_first()
-            .ok_or_else(|| "contains no durations".to_string())?;
-        if rest.iter().all(|&v| v == first) {
-            return Ok(Sampler::constant(first));
+        DistSpec::Normal { mean, std } if std.is_zero() => Shape::Constant(mean.as_nanos()),
+        DistSpec::Normal { mean, std } => {
+            Shape::TruncatedNormal(Normal::new(ns(mean), ns(std)).map_err(|e| err(&e))?)
         }
-        // Exact sum, then population moments: every value is equally likely.
-        let sum: u128 = values.iter().map(|&v| u128::from(v)).sum();
-        let mean = sum as f64 / n as f64;
-        let var = values
-            .iter()
-            .map(|&v| (v as f64 - mean) * (v as f64 - mean))
-            .sum::<f64>()
-            / n as f64;
-        let index = Uniform::new(0, n).map_err(|e| e.to_string())?;
-        Ok(Sampler {
-            kind: Kind::Empirical(values.into(), index),
-            mean,
-            scv: var / (mean * mean),
-        })
-    }
-
-    /// Draws a duration in nanoseconds, rounded to the nearest; saturates
-    /// at `u64::MAX` for (astronomically rare) overflowing heavy-tail draws.
-    #[inline]
-    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        match &self.kind {
-            Kind::Constant(ns) => *ns,
-            Kind::Empirical(values, index) => values[index.sample(rng)],
-            _ => round_ns(self.sample_f64(rng)),
+        DistSpec::Lognormal { mean, cv: 0.0 } => Shape::Constant(mean.as_nanos()),
+        DistSpec::Lognormal { mean, cv } => {
+            Shape::LogNormal(LogNormal::from_mean_cv(ns(mean), cv).map_err(|e| err(&e))?)
         }
-    }
-
-    /// Draws a duration in nanoseconds, unrounded, for callers that scale
-    /// it before rounding. Always >= 0.
-    ///
-    /// A truncated normal redraws until the value is >= 0; since its mean
-    /// is >= 0 at least half of all draws are accepted, so this takes fewer
-    /// than two normal draws on average. It does mean the number of values
-    /// taken from `rng` varies between calls.
-    #[inline]
-    pub fn sample_f64<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        match &self.kind {
-            Kind::Constant(ns) => *ns as f64,
-            Kind::Exponential(mean) => {
-                let e: f64 = Exp1.sample(rng);
-                e * mean
-            }
-            Kind::Uniform(d) => d.sample(rng),
-            Kind::TruncatedNormal(d) => loop {
-                let x = d.sample(rng);
-                if x >= 0.0 {
-                    break x;
-                }
-            },
-            Kind::LogNormal(d) => d.sample(rng),
-            Kind::Gamma(d) => d.sample(rng),
-            Kind::Pareto(d) => d.sample(rng),
-            Kind::Weibull(d) => d.sample(rng),
-            Kind::Empirical(values, index) => values[index.sample(rng)] as f64,
+        DistSpec::Erlang { k, mean } => {
+            let k = f64::from(k);
+            Shape::Gamma(Gamma::new(k, ns(mean) / k).map_err(|e| err(&e))?)
         }
-    }
-
-    /// The mean of what [`Sampler::sample_f64`] draws, in nanoseconds
-    /// (infinite for a Pareto with alpha <= 1).
-    pub fn mean_ns(&self) -> f64 {
-        self.mean
-    }
-
-    /// Squared coefficient of variation, Var/mean²: 0 for a constant, 1 for
-    /// an exponential, 1/k for Erlang; infinite where the variance is (a
-    /// Pareto with alpha <= 2).
-    pub fn scv(&self) -> f64 {
-        self.scv
-    }
-
-    /// How many values the sampler keeps (an `empirical` file's durations; 0
-    /// for the other forms, which keep none).
-    pub fn table_len(&self) -> usize {
-        match &self.kind {
-            Kind::Empirical(values, _) => values.len(),
-            _ => 0,
+        DistSpec::Pareto { min, alpha } => Shape::Pareto(Pareto::new(ns(min), alpha).map_err(|e| err(&e))?),
+        DistSpec::Weibull { scale, shape } => {
+            Shape::Weibull(Weibull::new(ns(scale), shape).map_err(|e| err(&e))?)
         }
-    }
-
-    /// Whether every draw is 0, so callers can skip scheduling a delay.
-    pub fn is_zero(&self) -> bool {
-        matches!(self.kind, Kind::Constant(0))
-    }
+        DistSpec::Empirical(ref file) => {
+            let path = base_dir.join(file);
+            return Sampler::empirical(load_empirical(&path)?)
+                .map_err(|e| format!("{}: {e}", path.display()));
+        }
+    };
+    let m = spec.moments().expect("only empirical lacks closed-form moments");
+    Ok(Sampler::from_shape(kind, m.mean, m.scv))
 }
 
 /// Reads an empirical file: one duration per line, `#` starts a comment,
@@ -786,7 +636,7 @@ mod tests {
     }
 
     fn sampler(spec: &DistSpec) -> Sampler {
-        Sampler::new(spec, Path::new(".")).unwrap_or_else(|e| panic!("{spec:?}: {e}"))
+        super::sampler(spec, Path::new(".")).unwrap_or_else(|e| panic!("{spec:?}: {e}"))
     }
 
     /// One of every form, with parameters that the moment test can check.
@@ -1180,7 +1030,7 @@ mod tests {
         let err = |spec: DistSpec| {
             let e = spec.validate().unwrap_err();
             // Sampler::new refuses the same specs with the same message.
-            assert_eq!(Sampler::new(&spec, Path::new(".")).unwrap_err(), e);
+            assert_eq!(super::sampler(&spec, Path::new(".")).unwrap_err(), e);
             e
         };
         let e = err(DistSpec::Uniform {
@@ -1243,7 +1093,7 @@ mod tests {
             "# measured latencies\n1ms\n\n  3ms  # slow one\n2000us\r\n4\n",
         )
         .unwrap();
-        let s = Sampler::new(&DistSpec::Empirical("lat.txt".into()), dir.path()).unwrap();
+        let s = super::sampler(&DistSpec::Empirical("lat.txt".into()), dir.path()).unwrap();
         // Values 1ms, 3ms, 2ms, 4s: exact mean and population SCV.
         let mean = (1e6 + 3e6 + 2e6 + 4e9) / 4.0;
         assert_eq!(s.mean_ns(), mean);
@@ -1266,21 +1116,21 @@ mod tests {
 
         // An absolute path ignores base_dir.
         let abs = dir.path().join("lat.txt");
-        assert!(Sampler::new(&DistSpec::Empirical(abs), Path::new("/nonexistent")).is_ok());
+        assert!(super::sampler(&DistSpec::Empirical(abs), Path::new("/nonexistent")).is_ok());
 
         std::fs::write(dir.path().join("bad.txt"), "1ms\n# fine\n10 parsecs\n").unwrap();
-        let e = Sampler::new(&DistSpec::Empirical("bad.txt".into()), dir.path()).unwrap_err();
+        let e = super::sampler(&DistSpec::Empirical("bad.txt".into()), dir.path()).unwrap_err();
         assert!(e.contains("bad.txt:3: expected a duration"), "{e}");
 
         std::fs::write(dir.path().join("empty.txt"), "# nothing\n\n").unwrap();
-        let e = Sampler::new(&DistSpec::Empirical("empty.txt".into()), dir.path()).unwrap_err();
+        let e = super::sampler(&DistSpec::Empirical("empty.txt".into()), dir.path()).unwrap_err();
         assert!(e.contains("empty.txt: contains no durations"), "{e}");
 
-        let e = Sampler::new(&DistSpec::Empirical("missing.txt".into()), dir.path()).unwrap_err();
+        let e = super::sampler(&DistSpec::Empirical("missing.txt".into()), dir.path()).unwrap_err();
         assert!(e.contains("cannot read") && e.contains("missing.txt"), "{e}");
 
         std::fs::write(dir.path().join("same.txt"), "0\n0s\n").unwrap();
-        let s = Sampler::new(&DistSpec::Empirical("same.txt".into()), dir.path()).unwrap();
+        let s = super::sampler(&DistSpec::Empirical("same.txt".into()), dir.path()).unwrap();
         assert!(s.is_zero());
     }
 

@@ -14,6 +14,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::dist::DistSpec;
 use super::units::{Duration, Rate};
+pub use crate::model::balancer::Algorithm;
+pub use crate::model::cache::{ReadPolicy, WritePolicy};
+pub use crate::model::database::ReadFrom;
+pub use crate::model::request::Op;
+pub use crate::model::service::{Discipline, LoadMeasure};
 
 /// A whole scenario file.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -278,16 +283,6 @@ pub struct PlotSpec {
     pub y: Vec<String>,
 }
 
-/// Read or write: the operation a request performs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Op {
-    /// A read.
-    Read,
-    /// A write.
-    Write,
-}
-
 /// A client: a named workload sending requests to one target.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -494,17 +489,6 @@ pub struct LoadDependenceSpec {
     /// What x is: `concurrency` (default) or `utilization`.
     #[serde(default)]
     pub on: LoadMeasure,
-}
-
-/// The load a service time depends on.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum LoadMeasure {
-    /// Requests the replica holds, queued, in service or waiting on calls.
-    #[default]
-    Concurrency,
-    /// Busy cores ÷ cores when service starts.
-    Utilization,
 }
 
 /// Static content requests of a client: `{ fraction: 0.7, target: cdn, keys: { zipf: { n: 5000, s: 1 } } }`.
@@ -1066,17 +1050,6 @@ pub enum StateSpec {
     Store(String),
 }
 
-/// Queue discipline of a replica.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Discipline {
-    /// First come, first served, one request per core.
-    #[default]
-    Fifo,
-    /// All present requests share the cores equally (a time-sliced CPU).
-    ProcessorSharing,
-}
-
 /// Speed factor: one for all replicas, or one per replica.
 #[derive(Clone, Debug, Serialize, JsonSchema, PartialEq)]
 #[serde(untagged)]
@@ -1442,30 +1415,6 @@ pub struct HealthCheckSpec {
     pub healthy_after: Option<u32>,
 }
 
-/// Load-balancing algorithms.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Algorithm {
-    /// Each replica in turn.
-    RoundRobin,
-    /// In turn, in proportion to weights (nginx's smooth weighted round robin).
-    WeightedRoundRobin,
-    /// Uniformly at random.
-    Random,
-    /// The replica with the fewest outstanding requests.
-    LeastConnections,
-    /// The least loaded of `choices` replicas sampled at random.
-    PowerOfTwo,
-    /// A hash of the user's identity.
-    IpHash,
-    /// A hash ring over request keys.
-    ConsistentHash,
-    /// A user's first request picks a replica (round robin); later ones stick to it.
-    Sticky,
-    /// Lowest peak-EWMA response time × (outstanding + 1).
-    LeastTime,
-}
-
 /// Network latency.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1570,32 +1519,6 @@ pub enum Eviction {
     Fifo,
     /// A uniformly random entry.
     Random,
-}
-
-/// Who loads a missing entry.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadPolicy {
-    /// The cache reads the backend, stores the value and answers.
-    #[default]
-    ReadThrough,
-    /// The cache answers "miss"; the calling service reads the backend and fills the cache.
-    CacheAside,
-}
-
-/// What a write does to the cache and the backend.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum WritePolicy {
-    /// Backend first, then the cache is updated; the write answers after both.
-    #[default]
-    WriteThrough,
-    /// The cache only; dirty entries reach the backend later in batches (lost if the node crashes).
-    WriteBack,
-    /// The backend only; a cached copy stays (stale) until it expires or is evicted.
-    WriteAround,
-    /// The backend, then the cached copy is deleted.
-    Invalidate,
 }
 
 /// A sharded, replicated database (SPEC §2 `database`).
@@ -1735,17 +1658,4 @@ pub struct QuorumSpec {
     pub w: u32,
     /// Nodes a read asks (it returns the newest version among them).
     pub r: u32,
-}
-
-/// Which node serves a read.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadFrom {
-    /// The shard's primary (never stale).
-    #[default]
-    Primary,
-    /// A follower chosen at random (the primary if there are none).
-    Replicas,
-    /// Any node of the shard, at random.
-    Any,
 }

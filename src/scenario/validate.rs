@@ -138,7 +138,7 @@ impl Checker<'_> {
         let made = match file.as_ref().and_then(|f| self.samplers.get(f)) {
             Some(done) => done.clone(),
             None => {
-                let made = Sampler::new(d, self.base_dir)
+                let made = super::dist::sampler(d, self.base_dir)
                     .and_then(|s| self.charge_file_values(s.table_len()).map(|()| s));
                 if let Some(f) = file {
                     self.samplers.insert(f, made.clone());
@@ -2095,7 +2095,7 @@ fn database(
         Some(l) => ck
             .sampler(&format!("{p}.replication_lag"), l)
             .unwrap_or_else(|| Sampler::constant(0)),
-        None => Sampler::new(
+        None => super::dist::sampler(
             &DistSpec::Exponential {
                 mean: Duration::from_nanos(10_000_000),
             },

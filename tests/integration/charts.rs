@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use archsim::report::charts::{
-    self, Annotation, BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH,
-};
+use archsim::model::Annotation;
+use archsim::report::charts::{self, BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH};
 use archsim::report::{MetricValue, Report, html};
 use archsim::scenario::spec::PlotSpec;
 use archsim::sweep::{PointReport, SweepReport};
