@@ -6,6 +6,7 @@
 //! Every error on the way names file:line:column and the field path.
 
 pub mod dist;
+pub mod kinds;
 pub mod limits;
 pub mod spec;
 pub mod tree;

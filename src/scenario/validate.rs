@@ -6,25 +6,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::dist::{DistSpec, Sampler};
+use super::kinds::Home;
 use super::limits::{
-    MAX_BACKUP_COPIES, MAX_BATCH, MAX_BATCH_SLOTS, MAX_CONCURRENCY, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES,
-    MAX_DB_CORE_SLOTS, MAX_FOLLOWERS, MAX_GRID_CELLS, MAX_INSTANCES, MAX_QUORUM_N, MAX_SERIES_ROWS,
-    MAX_SHARDS, MAX_TABLE_CELLS, MAX_VNODES, MIN_PERIOD_NS,
+    MAX_BACKUP_COPIES, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, MAX_DB_CORE_SLOTS, MAX_GRID_CELLS,
+    MAX_INSTANCES, MAX_SERIES_ROWS, MAX_TABLE_CELLS, MIN_PERIOD_NS,
 };
 use super::spec::*;
 use super::units::Duration;
 use crate::engine::NS_PER_S;
-use crate::model::balancer::BalancerCfg;
-use crate::model::cache::CacheCfg;
 use crate::model::client::{ArrivalCfg, ClientCfg, KeysCfg};
-use crate::model::database::{DatabaseCfg, Mode};
-use crate::model::dns::{DnsCfg, DnsPolicy};
-use crate::model::gateway::{GatewayCfg, RateLimitCfg};
+use crate::model::database::Mode;
 use crate::model::partition::Scheme;
-use crate::model::queue::{Ack, QueueCfg};
 use crate::model::resilience::{Backoff, BreakerCfg, CallPolicy, Jitter, RetryCfg};
-use crate::model::service::LoadDependence;
-use crate::model::service::{EdgeCfg, ServiceCfg, StateCfg, StepCfg};
+use crate::model::service::StateCfg;
 use crate::model::store::Policy;
 use crate::model::{
     CompCfg, Config, FaultAction, FaultCfg, Groups, NETWORK, NO_REGION, Network, RandomFaultCfg,
@@ -63,7 +57,9 @@ impl Default for BuildOptions {
     }
 }
 
-struct Checker<'a> {
+/// Collects the problems found while resolving a scenario, with what the
+/// checks share (files read, table cells, region names).
+pub(crate) struct Checker<'a> {
     problems: Vec<Problem>,
     base_dir: &'a Path,
     /// Empirical distributions read so far, by resolved path: a file named
@@ -82,7 +78,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.into(),
             message: message.into(),
@@ -91,7 +87,7 @@ impl Checker<'_> {
     }
 
     /// A problem with the name `key` of an entry of the map at `parent`.
-    fn err_key(&mut self, parent: &str, key: &str, message: impl Into<String>) {
+    pub(crate) fn err_key(&mut self, parent: &str, key: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             path: format!("{parent}.{key}"),
             message: message.into(),
@@ -102,7 +98,7 @@ impl Checker<'_> {
     /// Checks the period of a repeating timer: zero gets `zero` (the message
     /// it always had), anything else below [`MIN_PERIOD_NS`] is refused with
     /// the floor stated. `what` names the field in the message.
-    fn period(&mut self, path: &str, ns: u64, what: &str, zero: &str) {
+    pub(crate) fn period(&mut self, path: &str, ns: u64, what: &str, zero: &str) {
         if ns == 0 {
             self.err(path, zero);
         } else if ns < MIN_PERIOD_NS {
@@ -119,7 +115,7 @@ impl Checker<'_> {
     }
 
     /// Counts `n` more values read from files against [`MAX_DATA_VALUES`].
-    fn charge_file_values(&mut self, n: usize) -> Result<(), String> {
+    pub(crate) fn charge_file_values(&mut self, n: usize) -> Result<(), String> {
         self.file_values = self.file_values.saturating_add(n as u64);
         if self.file_values > MAX_DATA_VALUES {
             return Err(format!(
@@ -130,7 +126,7 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn sampler(&mut self, path: &str, d: &DistSpec) -> Option<Sampler> {
+    pub(crate) fn sampler(&mut self, path: &str, d: &DistSpec) -> Option<Sampler> {
         let file = match d {
             DistSpec::Empirical(f) => Some(self.base_dir.join(f)),
             _ => None,
@@ -156,7 +152,7 @@ impl Checker<'_> {
     }
 
     /// An arrival trace, read once per file.
-    fn trace(&mut self, file: &Path) -> Result<Arc<Vec<u64>>, String> {
+    pub(crate) fn trace(&mut self, file: &Path) -> Result<Arc<Vec<u64>>, String> {
         let path = self.base_dir.join(file);
         if let Some(done) = self.traces.get(&path) {
             return done.clone();
@@ -169,7 +165,7 @@ impl Checker<'_> {
     /// Counts `n` more cells of the tables partitions, injected latencies and
     /// DNS keep against [`MAX_GRID_CELLS`]; false (with a problem at `path`)
     /// once they would exceed it.
-    fn charge_grid(&mut self, path: &str, n: u64, what: &str) -> bool {
+    pub(crate) fn charge_grid(&mut self, path: &str, n: u64, what: &str) -> bool {
         self.grid_cells = self.grid_cells.saturating_add(n);
         if self.grid_cells > MAX_GRID_CELLS {
             self.err(
@@ -186,17 +182,17 @@ impl Checker<'_> {
     }
 
     /// The index of region `name`, if the network lists it.
-    fn region(&self, name: &str) -> Option<u16> {
+    pub(crate) fn region(&self, name: &str) -> Option<u16> {
         self.regions.get(name).copied()
     }
 
-    fn positive_f64(&mut self, path: &str, v: f64, what: &str) {
+    pub(crate) fn positive_f64(&mut self, path: &str, v: f64, what: &str) {
         if !(v.is_finite() && v > 0.0) {
             self.err(path, format!("{what} must be a positive number, found {v}"));
         }
     }
 
-    fn rate(&mut self, path: &str, v: f64) {
+    pub(crate) fn rate(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && v >= 0.0) {
             self.err(path, format!("a rate must be zero or positive, found {v}"));
         }
@@ -274,20 +270,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     let comp_id = |name: &str| sc.components.get_index_of(name).map(|i| nclients + i as u32);
     // The names listed when a reference is wrong: the first few, so that a
     // scenario with thousands of components does not print them all per error.
-    let known = || {
-        const SHOWN: usize = 20;
-        let mut list = sc
-            .components
-            .keys()
-            .take(SHOWN)
-            .map(|k| format!("`{k}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if sc.components.len() > SHOWN {
-            list.push_str(&format!(" and {} more", sc.components.len() - SHOWN));
-        }
-        list
-    };
+    let known = || known(sc);
 
     let network = network(&mut ck, sc);
 
@@ -538,12 +521,6 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         );
     }
     let key_space = key_space.min(MAX_DATA_KEYS);
-    let db_slot = |name: &str| {
-        sc.components
-            .iter()
-            .filter(|(_, c)| matches!(c, ComponentSpec::Database(_)))
-            .position(|(n, _)| n == name)
-    };
     // Resharding events: how many shards each database may gain.
     let mut events = Vec::new();
     let mut added: Vec<u32> = vec![0; sc.components.len()];
@@ -584,551 +561,19 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     let (faults, random_faults, partitions, latencies) =
         faults(&mut ck, sc, nclients, &known, &network.region);
 
-    // Components.
+    // Components: each kind resolves its own spec.
+    let scope = Scope {
+        sc,
+        nclients,
+        identity_base,
+        key_space,
+        added: &added,
+        network: &network,
+    };
     let mut comps = Vec::new();
     for (name, c) in &sc.components {
         let p = format!("components.{name}");
-        let cfg = match c {
-            ComponentSpec::Service(s) => {
-                let aside = |target: &str| match sc.components.get(target) {
-                    Some(ComponentSpec::Cache(k)) if k.read_policy == ReadPolicy::CacheAside => {
-                        comp_id(&k.backend)
-                    }
-                    _ => None,
-                };
-                let mut cfg = service(&mut ck, &p, name, s, &comp_id, &known, &aside);
-                if let CompCfg::Service(svc) = &mut cfg {
-                    match &s.state {
-                        None | Some(StateSpec::Stateless) => {}
-                        Some(StateSpec::Stateful) => {
-                            let login_time = match &s.login_time {
-                                Some(d) => ck
-                                    .sampler(&format!("{p}.login_time"), d)
-                                    .unwrap_or_else(|| Sampler::constant(0)),
-                                None => Sampler::constant(50_000_000),
-                            };
-                            svc.state = StateCfg::Stateful {
-                                login_time,
-                                users: identity_base.clamp(1, 1 << 24) as u32,
-                            };
-                        }
-                        Some(StateSpec::Store(store)) => match sc.components.get(store) {
-                            Some(ComponentSpec::Cache(_) | ComponentSpec::Database(_)) => {
-                                svc.state = StateCfg::Store;
-                                let target = comp_id(store).unwrap_or(0);
-                                svc.calls.insert(
-                                    0,
-                                    StepCfg {
-                                        edges: vec![EdgeCfg {
-                                            target,
-                                            probability: 1.0,
-                                            on: None,
-                                            policy: CallPolicy::default(),
-                                            aside: None,
-                                            optional: false,
-                                            session: true,
-                                        }],
-                                    },
-                                );
-                            }
-                            Some(other) => ck.err(
-                                format!("{p}.state.store"),
-                                format!(
-                                    "`{store}` is a {}; sessions live in a cache or a database",
-                                    other.kind()
-                                ),
-                            ),
-                            None => ck.err(
-                                format!("{p}.state.store"),
-                                format!("no component named `{store}` (components are {})", known()),
-                            ),
-                        },
-                    }
-                }
-                cfg
-            }
-            ComponentSpec::LoadBalancer(b) => {
-                let (backend, replicas) = match sc.components.get(&b.backends) {
-                    Some(ComponentSpec::Service(s)) => (
-                        comp_id(&b.backends).unwrap_or(0),
-                        s.replicas.clamp(1, MAX_REPLICAS),
-                    ),
-                    Some(other) => {
-                        ck.err(
-                            format!("{p}.backends"),
-                            format!(
-                                "`{}` is a {}; a load balancer's backends must be a service",
-                                b.backends,
-                                other.kind()
-                            ),
-                        );
-                        (0, 1)
-                    }
-                    None => {
-                        ck.err(
-                            format!("{p}.backends"),
-                            format!("no component named `{}` (components are {})", b.backends, known()),
-                        );
-                        (0, 1)
-                    }
-                };
-                // More choices than replicas means "look at all of them".
-                let choices = b.choices.unwrap_or(2).min(replicas.max(1));
-                if b.choices == Some(0) {
-                    ck.err(format!("{p}.choices"), "choices must be at least 1");
-                }
-                let weights = match &b.weights {
-                    Some(w) => {
-                        if w.len() != replicas as usize {
-                            ck.err(
-                                format!("{p}.weights"),
-                                format!("expected one weight per replica ({replicas}), found {}", w.len()),
-                            );
-                        }
-                        if w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) || w.iter().sum::<f64>() <= 0.0 {
-                            ck.err(
-                                format!("{p}.weights"),
-                                "weights must be zero or positive and not all zero",
-                            );
-                        }
-                        let mut w = w.clone();
-                        w.resize(replicas as usize, 1.0);
-                        w
-                    }
-                    None => match sc.components.get(&b.backends) {
-                        Some(ComponentSpec::Service(s)) => speeds(&s.speed, replicas),
-                        _ => vec![1.0; replicas as usize],
-                    },
-                };
-                let vnodes = b.vnodes.unwrap_or(160);
-                if vnodes == 0 {
-                    ck.err(format!("{p}.vnodes"), "vnodes must be at least 1");
-                } else if u64::from(vnodes) * u64::from(replicas) > MAX_RING_POINTS {
-                    ck.err(
-                        format!("{p}.vnodes"),
-                        format!("vnodes × replicas may be at most {MAX_RING_POINTS} ring points"),
-                    );
-                }
-                CompCfg::Balancer(BalancerCfg {
-                    name: name.clone(),
-                    algorithm: b.algorithm,
-                    backend,
-                    replicas,
-                    active: replicas,
-                    choices: choices.max(1),
-                    weights,
-                    vnodes: vnodes.max(1),
-                    identities: identity_base.max(1),
-                    health: b.health_check.map(|h| {
-                        let hp = format!("{p}.health_check");
-                        let interval = h.interval.map_or(2_000_000_000, |d| d.as_nanos());
-                        let timeout = h.timeout.map_or(1_000_000_000, |d| d.as_nanos());
-                        ck.period(
-                            &format!("{hp}.interval"),
-                            interval,
-                            "a health-check interval",
-                            "interval must be longer than zero",
-                        );
-                        if timeout == 0 {
-                            ck.err(format!("{hp}.timeout"), "timeout must be longer than zero");
-                        }
-                        for (f, v) in [
-                            ("unhealthy_after", h.unhealthy_after),
-                            ("healthy_after", h.healthy_after),
-                        ] {
-                            if v == Some(0) {
-                                ck.err(format!("{hp}.{f}"), format!("{f} must be at least 1"));
-                            }
-                        }
-                        crate::model::balancer::HealthCfg {
-                            interval: interval.max(1),
-                            timeout: timeout.max(1),
-                            unhealthy_after: h.unhealthy_after.unwrap_or(3).max(1),
-                            healthy_after: h.healthy_after.unwrap_or(2).max(1),
-                        }
-                    }),
-                    outlier: b.outlier_detection.map(|o| {
-                        let op = format!("{p}.outlier_detection");
-                        if o.consecutive_errors == Some(0) {
-                            ck.err(
-                                format!("{op}.consecutive_errors"),
-                                "consecutive_errors must be at least 1",
-                            );
-                        }
-                        let base = o.base_ejection_time.map_or(30 * NS_PER_S, |d| d.as_nanos());
-                        if base == 0 {
-                            ck.err(
-                                format!("{op}.base_ejection_time"),
-                                "base_ejection_time must be longer than zero",
-                            );
-                        }
-                        // Envoy: unset, the cap is 300 s or the base time, whichever is longer.
-                        let max = match o.max_ejection_time {
-                            None => base.max(300 * NS_PER_S),
-                            Some(d) if d.as_nanos() == 0 => {
-                                ck.err(
-                                    format!("{op}.max_ejection_time"),
-                                    "max_ejection_time must be longer than zero",
-                                );
-                                base
-                            }
-                            Some(d) if d.as_nanos() < base => {
-                                ck.err(
-                                    format!("{op}.max_ejection_time"),
-                                    format!(
-                                        "max_ejection_time ({d}) must not be shorter than base_ejection_time ({})",
-                                        Duration(base)
-                                    ),
-                                );
-                                base
-                            }
-                            Some(d) => d.as_nanos(),
-                        };
-                        let pct = o.max_ejection_percent.unwrap_or(10.0);
-                        if !(0.0..=100.0).contains(&pct) {
-                            ck.err(
-                                format!("{op}.max_ejection_percent"),
-                                format!("max_ejection_percent must be between 0 and 100, found {pct}"),
-                            );
-                        }
-                        crate::model::balancer::OutlierCfg {
-                            consecutive_errors: o.consecutive_errors.unwrap_or(5).max(1),
-                            base_ejection_time: base.max(1),
-                            max_ejection_time: max.max(base).max(1),
-                            max_ejection_percent: if (0.0..=100.0).contains(&pct) { pct } else { 10.0 },
-                        }
-                    }),
-                })
-            }
-            ComponentSpec::Cache(k) => {
-                let backend = backend_of(&mut ck, sc, &p, "backend", name, &k.backend, &comp_id, &known);
-                if let Some(ComponentSpec::Cache(b)) = sc.components.get(&k.backend)
-                    && b.read_policy == ReadPolicy::CacheAside
-                {
-                    ck.err(
-                        format!("{p}.backend"),
-                        format!(
-                            "`{}` is a cache_aside cache: only a service can fill it; use read_through there",
-                            k.backend
-                        ),
-                    );
-                }
-                if k.nodes == 0 || k.nodes > MAX_REPLICAS {
-                    ck.err(
-                        format!("{p}.nodes"),
-                        format!("nodes must be between 1 and {MAX_REPLICAS}, found {}", k.nodes),
-                    );
-                }
-                let capacity = cache_capacity(&mut ck, &p, k.capacity);
-                if u64::from(k.nodes.max(1)).saturating_mul(k.capacity) > MAX_CACHE_ENTRIES
-                    && k.capacity <= MAX_CACHE_ENTRIES
-                {
-                    ck.err(
-                        format!("{p}.nodes"),
-                        format!(
-                            "nodes × capacity may be at most {MAX_CACHE_ENTRIES} entries, found {} × {}",
-                            k.nodes, k.capacity
-                        ),
-                    );
-                }
-                if k.write_policy == WritePolicy::WriteBack
-                    && let Some(d) = k.flush_interval
-                {
-                    ck.period(
-                        &format!("{p}.flush_interval"),
-                        d.as_nanos(),
-                        "a flush interval",
-                        "a flush interval must be longer than zero",
-                    );
-                }
-                let hit_time = match &k.hit_time {
-                    Some(d) => ck.sampler(&format!("{p}.hit_time"), d),
-                    None => Some(Sampler::constant(200_000)),
-                }
-                .unwrap_or_else(|| Sampler::constant(0));
-                price(&mut ck, &p, k.price_per_hour);
-                CompCfg::Cache(CacheCfg {
-                    name: name.clone(),
-                    kind: "cache",
-                    nodes: k.nodes.clamp(1, MAX_REPLICAS),
-                    capacity,
-                    policy: policy(k.eviction),
-                    ttl: ttl(&mut ck, &p, k.ttl),
-                    read_policy: k.read_policy,
-                    write_policy: k.write_policy,
-                    backend,
-                    hit_time,
-                    backend_latency: None,
-                    flush_interval: k.flush_interval.map_or(1_000_000_000, |d| d.as_nanos().max(1)),
-                    source: source_db(sc, &k.backend, &db_slot, 0),
-                    key_space,
-                    price_per_hour: k.price_per_hour.unwrap_or(0.0),
-                })
-            }
-            ComponentSpec::Cdn(k) => {
-                let backend = backend_of(&mut ck, sc, &p, "origin", name, &k.origin, &comp_id, &known);
-                let capacity = cache_capacity(&mut ck, &p, k.capacity);
-                let hit_time = match &k.hit_time {
-                    Some(d) => ck.sampler(&format!("{p}.hit_time"), d),
-                    None => Some(Sampler::constant(1_000_000)),
-                }
-                .unwrap_or_else(|| Sampler::constant(0));
-                let backend_latency = k
-                    .origin_latency
-                    .as_ref()
-                    .and_then(|d| ck.sampler(&format!("{p}.origin_latency"), d))
-                    .filter(|s| !s.is_zero());
-                price(&mut ck, &p, k.price_per_hour);
-                CompCfg::Cache(CacheCfg {
-                    name: name.clone(),
-                    kind: "cdn",
-                    nodes: 1,
-                    capacity,
-                    policy: policy(k.eviction),
-                    ttl: ttl(&mut ck, &p, k.ttl),
-                    read_policy: ReadPolicy::ReadThrough,
-                    write_policy: WritePolicy::WriteAround,
-                    backend,
-                    hit_time,
-                    backend_latency,
-                    flush_interval: 1_000_000_000,
-                    source: source_db(sc, &k.origin, &db_slot, 0),
-                    key_space,
-                    price_per_hour: k.price_per_hour.unwrap_or(0.0),
-                })
-            }
-            ComponentSpec::Database(d) => database(
-                &mut ck,
-                &p,
-                name,
-                d,
-                db_slot(name).unwrap_or(0),
-                added[sc.components.get_index_of(name).unwrap_or(0)],
-                key_space,
-                &sc.network.regions,
-            ),
-            ComponentSpec::Queue(q) => {
-                // The service behind the consumer, whose cores and serving
-                // replicas size the workers.
-                let svc = match sc.components.get(&q.consumer) {
-                    Some(ComponentSpec::Service(s)) => Some((q.consumer.as_str(), s)),
-                    Some(ComponentSpec::LoadBalancer(b)) => match sc.components.get(&b.backends) {
-                        Some(ComponentSpec::Service(s)) => Some((b.backends.as_str(), s)),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let consumer_service = svc.and_then(|(n, _)| comp_id(n));
-                let workers = q
-                    .concurrency
-                    .unwrap_or_else(|| svc.map_or(1, |(_, s)| s.cores.max(1)));
-                let consumer = match sc.components.get(&q.consumer) {
-                    Some(ComponentSpec::Service(_) | ComponentSpec::LoadBalancer(_)) => {
-                        comp_id(&q.consumer).unwrap_or(0)
-                    }
-                    Some(other) => {
-                        ck.err(
-                            format!("{p}.consumer"),
-                            format!(
-                                "`{}` is a {}; a queue's consumer must be a service (or a load balancer in front of one)",
-                                q.consumer,
-                                other.kind()
-                            ),
-                        );
-                        0
-                    }
-                    None => {
-                        ck.err(
-                            format!("{p}.consumer"),
-                            format!("no component named `{}` (components are {})", q.consumer, known()),
-                        );
-                        0
-                    }
-                };
-                match q.concurrency {
-                    Some(0) => ck.err(format!("{p}.concurrency"), "concurrency must be at least 1"),
-                    Some(n) if n > MAX_CONCURRENCY => ck.err(
-                        format!("{p}.concurrency"),
-                        format!("at most {MAX_CONCURRENCY} workers, found {n}"),
-                    ),
-                    _ => {}
-                }
-                if q.capacity == Some(0) {
-                    ck.err(
-                        format!("{p}.capacity"),
-                        "capacity must be at least 1 (omit it for an unbounded queue)",
-                    );
-                }
-                if q.max_deliveries == 0 {
-                    ck.err(format!("{p}.max_deliveries"), "max_deliveries must be at least 1");
-                }
-                if let Some(b) = &q.batch {
-                    if !(1..=MAX_BATCH).contains(&b.size) {
-                        ck.err(
-                            format!("{p}.batch.size"),
-                            format!("batch size must be between 1 and {MAX_BATCH}, found {}", b.size),
-                        );
-                    } else if u64::from(workers.clamp(1, MAX_CONCURRENCY)) * u64::from(b.size)
-                        > MAX_BATCH_SLOTS
-                    {
-                        // Every worker's batch reserves room for a full batch.
-                        ck.err(
-                            format!("{p}.batch.size"),
-                            format!(
-                                "workers × batch size may be at most {MAX_BATCH_SLOTS} message slots, found \
-                                 {workers} × {}; use smaller batches or set a lower `concurrency`",
-                                b.size
-                            ),
-                        );
-                    }
-                }
-                CompCfg::Queue(QueueCfg {
-                    name: name.to_string(),
-                    consumer,
-                    concurrency: workers.clamp(1, MAX_CONCURRENCY),
-                    consumer_service,
-                    capacity: q.capacity.unwrap_or(u64::MAX),
-                    durable: q.durable,
-                    ack: match q.ack {
-                        AckSpec::AfterEnqueue => Ack::AfterEnqueue,
-                        AckSpec::AfterProcessing => Ack::AfterProcessing,
-                    },
-                    max_deliveries: q.max_deliveries.max(1),
-                    batch: q.batch.as_ref().map_or(1, |b| {
-                        u16::try_from(b.size.clamp(1, MAX_BATCH)).unwrap_or(u16::MAX)
-                    }),
-                    max_wait: q.batch.as_ref().map_or(0, |b| b.max_wait.as_nanos()),
-                })
-            }
-            ComponentSpec::Autoscaler(_) => CompCfg::Inert(name.to_string()),
-            ComponentSpec::Dns(d) => {
-                let mut targets = Vec::new();
-                let mut names = Vec::new();
-                for (i, t) in d.targets.iter().enumerate() {
-                    match sc.components.get(t) {
-                        Some(ComponentSpec::Dns(_) | ComponentSpec::Autoscaler(_)) | None => ck.err(
-                            format!("{p}.targets.{i}"),
-                            format!(
-                                "`{t}` is not a component a DNS can answer with (components are {})",
-                                known()
-                            ),
-                        ),
-                        Some(_) => {
-                            targets.push(comp_id(t).unwrap_or(0));
-                            names.push(t.clone());
-                        }
-                    }
-                }
-                if d.targets.is_empty() {
-                    ck.err(format!("{p}.targets"), "a DNS needs at least one target");
-                }
-                let cells = u64::from(nclients) * targets.len() as u64;
-                if !ck.charge_grid(&format!("{p}.targets"), cells, "a DNS (clients × targets)") {
-                    targets.clear();
-                }
-                let n = network.regions.len();
-                let region = |id: u32| network.region.get(id as usize).copied().unwrap_or(NO_REGION);
-                let one_way = |a: u16, b: u16| -> f64 {
-                    let cross = (a != b && a != NO_REGION && b != NO_REGION)
-                        .then(|| network.between.get(a as usize * n + b as usize))
-                        .flatten()
-                        .and_then(|s| s.as_ref());
-                    match (cross, &network.latency) {
-                        (Some(s), _) => s.mean_ns(),
-                        (None, Some(s)) => s.mean_ns(),
-                        (None, None) => 0.0,
-                    }
-                };
-                let distance = (0..nclients)
-                    .map(|c| targets.iter().map(|&t| one_way(region(c), region(t))).collect())
-                    .collect();
-                CompCfg::Dns(DnsCfg {
-                    name: name.to_string(),
-                    target_names: names,
-                    target_regions: targets.iter().map(|&t| region(t)).collect(),
-                    targets,
-                    distance,
-                    policy: match d.policy {
-                        DnsPolicySpec::Geo => DnsPolicy::Geo,
-                        DnsPolicySpec::RoundRobin => DnsPolicy::RoundRobin,
-                        DnsPolicySpec::Failover => DnsPolicy::Failover,
-                    },
-                    ttl: d.ttl.map_or(60 * NS_PER_S, |t| t.as_nanos()),
-                    detect_after: d.detect_after.map_or(30 * NS_PER_S, |t| t.as_nanos()),
-                })
-            }
-            ComponentSpec::Gateway(g) => {
-                let mut route = |field: String, t: &Option<String>| -> Option<u32> {
-                    let t = t.as_ref()?;
-                    match comp_id(t) {
-                        Some(_) if t == name => {
-                            ck.err(field, format!("`{name}` cannot route to itself"));
-                            None
-                        }
-                        Some(id) => Some(id),
-                        None => {
-                            ck.err(
-                                field,
-                                format!("no component named `{t}` (components are {})", known()),
-                            );
-                            None
-                        }
-                    }
-                };
-                let fallback = route(format!("{p}.target"), &g.target);
-                let (r, w) = match &g.routes {
-                    Some(rt) => (
-                        route(format!("{p}.routes.read"), &rt.read),
-                        route(format!("{p}.routes.write"), &rt.write),
-                    ),
-                    None => (None, None),
-                };
-                let (read, write) = (r.or(fallback), w.or(fallback));
-                if g.target.is_none()
-                    && (g
-                        .routes
-                        .as_ref()
-                        .is_none_or(|rt| rt.read.is_none() || rt.write.is_none()))
-                {
-                    ck.err(
-                        p.clone(),
-                        "a gateway needs `target: NAME` or `routes: { read: NAME, write: NAME }` \
-                         (an operation without a route goes to `target`)",
-                    );
-                }
-                let rate_limit = g.rate_limit.map(|rl| {
-                    let rate = rl.rate.per_sec();
-                    if rate <= 0.0 {
-                        ck.err(format!("{p}.rate_limit.rate"), "a rate limit must be above 0/s");
-                    }
-                    let burst = rl.burst.unwrap_or(rate.max(1.0));
-                    if !(burst.is_finite() && burst >= 1.0) {
-                        ck.err(
-                            format!("{p}.rate_limit.burst"),
-                            format!("burst must be at least 1 (a request takes one token), found {burst}"),
-                        );
-                    }
-                    RateLimitCfg {
-                        rate,
-                        burst: burst.max(1.0),
-                        per_identity: rl.per == LimitScope::Identity,
-                    }
-                });
-                let service_time = match &g.service_time {
-                    Some(d) => ck
-                        .sampler(&format!("{p}.service_time"), d)
-                        .unwrap_or_else(|| Sampler::constant(0)),
-                    None => Sampler::constant(0),
-                };
-                CompCfg::Gateway(GatewayCfg {
-                    name: name.to_string(),
-                    read: read.unwrap_or(0),
-                    write: write.unwrap_or(0),
-                    rate_limit,
-                    service_time,
-                })
-            }
-        };
+        let cfg = c.as_kind().resolve(&mut ck, &scope, name, &p);
         comps.push(cfg);
     }
     check_cycles(&mut ck, sc);
@@ -1383,7 +828,7 @@ fn totals(ck: &mut Checker, sc: &Scenario, comps: &[CompCfg], key_space: u64) {
 }
 
 /// Key popularity, checked (`p` is the path of the `keys` field).
-fn keys_cfg(ck: &mut Checker, p: &str, keys: Option<KeySpec>) -> KeysCfg {
+pub(crate) fn keys_cfg(ck: &mut Checker, p: &str, keys: Option<KeySpec>) -> KeysCfg {
     match keys {
         None => KeysCfg::Single,
         Some(KeySpec::Uniform(n)) => {
@@ -1415,200 +860,9 @@ fn key_count(k: &KeysCfg) -> u64 {
     }
 }
 
-fn speeds(s: &Speed, replicas: u32) -> Vec<f64> {
-    match s {
-        Speed::All(v) => vec![*v; replicas as usize],
-        Speed::PerReplica(v) => {
-            let mut v = v.clone();
-            v.resize(replicas as usize, 1.0);
-            v
-        }
-    }
-}
-
-fn service(
-    ck: &mut Checker,
-    p: &str,
-    name: &str,
-    s: &ServiceSpec,
-    comp_id: &dyn Fn(&str) -> Option<u32>,
-    known: &dyn Fn() -> String,
-    aside: &dyn Fn(&str) -> Option<u32>,
-) -> CompCfg {
-    if s.replicas == 0 {
-        ck.err(format!("{p}.replicas"), "a service needs at least 1 replica");
-    } else if s.replicas > MAX_REPLICAS {
-        ck.err(
-            format!("{p}.replicas"),
-            format!(
-                "at most {MAX_REPLICAS} replicas can be simulated, found {}",
-                s.replicas
-            ),
-        );
-    }
-    if s.cores > MAX_CORES {
-        ck.err(
-            format!("{p}.cores"),
-            format!("at most {MAX_CORES} cores per replica, found {}", s.cores),
-        );
-    }
-    if s.cores == 0 {
-        ck.err(format!("{p}.cores"), "a replica needs at least 1 core");
-    }
-    match &s.speed {
-        Speed::All(v) => ck.positive_f64(&format!("{p}.speed"), *v, "speed"),
-        Speed::PerReplica(v) => {
-            if v.len() != s.replicas as usize {
-                ck.err(
-                    format!("{p}.speed"),
-                    format!(
-                        "expected one speed per replica ({}), found {}",
-                        s.replicas,
-                        v.len()
-                    ),
-                );
-            }
-            for (i, x) in v.iter().enumerate() {
-                ck.positive_f64(&format!("{p}.speed.{i}"), *x, "speed");
-            }
-        }
-    }
-    let (read, write) = match &s.service_time {
-        ServiceTime::All(d) => {
-            let x = ck.sampler(&format!("{p}.service_time"), d);
-            (x.clone(), x)
-        }
-        ServiceTime::PerOp { read, write } => {
-            let r = read
-                .as_ref()
-                .and_then(|d| ck.sampler(&format!("{p}.service_time.read"), d));
-            let w = write
-                .as_ref()
-                .and_then(|d| ck.sampler(&format!("{p}.service_time.write"), d));
-            (r.clone().or_else(|| w.clone()), w.or(r))
-        }
-    };
-    if s.max_concurrency == Some(0) {
-        ck.err(
-            format!("{p}.max_concurrency"),
-            "max_concurrency must be at least 1",
-        );
-    }
-    if let Some(price) = s.price_per_hour
-        && !(price.is_finite() && price >= 0.0)
-    {
-        ck.err(format!("{p}.price_per_hour"), "a price must be zero or positive");
-    }
-    let mut steps = Vec::new();
-    for (i, step) in s.calls.iter().enumerate() {
-        let edges: Vec<(String, &CallEdge)> = match step {
-            CallStep::Call(e) => vec![(format!("{p}.calls.{i}"), e)],
-            CallStep::Parallel { parallel } => {
-                if parallel.is_empty() {
-                    ck.err(
-                        format!("{p}.calls.{i}.parallel"),
-                        "a parallel step needs at least one call",
-                    );
-                }
-                parallel
-                    .iter()
-                    .enumerate()
-                    .map(|(j, e)| (format!("{p}.calls.{i}.parallel.{j}"), e))
-                    .collect()
-            }
-        };
-        let mut out = Vec::new();
-        for (ep, e) in edges {
-            let target = match comp_id(&e.target) {
-                Some(_) if e.target == name => {
-                    ck.err(format!("{ep}.target"), format!("`{name}` cannot call itself"));
-                    0
-                }
-                Some(id) => id,
-                None => {
-                    ck.err(
-                        format!("{ep}.target"),
-                        format!("no component named `{}` (components are {})", e.target, known()),
-                    );
-                    0
-                }
-            };
-            let probability = e.probability.unwrap_or(1.0);
-            if !(0.0..=1.0).contains(&probability) {
-                ck.err(
-                    format!("{ep}.probability"),
-                    format!("a probability must be between 0 and 1, found {probability}"),
-                );
-            }
-            let policy = call_policy(
-                ck,
-                &ep,
-                e.timeout,
-                e.retry.as_ref(),
-                e.circuit_breaker.as_ref(),
-                e.idempotent,
-            );
-            out.push(EdgeCfg {
-                target,
-                probability,
-                on: e.on,
-                policy,
-                aside: aside(&e.target),
-                optional: e.optional.unwrap_or(false),
-                session: false,
-            });
-        }
-        steps.push(StepCfg { edges: out });
-    }
-    if steps.len() >= usize::from(u16::MAX) {
-        ck.err(format!("{p}.calls"), "too many call steps");
-    }
-    CompCfg::Service(ServiceCfg {
-        name: name.to_string(),
-        replicas: s.replicas.clamp(1, MAX_REPLICAS),
-        cores: s.cores.clamp(1, MAX_CORES),
-        speeds: speeds(&s.speed, s.replicas.clamp(1, MAX_REPLICAS)),
-        read_time: read.clone().unwrap_or_else(|| Sampler::constant(0)),
-        write_time: write.unwrap_or_else(|| read.unwrap_or_else(|| Sampler::constant(0))),
-        queue_capacity: s.queue_capacity.unwrap_or(u64::MAX),
-        discipline: s.discipline,
-        max_concurrency: s.max_concurrency.unwrap_or(u32::MAX).max(1),
-        calls: steps,
-        price_per_hour: s.price_per_hour.unwrap_or(0.0),
-        pool: s.replicas.clamp(1, MAX_REPLICAS),
-        startup_time: s.startup_time.map_or(0, |d| d.as_nanos()),
-        autoscale: None,
-        balancers: Vec::new(),
-        state: StateCfg::Stateless,
-        fronted: false,
-        overhead: s
-            .overhead
-            .as_ref()
-            .and_then(|d| ck.sampler(&format!("{p}.overhead"), d)),
-        load_dependence: s.load_dependence.and_then(|l| {
-            let lp = format!("{p}.load_dependence");
-            match (l.linear, l.exponential) {
-                (Some(f), None) if f.is_finite() && f >= 0.0 => Some(LoadDependence::Linear(f, l.on)),
-                (None, Some(f)) if f.is_finite() && f >= 0.0 => Some(LoadDependence::Exponential(f, l.on)),
-                (Some(f), None) | (None, Some(f)) => {
-                    ck.err(
-                        lp,
-                        format!("a load-dependence factor must be zero or positive, found {f}"),
-                    );
-                    None
-                }
-                _ => {
-                    ck.err(lp, "give exactly one of `linear` or `exponential`");
-                    None
-                }
-            }
-        }),
-    })
-}
-
 /// A caller's timeout, retries, breaker and idempotency, checked (`p` is the
 /// path of the client or call edge that carries them).
-fn call_policy(
+pub(crate) fn call_policy(
     ck: &mut Checker,
     p: &str,
     timeout: Option<Duration>,
@@ -1715,73 +969,97 @@ fn call_policy(
     }
 }
 
-/// Calls must form a DAG: a request that can reach its own service again
-/// would recurse forever.
+/// The names listed when a reference is wrong: the first few, so that a
+/// scenario with thousands of components does not print them all per error.
+fn known(sc: &Scenario) -> String {
+    const SHOWN: usize = 20;
+    let mut list = sc
+        .components
+        .keys()
+        .take(SHOWN)
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if sc.components.len() > SHOWN {
+        list.push_str(&format!(" and {} more", sc.components.len() - SHOWN));
+    }
+    list
+}
+
+/// What a kind's resolution may look up about the rest of the scenario.
+pub(crate) struct Scope<'a> {
+    /// The whole scenario.
+    pub sc: &'a Scenario,
+    /// Clients come first in the id space, so component ids start here.
+    pub nclients: u32,
+    /// Identities of all clients together.
+    pub identity_base: u64,
+    /// The key space stores size their tables by.
+    pub key_space: u64,
+    /// Shards each component gains by resharding events (by file index).
+    pub added: &'a [u32],
+    /// The resolved network (regions of every client and component).
+    pub network: &'a Network,
+}
+
+impl Scope<'_> {
+    /// The id of the component named `name`.
+    pub fn comp_id(&self, name: &str) -> Option<u32> {
+        self.sc
+            .components
+            .get_index_of(name)
+            .map(|i| self.nclients + i as u32)
+    }
+
+    /// The component names to list when a reference is wrong.
+    pub fn known(&self) -> String {
+        known(self.sc)
+    }
+
+    /// The slot of database `name` among the databases (file order).
+    pub fn db_slot(&self, name: &str) -> Option<usize> {
+        db_slot(self.sc, name)
+    }
+
+    /// The database whose versions a cache in front of `name` holds copies
+    /// of: `name` itself, or the first one reached along edges that carry
+    /// reads.
+    pub fn source_db(&self, name: &str) -> Option<usize> {
+        source_db(self.sc, name, 0)
+    }
+}
+
+fn db_slot(sc: &Scenario, name: &str) -> Option<usize> {
+    sc.components
+        .iter()
+        .filter(|(_, c)| matches!(c, ComponentSpec::Database(_)))
+        .position(|(n, _)| n == name)
+}
+
+fn source_db(sc: &Scenario, name: &str, depth: u32) -> Option<usize> {
+    if depth > 32 {
+        return None;
+    }
+    let c = sc.components.get(name)?;
+    if let ComponentSpec::Database(_) = c {
+        return db_slot(sc, name);
+    }
+    c.as_kind()
+        .edges(name)
+        .iter()
+        .filter(|e| e.reads)
+        .find_map(|e| source_db(sc, e.target, depth + 1))
+}
+
+/// Calls must form a DAG: a request sent round a cycle would never finish.
+/// The edges are each kind's [`Kind::edges`](super::kinds::Kind::edges).
 fn check_cycles(ck: &mut Checker, sc: &Scenario) {
     let n = sc.components.len();
     let mut adj: Vec<Vec<(usize, String)>> = vec![Vec::new(); n];
     for (i, (name, c)) in sc.components.iter().enumerate() {
-        match c {
-            ComponentSpec::Service(s) => {
-                for (k, step) in s.calls.iter().enumerate() {
-                    let edges: Vec<(String, &CallEdge)> = match step {
-                        CallStep::Call(e) => vec![(format!("components.{name}.calls.{k}"), e)],
-                        CallStep::Parallel { parallel } => parallel
-                            .iter()
-                            .enumerate()
-                            .map(|(j, e)| (format!("components.{name}.calls.{k}.parallel.{j}"), e))
-                            .collect(),
-                    };
-                    for (path, e) in edges {
-                        if let Some(t) = sc.components.get_index_of(&e.target)
-                            && t != i
-                        {
-                            adj[i].push((t, path));
-                        }
-                    }
-                }
-            }
-            ComponentSpec::LoadBalancer(b) => {
-                if let Some(t) = sc.components.get_index_of(&b.backends) {
-                    adj[i].push((t, format!("components.{name}.backends")));
-                }
-            }
-            ComponentSpec::Cache(k) => {
-                if let Some(t) = sc.components.get_index_of(&k.backend) {
-                    adj[i].push((t, format!("components.{name}.backend")));
-                }
-            }
-            ComponentSpec::Cdn(k) => {
-                if let Some(t) = sc.components.get_index_of(&k.origin) {
-                    adj[i].push((t, format!("components.{name}.origin")));
-                }
-            }
-            ComponentSpec::Database(_) | ComponentSpec::Autoscaler(_) => {}
-            ComponentSpec::Dns(d) => {
-                for (k, t) in d.targets.iter().enumerate() {
-                    if let Some(t) = sc.components.get_index_of(t) {
-                        adj[i].push((t, format!("components.{name}.targets.{k}")));
-                    }
-                }
-            }
-            ComponentSpec::Queue(q) => {
-                if let Some(t) = sc.components.get_index_of(&q.consumer) {
-                    adj[i].push((t, format!("components.{name}.consumer")));
-                }
-            }
-            ComponentSpec::Gateway(g) => {
-                let routes = g.routes.as_ref();
-                for (field, t) in [
-                    ("target", g.target.as_ref()),
-                    ("routes.read", routes.and_then(|r| r.read.as_ref())),
-                    ("routes.write", routes.and_then(|r| r.write.as_ref())),
-                ] {
-                    if let Some(t) = t.and_then(|t| sc.components.get_index_of(t))
-                        && t != i
-                    {
-                        adj[i].push((t, format!("components.{name}.{field}")));
-                    }
-                }
+        for e in c.as_kind().edges(name) {
+            if let Some(t) = sc.components.get_index_of(e.target) {
+                adj[i].push((t, format!("components.{name}.{}", e.field)));
             }
         }
     }
@@ -1852,305 +1130,6 @@ pub fn load_trace(path: &Path) -> Result<Vec<u64>, String> {
         return Err(format!("{}: arrival times must not decrease", path.display()));
     }
     Ok(out)
-}
-
-fn price(ck: &mut Checker, p: &str, price: Option<f64>) {
-    if let Some(x) = price
-        && !(x.is_finite() && x >= 0.0)
-    {
-        ck.err(format!("{p}.price_per_hour"), "a price must be zero or positive");
-    }
-}
-
-fn ttl(ck: &mut Checker, p: &str, ttl: Option<Duration>) -> Option<u64> {
-    if ttl.is_some_and(|t| t.is_zero()) {
-        ck.err(
-            format!("{p}.ttl"),
-            "a ttl must be longer than zero (omit it for no expiry)",
-        );
-    }
-    ttl.map(|t| t.as_nanos().max(1))
-}
-
-fn cache_capacity(ck: &mut Checker, p: &str, capacity: u64) -> u32 {
-    if capacity == 0 || capacity > MAX_CACHE_ENTRIES {
-        ck.err(
-            format!("{p}.capacity"),
-            format!("capacity must be between 1 and {MAX_CACHE_ENTRIES} entries, found {capacity}"),
-        );
-    }
-    capacity.clamp(1, MAX_CACHE_ENTRIES) as u32
-}
-
-fn policy(e: Eviction) -> Policy {
-    match e {
-        Eviction::Lru => Policy::Lru,
-        Eviction::Lfu => Policy::Lfu,
-        Eviction::Fifo => Policy::Fifo,
-        Eviction::Random => Policy::Random,
-    }
-}
-
-/// Resolve a cache's backend (or a CDN's origin): any component but itself.
-#[allow(clippy::too_many_arguments)]
-fn backend_of(
-    ck: &mut Checker,
-    sc: &Scenario,
-    p: &str,
-    field: &str,
-    name: &str,
-    target: &str,
-    comp_id: &dyn Fn(&str) -> Option<u32>,
-    known: &dyn Fn() -> String,
-) -> u32 {
-    match comp_id(target) {
-        Some(_) if target == name => {
-            ck.err(
-                format!("{p}.{field}"),
-                format!("`{name}` cannot be its own {field}"),
-            );
-            0
-        }
-        Some(id) => {
-            if matches!(
-                sc.components.get(target),
-                Some(ComponentSpec::LoadBalancer(_)) | None
-            ) {
-                // A balancer is fine: it forwards to a service.
-            }
-            id
-        }
-        None => {
-            ck.err(
-                format!("{p}.{field}"),
-                format!("no component named `{target}` (components are {})", known()),
-            );
-            0
-        }
-    }
-}
-
-/// The database whose versions a cache in front of `name` holds copies of:
-/// `name` itself, or the first one reached through caches, balancers and
-/// services' calls.
-fn source_db(sc: &Scenario, name: &str, slot: &dyn Fn(&str) -> Option<usize>, depth: u32) -> Option<usize> {
-    if depth > 32 {
-        return None;
-    }
-    match sc.components.get(name)? {
-        ComponentSpec::Database(_) => slot(name),
-        ComponentSpec::Cache(k) => source_db(sc, &k.backend, slot, depth + 1),
-        ComponentSpec::Cdn(k) => source_db(sc, &k.origin, slot, depth + 1),
-        ComponentSpec::LoadBalancer(b) => source_db(sc, &b.backends, slot, depth + 1),
-        ComponentSpec::Queue(q) => source_db(sc, &q.consumer, slot, depth + 1),
-        ComponentSpec::Autoscaler(_) => None,
-        ComponentSpec::Dns(d) => d.targets.first().and_then(|t| source_db(sc, t, slot, depth + 1)),
-        ComponentSpec::Gateway(g) => g
-            .routes
-            .as_ref()
-            .and_then(|r| r.read.as_ref())
-            .or(g.target.as_ref())
-            .and_then(|t| source_db(sc, t, slot, depth + 1)),
-        ComponentSpec::Service(s) => s
-            .calls
-            .iter()
-            .flat_map(|step| match step {
-                CallStep::Call(e) => std::slice::from_ref(e).iter(),
-                CallStep::Parallel { parallel } => parallel.iter(),
-            })
-            .filter(|e| e.on != Some(Op::Write))
-            .find_map(|e| source_db(sc, &e.target, slot, depth + 1)),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn database(
-    ck: &mut Checker,
-    p: &str,
-    name: &str,
-    d: &DatabaseSpec,
-    slot: usize,
-    added: u32,
-    key_space: u64,
-    regions: &[String],
-) -> CompCfg {
-    if d.shards == 0 || d.shards > MAX_SHARDS {
-        ck.err(
-            format!("{p}.shards"),
-            format!("shards must be between 1 and {MAX_SHARDS}, found {}", d.shards),
-        );
-    }
-    if d.cores == 0 || d.cores > MAX_CORES {
-        ck.err(
-            format!("{p}.cores"),
-            format!("cores must be between 1 and {MAX_CORES}, found {}", d.cores),
-        );
-    }
-    let shards = d.shards.clamp(1, MAX_SHARDS);
-    let max_shards = shards.saturating_add(added).min(MAX_SHARDS);
-    let mode = match d.replication {
-        Replication::Async => Mode::Async,
-        Replication::Sync => Mode::Sync,
-        Replication::Quorum(q) => {
-            let qp = format!("{p}.replication.quorum");
-            if q.n == 0 || q.n > MAX_QUORUM_N {
-                ck.err(
-                    format!("{qp}.n"),
-                    format!("n must be between 1 and {MAX_QUORUM_N}, found {}", q.n),
-                );
-            }
-            if q.w == 0 || q.w > q.n {
-                ck.err(
-                    format!("{qp}.w"),
-                    format!(
-                        "w must be between 1 and n ({}), found {}: a write cannot wait for more nodes than \
-                         hold the key, so this quorum can never be met; lower w or raise n",
-                        q.n, q.w
-                    ),
-                );
-            }
-            if q.r == 0 || q.r > q.n {
-                ck.err(
-                    format!("{qp}.r"),
-                    format!(
-                        "r must be between 1 and n ({}), found {}: a read cannot ask more nodes than hold \
-                         the key, so this quorum can never be met; lower r or raise n",
-                        q.n, q.r
-                    ),
-                );
-            }
-            if d.replicas != 0 && u64::from(d.replicas) + 1 != u64::from(q.n) {
-                ck.err(
-                    format!("{p}.replicas"),
-                    format!(
-                        "under quorum every shard has n = {} equal nodes; omit `replicas` or set it to n − 1 = {}",
-                        q.n,
-                        q.n.saturating_sub(1)
-                    ),
-                );
-            }
-            let n = q.n.clamp(1, MAX_QUORUM_N);
-            Mode::Quorum {
-                n,
-                w: q.w.clamp(1, n),
-                r: q.r.clamp(1, n),
-            }
-        }
-    };
-    if d.replicas > MAX_FOLLOWERS {
-        ck.err(
-            format!("{p}.replicas"),
-            format!(
-                "at most {MAX_FOLLOWERS} followers per shard, found {}",
-                d.replicas
-            ),
-        );
-    }
-    let followers = match mode {
-        Mode::Quorum { n, .. } => n - 1,
-        _ => d.replicas.min(MAX_FOLLOWERS),
-    };
-    let copies = u64::from(followers) + 3;
-    if key_space.saturating_mul(copies) > MAX_DB_CELLS {
-        ck.err(
-            p.to_string(),
-            format!(
-                "a database with {} nodes per shard can track at most {} keys (the clients use {key_space})",
-                followers + 1,
-                MAX_DB_CELLS / copies
-            ),
-        );
-    }
-    let scheme = match d.partitioning {
-        Partitioning::Hash => Scheme::Hash,
-        Partitioning::Range => Scheme::Range,
-        Partitioning::Directory => Scheme::Directory,
-        Partitioning::ConsistentHash(v) => {
-            if v.vnodes == 0 {
-                ck.err(
-                    format!("{p}.partitioning.consistent_hash.vnodes"),
-                    "vnodes must be at least 1",
-                );
-            } else if u64::from(v.vnodes) * u64::from(max_shards) > MAX_RING_POINTS {
-                ck.err(
-                    format!("{p}.partitioning.consistent_hash.vnodes"),
-                    format!("vnodes × shards may be at most {MAX_RING_POINTS} ring points"),
-                );
-            }
-            Scheme::ConsistentHash {
-                vnodes: v.vnodes.clamp(1, MAX_VNODES),
-            }
-        }
-    };
-    let read_time = ck
-        .sampler(&format!("{p}.read_time"), &d.read_time)
-        .unwrap_or_else(|| Sampler::constant(0));
-    let write_time = match &d.write_time {
-        Some(w) => ck
-            .sampler(&format!("{p}.write_time"), w)
-            .unwrap_or_else(|| Sampler::constant(0)),
-        None => read_time.clone(),
-    };
-    let lag = match &d.replication_lag {
-        Some(l) => ck
-            .sampler(&format!("{p}.replication_lag"), l)
-            .unwrap_or_else(|| Sampler::constant(0)),
-        None => super::dist::sampler(
-            &DistSpec::Exponential {
-                mean: Duration::from_nanos(10_000_000),
-            },
-            Path::new("."),
-        )
-        .unwrap_or_else(|_| Sampler::constant(10_000_000)),
-    };
-    let directory_time = match &d.directory_time {
-        Some(t) => ck
-            .sampler(&format!("{p}.directory_time"), t)
-            .unwrap_or_else(|| Sampler::constant(0)),
-        None => Sampler::constant(500_000),
-    };
-    price(ck, p, d.price_per_hour);
-    if d.failover.is_some() && d.replicas == 0 && !matches!(d.replication, Replication::Quorum(_)) {
-        ck.err(
-            format!("{p}.failover"),
-            "failover promotes a follower: give the shards `replicas: 1` or more",
-        );
-    }
-    if let Some(b) = &d.backup {
-        ck.period(
-            &format!("{p}.backup.every"),
-            b.every.as_nanos(),
-            "`every`",
-            "`every` must be longer than zero",
-        );
-    }
-    CompCfg::Database(DatabaseCfg {
-        name: name.to_string(),
-        slot,
-        shards,
-        max_shards,
-        scheme,
-        followers,
-        mode,
-        lag,
-        reads: d.reads,
-        read_time,
-        write_time,
-        cores: d.cores.clamp(1, MAX_CORES),
-        queue_capacity: d.queue_capacity.unwrap_or(u64::MAX),
-        directory_time,
-        key_space,
-        price_per_hour: d.price_per_hour.unwrap_or(0.0),
-        // Unknown region names were reported when the network was built.
-        placement: d
-            .placement
-            .iter()
-            .map(|r| regions.iter().position(|x| x == r).unwrap_or(0) as u16)
-            .collect(),
-        failover: d.failover.map(|f| f.detect_after.as_nanos()),
-        eventual: d.consistency == Consistency::Eventual,
-        backup: d.backup.map(|b| (b.every.as_nanos(), b.restore_time.as_nanos())),
-    })
 }
 
 /// A crash target: `name`, `name[i]` (a replica) or `name.node[i]` (a cache node).
@@ -2250,28 +1229,32 @@ fn network(ck: &mut Checker, sc: &Scenario) -> Network {
     }
     for (name, c) in &sc.components {
         let p = format!("components.{name}");
-        let mut r = match c.region() {
-            Some(r) if matches!(c, ComponentSpec::Database(d) if d.region.is_none()) => {
-                region_index(ck, sc, &format!("{p}.placement.0"), r).unwrap_or(default)
-            }
-            Some(r) => region_index(ck, sc, &format!("{p}.region"), r).unwrap_or(default),
-            // DNS answers in every region; it is never cut off as a whole.
-            None if matches!(c, ComponentSpec::Dns(_)) => NO_REGION,
-            None => default,
-        };
-        if let ComponentSpec::Database(d) = c {
-            let mut placed = Vec::new();
-            for (i, pl) in d.placement.iter().enumerate() {
-                if let Some(x) = region_index(ck, sc, &format!("{p}.placement.{i}"), pl) {
-                    placed.push(x);
+        let r = match c.as_kind().home() {
+            Home::Default => default,
+            Home::Everywhere => NO_REGION,
+            Home::Region(r) => region_index(ck, sc, &format!("{p}.region"), r).unwrap_or(default),
+            Home::Placement { region, placement } => {
+                let mut r = match (region, placement.first()) {
+                    (Some(r), _) => region_index(ck, sc, &format!("{p}.region"), r).unwrap_or(default),
+                    (None, Some(r)) => {
+                        region_index(ck, sc, &format!("{p}.placement.0"), r).unwrap_or(default)
+                    }
+                    (None, None) => default,
+                };
+                let mut placed = Vec::new();
+                for (i, pl) in placement.iter().enumerate() {
+                    if let Some(x) = region_index(ck, sc, &format!("{p}.placement.{i}"), pl) {
+                        placed.push(x);
+                    }
                 }
+                // A database spread over regions is reached in every one: the
+                // network never cuts it off as a whole; its nodes are split.
+                if placed.iter().any(|&x| x != placed[0]) {
+                    r = NO_REGION;
+                }
+                r
             }
-            // A database spread over regions is reached in every one: the
-            // network never cuts it off as a whole; its nodes are split.
-            if placed.iter().any(|&x| x != placed[0]) {
-                r = NO_REGION;
-            }
-        }
+        };
         region.push(r);
     }
     let mut net = Network {
@@ -2375,19 +1358,11 @@ fn faults(
         // The component and how many instances it has.
         let lookup = |ck: &mut Checker, field: &str, name: &str| -> Option<(u32, &'static str, u32)> {
             match sc.components.get_full(name) {
-                Some((idx, _, ComponentSpec::Service(s))) => Some((
+                Some((idx, _, c)) if c.as_kind().instances().is_some() => Some((
                     nclients + idx as u32,
-                    "service",
-                    s.replicas.clamp(1, MAX_REPLICAS),
+                    c.kind(),
+                    c.as_kind().instances().unwrap_or(1),
                 )),
-                Some((idx, _, ComponentSpec::Cache(c))) => {
-                    Some((nclients + idx as u32, "cache", c.nodes.clamp(1, MAX_REPLICAS)))
-                }
-                Some((idx, _, ComponentSpec::Cdn(_))) => Some((nclients + idx as u32, "cdn", 1)),
-                Some((idx, _, ComponentSpec::Queue(_))) => Some((nclients + idx as u32, "queue", 1)),
-                Some((idx, _, ComponentSpec::Database(d))) => {
-                    Some((nclients + idx as u32, "database", d.shards.max(1)))
-                }
                 Some((_, _, other)) => {
                     ck.err(
                         format!("{fp}.{field}"),
