@@ -31,6 +31,7 @@ pub use crate::model::request::Op;
 pub use crate::model::service::{Discipline, LoadMeasure};
 
 /// A whole scenario file.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -59,10 +60,10 @@ pub struct Scenario {
     #[serde(default)]
     pub network: NetworkSpec,
     /// Service-level objectives: drawn as dashed lines on sweep charts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub slo: Option<SloSpec>,
     /// The grid `archsim sweep` runs (ignored by `run`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sweep: Option<SweepSpec>,
     /// Timed operations on the system: `{ at: 2m, add_shard: db }`, `{ at: 4m, remove_shard: db }`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -75,48 +76,49 @@ pub struct Scenario {
 
 /// One fault: exactly one of `crash`, `slow` (with `factor`), `random` (with `mtbf`, `mttr`),
 /// `partition`, `outage`, `latency` or `disk_loss`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// When it starts (not for `random`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub at: Option<Duration>,
     /// How long it lasts; omitted = until the end.
-    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "for")]
     pub duration: Option<Duration>,
     /// Crash an instance: `api[0]` (one replica), `api` (every replica), `cache.node[1]` (a cache node),
     /// `db.shard[0].primary` (a database shard's primary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub crash: Option<String>,
     /// Slow a service down (a gray failure): its service times are multiplied by `factor`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub slow: Option<String>,
     /// `slow`: the multiplier (> 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub factor: Option<f64>,
     /// Crash every instance of this service (or cache) independently at random, for ever:
     /// exponential time between failures with mean `mtbf`, exponential repair with mean `mttr`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub random: Option<String>,
     /// `random`: mean time between failures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub mtbf: Option<Duration>,
     /// `random`: mean time to repair.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub mttr: Option<Duration>,
     /// Split the network: `[[us-east], [eu-west]]` (regions) or `[[web, api], [db]]` (components and
     /// clients); messages between two groups are dropped, so callers time out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub partition: Option<Vec<Vec<String>>>,
     /// A whole region fails: `{ region: us-east }` (every instance in it crashes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub outage: Option<OutageSpec>,
     /// Extra one-way latency on the hops between two components or regions:
     /// `{ between: [api, db], add: 100ms }`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency: Option<LatencyFaultSpec>,
     /// A database shard loses its data on every node: `db.shard[0]`; restored from the last backup.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub disk_loss: Option<String>,
 }
 
@@ -139,16 +141,17 @@ pub struct LatencyFaultSpec {
 }
 
 /// A timed operation: exactly one action besides `at`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EventSpec {
     /// When it happens.
     pub at: Duration,
     /// Add one shard to this database (its keys are re-partitioned at once).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub add_shard: Option<String>,
     /// Remove this database's last shard (its keys move to the others).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub remove_shard: Option<String>,
 }
 
@@ -217,26 +220,27 @@ impl<'de> Deserialize<'de> for Warmup {
 }
 
 /// Service-level objectives.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SloSpec {
     /// Mean latency target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency_mean: Option<Duration>,
     /// Median latency target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency_p50: Option<Duration>,
     /// 95th-percentile latency target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency_p95: Option<Duration>,
     /// 99th-percentile latency target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency_p99: Option<Duration>,
     /// 99.9th-percentile latency target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency_p999: Option<Duration>,
     /// Availability target (fraction, e.g. 0.999).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub availability: Option<f64>,
 }
 
@@ -263,6 +267,7 @@ impl SloSpec {
 }
 
 /// A sweep: the grid of variants and how to plot it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SweepSpec {
@@ -271,22 +276,23 @@ pub struct SweepSpec {
     #[serde(default)]
     pub vary: IndexMap<String, Vec<serde_json::Value>>,
     /// Replications per point (default 1; `--replications` wins).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub replications: Option<u32>,
     /// Which metrics to chart against which parameter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub plot: Option<PlotSpec>,
 }
 
 /// Chart layout for a sweep.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlotSpec {
     /// Parameter on the x axis (default: the first varied).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub x: Option<String>,
     /// Parameter giving one line per value (default: the second varied).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub series: Option<String>,
     /// Metrics on the y axis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -294,6 +300,7 @@ pub struct PlotSpec {
 }
 
 /// A client: a named workload sending requests to one target.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
@@ -302,51 +309,52 @@ pub struct ClientSpec {
     /// The component that receives them.
     pub target: String,
     /// Give up on a request after this long (it counts as timed out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub timeout: Option<Duration>,
     /// Operation mix as weights, e.g. `{ read: 0.9, write: 0.1 }` (default all reads).
     #[serde(default)]
     pub requests: OpMix,
     /// Key popularity: `{ zipf: { n, s } }` or `{ uniform: N }`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub keys: Option<KeySpec>,
     /// Distinct users (for `ip_hash`, `sticky`); default 1, or one per closed-loop user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub identities: Option<u64>,
     /// A share of requests that fetch static content (reads) from another target, usually a `cdn`.
-    #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "static")]
     pub static_content: Option<StaticSpec>,
     /// Send failed and timed-out requests again (`timeout` then bounds each attempt).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub retry: Option<RetrySpec>,
     /// Fail at once, without sending, while the target keeps failing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub circuit_breaker: Option<BreakerSpec>,
     /// Writes carry an idempotency key, so a retried write is applied once (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub idempotent: Option<bool>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 
 /// Retries: `{ max: 3, backoff: { exponential: { base: 100ms, cap: 10s } }, jitter: full, budget: 0.2 }`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySpec {
     /// Attempts in all, the first included (default 3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub max: Option<u32>,
     /// Delay before retry k: `{ exponential: { base, cap } }` waits min(cap, base·2^(k−1)),
     /// `{ constant: D }` always D (default exponential, base 100ms, cap 10s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub backoff: Option<BackoffSpec>,
     /// How the delay d is randomised: `full` (uniform 0..d, the default), `equal` (d/2 + uniform 0..d/2), `none`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub jitter: Option<JitterSpec>,
     /// Retry budget: retries at most this fraction of requests (e.g. 0.2), or
     /// `{ ratio, min_per_s, window }` (defaults as Finagle's: 10 retries/s allowed anyway, 10s window).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub budget: Option<BudgetSpec>,
 }
 
@@ -464,27 +472,29 @@ impl JsonSchema for BudgetSpec {
 }
 
 /// A circuit breaker: `{ failure_ratio: 0.5, window: 10s, open_for: 5s, half_open_probes: 3, min_calls: 20 }`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BreakerSpec {
     /// Failure ratio over the window that opens it (default 0.5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub failure_ratio: Option<f64>,
     /// Sliding window of results (default 10s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub window: Option<Duration>,
     /// How long it stays open before probing (default 5s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub open_for: Option<Duration>,
     /// Calls let through when half open; all must succeed to close (default 3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub half_open_probes: Option<u32>,
     /// Results needed in the window before it may open (default 20).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub min_calls: Option<u32>,
 }
 
 /// Static content requests of a client: `{ fraction: 0.7, target: cdn, keys: { zipf: { n: 5000, s: 1 } } }`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StaticSpec {
@@ -493,7 +503,7 @@ pub struct StaticSpec {
     /// Where static requests go (a `cdn`, or its origin to compare).
     pub target: String,
     /// Popularity of static objects (default: the client's `keys`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub keys: Option<KeySpec>,
 }
 
@@ -601,11 +611,12 @@ fn zero_dist() -> DistSpec {
 }
 
 /// Network latency.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     /// One-way latency of a hop inside a region (default zero).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency: Option<DistSpec>,
     /// Region names; components and clients take `region:` (default the first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

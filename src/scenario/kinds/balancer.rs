@@ -20,6 +20,7 @@ use crate::scenario::units::Duration;
 use crate::scenario::validate::{Checker, Scope};
 
 /// A load balancer in front of one service's replicas.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BalancerSpec {
@@ -28,61 +29,63 @@ pub struct BalancerSpec {
     /// The service whose replicas receive the traffic.
     pub backends: String,
     /// `power_of_two`: how many replicas are sampled (default 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub choices: Option<u32>,
     /// `weighted_round_robin`: one weight per replica (default: the replicas' speeds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub weights: Option<Vec<f64>>,
     /// `consistent_hash`: points per replica on the ring (default 160, as ketama).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub vnodes: Option<u32>,
     /// Active health checks: replicas that stop answering are taken out of rotation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub health_check: Option<HealthCheckSpec>,
     /// Passive health checking (Envoy's outlier detection): a replica whose
     /// answers to this balancer fail `consecutive_errors` times in a row is
     /// ejected from rotation for a while.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub outlier_detection: Option<OutlierDetectionSpec>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 
 /// Outlier detection on consecutive errors (defaults as Envoy's: 5 errors,
 /// 30 s base ejection, 300 s maximum, at most 10% of the replicas ejected).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OutlierDetectionSpec {
     /// Failed or rejected answers in a row that eject a replica (default 5); a success resets the count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub consecutive_errors: Option<u32>,
     /// An ejection lasts this × the number of times the replica has been ejected (default 30s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub base_ejection_time: Option<Duration>,
     /// Longest ejection (default 300s, or base_ejection_time if that is longer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub max_ejection_time: Option<Duration>,
     /// Most replicas ejected at once, in percent of the pool (0 to 100, default 10); one replica can always be ejected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub max_ejection_percent: Option<f64>,
 }
 
 /// Active health checking (defaults as HAProxy's: every 2 s, down after 3 failures, up after 2).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
     /// Time between probes of each replica (default 2s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub interval: Option<Duration>,
     /// A probe unanswered this long fails (default 1s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub timeout: Option<Duration>,
     /// Consecutive failed probes before a replica is marked down (default 3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub unhealthy_after: Option<u32>,
     /// Consecutive good probes before it is marked up again (default 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub healthy_after: Option<u32>,
 }
 

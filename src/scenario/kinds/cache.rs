@@ -20,6 +20,7 @@ use crate::scenario::units::Duration;
 use crate::scenario::validate::{Checker, Scope};
 
 /// A key-value cache (SPEC §2 `cache`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSpec {
@@ -29,7 +30,7 @@ pub struct CacheSpec {
     #[serde(default)]
     pub eviction: Eviction,
     /// Entries expire this long after they were written (not reset by reads).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub ttl: Option<Duration>,
     /// Who loads a missing entry: `read_through` (the cache, default) or
     /// `cache_aside` (the calling service: it reads the backend, then fills the cache).
@@ -41,19 +42,19 @@ pub struct CacheSpec {
     /// The component behind the cache (a database, or a service in front of one).
     pub backend: String,
     /// Time to answer from the cache, also paid by a miss before it goes on (default 200us).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub hit_time: Option<DistSpec>,
     /// Nodes of a sharded cache cluster (keys hashed over them); `capacity` is per node.
     #[serde(default = "one")]
     pub nodes: u32,
     /// `write_back`: how often dirty entries are written to the backend (default 1s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub flush_interval: Option<Duration>,
     /// Cost of one node per hour.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub price_per_hour: Option<f64>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 

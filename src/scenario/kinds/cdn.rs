@@ -19,6 +19,7 @@ use crate::scenario::units::Duration;
 use crate::scenario::validate::{Checker, Scope};
 
 /// An edge cache for static content (SPEC §2 `cdn`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CdnSpec {
@@ -28,21 +29,21 @@ pub struct CdnSpec {
     #[serde(default)]
     pub eviction: Eviction,
     /// Objects expire this long after they were fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub ttl: Option<Duration>,
     /// Where misses are fetched from.
     pub origin: String,
     /// Time to answer from the edge (default 1ms).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub hit_time: Option<DistSpec>,
     /// Extra one-way latency from the edge to the origin (the distance the CDN saves; default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub origin_latency: Option<DistSpec>,
     /// Cost of the edge per hour.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub price_per_hour: Option<f64>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 

@@ -21,6 +21,7 @@ use crate::scenario::units::Duration;
 use crate::scenario::validate::{Checker, Scope};
 
 /// A sharded, replicated database (SPEC §2 `database`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSpec {
@@ -37,7 +38,7 @@ pub struct DatabaseSpec {
     #[serde(default)]
     pub replication: Replication,
     /// Delay until a follower has applied a write (default `{ exponential: 10ms }`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub replication_lag: Option<DistSpec>,
     /// Which node serves reads (default `primary`; ignored under quorum).
     #[serde(default)]
@@ -45,35 +46,35 @@ pub struct DatabaseSpec {
     /// Service time of a read on a node.
     pub read_time: DistSpec,
     /// Service time of a write on a node (default: `read_time`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub write_time: Option<DistSpec>,
     /// Parallel slots per node (default 1).
     #[serde(default = "one")]
     pub cores: u32,
     /// Waiting requests a node holds; full → rejected (default unbounded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub queue_capacity: Option<u64>,
     /// `directory` partitioning: time of the lookup hop (default 500us).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub directory_time: Option<DistSpec>,
     /// Cost of one node per hour.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub price_per_hour: Option<f64>,
     /// Promote the most up-to-date follower when a shard's primary has been down this long.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub failover: Option<FailoverSpec>,
     /// Under a partition: `strong` (CP, the default: only the side with the primary and a majority
     /// of the shard's nodes serves) or `eventual` (AP: every side serves; last writer wins on healing).
     #[serde(default)]
     pub consistency: Consistency,
     /// Periodic backups, restored after a `disk_loss` fault.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub backup: Option<BackupSpec>,
     /// Region of each node of a shard, primary first (cycled when shorter; default all in `region`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placement: Vec<String>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 

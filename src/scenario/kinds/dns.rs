@@ -20,6 +20,7 @@ use crate::scenario::validate::{Checker, Scope};
 
 /// DNS across regions: clients resolve, cache the answer for `ttl`, and
 /// send to the target it names.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnsSpec {
@@ -29,10 +30,10 @@ pub struct DnsSpec {
     /// The components it answers with (a balancer or service per region).
     pub targets: Vec<String>,
     /// How long a client keeps an answer (default 60s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub ttl: Option<Duration>,
     /// Time its health checks take to notice a target's region going out or coming back (default 30s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub detect_after: Option<Duration>,
 }
 

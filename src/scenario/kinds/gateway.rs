@@ -17,47 +17,50 @@ use crate::scenario::units::Rate;
 use crate::scenario::validate::{Checker, Scope};
 
 /// An API gateway in front of the services.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySpec {
     /// Where each operation goes: `{ read: NAME, write: NAME }` (an
     /// operation without a route goes to `target`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub routes: Option<RoutesSpec>,
     /// Where requests go that no route names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub target: Option<String>,
     /// Token-bucket rate limit; excess requests are rejected (HTTP 429).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
     /// The gateway's own processing time per admitted request (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub service_time: Option<DistSpec>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 
 /// A gateway's routes by operation.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutesSpec {
     /// Component receiving reads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub read: Option<String>,
     /// Component receiving writes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub write: Option<String>,
 }
 
 /// A token bucket.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
     /// Refill rate, e.g. `100/s`: the sustained rate admitted.
     pub rate: Rate,
     /// Bucket size: requests that may pass at once after a quiet spell (default: one second of `rate`, at least 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub burst: Option<f64>,
     /// `global` (default): one bucket for all; `identity`: one per user.
     #[serde(default)]

@@ -19,16 +19,17 @@ use crate::scenario::validate::{Checker, Scope};
 
 /// A message queue: producers' calls complete on enqueue, a consumer
 /// service processes the messages later.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueSpec {
     /// The service (or a load balancer in front of one) that processes the messages.
     pub consumer: String,
     /// Messages handed to each serving replica of the consumer at once: its workers (default: its cores).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub concurrency: Option<u32>,
     /// Messages that may wait; a message arriving at a full queue is rejected (default unbounded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub capacity: Option<u64>,
     /// Waiting messages survive a broker crash (default true); `false` loses them.
     #[serde(default = "yes")]
@@ -40,10 +41,10 @@ pub struct QueueSpec {
     #[serde(default = "three_u16")]
     pub max_deliveries: u16,
     /// Hand messages to the consumer in batches (one call carries up to `size` messages).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub batch: Option<BatchSpec>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 

@@ -26,14 +26,15 @@ use std::fmt;
 /// Service time that grows with load: `{ linear: 0.05 }` multiplies it by 1 + 0.05·x,
 /// `{ exponential: 0.02 }` by e^(0.02·x), where x is the replica's concurrency (requests it holds)
 /// or, with `on: utilization`, its busy cores ÷ cores.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LoadDependenceSpec {
     /// Slope of a linear slowdown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub linear: Option<f64>,
     /// Rate of an exponential slowdown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub exponential: Option<f64>,
     /// What x is: `concurrency` (default) or `utilization`.
     #[serde(default)]
@@ -41,6 +42,7 @@ pub struct LoadDependenceSpec {
 }
 
 /// A service: `replicas`, each with `cores` and its own FIFO queue.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
@@ -56,37 +58,37 @@ pub struct ServiceSpec {
     /// Time a request holds a core (or per operation: `{ read: …, write: … }`); for a batch from a queue, per message.
     pub service_time: ServiceTime,
     /// Fixed work per call on top of `service_time` (a commit, a round trip): a batch of n messages holds a core for overhead + n service times (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub overhead: Option<DistSpec>,
     /// Waiting requests a replica holds (not counting those in service); full → rejected. Default unbounded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub queue_capacity: Option<u64>,
     /// `fifo` (default) or `processor_sharing`.
     #[serde(default)]
     pub discipline: Discipline,
     /// Requests a replica holds from arrival to response, downstream waits included.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub max_concurrency: Option<u32>,
     /// Downstream calls made after the service time, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallStep>,
     /// Cost of one replica per hour.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub price_per_hour: Option<f64>,
     /// Service time grows with load (GC pressure, lock contention).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub load_dependence: Option<LoadDependenceSpec>,
     /// Time a replica added by an autoscaler takes before it serves (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub startup_time: Option<Duration>,
     /// Where users' sessions live: `stateless` (default), `stateful` (replica memory), or `{ store: NAME }`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub state: Option<StateSpec>,
     /// The extra work of a login when a request finds no session on its replica (default 50ms; used by `stateful` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub login_time: Option<DistSpec>,
     /// Region it runs in (one of `network.regions`; default the first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub region: Option<String>,
 }
 
@@ -148,6 +150,7 @@ impl<'de> Deserialize<'de> for Speed {
 }
 
 /// Service time: one distribution, or one per operation.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Serialize, JsonSchema, PartialEq)]
 #[serde(untagged)]
 pub enum ServiceTime {
@@ -156,10 +159,10 @@ pub enum ServiceTime {
     /// Per operation; a missing one falls back to the other.
     PerOp {
         /// Reads.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         read: Option<DistSpec>,
         /// Writes.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         write: Option<DistSpec>,
     },
 }
@@ -229,32 +232,33 @@ pub enum CallStep {
 }
 
 /// A call to another component: a name, or `{ target, probability, on, timeout }`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct CallEdge {
     /// The component called.
     pub target: String,
     /// Chance the call is made at all (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub probability: Option<f64>,
     /// Only for requests of this operation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub on: Option<Op>,
     /// Give up on an attempt after this long (the request then fails, or the call is retried).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub timeout: Option<Duration>,
     /// Retry failed and timed-out calls.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub retry: Option<RetrySpec>,
     /// Fail calls at once while the target keeps failing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub circuit_breaker: Option<BreakerSpec>,
     /// Writes sent on this call carry an idempotency key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub idempotent: Option<bool>,
     /// Graceful degradation: when this call fails (an error, a timeout, an
     /// open breaker) the request goes on without it, as a fallback answer;
     /// a failed `cache_aside` cache is skipped for its backend instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub optional: Option<bool>,
 }
 
