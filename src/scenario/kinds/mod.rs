@@ -195,4 +195,87 @@ mod tests {
         }
         assert_eq!(KIND_WORDS.len(), 9);
     }
+
+    fn scenario(components: &str) -> crate::scenario::Scenario {
+        let text = format!(
+            "name: t\nduration: 10s\nclients:\n  u: {{ target: gw, arrival: {{ poisson: 1/s }} }}\n\
+             components:\n{components}"
+        );
+        let root = crate::scenario::tree::parse_yaml(&text).expect("yaml");
+        crate::scenario::tree::from_node(&root).expect("scenario")
+    }
+
+    fn edges(sc: &crate::scenario::Scenario, name: &str) -> Vec<(String, String, bool)> {
+        sc.components[name]
+            .as_kind()
+            .edges(name)
+            .into_iter()
+            .map(|e| (e.field, e.target.to_string(), e.reads))
+            .collect()
+    }
+
+    /// Each kind names the components it sends requests to, in file order,
+    /// with the field that names them and whether reads go that way.
+    #[test]
+    fn edges_name_every_target_with_its_field() {
+        let sc = scenario(
+            "  gw: { kind: gateway, target: api, routes: { write: db } }\n\
+             \x20 lb: { kind: load_balancer, algorithm: round_robin, backends: api }\n\
+             \x20 api: { kind: service, service_time: 1ms, calls: [cache, { parallel: [db, { target: api }] }, { target: db, on: write }] }\n\
+             \x20 cache: { kind: cache, backend: db, capacity: 10 }\n\
+             \x20 cdn: { kind: cdn, origin: api, capacity: 10 }\n\
+             \x20 q: { kind: queue, consumer: api }\n\
+             \x20 dns: { kind: dns, targets: [lb, api] }\n\
+             \x20 db: { kind: database, read_time: 1ms }\n",
+        );
+        let e = |f: &str, t: &str, r: bool| (f.to_string(), t.to_string(), r);
+        // Reads go to `target` when no read route is set; writes take theirs.
+        assert_eq!(
+            edges(&sc, "gw"),
+            [e("target", "api", true), e("routes.write", "db", false)]
+        );
+        assert_eq!(edges(&sc, "lb"), [e("backends", "api", true)]);
+        // A call to itself is left out (its resolution refuses it); an
+        // `on: write` edge carries no reads.
+        assert_eq!(
+            edges(&sc, "api"),
+            [
+                e("calls.0", "cache", true),
+                e("calls.1.parallel.0", "db", true),
+                e("calls.2", "db", false)
+            ]
+        );
+        assert_eq!(edges(&sc, "cache"), [e("backend", "db", true)]);
+        assert_eq!(edges(&sc, "cdn"), [e("origin", "api", true)]);
+        assert_eq!(edges(&sc, "q"), [e("consumer", "api", true)]);
+        // A cache in front of a DNS copies the first target's data.
+        assert_eq!(
+            edges(&sc, "dns"),
+            [e("targets.0", "lb", true), e("targets.1", "api", false)]
+        );
+        assert!(edges(&sc, "db").is_empty());
+    }
+
+    /// Where each kind runs, and how many instances a fault can hit.
+    #[test]
+    fn homes_and_fault_instances() {
+        let sc = scenario(
+            "  gw: { kind: gateway, target: api, region: eu }\n\
+             \x20 api: { kind: service, service_time: 1ms, replicas: 3 }\n\
+             \x20 dns: { kind: dns, targets: [api] }\n\
+             \x20 db: { kind: database, read_time: 1ms, shards: 4, placement: [eu, us] }\n",
+        );
+        let k = |n: &str| sc.components[n].as_kind();
+        assert!(matches!(k("gw").home(), Home::Region(r) if r == "eu"));
+        assert!(matches!(k("api").home(), Home::Default));
+        assert!(matches!(k("dns").home(), Home::Everywhere));
+        assert!(
+            matches!(k("db").home(), Home::Placement { region: None, placement } if placement.len() == 2)
+        );
+        assert_eq!(sc.components["db"].region().map(String::as_str), Some("eu"));
+        assert_eq!(k("api").instances(), Some(3));
+        assert_eq!(k("db").instances(), Some(4));
+        assert_eq!(k("gw").instances(), None);
+        assert_eq!(k("dns").instances(), None);
+    }
 }
