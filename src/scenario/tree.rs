@@ -861,6 +861,13 @@ fn backticked(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// Edit distance between two names, in characters: optimal string
+/// alignment, which counts swapping two neighbouring characters as one edit
+/// (`nmae` for `name` is a typical typo) and edits no substring twice.
+fn edit_distance(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
+}
+
 /// The candidate within a small edit distance of `name`, for "did you mean".
 fn closest<'e>(name: &str, candidates: &[&'e str]) -> Option<&'e str> {
     let len = name.chars().count();
@@ -874,28 +881,6 @@ fn closest<'e>(name: &str, candidates: &[&'e str]) -> Option<&'e str> {
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Edit distance that counts swapping two neighbouring characters as one
-/// edit, since `nmae` for `name` is a typical typo.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut before: Vec<usize> = Vec::new();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(before[j - 2] + 1);
-            }
-            cur[j] = best;
-        }
-        before = std::mem::replace(&mut prev, cur);
-    }
-    prev[b.len()]
 }
 
 /// Rewrites serde's Rust-flavoured expectations (`u32`, `struct Foo`) in
@@ -1849,6 +1834,14 @@ last: 1
         assert_eq!(edit_distance("capasity", "capacity"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        // Optimal string alignment, not unrestricted Damerau–Levenshtein
+        // (which gives 2 here: swap, then insert between the swapped pair).
+        assert_eq!(edit_distance("ca", "abc"), 3);
+        // Characters, not bytes.
+        assert_eq!(edit_distance("héllo", "hello"), 1);
+        assert_eq!(edit_distance("日本語", "日語本"), 1);
+        assert_eq!(edit_distance("🦀rust", "rust🦀"), 2);
+        assert_eq!(closest("nmae", &["name", "mean"]), Some("name"));
         assert_eq!(closest("replicas", &["replicas", "cores"]), Some("replicas"));
         assert_eq!(closest("zzz", &["replicas", "cores"]), None);
     }
