@@ -34,6 +34,7 @@ pub use interval::IntervalHistogram;
 pub use mser::mser5;
 pub use normal::{normal_cdf, normal_quantile};
 pub use replication::{coefficient_of_variation, mean_ci95, paired_diff_ci95, welch_p_value};
+pub use special::{erf, erfc, ln_gamma};
 pub use student_t::{student_t_cdf, student_t_quantile};
 pub use time_average::{Occupancy, TimeWeighted};
 pub use welford::Welford;
