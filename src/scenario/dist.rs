@@ -22,6 +22,7 @@ use super::limits::{MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, read_text_capped};
 use super::units::Duration;
 pub use crate::engine::sampler::Sampler;
 use crate::engine::sampler::Shape;
+use crate::stats::{ln_gamma, normal_cdf};
 
 /// The distribution names a scenario may use, in the order error messages
 /// list them.
@@ -316,63 +317,11 @@ fn truncated_normal_moments(mu: f64, sigma: f64) -> (f64, f64) {
     let alpha = -mu / sigma;
     // 1 − Φ(α) = Φ(−α) with −α >= 0, so it is at least 1/2: no cancellation.
     let phi = (-0.5 * alpha * alpha).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    let lambda = phi / std_normal_cdf_nonneg(-alpha);
+    let lambda = phi / normal_cdf(-alpha);
     (
         mu + sigma * lambda,
         sigma * sigma * (1.0 + alpha * lambda - lambda * lambda),
     )
-}
-
-/// Φ(z) for z >= 0, via erf.
-fn std_normal_cdf_nonneg(z: f64) -> f64 {
-    0.5 * (1.0 + erf_nonneg(z / std::f64::consts::SQRT_2))
-}
-
-/// erf(x) for x >= 0 from the everywhere-convergent series with positive
-/// terms (Abramowitz & Stegun 7.1.6):
-/// erf x = (2/√π)·e^(−x²)·Σ_{n>=0} 2ⁿ x^(2n+1) / (1·3·…·(2n+1)).
-/// No term cancels, so it is accurate to a few ulps; past x = 6,
-/// 1 − erf x < 2e-17 and the answer is 1.
-fn erf_nonneg(x: f64) -> f64 {
-    if x > 6.0 {
-        return 1.0;
-    }
-    let x2 = x * x;
-    let mut term = x;
-    let mut sum = x;
-    let mut n = 0.0;
-    while term > sum * 1e-17 {
-        // t_{n+1} = t_n · 2x² / (2n+3)
-        term *= 2.0 * x2 / (2.0 * n + 3.0);
-        sum += term;
-        n += 1.0;
-    }
-    (2.0 / std::f64::consts::PI.sqrt() * (-x2).exp() * sum).min(1.0)
-}
-
-/// ln Γ(x) for x >= 0.5 by the Lanczos approximation with g = 7 and the
-/// nine coefficients tabulated by P. Godfrey (as given in the Wikipedia
-/// article "Lanczos approximation"); relative error of Γ about 1e-15.
-fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const P: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    let x = x - 1.0;
-    let mut a = P[0];
-    for (i, p) in P.iter().enumerate().skip(1) {
-        a += p / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
 impl Serialize for DistSpec {

@@ -18,6 +18,7 @@ use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, Expected, MapAccess, SeqAccess,
     Unexpected, VariantAccess, Visitor,
 };
+use unicode_width::UnicodeWidthStr;
 
 /// Where a node came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -197,24 +198,6 @@ fn snippet(src: &str, col0: usize) -> (String, String) {
         (start, start + SNIPPET_CHARS)
     };
     let window: String = src.chars().skip(start).take(end - start).collect();
-    // Tabs before the column are copied so the caret lines up however wide
-    // the terminal draws them; escaped characters take the width of their
-    // escape, and the leading `…` one column.
-    let mut pad = String::new();
-    if start > 0 {
-        pad.push(' ');
-    }
-    for c in window
-        .chars()
-        .chain(std::iter::repeat(' '))
-        .take(col0.saturating_sub(start))
-    {
-        match c {
-            '\t' => pad.push('\t'),
-            c if needs_escape(c, true) => pad.extend(escape_char(c).chars().map(|_| ' ')),
-            _ => pad.push(' '),
-        }
-    }
     let mut shown = String::new();
     if start > 0 {
         shown.push('…');
@@ -223,7 +206,37 @@ fn snippet(src: &str, col0: usize) -> (String, String) {
     if end < total {
         shown.push('…');
     }
-    (shown, pad)
+    (shown, caret_pad(&window, col0.saturating_sub(start), start > 0))
+}
+
+/// Blanks as wide as the first `n` characters of `window` as a terminal
+/// draws them (past its end: one column each), after the leading `…` when
+/// `cut`. Tabs are copied so the caret lines up however wide the terminal
+/// draws them; escaped characters take the width of their escape; other text
+/// its display width (two columns for CJK and most emoji, none for combining
+/// marks), measured run by run so that sequences such as an emoji with a
+/// presentation selector count as the terminal shows them.
+fn caret_pad(window: &str, n: usize, cut: bool) -> String {
+    let mut pad = String::new();
+    if cut {
+        pad.push(' ');
+    }
+    let spaces = |pad: &mut String, k: usize| pad.extend(std::iter::repeat_n(' ', k));
+    let mut run = String::new();
+    for c in window.chars().chain(std::iter::repeat(' ')).take(n) {
+        let escaped = needs_escape(c, true);
+        if c == '\t' || escaped {
+            spaces(&mut pad, run.width());
+            run.clear();
+        }
+        match c {
+            '\t' => pad.push('\t'),
+            c if escaped => spaces(&mut pad, escape_char(c).chars().count()),
+            c => run.push(c),
+        }
+    }
+    spaces(&mut pad, run.width());
+    pad
 }
 
 /// `text` with every run of more than [`MESSAGE_WORD_CHARS`] non-blank
@@ -861,6 +874,13 @@ fn backticked(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// Edit distance between two names, in characters: optimal string
+/// alignment, which counts swapping two neighbouring characters as one edit
+/// (`nmae` for `name` is a typical typo) and edits no substring twice.
+fn edit_distance(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
+}
+
 /// The candidate within a small edit distance of `name`, for "did you mean".
 fn closest<'e>(name: &str, candidates: &[&'e str]) -> Option<&'e str> {
     let len = name.chars().count();
@@ -874,28 +894,6 @@ fn closest<'e>(name: &str, candidates: &[&'e str]) -> Option<&'e str> {
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Edit distance that counts swapping two neighbouring characters as one
-/// edit, since `nmae` for `name` is a typical typo.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut before: Vec<usize> = Vec::new();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(before[j - 2] + 1);
-            }
-            cur[j] = best;
-        }
-        before = std::mem::replace(&mut prev, cur);
-    }
-    prev[b.len()]
 }
 
 /// Rewrites serde's Rust-flavoured expectations (`u32`, `struct Foo`) in
@@ -1849,6 +1847,14 @@ last: 1
         assert_eq!(edit_distance("capasity", "capacity"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        // Optimal string alignment, not unrestricted Damerau–Levenshtein
+        // (which gives 2 here: swap, then insert between the swapped pair).
+        assert_eq!(edit_distance("ca", "abc"), 3);
+        // Characters, not bytes.
+        assert_eq!(edit_distance("héllo", "hello"), 1);
+        assert_eq!(edit_distance("日本語", "日語本"), 1);
+        assert_eq!(edit_distance("🦀rust", "rust🦀"), 2);
+        assert_eq!(closest("nmae", &["name", "mean"]), Some("name"));
         assert_eq!(closest("replicas", &["replicas", "cores"]), Some("replicas"));
         assert_eq!(closest("zzz", &["replicas", "cores"]), None);
     }
@@ -2583,5 +2589,54 @@ components:
             err.to_string(),
             "error: s.yaml:2:14: m\n  |\n2 | \"é€\": [1, \"\\u{1b}x\"]\n  |                   ^"
         );
+    }
+
+    /// The last two lines of `text`'s error at `line:col` (the source line
+    /// and the caret line), without their gutters.
+    fn snippet_lines(text: &str, line: u32, col: u32) -> (String, String) {
+        let err = SourceError::new("s.yaml", text, file(line, col), None, "m".to_owned(), &[]);
+        let shown = err.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        let cut = |l: &str| l.split_once("| ").map_or(String::new(), |(_, r)| r.to_owned());
+        (cut(lines[lines.len() - 2]), cut(lines[lines.len() - 1]))
+    }
+
+    #[test]
+    fn carets_line_up_under_wide_characters() {
+        // CJK characters take two terminal columns each.
+        let (src, caret) = snippet_lines("日本: x\n", 1, 5);
+        assert_eq!((src.as_str(), caret.as_str()), ("日本: x", "      ^"));
+        // So does an emoji, also with a presentation selector after it.
+        let (src, caret) = snippet_lines("🦀 a: 1\n", 1, 3);
+        assert_eq!((src.as_str(), caret.as_str()), ("🦀 a: 1", "   ^"));
+        let (_, caret) = snippet_lines("\u{2764}\u{fe0f} a: 1\n", 1, 4);
+        assert_eq!(caret, "   ^");
+        // A combining accent takes none.
+        let (_, caret) = snippet_lines("e\u{301}x: 1\n", 1, 3);
+        assert_eq!(caret, " ^");
+        // Tabs are still copied, between wide characters too.
+        let (src, caret) = snippet_lines("\t日: x\n", 1, 5);
+        assert_eq!((src.as_str(), caret.as_str()), ("\t日: x", "\t    ^"));
+        // A caret past the end of the line.
+        let (_, caret) = snippet_lines("日本\n", 1, 3);
+        assert_eq!(caret, "    ^");
+    }
+
+    #[test]
+    fn long_lines_of_wide_characters_are_windowed_and_the_caret_lines_up() {
+        // The window counts characters (100 of them); the caret counts columns.
+        let text = format!("{}x\n", "日".repeat(200));
+        let (src, caret) = snippet_lines(&text, 1, 201);
+        assert_eq!(src, format!("…{}x", "日".repeat(99)));
+        assert_eq!(caret, format!("{}^", " ".repeat(1 + 2 * 99)));
+        let text = format!("{}x{}\n", "日".repeat(200), "b".repeat(200));
+        let (src, caret) = snippet_lines(&text, 1, 201);
+        assert_eq!(src, format!("…{}x{}…", "日".repeat(50), "b".repeat(49)));
+        assert_eq!(caret, format!("{}^", " ".repeat(1 + 2 * 50)));
+        // Cut on the right only: no leading `…`, no blank for it.
+        let text = format!("日x{}\n", "b".repeat(200));
+        let (src, caret) = snippet_lines(&text, 1, 2);
+        assert!(src.starts_with("日x") && src.ends_with('…'), "{src}");
+        assert_eq!(caret, "  ^");
     }
 }
