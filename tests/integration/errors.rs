@@ -124,9 +124,28 @@ fn fixtures_give_their_expected_messages() {
     let bless = std::env::var_os("ARCHSIM_BLESS").is_some_and(|v| v == "1");
     let all = fixtures();
     assert!(all.len() > 150, "only {} fixtures found", all.len());
+    // Loaded on every core: a few fixtures (the alias bomb, `/dev/zero`)
+    // take most of the time.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut got: Vec<(usize, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(yaml) = all.get(i) else { break mine };
+                        mine.push((i, message(yaml)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    got.sort();
     let mut failures = Vec::new();
-    for yaml in &all {
-        let got = message(yaml);
+    for (yaml, (_, got)) in all.iter().zip(got) {
         let expected = yaml.with_extension("expected");
         let want = std::fs::read_to_string(&expected).unwrap_or_default();
         if let Some(c) = got
