@@ -450,7 +450,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
             return e.exit_code();
         }
     };
-    let (rep, outs) = report::run_replications_traced(&loaded.config, seed, a.replications, trace);
+    let (rep, outs) = crate::run::run_replications_traced(&loaded.config, seed, a.replications, trace);
     // A zero-time loop is a property of the scenario: bad input.
     if let Some(msg) = outs.iter().find_map(|o| o.livelock.as_ref()) {
         eprintln!("error: {}: {msg}", a.file.display());
@@ -503,7 +503,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
 /// the charts and index.html land together or not at all.
 fn write_run(
     folder: &Folder,
-    rep: &report::Report,
+    rep: &crate::run::Report,
     summary: &str,
     first: &crate::model::RunOutput,
     description: &str,
@@ -526,7 +526,7 @@ fn write_run(
 }
 
 /// Predicted next to simulated, per tier and overall.
-fn explain_vs_simulated(cfg: &crate::model::Config, rep: &report::Report) -> String {
+fn explain_vs_simulated(cfg: &crate::model::Config, rep: &crate::run::Report) -> String {
     use std::fmt::Write as _;
     let p = crate::explain::predict(cfg);
     let mut s = String::from("Theory against simulation\n");

@@ -29,6 +29,7 @@ pub mod explain;
 pub mod files;
 pub mod model;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod stats;
 pub mod sweep;

@@ -36,7 +36,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
 
 use crate::model::Annotation;
-use crate::report::Report;
+use crate::run::Report;
 use crate::scenario::spec::PlotSpec;
 use crate::sweep::SweepReport;
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::charts::ChartFile;
-use super::{MetricValue, Report};
+use crate::run::{MetricValue, Report};
 use crate::sweep::SweepReport;
 
 const CSS: &str = "

@@ -32,7 +32,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{SweepError, SweepReport, grid};
-use crate::report::{MetricValue, Report};
+use crate::run::{MetricValue, Report};
 
 /// Output format of `compare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -30,7 +30,8 @@ use serde_json::Value;
 use crate::engine::rng::{replication_seed, stable_hash};
 use crate::files::{Folder, Kind};
 use crate::model::{Config, Metrics, World};
-use crate::report::{MetricValue, combine_metrics, write_atomic};
+use crate::report::write_atomic;
+use crate::run::{MetricValue, combine_metrics};
 use crate::scenario::{self, BuildOptions};
 pub use grid::Point;
 
@@ -560,7 +561,7 @@ fn load_points(
             let (sc, cfg) = scenario::load_str(&label, text, &base_dir, &ov, &opts.build)
                 .map_err(|e| SweepError::BadInput(e.to_string()))?;
             // `warmup: auto`: each point's own pilot run picks its cut.
-            let (cfg, note) = crate::report::resolve_warmup(&cfg, sc.seed);
+            let (cfg, note) = crate::run::resolve_warmup(&cfg, sc.seed);
             Ok(PointCfg {
                 point,
                 cfg,
@@ -804,8 +805,8 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
         let maps: Vec<Metrics> = ls.iter().map(|l| l.metrics.clone()).collect();
         let refs: Vec<&Metrics> = maps.iter().collect();
         let metrics = combine_metrics(&refs);
-        let replication_values = crate::report::replication_values(&refs);
-        let notes = crate::report::merge_notes(ls.iter().map(|l| &l.notes));
+        let replication_values = crate::run::replication_values(&refs);
+        let notes = crate::run::merge_notes(ls.iter().map(|l| &l.notes));
         points.push(PointReport {
             params: p.params.clone(),
             replications: ls.len() as u32,

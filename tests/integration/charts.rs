@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use archsim::model::Annotation;
 use archsim::report::charts::{self, BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH};
-use archsim::report::{MetricValue, Report, html};
+use archsim::report::html;
+use archsim::run::{MetricValue, Report};
 use archsim::scenario::spec::PlotSpec;
 use archsim::sweep::{PointReport, SweepReport};
 use indexmap::IndexMap;
