@@ -64,8 +64,8 @@ pub enum Command {
         #[arg(required = true, num_args = 2..)]
         files: Vec<PathBuf>,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = crate::sweep::compare::CompareFormat::Text)]
-        format: crate::sweep::compare::CompareFormat,
+        #[arg(long, value_enum, default_value_t = crate::compare::CompareFormat::Text)]
+        format: crate::compare::CompareFormat,
         /// Also write a comparison folder: charts and index.html.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -225,11 +225,11 @@ pub fn run(args: Args) -> i32 {
         } => {
             use std::io::IsTerminal;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            match crate::sweep::compare::run(&files, format, color) {
+            match crate::compare::run(&files, format, color) {
                 Ok(text) => {
                     print!("{text}");
                     if let Some(dir) = out {
-                        return match crate::sweep::compare::write_folder(&files, &dir, png, force) {
+                        return match crate::compare::write_folder(&files, &dir, png, force) {
                             Ok(()) => 0,
                             Err(e) => {
                                 eprintln!("{e}");
@@ -513,7 +513,7 @@ fn write_run(
         report::charts::run_charts(&first.columns, &first.rows, &rep.latency_cdf, &first.annotations);
     let mut files = report::run_folder_files(rep, summary, first);
     files.extend(
-        report::charts::chart_files(&charts, png)
+        report::plot::chart_files(&charts, png)
             .map_err(|e| OutputError::Io(format!("cannot draw the charts: {e}")))?,
     );
     let page = report::html::run_page(rep, description, summary, &charts);

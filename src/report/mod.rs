@@ -4,12 +4,15 @@
 
 pub mod charts;
 pub mod html;
+pub mod plot;
 pub mod summary;
 
 use std::path::Path;
 
 use crate::model::RunOutput;
-use crate::run::Report;
+use serde_json::Value;
+
+use crate::run::{Report, SweepReport};
 
 /// Wall-clock metrics: what differs between two runs of the same scenario
 /// and seed.
@@ -33,6 +36,35 @@ impl Report {
             }
         }
         r.to_json()
+    }
+}
+
+impl SweepReport {
+    /// As JSON text.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// A value as a short label for tables, charts and file names: strings
+/// unquoted, maps as words (`{ consistent_hash: { vnodes: 100 } }` reads
+/// `consistent_hash vnodes=100`, `{ exponential: 10ms }` reads
+/// `exponential=10ms`).
+pub fn value_label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Object(_) => format!("{k} {}", value_label(v)),
+                other => format!("{k}={}", value_label(other)),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Array(a) => a.iter().map(value_label).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
     }
 }
 

@@ -4,6 +4,8 @@
 //! metric's mean and 95% interval. What is written from that data (JSON,
 //! summary, CSV, charts, pages) is [`crate::report`]'s business.
 
+pub mod points;
+
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -11,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::rng::replication_seed;
 use crate::model::{Config, RunOutput, World};
+
+pub use points::{PointReport, SweepReport};
 
 /// A metric's value and the half-width of its 95% confidence interval over
 /// replications (Student t), `None` with one replication.

@@ -12,8 +12,9 @@
 //!   any `--jobs`, resumed, or merged from shards gives the same bytes
 //!   (wall-clock metrics aside).
 
-pub mod compare;
+pub mod charts;
 pub mod grid;
+pub mod page;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
@@ -31,7 +32,8 @@ use crate::engine::rng::{replication_seed, stable_hash};
 use crate::files::{Folder, Kind};
 use crate::model::{Config, Metrics, World};
 use crate::report::write_atomic;
-use crate::run::{MetricValue, combine_metrics};
+use crate::report::value_label;
+use crate::run::{MetricValue, PointReport, SweepReport, combine_metrics};
 use crate::scenario::{self, BuildOptions};
 pub use grid::Point;
 
@@ -190,51 +192,6 @@ pub struct Line {
     /// Findings (instability…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-/// One point in `sweep.json`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct PointReport {
-    /// Parameter values.
-    pub params: IndexMap<String, Value>,
-    /// Replications combined.
-    pub replications: u32,
-    /// Mean and 95% half-width of each metric.
-    pub metrics: BTreeMap<String, MetricValue>,
-    /// Seeds of the replications.
-    pub replication_seeds: Vec<u64>,
-    /// Each metric's value per replication (with 2 or more).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub replication_values: BTreeMap<String, Vec<f64>>,
-    /// Findings of any replication.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-/// `sweep.json` (SPEC §3).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct SweepReport {
-    /// archsim version.
-    pub archsim_version: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario seed.
-    pub seed: u64,
-    /// Replications per point planned.
-    pub replications: u32,
-    /// The grid.
-    pub vary: IndexMap<String, Vec<Value>>,
-    /// One entry per point, in grid order.
-    pub points: Vec<PointReport>,
-}
-
-impl SweepReport {
-    /// As JSON text.
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
-        s.push('\n');
-        s
-    }
 }
 
 /// What a finished sweep leaves.
@@ -534,7 +491,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
 fn point_label(p: &Point) -> String {
     p.params
         .iter()
-        .map(|(k, v)| format!("{k}={}", grid::label(v)))
+        .map(|(k, v)| format!("{k}={}", value_label(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -845,7 +802,7 @@ pub fn csv(report: &SweepReport) -> String {
         let mut row: Vec<String> = report
             .vary
             .keys()
-            .map(|k| csv_cell(&p.params.get(k).map(grid::label).unwrap_or_default()))
+            .map(|k| csv_cell(&p.params.get(k).map(value_label).unwrap_or_default()))
             .collect();
         row.push(p.replications.to_string());
         for m in &metrics {
@@ -892,14 +849,14 @@ fn stage_outputs(
         .and_then(|s| s.slo.as_ref())
         .map(|s| s.targets())
         .unwrap_or_default();
-    let charts = crate::report::charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
-    let files = crate::report::charts::chart_files(&charts, png)
+    let charts = charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
+    let files = crate::report::plot::chart_files(&charts, png)
         .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
     for (name, bytes) in &files {
         stage.write(name, bytes).map_err(out)?;
     }
     let page =
-        crate::report::html::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
+        page::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
     stage.write("index.html", page.as_bytes()).map_err(out)
 }
 
@@ -1090,7 +1047,7 @@ pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
         let mut row: Vec<String> = report
             .vary
             .keys()
-            .map(|k| p.params.get(k).map(grid::label).unwrap_or_default())
+            .map(|k| p.params.get(k).map(value_label).unwrap_or_default())
             .collect();
         row.push(p.replications.to_string());
         for m in &metrics {
