@@ -68,16 +68,47 @@ pub fn value_label(v: &Value) -> String {
     }
 }
 
-/// `timeseries.csv` for one replication.
-pub fn timeseries_csv(out: &RunOutput) -> String {
-    let mut s = out.columns.join(",");
-    s.push('\n');
-    for row in &out.rows {
-        let cells: Vec<String> = row.iter().map(|v| fmt_csv(*v)).collect();
-        s.push_str(&cells.join(","));
-        s.push('\n');
+/// CSV text written record by record with the csv crate: a field is quoted
+/// only when it must be (it holds a comma, a quote, `\r` or `\n`, or it is
+/// a record's only field and empty), quotes inside doubled, `\n` after each
+/// record. Fields that need no quoting come out exactly as given.
+pub(crate) struct CsvText(csv::Writer<Vec<u8>>);
+
+impl Default for CsvText {
+    fn default() -> Self {
+        CsvText(csv::WriterBuilder::new().flexible(true).from_writer(Vec::new()))
     }
-    s
+}
+
+impl CsvText {
+    /// Append one record.
+    pub(crate) fn record<I, T>(&mut self, fields: I)
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        // Writing to memory cannot fail, and `flexible` accepts records of
+        // any length.
+        let _ = self.0.write_record(fields);
+    }
+
+    /// The text written.
+    pub(crate) fn finish(self) -> String {
+        let bytes = self.0.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// `timeseries.csv` for one replication: a header of the column names (`t_s`
+/// and metric columns named after components and clients), then one row
+/// per interval.
+pub fn timeseries_csv(out: &RunOutput) -> String {
+    let mut w = CsvText::default();
+    w.record(&out.columns);
+    for row in &out.rows {
+        w.record(row.iter().map(|v| fmt_csv(*v)));
+    }
+    w.finish()
 }
 
 fn fmt_csv(v: f64) -> String {

@@ -32,7 +32,7 @@ use crate::engine::rng::{replication_seed, stable_hash};
 use crate::files::{Folder, Kind};
 use crate::model::{Config, Metrics, World};
 use crate::report::write_atomic;
-use crate::report::value_label;
+use crate::report::{CsvText, value_label};
 use crate::run::{MetricValue, PointReport, SweepReport, combine_metrics};
 use crate::scenario::{self, BuildOptions};
 pub use grid::Point;
@@ -784,25 +784,25 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
 }
 
 /// `sweep.csv`: one row per point: parameters, replications, then each
-/// metric's value and ci95.
+/// metric's value and ci95 (quoted by the csv crate where a field needs it:
+/// a parameter value such as a list label may hold a comma).
 pub fn csv(report: &SweepReport) -> String {
     let mut metrics: Vec<&String> = report.points.iter().flat_map(|p| p.metrics.keys()).collect();
     metrics.sort();
     metrics.dedup();
-    let mut s = String::new();
+    let mut w = CsvText::default();
     let mut header: Vec<String> = report.vary.keys().cloned().collect();
     header.push("replications".into());
     for m in &metrics {
         header.push((*m).clone());
         header.push(format!("{m}.ci95"));
     }
-    s.push_str(&header.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(","));
-    s.push('\n');
+    w.record(&header);
     for p in &report.points {
         let mut row: Vec<String> = report
             .vary
             .keys()
-            .map(|k| csv_cell(&p.params.get(k).map(value_label).unwrap_or_default()))
+            .map(|k| p.params.get(k).map(value_label).unwrap_or_default())
             .collect();
         row.push(p.replications.to_string());
         for m in &metrics {
@@ -817,18 +817,9 @@ pub fn csv(report: &SweepReport) -> String {
                 }
             }
         }
-        s.push_str(&row.join(","));
-        s.push('\n');
+        w.record(&row);
     }
-    s
-}
-
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    w.finish()
 }
 
 /// A sweep folder's results: sweep.json, sweep.csv, the charts and
