@@ -16,6 +16,7 @@ mod faults;
 mod fuzz;
 mod gateway;
 mod golden;
+mod layers;
 mod mutation;
 mod network;
 mod outputs;
