@@ -7,7 +7,10 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::letter;
 use crate::report::charts::cdf_plot;
-use crate::report::plot::{AXIS, ChartFile, Coord, DESC_PX, DrawResult, GRID, INK, Item, Swatch, TEXT_PX, anchored, category_axis, color, draw_header, fmt_value, font, linear_axis, metric_label, render_svg, shorten, y_label_area};
+use crate::report::plot::{
+    AXIS, ChartFile, Coord, DESC_PX, DrawResult, GRID, INK, Item, Swatch, TEXT_PX, anchored, category_axis,
+    color, draw_header, fmt_value, font, linear_axis, metric_label, render_svg, shorten, y_label_area,
+};
 use crate::run::Report;
 
 /// Charts comparing runs: their latency CDFs overlaid, and the headline

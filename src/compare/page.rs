@@ -88,7 +88,11 @@ mod tests {
 
     fn row(point: Option<&str>, metric: &str) -> Row {
         Row {
-            point: point.map(|p| [("x".to_string(), serde_json::Value::from(p))].into_iter().collect()),
+            point: point.map(|p| {
+                [("x".to_string(), serde_json::Value::from(p))]
+                    .into_iter()
+                    .collect()
+            }),
             metric: metric.into(),
             values: vec![10.0, 12.0],
             ci95: vec![Some(1.0), Some(1.0)],
@@ -106,15 +110,23 @@ mod tests {
         let c = Comparison {
             inputs: vec!["a|b/sweep.json".into(), "c/sweep.json".into()],
             kind: "sweeps",
-            rows: vec![row(Some("1,2"), "latency.p99_ms"), row(Some("<3>"), "latency.p99_ms")],
+            rows: vec![
+                row(Some("1,2"), "latency.p99_ms"),
+                row(Some("<3>"), "latency.p99_ms"),
+            ],
             unmatched: vec![Unmatched {
-                point: [("x".to_string(), serde_json::Value::from("4"))].into_iter().collect(),
+                point: [("x".to_string(), serde_json::Value::from("4"))]
+                    .into_iter()
+                    .collect(),
                 present_in: vec!["c/sweep.json".into()],
             }],
         };
         let h = compare_page(&c, &[]);
         assert!(h.contains("<li>A = <code>a|b/sweep.json</code></li>"), "{h}");
-        assert!(h.contains("<h4>x=1,2</h4>") && h.contains("<h4>x=&lt;3&gt;</h4>"), "{h}");
+        assert!(
+            h.contains("<h4>x=1,2</h4>") && h.contains("<h4>x=&lt;3&gt;</h4>"),
+            "{h}"
+        );
         assert_eq!(h.matches("<table>").count(), 2);
         assert!(
             h.contains(

@@ -4,7 +4,10 @@
 
 use plotters::prelude::*;
 
-use super::plot::{Axis, BLUE, ChartFile, GREEN, ORANGE, PURPLE, Plot, Points, VERMILLION, color, fmt_value, linear_axis, log_axis, trim_zeros, wants_log};
+use super::plot::{
+    Axis, BLUE, ChartFile, GREEN, ORANGE, PURPLE, Plot, Points, VERMILLION, color, fmt_value, linear_axis,
+    log_axis, trim_zeros, wants_log,
+};
 use crate::model::Annotation;
 
 /// Most points a time chart draws per series.
@@ -411,4 +414,3 @@ pub(crate) fn cdf_plot(file: &str, title: &str, inputs: &[(&str, &[(f64, f64)])]
     }
     Some(p)
 }
-

@@ -562,7 +562,11 @@ impl Item<'_> {
 
 /// Lay `items` out in centred rows from `y` down, wrapping where a row is
 /// full; returns the y below the last row.
-pub(crate) fn flow<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, y: i32, items: &[Item]) -> DrawResult<i32, DB> {
+pub(crate) fn flow<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    y: i32,
+    items: &[Item],
+) -> DrawResult<i32, DB> {
     let gap = 18.0;
     let max_row = f64::from(WIDTH) - 60.0;
     let mut rows: Vec<Vec<&Item>> = vec![Vec::new()];
@@ -898,7 +902,6 @@ where
     Ok(())
 }
 
-
 // ---------------------------------------------------------------------------
 // Metric labels
 // ---------------------------------------------------------------------------
@@ -1005,7 +1008,7 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
     pixmap.encode_png().map_err(|e| format!("cannot encode PNG: {e}"))
 }
 
-/// Each chart as a file: <file> (SVG) and, with png, <stem>.png.
+/// Each chart as a file: `<file>` (SVG) and, with png, `<stem>.png`.
 pub fn chart_files(charts: &[ChartFile], png: bool) -> std::io::Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     for c in charts {

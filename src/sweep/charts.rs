@@ -3,7 +3,10 @@
 
 use serde_json::Value;
 
-use crate::report::plot::{Axis, ChartFile, ErrBar, Line, Plot, Rule, category_axis, color, fmt_tick, linear_axis, log_axis, metric_label, trim_zeros, wants_log};
+use crate::report::plot::{
+    Axis, ChartFile, ErrBar, Line, Plot, Rule, category_axis, color, fmt_tick, linear_axis, log_axis,
+    metric_label, trim_zeros, wants_log,
+};
 use crate::report::value_label;
 use crate::run::{PointReport, SweepReport};
 use crate::scenario::spec::PlotSpec;
@@ -289,7 +292,6 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
     }
     out
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -846,8 +846,7 @@ fn stage_outputs(
     for (name, bytes) in &files {
         stage.write(name, bytes).map_err(out)?;
     }
-    let page =
-        page::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
+    let page = page::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
     stage.write("index.html", page.as_bytes()).map_err(out)
 }
 

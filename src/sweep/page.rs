@@ -114,4 +114,3 @@ pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile])
     b.push_str(&charts_section(charts));
     page(&format!("{} · archsim sweep", report.scenario), &b)
 }
-

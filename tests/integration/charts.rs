@@ -9,11 +9,13 @@
 
 use std::collections::BTreeMap;
 
-use archsim::model::Annotation;
 use archsim::compare::charts::compare_charts;
 use archsim::compare::page::compare_page;
 use archsim::compare::{Comparison, Direction, Row, Test};
-use archsim::report::plot::{BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH, chart_files, to_png};
+use archsim::model::Annotation;
+use archsim::report::plot::{
+    BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH, chart_files, to_png,
+};
 use archsim::report::{charts, html};
 use archsim::run::{MetricValue, PointReport, Report, SweepReport};
 use archsim::scenario::spec::PlotSpec;

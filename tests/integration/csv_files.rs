@@ -27,7 +27,9 @@ components:
 /// (header, rows) of CSV text, read with the csv crate (no length check, so
 /// the test can check lengths itself).
 fn read(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let header = r.headers().expect("header").iter().map(str::to_string).collect();
     let rows = r
         .records()

@@ -151,7 +151,11 @@ fn code_only(src: &str) -> String {
 /// Each (line, module) of a `crate::module` path in code; `crate::{a, b::c}`
 /// counts a and b.
 fn crate_refs(code: &str) -> Vec<(usize, String)> {
-    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
     let line_of = |pos: usize| code[..pos].matches('\n').count() + 1;
     let mut out = Vec::new();
     for (pos, _) in code.match_indices("crate::") {
@@ -203,7 +207,9 @@ fn violations(root: &Path) -> Vec<String> {
     rust_files(&src, &mut files);
     let mut out = Vec::new();
     for f in &files {
-        let Some(module) = module_of(&src, f) else { continue };
+        let Some(module) = module_of(&src, f) else {
+            continue;
+        };
         let rel = f.strip_prefix(root).unwrap_or(f).display().to_string();
         let Some(own) = layer(&module) else {
             out.push(format!("{rel}:1: module `{module}` has no layer in the table"));
@@ -215,7 +221,9 @@ fn violations(root: &Path) -> Vec<String> {
                 continue;
             }
             match layer(&used) {
-                None => out.push(format!("{rel}:{line}: `crate::{used}` is not a module in the layer table")),
+                None => out.push(format!(
+                    "{rel}:{line}: `crate::{used}` is not a module in the layer table"
+                )),
                 Some(l) if l > own => out.push(format!(
                     "{rel}:{line}: {module} (layer {own}) uses {used}, a layer above (layer {l})"
                 )),
