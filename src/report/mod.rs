@@ -9,9 +9,9 @@ pub mod summary;
 
 use std::path::Path;
 
-use crate::model::RunOutput;
 use serde_json::Value;
 
+use crate::model::RunOutput;
 use crate::run::{Report, SweepReport};
 
 /// Wall-clock metrics: what differs between two runs of the same scenario
@@ -48,10 +48,10 @@ impl SweepReport {
     }
 }
 
-/// A value as a short label for tables, charts and file names: strings
-/// unquoted, maps as words (`{ consistent_hash: { vnodes: 100 } }` reads
-/// `consistent_hash vnodes=100`, `{ exponential: 10ms }` reads
-/// `exponential=10ms`).
+/// A sweep parameter's value as a short label for tables, charts, CSV and
+/// file names: strings unquoted, maps as words (`{ consistent_hash: {
+/// vnodes: 100 } }` reads `consistent_hash vnodes=100`, `{ exponential:
+/// 10ms }` reads `exponential=10ms`).
 pub fn value_label(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
