@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use archsim::engine::rng;
-use archsim::report::run_replications;
+use archsim::run::run_replications;
 use archsim::scenario::{BuildOptions, load_str};
 use rand_distr::{Distribution, Exp1};
 

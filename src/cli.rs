@@ -64,8 +64,8 @@ pub enum Command {
         #[arg(required = true, num_args = 2..)]
         files: Vec<PathBuf>,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = crate::sweep::compare::CompareFormat::Text)]
-        format: crate::sweep::compare::CompareFormat,
+        #[arg(long, value_enum, default_value_t = crate::compare::CompareFormat::Text)]
+        format: crate::compare::CompareFormat,
         /// Also write a comparison folder: charts and index.html.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -225,11 +225,11 @@ pub fn run(args: Args) -> i32 {
         } => {
             use std::io::IsTerminal;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            match crate::sweep::compare::run(&files, format, color) {
+            match crate::compare::run(&files, format, color) {
                 Ok(text) => {
                     print!("{text}");
                     if let Some(dir) = out {
-                        return match crate::sweep::compare::write_folder(&files, &dir, png, force) {
+                        return match crate::compare::write_folder(&files, &dir, png, force) {
                             Ok(()) => 0,
                             Err(e) => {
                                 eprintln!("{e}");
@@ -450,7 +450,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
             return e.exit_code();
         }
     };
-    let (rep, outs) = report::run_replications_traced(&loaded.config, seed, a.replications, trace);
+    let (rep, outs) = crate::run::run_replications_traced(&loaded.config, seed, a.replications, trace);
     // A zero-time loop is a property of the scenario: bad input.
     if let Some(msg) = outs.iter().find_map(|o| o.livelock.as_ref()) {
         eprintln!("error: {}: {msg}", a.file.display());
@@ -503,7 +503,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
 /// the charts and index.html land together or not at all.
 fn write_run(
     folder: &Folder,
-    rep: &report::Report,
+    rep: &crate::run::Report,
     summary: &str,
     first: &crate::model::RunOutput,
     description: &str,
@@ -513,7 +513,7 @@ fn write_run(
         report::charts::run_charts(&first.columns, &first.rows, &rep.latency_cdf, &first.annotations);
     let mut files = report::run_folder_files(rep, summary, first);
     files.extend(
-        report::charts::chart_files(&charts, png)
+        report::plot::chart_files(&charts, png)
             .map_err(|e| OutputError::Io(format!("cannot draw the charts: {e}")))?,
     );
     let page = report::html::run_page(rep, description, summary, &charts);
@@ -526,7 +526,7 @@ fn write_run(
 }
 
 /// Predicted next to simulated, per tier and overall.
-fn explain_vs_simulated(cfg: &crate::model::Config, rep: &report::Report) -> String {
+fn explain_vs_simulated(cfg: &crate::model::Config, rep: &crate::run::Report) -> String {
     use std::fmt::Write as _;
     let p = crate::explain::predict(cfg);
     let mut s = String::from("Theory against simulation\n");

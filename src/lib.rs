@@ -24,11 +24,13 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod explain;
 pub mod files;
 pub mod model;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod stats;
 pub mod sweep;

@@ -725,7 +725,7 @@ pub struct RunOutput {
     /// Time-series column names (first is `t_s`).
     pub columns: Vec<String>,
     /// Time-series rows, one per interval (kept for the first replication
-    /// only by [`crate::report::run_replications`]).
+    /// only by [`crate::run::run_replications`]).
     pub rows: Vec<Vec<f64>>,
     /// Overall latency histogram of successful requests.
     pub latency: crate::stats::Histogram,

@@ -1,14 +1,14 @@
-//! `index.html` of a run, sweep or comparison folder (SPEC §3): one file
-//! with inline CSS and inline SVG, no script and no network access, so it
-//! opens by double-click anywhere. All text from the user (names,
-//! descriptions, parameter values, notes) is escaped.
+//! `index.html` of a run folder, and the page kit every folder's page is
+//! made with (SPEC §3): one file with inline CSS and inline SVG, no script
+//! and no network access, so it opens by double-click anywhere. All text
+//! from the user (names, descriptions, parameter values, notes) is escaped.
+//! The sweep's and the comparison's pages are `sweep::page` and
+//! `compare::page`.
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::charts::ChartFile;
-use super::{MetricValue, Report};
-use crate::sweep::SweepReport;
+use super::plot::ChartFile;
+use crate::run::{MetricValue, Report};
 
 const CSS: &str = "
 :root { color-scheme: light; }
@@ -61,7 +61,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Escaped text with `code` spans (the scenario descriptions use them).
-fn inline(s: &str) -> String {
+pub(crate) fn inline(s: &str) -> String {
     let mut out = String::new();
     for (i, part) in s.split('`').enumerate() {
         if i % 2 == 1 {
@@ -77,7 +77,7 @@ fn inline(s: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -107,7 +107,7 @@ fn inline_svg(c: &ChartFile) -> String {
     )
 }
 
-fn charts_section(charts: &[ChartFile]) -> String {
+pub(crate) fn charts_section(charts: &[ChartFile]) -> String {
     if charts.is_empty() {
         return String::new();
     }
@@ -125,7 +125,7 @@ fn charts_section(charts: &[ChartFile]) -> String {
     s
 }
 
-fn notes_section(notes: &[String]) -> String {
+pub(crate) fn notes_section(notes: &[String]) -> String {
     let mut s = String::new();
     for n in notes {
         let class = if n.starts_with("UNSTABLE") { "warn" } else { "note" };
@@ -134,7 +134,7 @@ fn notes_section(notes: &[String]) -> String {
     s
 }
 
-fn description_html(description: &str) -> String {
+pub(crate) fn description_html(description: &str) -> String {
     let d = description.trim();
     if d.is_empty() {
         return String::new();
@@ -148,13 +148,13 @@ fn description_html(description: &str) -> String {
 }
 
 /// Four significant figures (see [`crate::report::fmt4`]).
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     crate::report::fmt4(v)
 }
 
 /// `value ± ci95` (the value alone without an interval or with a zero one:
 /// every replication agreed).
-fn with_ci(m: &MetricValue) -> String {
+pub(crate) fn with_ci(m: &MetricValue) -> String {
     match m.ci95 {
         Some(c) if c.is_finite() && c > 0.0 => {
             format!("{} <span class=\"ci\">± {}</span>", num(m.value), num(c))
@@ -164,7 +164,7 @@ fn with_ci(m: &MetricValue) -> String {
 }
 
 /// Seconds for the page's header: 120, 30, 0.5.
-fn secs(v: f64) -> String {
+pub(crate) fn secs(v: f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -331,255 +331,9 @@ pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: 
     page(&format!("{} · archsim run", report.scenario), &b)
 }
 
-/// The sweep's page: name, description, the grid, the table of points
-/// (parameters, replications, key metrics ± 95%, UNSTABLE marked), every
-/// chart.
-pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile]) -> String {
-    let mut b = String::new();
-    let _ = writeln!(b, "<h1>{} <small>sweep</small></h1>", escape(&report.scenario));
-    let _ = writeln!(
-        b,
-        "<p class=\"meta\">seed {} · {} points · {} replication{} per point (common random numbers)</p>",
-        report.seed,
-        report.points.len(),
-        report.replications,
-        if report.replications == 1 { "" } else { "s" }
-    );
-    b.push_str(&description_html(description));
-    b.push_str("<h2>Grid</h2>\n<ul>\n");
-    for (k, vs) in &report.vary {
-        let vals: Vec<String> = vs.iter().map(|v| escape(&crate::sweep::grid::label(v))).collect();
-        let _ = writeln!(b, "<li><code>{}</code>: {}</li>", escape(k), vals.join(", "));
-    }
-    b.push_str("</ul>\n");
-
-    let unstable = report
-        .points
-        .iter()
-        .filter(|p| p.notes.iter().any(|n| n.starts_with("UNSTABLE")))
-        .count();
-    if unstable > 0 {
-        let _ = writeln!(
-            b,
-            "<div class=\"warn\">{unstable} of {} points are UNSTABLE: offered load exceeds capacity, \
-             queues grow for as long as the run lasts, and their latency depends on the duration.</div>",
-            report.points.len()
-        );
-    }
-
-    let metrics: Vec<(&str, &str, f64)> = [
-        ("latency.p99_ms", "p99 ms", 1.0),
-        ("latency.mean_ms", "mean ms", 1.0),
-        ("throughput_rps", "req/s", 1.0),
-        ("availability", "availability %", 100.0),
-        ("cost.total", "cost $", 1.0),
-    ]
-    .into_iter()
-    .filter(|(m, _, _)| report.points.iter().any(|p| p.metrics.contains_key(*m)))
-    .collect();
-    b.push_str("<h2>Points</h2>\n<div class=\"scroll\"><table>\n<tr>");
-    for k in report.vary.keys() {
-        // Dotted paths may break after a dot, so the column can be narrow.
-        let _ = write!(
-            b,
-            "<th class=\"l\"><code>{}</code></th>",
-            escape(k).replace('.', ".<wbr>")
-        );
-    }
-    b.push_str("<th>reps</th>");
-    for (_, h, _) in &metrics {
-        let _ = write!(b, "<th>{h}</th>");
-    }
-    b.push_str("<th class=\"l\">status</th></tr>\n");
-    for p in &report.points {
-        let is_unstable = p.notes.iter().any(|n| n.starts_with("UNSTABLE"));
-        let _ = write!(b, "<tr{}>", if is_unstable { " class=\"unstable\"" } else { "" });
-        for k in report.vary.keys() {
-            let v = p.params.get(k).map(crate::sweep::grid::label).unwrap_or_default();
-            let _ = write!(b, "<td class=\"l\">{}</td>", escape(&v));
-        }
-        let _ = write!(b, "<td>{}</td>", p.replications);
-        for (m, _, scale) in &metrics {
-            let cell = p
-                .metrics
-                .get(*m)
-                .map(|v| {
-                    with_ci(&MetricValue {
-                        value: v.value * scale,
-                        ci95: v.ci95.map(|c| c * scale),
-                    })
-                })
-                .unwrap_or_else(|| "-".into());
-            let _ = write!(b, "<td>{cell}</td>");
-        }
-        let status = if is_unstable {
-            "<span class=\"badge\">UNSTABLE</span>"
-        } else {
-            ""
-        };
-        let _ = writeln!(b, "<td class=\"l\">{status}</td></tr>");
-    }
-    b.push_str("</table></div>\n");
-    let notes: BTreeSet<&String> = report
-        .points
-        .iter()
-        .flat_map(|p| p.notes.iter())
-        .filter(|n| !n.starts_with("UNSTABLE"))
-        .collect();
-    if !notes.is_empty() {
-        b.push_str("<details>\n<summary>Other notes</summary>\n<ul>\n");
-        for n in notes {
-            let _ = writeln!(b, "<li>{}</li>", inline(n));
-        }
-        b.push_str("</ul>\n</details>\n");
-    }
-    b.push_str(&charts_section(charts));
-    page(&format!("{} · archsim sweep", report.scenario), &b)
-}
-
-/// The comparison's page: the inputs, the table (the markdown of
-/// `archsim compare --format markdown`, rendered), the charts.
-pub fn compare_page(inputs: &[String], table_markdown: &str, charts: &[ChartFile]) -> String {
-    let mut b = String::from("<h1>Comparison</h1>\n<h2>Inputs</h2>\n<ol type=\"A\">\n");
-    for i in inputs {
-        let _ = writeln!(b, "<li><code>{}</code></li>", escape(i));
-    }
-    b.push_str("</ol>\n<h2>Table</h2>\n");
-    b.push_str(&markdown(table_markdown));
-    b.push_str(&charts_section(charts));
-    page("archsim compare", &b)
-}
-
-/// Split a markdown table row at unescaped `|`.
-fn table_cells(line: &str) -> Vec<String> {
-    let inner = line.trim().trim_start_matches('|');
-    let inner = inner.strip_suffix('|').unwrap_or(inner);
-    let mut cells = Vec::new();
-    let mut cur = String::new();
-    let mut chars = inner.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'|') => {
-                cur.push('|');
-                chars.next();
-            }
-            '|' => cells.push(std::mem::take(&mut cur).trim().to_string()),
-            c => cur.push(c),
-        }
-    }
-    cells.push(cur.trim().to_string());
-    cells
-}
-
-/// The small markdown subset `archsim compare` writes: headings, bullet
-/// lists, pipe tables with alignment rows, emphasised paragraphs and
-/// `code` spans. Everything is escaped.
-fn markdown(md: &str) -> String {
-    let mut out = String::new();
-    let lines: Vec<&str> = md.lines().collect();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i].trim_end();
-        let t = line.trim_start();
-        if t.is_empty() {
-            i += 1;
-        } else if t.starts_with('#') {
-            let level = t.chars().take_while(|c| *c == '#').count().clamp(1, 6);
-            let level = (level + 1).min(6);
-            let _ = writeln!(
-                out,
-                "<h{level}>{}</h{level}>",
-                inline(t.trim_start_matches('#').trim())
-            );
-            i += 1;
-        } else if t.starts_with("- ") || t.starts_with("* ") {
-            out.push_str("<ul>\n");
-            while i < lines.len() {
-                let l = lines[i].trim();
-                let Some(item) = l.strip_prefix("- ").or_else(|| l.strip_prefix("* ")) else {
-                    break;
-                };
-                let _ = writeln!(out, "<li>{}</li>", inline(item.trim()));
-                i += 1;
-            }
-            out.push_str("</ul>\n");
-        } else if t.starts_with('|') {
-            let mut rows: Vec<Vec<String>> = Vec::new();
-            while i < lines.len() && lines[i].trim_start().starts_with('|') {
-                rows.push(table_cells(lines[i]));
-                i += 1;
-            }
-            let is_align = |r: &Vec<String>| {
-                !r.is_empty()
-                    && r.iter()
-                        .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
-            };
-            let (head, align, body): (Option<&Vec<String>>, Vec<bool>, &[Vec<String>]) =
-                if rows.len() >= 2 && is_align(&rows[1]) {
-                    let right = rows[1].iter().map(|c| c.ends_with(':')).collect();
-                    (Some(&rows[0]), right, &rows[2..])
-                } else {
-                    (None, Vec::new(), &rows[..])
-                };
-            let class = |j: usize| {
-                if align.get(j).copied().unwrap_or(false) {
-                    ""
-                } else {
-                    " class=\"l\""
-                }
-            };
-            out.push_str("<div class=\"scroll\"><table>\n");
-            if let Some(h) = head {
-                out.push_str("<tr>");
-                for (j, c) in h.iter().enumerate() {
-                    let _ = write!(out, "<th{}>{}</th>", class(j), inline(c));
-                }
-                out.push_str("</tr>\n");
-            }
-            for r in body {
-                out.push_str("<tr>");
-                for (j, c) in r.iter().enumerate() {
-                    let _ = write!(out, "<td{}>{}</td>", class(j), inline(c));
-                }
-                out.push_str("</tr>\n");
-            }
-            out.push_str("</table></div>\n");
-        } else {
-            let mut para: Vec<&str> = Vec::new();
-            while i < lines.len() {
-                let l = lines[i].trim();
-                if l.is_empty() || l.starts_with('#') || l.starts_with('|') || l.starts_with("- ") {
-                    break;
-                }
-                para.push(l);
-                i += 1;
-            }
-            let text = para.join(" ");
-            let emph = text.len() > 2 && text.starts_with('_') && text.ends_with('_');
-            if emph {
-                let _ = writeln!(out, "<p><em>{}</em></p>", inline(&text[1..text.len() - 1]));
-            } else {
-                let _ = writeln!(out, "<p>{}</p>", inline(&text));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markdown_tables_lists_and_code() {
-        let md = "- A = `a.json`\n- B = `b.json`\n\n| metric | A | B-A % |\n| --- | ---: | ---: |\n\
-                  | latency.p99_ms | 1 \\| 2 | <3> |\n\n_footnote_\n";
-        let h = markdown(md);
-        assert!(h.contains("<li>A = <code>a.json</code></li>"), "{h}");
-        assert!(h.contains("<th class=\"l\">metric</th><th>A</th>"), "{h}");
-        assert!(h.contains("<td>1 | 2</td><td>&lt;3&gt;</td>"), "{h}");
-        assert!(h.contains("<p><em>footnote</em></p>"), "{h}");
-    }
 
     #[test]
     fn numbers() {

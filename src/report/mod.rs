@@ -1,250 +1,22 @@
-//! Run results: replications combined into the report (SPEC §3), the
-//! summary table, `timeseries.csv`, and atomic file output.
+//! Output from a run's data (SPEC §3): `report.json`, the summary table,
+//! `timeseries.csv`, charts and pages, and atomic file output. Nothing here
+//! runs a simulation: the data comes from [`crate::run`].
 
 pub mod charts;
 pub mod html;
+pub mod plot;
 pub mod summary;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::engine::rng::replication_seed;
-use crate::model::{Config, RunOutput, World};
+use crate::model::RunOutput;
+use crate::run::{Report, SweepReport};
 
-/// A metric's value and the half-width of its 95% confidence interval over
-/// replications (Student t), `None` with one replication.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
-pub struct MetricValue {
-    /// Mean over replications.
-    pub value: f64,
-    /// 95% half-width, or null.
-    pub ci95: Option<f64>,
-}
-
-/// `report.json` (SPEC §3, Must).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Report {
-    /// Version of archsim that wrote it.
-    pub archsim_version: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Seed of replication 0.
-    pub seed: u64,
-    /// Number of replications.
-    pub replications: u32,
-    /// Simulated duration in seconds.
-    pub duration_s: f64,
-    /// Warm-up in seconds.
-    pub warmup_s: f64,
-    /// Metric name → value and interval.
-    pub metrics: BTreeMap<String, MetricValue>,
-    /// Findings worth a human's attention (instability, saturation).
-    #[serde(default)]
-    pub notes: Vec<String>,
-    /// Latency distribution of successful requests over all replications:
-    /// (latency ms, cumulative fraction) points, for CDF charts.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub latency_cdf: Vec<(f64, f64)>,
-    /// Seed of each replication (equal lists mean paired, common-random-number runs).
-    #[serde(default)]
-    pub replication_seeds: Vec<u64>,
-    /// Each metric's value in each replication (only with 2 or more).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub replication_values: BTreeMap<String, Vec<f64>>,
-}
-
-/// Metrics that describe the simulation itself, combined by sum or hash
-/// rather than averaged.
+/// Wall-clock metrics: what differs between two runs of the same scenario
+/// and seed.
 const WALL_CLOCK: &[&str] = &["sim.wall_s", "sim.events_per_s"];
-
-/// Run `replications` independent replications (in parallel on rayon's
-/// pool; the result does not depend on the thread count) and combine them.
-/// With `warmup: auto` a pilot run (replication 0's seed, no warm-up)
-/// chooses the warm-up by MSER-5 first.
-pub fn run_replications(cfg: &Config, seed: u64, replications: u32) -> (Report, Vec<RunOutput>) {
-    run_replications_traced(cfg, seed, replications, None)
-}
-
-/// As [`run_replications`], writing the first replication's events to a
-/// trace (the trace does not change the run: same numbers, same fingerprint).
-pub fn run_replications_traced(
-    cfg: &Config,
-    seed: u64,
-    replications: u32,
-    trace: Option<crate::model::trace::TraceCfg>,
-) -> (Report, Vec<RunOutput>) {
-    let (cfg, note) = resolve_warmup(cfg, seed);
-    let outs: Vec<RunOutput> = (0..replications.max(1))
-        .into_par_iter()
-        .map(|r| {
-            let mut w = World::new(&cfg, replication_seed(seed, r));
-            if r == 0
-                && let Some(t) = &trace
-            {
-                match crate::model::trace::Tracer::new(t.clone(), w.names()) {
-                    Ok(tr) => w.set_trace(tr),
-                    Err(e) => {
-                        let mut out = w.run();
-                        out.trace = Some(Err(e.to_string()));
-                        return out;
-                    }
-                }
-            }
-            let mut out = w.run();
-            // Only the first replication's time series is shown
-            // (timeseries.csv, the charts): the others' are dropped at once,
-            // so memory does not grow with replications × rows.
-            if r > 0 {
-                out.rows = Vec::new();
-            }
-            out
-        })
-        .collect();
-    let maps: Vec<&crate::model::Metrics> = outs.iter().map(|o| &o.metrics).collect();
-    let mut report = combine(&cfg, seed, &maps);
-    let mut all = crate::stats::Histogram::new();
-    for o in &outs {
-        all.add(&o.latency);
-    }
-    report.latency_cdf = all
-        .cdf_points(200)
-        .into_iter()
-        .map(|(ns, f)| (ns as f64 / 1e6, f))
-        .collect();
-    report.notes = merge_notes(outs.iter().map(|o| &o.notes));
-    if let Some(n) = note {
-        report.notes.push(n);
-    }
-    (report, outs)
-}
-
-/// For `warmup: auto`, the configuration with the warm-up MSER-5 chose
-/// from a pilot run's per-interval mean latency, and a note saying so.
-pub fn resolve_warmup(cfg: &Config, seed: u64) -> (Config, Option<String>) {
-    let mut cfg = cfg.clone();
-    if !cfg.auto_warmup {
-        return (cfg, None);
-    }
-    cfg.auto_warmup = false;
-    cfg.warmup = 0;
-    let pilot = World::new(&cfg, replication_seed(seed, 0)).run();
-    let col = pilot
-        .columns
-        .iter()
-        .position(|c| c == "latency_mean_ms")
-        .unwrap_or(2);
-    let mut last = 0.0;
-    let series: Vec<f64> = pilot
-        .rows
-        .iter()
-        .map(|r| {
-            // An interval with no completion repeats the previous mean.
-            if r[col] > 0.0 {
-                last = r[col];
-            }
-            last
-        })
-        .collect();
-    let cut = crate::stats::mser5(&series) as u64;
-    cfg.warmup = (cut * cfg.interval).min(cfg.duration / 2);
-    let note = format!(
-        "warm-up chosen by MSER-5: {} (the first {cut} of {} intervals of mean latency deleted)",
-        crate::scenario::units::Duration::from_nanos(cfg.warmup),
-        series.len()
-    );
-    (cfg, Some(note))
-}
-
-/// Combine replications' metric maps into a report: the mean of each metric
-/// with its Student-t 95% half-width; simulation counters are summed and
-/// fingerprints folded. Per-replication values are kept when there is more
-/// than one replication (for paired comparisons).
-pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Report {
-    let metrics = combine_metrics(reps);
-    let replication_values = replication_values(reps);
-    Report {
-        archsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: cfg.name.clone(),
-        seed,
-        replications: reps.len() as u32,
-        duration_s: crate::engine::secs(cfg.duration),
-        warmup_s: crate::engine::secs(cfg.warmup),
-        metrics,
-        notes: Vec::new(),
-        latency_cdf: Vec::new(),
-        replication_seeds: (0..reps.len() as u32)
-            .map(|r| replication_seed(seed, r))
-            .collect(),
-        replication_values,
-    }
-}
-
-/// Each metric's value in each replication, for metrics every replication
-/// has (`sim.*` left out); empty with a single replication.
-pub fn replication_values(reps: &[&crate::model::Metrics]) -> BTreeMap<String, Vec<f64>> {
-    let mut out = BTreeMap::new();
-    if reps.len() > 1 {
-        for k in reps[0].keys().filter(|k| !k.starts_with("sim.")) {
-            let all: Option<Vec<f64>> = reps.iter().map(|m| m.get(k).copied()).collect();
-            if let Some(all) = all {
-                out.insert(k.clone(), all);
-            }
-        }
-    }
-    out
-}
-
-/// The notes of several replications, each once, in first-seen order.
-pub fn merge_notes<'a>(lists: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<String> {
-    let mut notes: Vec<String> = Vec::new();
-    for n in lists.into_iter().flatten() {
-        if !notes.contains(n) {
-            notes.push(n.clone());
-        }
-    }
-    notes
-}
-
-/// The metric table of several replications (see [`combine`]).
-pub fn combine_metrics(reps: &[&crate::model::Metrics]) -> BTreeMap<String, MetricValue> {
-    let mut keys: Vec<&String> = reps.iter().flat_map(|m| m.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let vals = |k: &str| -> Vec<f64> { reps.iter().filter_map(|m| m.get(k).copied()).collect() };
-    let sum = |k: &str| vals(k).iter().sum::<f64>();
-    let exact = |value: f64| MetricValue { value, ci95: None };
-    let mut metrics = BTreeMap::new();
-    for k in keys {
-        let mv = match k.as_str() {
-            "sim.events" | "sim.wall_s" => exact(sum(k)),
-            "sim.events_per_s" => {
-                let wall = sum("sim.wall_s");
-                exact(if wall > 0.0 { sum("sim.events") / wall } else { 0.0 })
-            }
-            "sim.fingerprint" => {
-                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                for v in vals(k) {
-                    h = (h ^ v as u64).wrapping_mul(0x0000_0100_0000_01b3);
-                }
-                exact(if reps.len() == 1 {
-                    vals(k)[0]
-                } else {
-                    (h >> 16) as f64
-                })
-            }
-            "sim.unstable" => exact(vals(k).into_iter().fold(0.0, f64::max)),
-            _ => {
-                let (value, ci95) = crate::stats::mean_ci95(&vals(k));
-                MetricValue { value, ci95 }
-            }
-        };
-        metrics.insert(k.clone(), mv);
-    }
-    metrics
-}
 
 impl Report {
     /// The report as pretty JSON (the `report.json` document).
@@ -265,23 +37,78 @@ impl Report {
         }
         r.to_json()
     }
+}
 
-    /// A metric's value, if present.
-    pub fn value(&self, name: &str) -> Option<f64> {
-        self.metrics.get(name).map(|m| m.value)
+impl SweepReport {
+    /// As JSON text.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
     }
 }
 
-/// `timeseries.csv` for one replication.
-pub fn timeseries_csv(out: &RunOutput) -> String {
-    let mut s = out.columns.join(",");
-    s.push('\n');
-    for row in &out.rows {
-        let cells: Vec<String> = row.iter().map(|v| fmt_csv(*v)).collect();
-        s.push_str(&cells.join(","));
-        s.push('\n');
+/// A sweep parameter's value as a short label for tables, charts, CSV and
+/// file names: strings unquoted, maps as words (`{ consistent_hash: {
+/// vnodes: 100 } }` reads `consistent_hash vnodes=100`, `{ exponential:
+/// 10ms }` reads `exponential=10ms`).
+pub fn value_label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Object(_) => format!("{k} {}", value_label(v)),
+                other => format!("{k}={}", value_label(other)),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Array(a) => a.iter().map(value_label).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
     }
-    s
+}
+
+/// CSV text written record by record with the csv crate: a field is quoted
+/// only when it must be (it holds a comma, a quote, `\r` or `\n`, or it is
+/// a record's only field and empty), quotes inside doubled, `\n` after each
+/// record. Fields that need no quoting come out exactly as given.
+pub(crate) struct CsvText(csv::Writer<Vec<u8>>);
+
+impl Default for CsvText {
+    fn default() -> Self {
+        CsvText(csv::WriterBuilder::new().flexible(true).from_writer(Vec::new()))
+    }
+}
+
+impl CsvText {
+    /// Append one record.
+    pub(crate) fn record<I, T>(&mut self, fields: I)
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        // Writing to memory cannot fail, and `flexible` accepts records of
+        // any length.
+        let _ = self.0.write_record(fields);
+    }
+
+    /// The text written.
+    pub(crate) fn finish(self) -> String {
+        let bytes = self.0.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// `timeseries.csv` for one replication: a header of the column names (`t_s`
+/// and metric columns named after components and clients), then one row
+/// per interval.
+pub fn timeseries_csv(out: &RunOutput) -> String {
+    let mut w = CsvText::default();
+    w.record(&out.columns);
+    for row in &out.rows {
+        w.record(row.iter().map(|v| fmt_csv(*v)));
+    }
+    w.finish()
 }
 
 fn fmt_csv(v: f64) -> String {

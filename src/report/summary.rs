@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use crate::run::Report;
 
 /// Format a metric with its interval, e.g. `12.31 ± 0.40`.
 fn val(r: &Report, k: &str, digits: usize) -> String {

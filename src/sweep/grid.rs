@@ -27,26 +27,6 @@ pub fn yaml_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// A value as a short label for tables, charts and file names: strings
-/// unquoted, maps as words (`{ consistent_hash: { vnodes: 100 } }` reads
-/// `consistent_hash vnodes=100`, `{ exponential: 10ms }` reads
-/// `exponential=10ms`).
-pub fn label(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| match v {
-                Value::Object(_) => format!("{k} {}", label(v)),
-                other => format!("{k}={}", label(other)),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Value::Array(a) => a.iter().map(label).collect::<Vec<_>>().join(" "),
-        other => other.to_string(),
-    }
-}
-
 /// Split `V1,V2,…` at commas outside brackets and braces.
 fn split_values(s: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -246,7 +226,7 @@ mod tests {
                 "clients.web.arrival.poisson=\"100/s\""
             ]
         );
-        assert_eq!(label(&pts[2].params["x"]), "5");
+        assert_eq!(crate::report::value_label(&pts[2].params["x"]), "5");
         assert!(parameters(&IndexMap::new(), &["novalues".into()]).is_err());
     }
 }

@@ -12,8 +12,9 @@
 //!   any `--jobs`, resumed, or merged from shards gives the same bytes
 //!   (wall-clock metrics aside).
 
-pub mod compare;
+pub mod charts;
 pub mod grid;
+pub mod page;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
@@ -30,7 +31,9 @@ use serde_json::Value;
 use crate::engine::rng::{replication_seed, stable_hash};
 use crate::files::{Folder, Kind};
 use crate::model::{Config, Metrics, World};
-use crate::report::{MetricValue, combine_metrics, write_atomic};
+use crate::report::write_atomic;
+use crate::report::{CsvText, value_label};
+use crate::run::{MetricValue, PointReport, SweepReport, combine_metrics};
 use crate::scenario::{self, BuildOptions};
 pub use grid::Point;
 
@@ -189,51 +192,6 @@ pub struct Line {
     /// Findings (instability…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-/// One point in `sweep.json`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct PointReport {
-    /// Parameter values.
-    pub params: IndexMap<String, Value>,
-    /// Replications combined.
-    pub replications: u32,
-    /// Mean and 95% half-width of each metric.
-    pub metrics: BTreeMap<String, MetricValue>,
-    /// Seeds of the replications.
-    pub replication_seeds: Vec<u64>,
-    /// Each metric's value per replication (with 2 or more).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub replication_values: BTreeMap<String, Vec<f64>>,
-    /// Findings of any replication.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-/// `sweep.json` (SPEC §3).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct SweepReport {
-    /// archsim version.
-    pub archsim_version: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario seed.
-    pub seed: u64,
-    /// Replications per point planned.
-    pub replications: u32,
-    /// The grid.
-    pub vary: IndexMap<String, Vec<Value>>,
-    /// One entry per point, in grid order.
-    pub points: Vec<PointReport>,
-}
-
-impl SweepReport {
-    /// As JSON text.
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
-        s.push('\n');
-        s
-    }
 }
 
 /// What a finished sweep leaves.
@@ -533,7 +491,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
 fn point_label(p: &Point) -> String {
     p.params
         .iter()
-        .map(|(k, v)| format!("{k}={}", grid::label(v)))
+        .map(|(k, v)| format!("{k}={}", value_label(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -560,7 +518,7 @@ fn load_points(
             let (sc, cfg) = scenario::load_str(&label, text, &base_dir, &ov, &opts.build)
                 .map_err(|e| SweepError::BadInput(e.to_string()))?;
             // `warmup: auto`: each point's own pilot run picks its cut.
-            let (cfg, note) = crate::report::resolve_warmup(&cfg, sc.seed);
+            let (cfg, note) = crate::run::resolve_warmup(&cfg, sc.seed);
             Ok(PointCfg {
                 point,
                 cfg,
@@ -804,8 +762,8 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
         let maps: Vec<Metrics> = ls.iter().map(|l| l.metrics.clone()).collect();
         let refs: Vec<&Metrics> = maps.iter().collect();
         let metrics = combine_metrics(&refs);
-        let replication_values = crate::report::replication_values(&refs);
-        let notes = crate::report::merge_notes(ls.iter().map(|l| &l.notes));
+        let replication_values = crate::run::replication_values(&refs);
+        let notes = crate::run::merge_notes(ls.iter().map(|l| &l.notes));
         points.push(PointReport {
             params: p.params.clone(),
             replications: ls.len() as u32,
@@ -826,25 +784,25 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
 }
 
 /// `sweep.csv`: one row per point: parameters, replications, then each
-/// metric's value and ci95.
+/// metric's value and ci95 (quoted by the csv crate where a field needs it:
+/// a parameter value such as a list label may hold a comma).
 pub fn csv(report: &SweepReport) -> String {
     let mut metrics: Vec<&String> = report.points.iter().flat_map(|p| p.metrics.keys()).collect();
     metrics.sort();
     metrics.dedup();
-    let mut s = String::new();
+    let mut w = CsvText::default();
     let mut header: Vec<String> = report.vary.keys().cloned().collect();
     header.push("replications".into());
     for m in &metrics {
         header.push((*m).clone());
         header.push(format!("{m}.ci95"));
     }
-    s.push_str(&header.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(","));
-    s.push('\n');
+    w.record(&header);
     for p in &report.points {
         let mut row: Vec<String> = report
             .vary
             .keys()
-            .map(|k| csv_cell(&p.params.get(k).map(grid::label).unwrap_or_default()))
+            .map(|k| p.params.get(k).map(value_label).unwrap_or_default())
             .collect();
         row.push(p.replications.to_string());
         for m in &metrics {
@@ -859,18 +817,9 @@ pub fn csv(report: &SweepReport) -> String {
                 }
             }
         }
-        s.push_str(&row.join(","));
-        s.push('\n');
+        w.record(&row);
     }
-    s
-}
-
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    w.finish()
 }
 
 /// A sweep folder's results: sweep.json, sweep.csv, the charts and
@@ -891,14 +840,13 @@ fn stage_outputs(
         .and_then(|s| s.slo.as_ref())
         .map(|s| s.targets())
         .unwrap_or_default();
-    let charts = crate::report::charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
-    let files = crate::report::charts::chart_files(&charts, png)
+    let charts = charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
+    let files = crate::report::plot::chart_files(&charts, png)
         .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
     for (name, bytes) in &files {
         stage.write(name, bytes).map_err(out)?;
     }
-    let page =
-        crate::report::html::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
+    let page = page::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
     stage.write("index.html", page.as_bytes()).map_err(out)
 }
 
@@ -1089,7 +1037,7 @@ pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
         let mut row: Vec<String> = report
             .vary
             .keys()
-            .map(|k| p.params.get(k).map(grid::label).unwrap_or_default())
+            .map(|k| p.params.get(k).map(value_label).unwrap_or_default())
             .collect();
         row.push(p.replications.to_string());
         for m in &metrics {

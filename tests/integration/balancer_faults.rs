@@ -11,7 +11,7 @@
 //! once. The tests check those rules as exact counts.
 
 use crate::common::run_yaml;
-use archsim::report::Report;
+use archsim::run::Report;
 
 /// Four 1-core replicas of 10 ms (exponential) at `rate`, replica `crash`
 /// crashing for good at 10 s; statistics from 10 s on (so every count below

@@ -2,18 +2,25 @@
 //! expected series, legend, shading and SLO lines; PNGs are real images
 //! with text; pages are self-contained and escape what the user wrote.
 //!
-//! The SVG structure the tests read is documented in `report::charts`: a
+//! The SVG structure the tests read is documented in `report::plot`: a
 //! data series is a `<polyline stroke-width="2">` in a palette colour, an
 //! error bar a `<polyline stroke-width="1">` in one, an annotation a `<rect>`
 //! filled with `BAND_COLOR`, an SLO line `<polyline>`s in `SLO_COLOR`.
 
 use std::collections::BTreeMap;
 
+use archsim::compare::charts::compare_charts;
+use archsim::compare::page::compare_page;
+use archsim::compare::{Comparison, Direction, Row, Test};
 use archsim::model::Annotation;
-use archsim::report::charts::{self, BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH};
-use archsim::report::{MetricValue, Report, html};
+use archsim::report::plot::{
+    BAND_COLOR, ChartFile, HEIGHT, PALETTE, PNG_SCALE, SLO_COLOR, WIDTH, chart_files, to_png,
+};
+use archsim::report::{charts, html};
+use archsim::run::{MetricValue, PointReport, Report, SweepReport};
 use archsim::scenario::spec::PlotSpec;
-use archsim::sweep::{PointReport, SweepReport};
+use archsim::sweep::charts::sweep_charts;
+use archsim::sweep::page::sweep_page;
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -256,7 +263,7 @@ fn png_is_a_real_image_with_text() {
     let (report, outs) = run_yaml(SCENARIO, 1, 1);
     let o = &outs[0];
     let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
-    let png = charts::to_png(&chart(&charts, "latency.svg").svg).expect("renders");
+    let png = to_png(&chart(&charts, "latency.svg").svg).expect("renders");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
     assert_eq!(&png[12..16], b"IHDR");
     let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
@@ -282,7 +289,7 @@ fn png_is_a_real_image_with_text() {
         dark_in_title > 200,
         "title text not rendered ({dark_in_title} dark pixels)"
     );
-    assert!(charts::to_png("<svg").is_err());
+    assert!(to_png("<svg").is_err());
 }
 
 #[test]
@@ -291,7 +298,7 @@ fn chart_files_are_svg_and_png() {
     let o = &outs[0];
     let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
     let names = |png| -> Vec<String> {
-        charts::chart_files(&charts[..2], png)
+        chart_files(&charts[..2], png)
             .unwrap()
             .into_iter()
             .map(|(n, _)| n)
@@ -302,7 +309,7 @@ fn chart_files_are_svg_and_png() {
         names(true),
         ["latency.svg", "latency.png", "throughput.svg", "throughput.png"]
     );
-    let files = charts::chart_files(&charts[..1], true).unwrap();
+    let files = chart_files(&charts[..1], true).unwrap();
     assert!(files[1].1.starts_with(b"\x89PNG"), "a PNG file");
 }
 
@@ -377,7 +384,7 @@ fn sweep_charts_draw_series_error_bars_and_slo() {
         series: Some("components.api.replicas".into()),
         y: vec!["latency.p99_ms".into(), "throughput_rps".into()],
     };
-    let charts = charts::sweep_charts(&report, Some(&plot), &slo);
+    let charts = sweep_charts(&report, Some(&plot), &slo);
     assert_eq!(
         names(&charts),
         ["sweep-latency-p99-ms.svg", "sweep-throughput-rps.svg"]
@@ -411,7 +418,7 @@ fn sweep_charts_draw_series_error_bars_and_slo() {
     assert!(read(&charts[0]).slo_dashes >= 5, "the SLO line is dashed");
 
     // Defaults: x the first varied parameter, series the second, three metrics.
-    let charts = charts::sweep_charts(&report, None, &[]);
+    let charts = sweep_charts(&report, None, &[]);
     assert_eq!(
         names(&charts),
         [
@@ -456,7 +463,7 @@ fn sweep_charts_put_words_on_a_categorical_axis() {
         vary,
         points,
     };
-    let charts = charts::sweep_charts(&report, None, &[]);
+    let charts = sweep_charts(&report, None, &[]);
     assert_eq!(
         names(&charts),
         ["sweep-latency-p99-ms.svg"],
@@ -478,7 +485,7 @@ fn compare_charts_overlay_one_cdf_per_input() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let charts = charts::compare_charts(&names_in, &refs);
+    let charts = compare_charts(&names_in, &refs);
     assert_eq!(names(&charts), ["compare-latency-cdf.svg", "compare-metrics.svg"]);
     let cdf = read(&charts[0]);
     assert_eq!(cdf.lines.len(), 3);
@@ -547,8 +554,8 @@ fn run_page_is_self_contained_and_escapes() {
 #[test]
 fn sweep_page_lists_points_and_marks_unstable_ones() {
     let report = sweep_report();
-    let charts = charts::sweep_charts(&report, None, &[]);
-    let page = html::sweep_page(&report, "Capacity <planning>", &charts);
+    let charts = sweep_charts(&report, None, &[]);
+    let page = sweep_page(&report, "Capacity <planning>", &charts);
     assert_self_contained(&page, charts.len());
     assert!(page.contains("Capacity &lt;planning&gt;"));
     // A header row and one row per point.
@@ -561,17 +568,30 @@ fn sweep_page_lists_points_and_marks_unstable_ones() {
 }
 
 #[test]
-fn compare_page_renders_the_markdown_table() {
-    let md = "- A = `a/report.json`\n- B = `b/report.json`\n\n\
-              | metric | A | B | B-A | B-A % | B significant | B test |\n\
-              | --- | ---: | ---: | ---: | ---: | --- | --- |\n\
-              | latency.p99_ms | 10 ± 1 | 12 ± 1 | +2 | +20% | yes, worse | paired |\n\n\
-              _significance at 95% vs A_\n";
+fn compare_page_renders_the_table_from_the_rows() {
     let inputs = vec!["a/report.json".to_string(), "<b>/report.json".to_string()];
-    let page = html::compare_page(&inputs, md, &[]);
+    let c = Comparison {
+        inputs,
+        kind: "reports",
+        rows: vec![Row {
+            point: None,
+            metric: "latency.p99_ms".into(),
+            values: vec![10.0, 12.0],
+            ci95: vec![Some(1.0), Some(1.0)],
+            diff: vec![2.0],
+            rel_diff: vec![Some(20.0)],
+            significant: vec![Some(true)],
+            test: Test::Paired,
+            tests: vec![Test::Paired],
+            direction: Direction::Lower,
+        }],
+        unmatched: Vec::new(),
+    };
+    let page = compare_page(&c, &[]);
     assert_self_contained(&page, 0);
     assert!(page.contains("<code>&lt;b&gt;/report.json</code>"));
     assert!(page.contains("<th class=\"l\">metric</th><th>A</th>"));
-    assert!(page.contains("<td class=\"l\">latency.p99_ms</td><td>10 ± 1</td>"));
-    assert!(page.contains("<em>significance at 95% vs A</em>"));
+    assert!(page.contains("<td class=\"l\">latency.p99_ms</td><td>10.00 ± 1.000</td>"));
+    assert!(page.contains("<td class=\"l\">yes, worse</td>"));
+    assert!(page.contains("<em>significance at 95% vs A"));
 }

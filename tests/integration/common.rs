@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use archsim::model::RunOutput;
-use archsim::report::{Report, run_replications};
+use archsim::run::{Report, run_replications};
 use archsim::scenario::{BuildOptions, load_str};
 
 /// Load a scenario from YAML text (relative files resolve against the

@@ -148,7 +148,7 @@ components:
         },
     )
     .unwrap();
-    let (report, outs) = archsim::report::run_replications(&cfg, 1, 1);
+    let (report, outs) = archsim::run::run_replications(&cfg, 1, 1);
     assert_eq!(report.value("sim.unstable"), Some(1.0));
     assert!(outs[0].peak_requests <= 20_001, "peak {}", outs[0].peak_requests);
     let note = &report.notes[0];

@@ -884,7 +884,7 @@ components:
     let result = catch_unwind(|| {
         let opts = BuildOptions::default();
         if let Ok((_, cfg)) = load_str("s.yaml", yaml, Path::new("."), &[], &opts) {
-            archsim::report::run_replications(&cfg, 1, 1);
+            archsim::run::run_replications(&cfg, 1, 1);
         }
     });
     assert!(result.is_ok(), "loading or running panicked");
@@ -946,7 +946,7 @@ fn fuzz(base_text: &str, set_paths: &[&str], seed: u64) {
     // The unmutated text loads and runs.
     let (_, cfg) = load_str("fuzz.yaml", base_text, base, &short, &opts)
         .unwrap_or_else(|e| panic!("the fuzz base must be valid:\n{e}"));
-    let (rep, _) = archsim::report::run_replications(&cfg, 1, 1);
+    let (rep, _) = archsim::run::run_replications(&cfg, 1, 1);
     assert!(rep.value("requests.offered").unwrap_or(0.0) > 0.0);
 
     let nasty = nasty_values();
@@ -1029,7 +1029,7 @@ fn fuzz(base_text: &str, set_paths: &[&str], seed: u64) {
             skipped += 1;
             continue;
         }
-        let run = catch_unwind(AssertUnwindSafe(|| archsim::report::run_replications(&cfg, 7, 1)));
+        let run = catch_unwind(AssertUnwindSafe(|| archsim::run::run_replications(&cfg, 7, 1)));
         match run {
             Ok(_) => ran += 1,
             Err(e) => panics.push(format!(

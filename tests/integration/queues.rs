@@ -114,7 +114,7 @@ fn a_full_queue_rejects_like_mm1k() {
     assert_covers("M/M/1/5 blocking", &share, pb, 0.05);
 }
 
-fn crash(durable: bool) -> (archsim::report::Report, Vec<RunOutput>) {
+fn crash(durable: bool) -> (archsim::run::Report, Vec<RunOutput>) {
     // The worker is far too slow, so about 1,000 messages wait when the
     // broker crashes at 100 s for 10 s.
     let yaml = format!(

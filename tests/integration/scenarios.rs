@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use archsim::report::{Report, run_replications};
+use archsim::run::{Report, run_replications};
 use archsim::scenario::{BuildOptions, load_str};
 
 use crate::common::bin;

@@ -23,7 +23,9 @@
 //! significant change reads as better or worse: green or red on a terminal,
 //! the words "yes, better" / "yes, worse" otherwise.
 
-use crate::report::fmt4;
+pub mod charts;
+pub mod page;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -31,8 +33,39 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{SweepError, SweepReport, grid};
-use crate::report::{MetricValue, Report};
+use crate::files::OutputError;
+use crate::report::{fmt4, value_label};
+use crate::run::{MetricValue, PointReport, Report, SweepReport};
+
+/// What can go wrong in a comparison, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// Bad input: a missing or unreadable input, not a report or sweep,
+    /// a refused output folder (exit 2).
+    #[error("{0}")]
+    BadInput(String),
+    /// Files could not be written (exit 1).
+    #[error("{0}")]
+    Io(String),
+}
+
+impl CompareError {
+    /// The process exit code (SPEC §1).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CompareError::BadInput(_) => 2,
+            CompareError::Io(_) => 1,
+        }
+    }
+
+    /// An output-folder error as a comparison error (same exit code).
+    pub fn from_output(e: &OutputError) -> CompareError {
+        match e {
+            OutputError::Refused(_) => CompareError::BadInput(e.to_string()),
+            _ => CompareError::Io(e.to_string()),
+        }
+    }
+}
 
 /// Output format of `compare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -148,7 +181,7 @@ impl<'a> Side<'a> {
         }
     }
 
-    fn of_point(p: &'a super::PointReport) -> Self {
+    fn of_point(p: &'a PointReport) -> Self {
         Side {
             replications: p.replications,
             metrics: &p.metrics,
@@ -306,13 +339,13 @@ enum Loaded {
     Sweep(SweepReport),
 }
 
-fn bad(path: &Path, what: impl std::fmt::Display) -> SweepError {
-    SweepError::BadInput(format!("error: {}: {what}", path.display()))
+fn bad(path: &Path, what: impl std::fmt::Display) -> CompareError {
+    CompareError::BadInput(format!("error: {}: {what}", path.display()))
 }
 
 /// Read one input: a report.json, a sweep.json, or a folder holding one
 /// (report.json preferred). The kind is told by content.
-fn load(path: &Path) -> Result<Loaded, SweepError> {
+fn load(path: &Path) -> Result<Loaded, CompareError> {
     let file = if path.is_dir() {
         let r = path.join("report.json");
         let s = path.join("sweep.json");
@@ -353,10 +386,11 @@ fn load(path: &Path) -> Result<Loaded, SweepError> {
 /// Write a comparison folder: the table as Markdown, charts (latency CDFs
 /// overlaid and headline bars, for report inputs) and a self-contained
 /// index.html.
-pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Result<(), SweepError> {
+pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Result<(), CompareError> {
     let folder = crate::files::Folder::claim(dir, crate::files::Kind::Compare, "compare", force, "--out")
-        .map_err(|e| SweepError::from_output(&e))?;
-    let markdown = run(paths, CompareFormat::Markdown, false)?;
+        .map_err(|e| CompareError::from_output(&e))?;
+    let comparison = compare(paths)?;
+    let markdown = render_markdown(&comparison);
     let mut reports = Vec::new();
     for p in paths {
         if let Loaded::Report(r) = load(p)? {
@@ -366,18 +400,18 @@ pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Re
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let charts = if reports.len() == paths.len() {
         let refs: Vec<&Report> = reports.iter().collect();
-        crate::report::charts::compare_charts(&names, &refs)
+        charts::compare_charts(&names, &refs)
     } else {
         Vec::new()
     };
-    let out = |e: crate::files::OutputError| SweepError::from_output(&e);
+    let out = |e: crate::files::OutputError| CompareError::from_output(&e);
     let mut stage = folder.stage().map_err(out)?;
-    let files = crate::report::charts::chart_files(&charts, png)
-        .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
+    let files = crate::report::plot::chart_files(&charts, png)
+        .map_err(|e| CompareError::Io(format!("error: cannot draw the charts: {e}")))?;
     for (name, bytes) in &files {
         stage.write(name, bytes).map_err(out)?;
     }
-    let page = crate::report::html::compare_page(&names, &markdown, &charts);
+    let page = page::compare_page(&comparison, &charts);
     stage.write("index.html", page.as_bytes()).map_err(out)?;
     stage.write("compare.md", markdown.as_bytes()).map_err(out)?;
     stage.commit(&[]).map_err(out)
@@ -427,9 +461,9 @@ fn rows_for(point: Option<&IndexMap<String, Value>>, sides: &[Side]) -> Vec<Row>
 }
 
 /// Compare already-located inputs (see [`run`]).
-pub fn compare(paths: &[PathBuf]) -> Result<Comparison, SweepError> {
+pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
     if paths.len() < 2 {
-        return Err(SweepError::BadInput(
+        return Err(CompareError::BadInput(
             "error: compare needs two or more report.json or sweep.json files".into(),
         ));
     }
@@ -487,7 +521,7 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, SweepError> {
     let mut rows = Vec::new();
     let mut unmatched = Vec::new();
     for params in all {
-        let found: Vec<Option<&super::PointReport>> = sweeps
+        let found: Vec<Option<&PointReport>> = sweeps
             .iter()
             .map(|s| s.points.iter().find(|p| &p.params == params))
             .collect();
@@ -515,12 +549,12 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, SweepError> {
 }
 
 /// Compare two or more report.json / sweep.json files; returns what to print.
-pub fn run(paths: &[PathBuf], format: CompareFormat, color: bool) -> Result<String, SweepError> {
+pub fn run(paths: &[PathBuf], format: CompareFormat, color: bool) -> Result<String, CompareError> {
     let c = compare(paths)?;
     Ok(match format {
         CompareFormat::Json => {
             let mut s =
-                serde_json::to_string_pretty(&c).map_err(|e| SweepError::Io(format!("error: {e}")))?;
+                serde_json::to_string_pretty(&c).map_err(|e| CompareError::Io(format!("error: {e}")))?;
             s.push('\n');
             s
         }
@@ -537,15 +571,15 @@ fn signed(v: f64) -> String {
     if v > 0.0 { format!("+{}", fmt4(v)) } else { fmt4(v) }
 }
 
-fn point_label(p: &IndexMap<String, Value>) -> String {
+pub(crate) fn point_label(p: &IndexMap<String, Value>) -> String {
     p.iter()
-        .map(|(k, v)| format!("{k}={}", grid::label(v)))
+        .map(|(k, v)| format!("{k}={}", value_label(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// Column letters for the inputs: A, B, …, Z, then #27, #28….
-fn letter(i: usize) -> String {
+pub(crate) fn letter(i: usize) -> String {
     if i < 26 {
         char::from(b'A' + i as u8).to_string()
     } else {
@@ -554,8 +588,8 @@ fn letter(i: usize) -> String {
 }
 
 /// A table cell: its text and an optional ANSI colour.
-struct Cell {
-    text: String,
+pub(crate) struct Cell {
+    pub(crate) text: String,
     color: Option<&'static str>,
 }
 
@@ -567,11 +601,11 @@ impl From<String> for Cell {
 
 /// Column `i` of a table over `n` inputs holds words (the metric name, the
 /// significance, the test), left-aligned; the others hold numbers.
-fn left_aligned(i: usize, n: usize) -> bool {
+pub(crate) fn left_aligned(i: usize, n: usize) -> bool {
     i == 0 || (i > n && matches!((i - n) % 4, 0 | 3))
 }
 
-fn header(n: usize) -> Vec<String> {
+pub(crate) fn header(n: usize) -> Vec<String> {
     let mut h = vec!["metric".to_string()];
     h.extend((0..n).map(letter));
     for i in 1..n {
@@ -584,7 +618,7 @@ fn header(n: usize) -> Vec<String> {
     h
 }
 
-fn cells(row: &Row, color: bool) -> Vec<Cell> {
+pub(crate) fn cells(row: &Row, color: bool) -> Vec<Cell> {
     let mut out: Vec<Cell> = vec![row.metric.clone().into()];
     for (v, c) in row.values.iter().zip(&row.ci95) {
         out.push(
@@ -625,7 +659,7 @@ fn cells(row: &Row, color: bool) -> Vec<Cell> {
 }
 
 /// Rows grouped by point (one group, with no label, for reports).
-fn groups(c: &Comparison) -> Vec<(Option<String>, Vec<&Row>)> {
+pub(crate) fn groups(c: &Comparison) -> Vec<(Option<String>, Vec<&Row>)> {
     let mut out: Vec<(Option<String>, Vec<&Row>)> = Vec::new();
     for r in &c.rows {
         let label = r.point.as_ref().map(point_label);
@@ -640,7 +674,7 @@ fn groups(c: &Comparison) -> Vec<(Option<String>, Vec<&Row>)> {
     out
 }
 
-fn legend(c: &Comparison) -> Vec<String> {
+pub(crate) fn legend(c: &Comparison) -> Vec<String> {
     c.inputs
         .iter()
         .enumerate()
@@ -648,7 +682,7 @@ fn legend(c: &Comparison) -> Vec<String> {
         .collect()
 }
 
-const FOOTNOTE: &str = "significance at 95% vs A: paired = interval of the per-replication differences \
+pub(crate) const FOOTNOTE: &str = "significance at 95% vs A: paired = interval of the per-replication differences \
 (same seeds: common random numbers); welch = Welch's t-test; n/a = no interval (a single replication, or a metric such as sim.unstable that has none)";
 
 fn render_text(c: &Comparison, color: bool) -> String {
