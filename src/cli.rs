@@ -490,7 +490,10 @@ fn cmd_run(a: &RunArgs) -> i32 {
             Format::Text => {
                 print!("{summary}");
                 if a.explain {
-                    print!("\n{}", explain_vs_simulated(&loaded.config, &rep));
+                    print!(
+                        "\n{}",
+                        explain_vs_simulated(&loaded.scenario, &loaded.config, &rep)
+                    );
                 }
                 println!("Wrote {}", dir.display());
             }
@@ -526,9 +529,13 @@ fn write_run(
 }
 
 /// Predicted next to simulated, per tier and overall.
-fn explain_vs_simulated(cfg: &crate::model::Config, rep: &crate::run::Report) -> String {
+fn explain_vs_simulated(
+    sc: &crate::scenario::Scenario,
+    cfg: &crate::model::Config,
+    rep: &crate::run::Report,
+) -> String {
     use std::fmt::Write as _;
-    let p = crate::explain::predict(cfg);
+    let p = crate::explain::predict(sc, cfg);
     let mut s = String::from("Theory against simulation\n");
     let w = p.tiers.iter().map(|t| t.name.len()).max().unwrap_or(9).max(9);
     let _ = writeln!(
@@ -653,7 +660,7 @@ fn cmd_explain(file: &Path, format: &str, set: &[String]) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let p = crate::explain::predict(&loaded.config);
+    let p = crate::explain::predict(&loaded.scenario, &loaded.config);
     match format {
         "text" => print!("{}", crate::explain::render_text(&p)),
         "mermaid" => print!("{}", crate::explain::render_mermaid(&p)),

@@ -1632,8 +1632,8 @@ fn explain_is_exact_for_mmc_tiers_and_close_on_bundled_scenarios() {
     let explain = |file: &str| {
         let path = scenario_dir().join(file);
         let text = std::fs::read_to_string(&path).unwrap();
-        let (_, cfg) = load_str(file, &text, &scenario_dir(), &[], &BuildOptions::default()).unwrap();
-        (archsim::explain::predict(&cfg), cfg)
+        let (sc, cfg) = load_str(file, &text, &scenario_dir(), &[], &BuildOptions::default()).unwrap();
+        (archsim::explain::predict(&sc, &cfg), cfg)
     };
     // single-server: M/M/1, λ = 80/s, μ = 100/s: W = 40 ms, T = 50 ms exactly.
     let (p, _) = explain("single-server.yaml");
@@ -1677,8 +1677,8 @@ fn explain_is_exact_for_mmc_tiers_and_close_on_bundled_scenarios() {
 fn explain_predicts_a_batched_writers_utilisation_and_capacity() {
     let file = "batching.yaml";
     let text = std::fs::read_to_string(scenario_dir().join(file)).unwrap();
-    let (_, cfg) = load_str(file, &text, &scenario_dir(), &[], &BuildOptions::default()).unwrap();
-    let p = archsim::explain::predict(&cfg);
+    let (sc, cfg) = load_str(file, &text, &scenario_dir(), &[], &BuildOptions::default()).unwrap();
+    let p = archsim::explain::predict(&sc, &cfg);
     let writer = p.tiers.iter().find(|t| t.name == "writer").unwrap();
     let u = writer.utilization.unwrap();
     // 300/s, batches of up to 25, 9 ms overhead + 1 ms each: full batches

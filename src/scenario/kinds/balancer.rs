@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::forecast::Flow;
 use super::service::speeds;
 use super::{Edge, Home, Kind};
 use crate::engine::NS_PER_S;
@@ -96,6 +97,21 @@ impl Kind for BalancerSpec {
 
     fn edges(&self, _name: &str) -> Vec<Edge<'_>> {
         vec![Edge::new("backends", &self.backends)]
+    }
+
+    /// Everything goes to the backend service.
+    fn flows(&self, c: &CompCfg, _cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+        let CompCfg::Balancer(b) = c else {
+            return (Vec::new(), None);
+        };
+        (
+            vec![Flow {
+                to: b.backend as usize,
+                reads: 1.0,
+                writes: 1.0,
+            }],
+            None,
+        )
     }
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {

@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::forecast::{Flow, Forecast, Setting};
 use super::{Edge, Home, Kind, one};
 use crate::model::CompCfg;
 use crate::model::cache::CacheCfg;
@@ -84,6 +85,14 @@ impl Kind for CacheSpec {
 
     fn instances(&self) -> Option<u32> {
         Some(self.nodes.clamp(1, MAX_REPLICAS))
+    }
+
+    fn flows(&self, c: &CompCfg, cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+        super::cache::flows(c, cfg)
+    }
+
+    fn forecast(&self, c: &CompCfg, _r: f64, _w: f64, _s: &Setting) -> Forecast {
+        super::cache::forecast(c)
     }
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
@@ -236,5 +245,46 @@ pub(crate) fn backend_of(
             );
             0
         }
+    }
+}
+
+/// `explain` for a cache (and a CDN edge): the hit ratio by Che's
+/// approximation for LRU over the first client's key popularity (ignoring
+/// TTL and writes); misses and writes go to the backend (a cache-aside
+/// cache's misses are read by the calling service instead).
+pub(crate) fn flows(c: &CompCfg, cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+    let CompCfg::Cache(k) = c else {
+        return (Vec::new(), None);
+    };
+    let h = cfg
+        .clients
+        .first()
+        .map(|c| c.keys)
+        .and_then(|ks| super::forecast::lru_hit(&ks, f64::from(k.capacity) * f64::from(k.nodes.max(1))))
+        .unwrap_or(0.0);
+    let miss = if k.read_policy == ReadPolicy::CacheAside {
+        0.0
+    } else {
+        1.0 - h
+    };
+    (
+        vec![Flow {
+            to: k.backend as usize,
+            reads: miss,
+            writes: 1.0,
+        }],
+        Some(h),
+    )
+}
+
+/// A hit's time.
+pub(crate) fn forecast(c: &CompCfg) -> Forecast {
+    let CompCfg::Cache(k) = c else {
+        return Forecast::default();
+    };
+    Forecast {
+        response_ms: Some(k.hit_time.mean_ns() / 1e6),
+        model: "hit ratio by Che (LRU), first client's keys".into(),
+        ..Forecast::default()
     }
 }

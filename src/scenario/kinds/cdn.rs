@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::cache::{backend_of, cache_capacity, policy, price, ttl};
+use super::forecast::{Flow, Forecast, Setting};
 use super::{Edge, Home, Kind};
 use crate::model::CompCfg;
 use crate::model::cache::CacheCfg;
@@ -58,6 +59,14 @@ impl Kind for CdnSpec {
 
     fn instances(&self) -> Option<u32> {
         Some(1)
+    }
+
+    fn flows(&self, c: &CompCfg, cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+        super::cache::flows(c, cfg)
+    }
+
+    fn forecast(&self, c: &CompCfg, _r: f64, _w: f64, _s: &Setting) -> Forecast {
+        super::cache::forecast(c)
     }
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {

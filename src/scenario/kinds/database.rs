@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::cache::price;
+use super::forecast::{Forecast, Setting};
 use super::{Home, Kind, one};
 use crate::model::CompCfg;
 use crate::model::database::{DatabaseCfg, Mode};
@@ -170,6 +171,31 @@ impl Kind for DatabaseSpec {
 
     fn instances(&self) -> Option<u32> {
         Some(self.shards.max(1))
+    }
+
+    /// Busy time ÷ (shards × cores), spread evenly over the primaries; each
+    /// shard an M/M/c queue of its cores.
+    fn forecast(&self, c: &CompCfg, r: f64, w: f64, _s: &Setting) -> Forecast {
+        let CompCfg::Database(d) = c else {
+            return Forecast::default();
+        };
+        let mut t = Forecast::default();
+        let slots = f64::from(d.shards.max(1) * d.cores.max(1));
+        let work = r * d.read_time.mean_ns() / 1e9 + w * d.write_time.mean_ns() / 1e9;
+        let util = work / slots;
+        t.utilization = Some(util);
+        t.model = "busy ÷ (shards × cores), even spread, primaries only".into();
+        if util < 1.0 && r + w > 0.0 {
+            let mean = work / (r + w);
+            let wq =
+                super::forecast::mgc_wait((r + w) / f64::from(d.shards.max(1)), mean, 1.0, d.cores.max(1));
+            t.response_ms = wq.map(|x| (x + mean) * 1e3);
+            t.wait_ms = wq.map(|x| x * 1e3);
+        } else if util >= 1.0 {
+            t.latency_unknown = true;
+        }
+        t.load = t.utilization;
+        t
     }
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {

@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::forecast::Flow;
 use super::{Edge, Home, Kind};
 use crate::engine::NS_PER_S;
 use crate::model::CompCfg;
@@ -67,6 +68,25 @@ impl Kind for DnsSpec {
                 reads: k == 0,
             })
             .collect()
+    }
+
+    /// An even split over the targets.
+    fn flows(&self, c: &CompCfg, _cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+        let CompCfg::Dns(d) = c else {
+            return (Vec::new(), None);
+        };
+        let share = 1.0 / d.targets.len().max(1) as f64;
+        (
+            d.targets
+                .iter()
+                .map(|&t| Flow {
+                    to: t as usize,
+                    reads: share,
+                    writes: share,
+                })
+                .collect(),
+            None,
+        )
     }
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {

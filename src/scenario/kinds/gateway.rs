@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::forecast::{Flow, Forecast, Setting};
 use super::{Edge, Home, Kind};
 use crate::model::CompCfg;
 use crate::model::gateway::{GatewayCfg, RateLimitCfg};
@@ -102,6 +103,64 @@ impl Kind for GatewaySpec {
             })
         })
         .collect()
+    }
+
+    /// Reads to the read route, writes to the write route.
+    fn flows(&self, c: &CompCfg, _cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+        let CompCfg::Gateway(g) = c else {
+            return (Vec::new(), None);
+        };
+        (
+            vec![
+                Flow {
+                    to: g.read as usize,
+                    reads: 1.0,
+                    writes: 0.0,
+                },
+                Flow {
+                    to: g.write as usize,
+                    reads: 0.0,
+                    writes: 1.0,
+                },
+            ],
+            None,
+        )
+    }
+
+    /// A global bucket passes at most its rate; one bucket per identity
+    /// passes each identity's rate up to the limit (identities drawn
+    /// evenly from each client's).
+    fn admitted(&self, c: &CompCfg, total: f64, s: &Setting) -> Option<f64> {
+        let CompCfg::Gateway(g) = c else { return None };
+        let rl = g.rate_limit?;
+        let cfg = s.cfg;
+        Some(if rl.per_identity {
+            let (passed, from_clients) = cfg
+                .clients
+                .iter()
+                .filter(|c| c.target as usize == s.id)
+                .filter_map(|c| {
+                    Some((
+                        super::forecast::mean_rate(&c.arrival, cfg.duration)?,
+                        c.identities.max(1) as f64,
+                    ))
+                })
+                .fold((0.0, 0.0), |(p, f), (l, ids)| (p + l.min(ids * rl.rate), f + l));
+            passed + (total - from_clients).max(0.0)
+        } else {
+            total.min(rl.rate)
+        })
+    }
+
+    fn forecast(&self, c: &CompCfg, _r: f64, _w: f64, _s: &Setting) -> Forecast {
+        let CompCfg::Gateway(g) = c else {
+            return Forecast::default();
+        };
+        Forecast {
+            response_ms: Some(g.service_time.mean_ns() / 1e6),
+            model: "a delay per request (rejections are answered at once)".into(),
+            ..Forecast::default()
+        }
     }
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {

@@ -20,6 +20,7 @@ pub mod cache;
 pub mod cdn;
 pub mod database;
 pub mod dns;
+pub(crate) mod forecast;
 pub mod gateway;
 pub mod queue;
 pub mod service;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::CompCfg;
 use crate::scenario::validate::{Checker, Scope};
+use forecast::{Flow, Forecast, Setting};
 
 /// What every component kind tells the scenario layer.
 pub(crate) trait Kind {
@@ -53,6 +55,42 @@ pub(crate) trait Kind {
     /// to `ck` with their field paths under `p` (`components.NAME`); the
     /// config returned then only needs to be well-formed.
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg;
+
+    /// `explain`: where the load reaching this component (resolved as `c`)
+    /// goes on, and its predicted hit ratio if it is a cache.
+    fn flows(&self, _c: &CompCfg, _cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+        (Vec::new(), None)
+    }
+
+    /// `explain`: of `offered` requests per second arriving, how many it
+    /// passes on (`None`: all of them).
+    fn admitted(&self, _c: &CompCfg, _offered: f64, _s: &Setting) -> Option<f64> {
+        None
+    }
+
+    /// `explain`: whether callers stop waiting here (a queue that answers
+    /// on enqueue leaves its consumer out of their latency).
+    fn decouples(&self, _c: &CompCfg) -> bool {
+        false
+    }
+
+    /// `explain`: load sent on besides the flows, decided by what the
+    /// targets predict (a service reading a cache-aside cache's misses
+    /// from its backend): (target, reads per second) for `reads` arriving.
+    fn side_flows(&self, _c: &CompCfg, _reads: f64, _hit: &[Option<f64>]) -> Vec<(usize, f64)> {
+        Vec::new()
+    }
+
+    /// `explain`: what theory predicts at `reads` and `writes` per second.
+    fn forecast(&self, _c: &CompCfg, _reads: f64, _writes: f64, _s: &Setting) -> Forecast {
+        Forecast::default()
+    }
+
+    /// `explain`: a last word once every component is forecast, given the
+    /// response time (ms) of any component by global id.
+    fn refine(&self, _c: &CompCfg, _response_ms: &dyn Fn(usize) -> Option<f64>) -> Option<String> {
+        None
+    }
 }
 
 /// A component another one sends requests to.

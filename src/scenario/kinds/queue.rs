@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::forecast::Flow;
 use super::{Edge, Home, Kind};
 use crate::model::CompCfg;
 use crate::model::queue::{Ack, QueueCfg};
@@ -92,6 +93,40 @@ impl Kind for QueueSpec {
 
     fn instances(&self) -> Option<u32> {
         Some(1)
+    }
+
+    /// Everything goes to the consumer.
+    fn flows(&self, c: &CompCfg, _cfg: &crate::model::Config) -> (Vec<Flow>, Option<f64>) {
+        let CompCfg::Queue(q) = c else {
+            return (Vec::new(), None);
+        };
+        (
+            vec![Flow {
+                to: q.consumer as usize,
+                reads: 1.0,
+                writes: 1.0,
+            }],
+            None,
+        )
+    }
+
+    fn decouples(&self, c: &CompCfg) -> bool {
+        matches!(c, CompCfg::Queue(q) if q.ack == Ack::AfterEnqueue)
+    }
+
+    /// A queue is its consumer's waiting room: end to end is about the
+    /// consumer's response time (wait + service).
+    fn refine(&self, c: &CompCfg, response_ms: &dyn Fn(usize) -> Option<f64>) -> Option<String> {
+        let CompCfg::Queue(q) = c else { return None };
+        let e2e = response_ms(q.consumer_service.unwrap_or(q.consumer) as usize);
+        let ack = match q.ack {
+            Ack::AfterEnqueue => "answers on enqueue",
+            Ack::AfterProcessing => "answers after processing",
+        };
+        Some(match e2e {
+            Some(ms) => format!("{ack}; end to end ≈ {ms:.2} ms (the consumer's response)"),
+            None => ack.to_string(),
+        })
     }
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {

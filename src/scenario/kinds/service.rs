@@ -438,6 +438,24 @@ impl Kind for ServiceSpec {
         Some(self.replicas.clamp(1, MAX_REPLICAS))
     }
 
+    fn flows(&self, c: &CompCfg, _cfg: &crate::model::Config) -> (Vec<super::forecast::Flow>, Option<f64>) {
+        (theory::flows(c), None)
+    }
+
+    fn side_flows(&self, c: &CompCfg, reads: f64, hit: &[Option<f64>]) -> Vec<(usize, f64)> {
+        theory::side_flows(c, reads, hit)
+    }
+
+    fn forecast(
+        &self,
+        c: &CompCfg,
+        reads: f64,
+        writes: f64,
+        s: &super::forecast::Setting,
+    ) -> super::forecast::Forecast {
+        theory::forecast(c, reads, writes, s)
+    }
+
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
         let s = self;
         let aside = |target: &str| match cx.sc.components.get(target) {
@@ -688,4 +706,257 @@ pub(crate) fn service(
             }
         }),
     })
+}
+
+/// `explain` for a service: calls pass on what they carry; each replica is
+/// an M/G/c queue, pooled behind a load-aware balancer.
+pub(crate) mod theory {
+    use crate::model::service::ServiceCfg;
+    use crate::model::{CompCfg, Config};
+    use crate::scenario::kinds::forecast::{Flow, Forecast, Setting, mgc_wait, time_average};
+    use crate::scenario::spec::{Algorithm, Op};
+
+    /// Each call edge passes its probability of the operations it is `on`.
+    pub fn flows(c: &CompCfg) -> Vec<Flow> {
+        let CompCfg::Service(s) = c else { return Vec::new() };
+        let mut out = Vec::new();
+        for st in &s.calls {
+            for e in &st.edges {
+                let (r, w) = match e.on {
+                    Some(Op::Read) => (e.probability, 0.0),
+                    Some(Op::Write) => (0.0, e.probability),
+                    None => (e.probability, e.probability),
+                };
+                out.push(Flow {
+                    to: e.target as usize,
+                    reads: r,
+                    writes: w,
+                });
+            }
+        }
+        out
+    }
+
+    /// A cache-aside cache's misses are read by the calling service from
+    /// the cache's backend.
+    pub fn side_flows(c: &CompCfg, reads: f64, hit: &[Option<f64>]) -> Vec<(usize, f64)> {
+        let CompCfg::Service(s) = c else { return Vec::new() };
+        let mut out = Vec::new();
+        for st in &s.calls {
+            for e in &st.edges {
+                if let (Some(b), Some(h)) = (e.aside, hit[e.target as usize]) {
+                    out.push((b as usize, reads * e.probability * (1.0 - h)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Erlang C with the Allen–Cunneen correction per replica (or pooled);
+    /// an autoscaled service at the count its rule settles on; batches;
+    /// unequal replicas behind a static balancer.
+    pub fn forecast(c: &CompCfg, r: f64, w: f64, st: &Setting) -> Forecast {
+        let CompCfg::Service(s) = c else {
+            return Forecast::default();
+        };
+        service(s, r, w, st)
+    }
+
+    fn service(s: &ServiceCfg, r: f64, w: f64, st: &Setting) -> Forecast {
+        let cfg: &Config = st.cfg;
+        let id = st.id;
+        let mut t = Forecast::default();
+        let lambda = r + w;
+        let mean = if lambda > 0.0 {
+            (r * s.read_time.mean_ns() + w * s.write_time.mean_ns()) / lambda / 1e9
+        } else {
+            s.read_time.mean_ns() / 1e9
+        };
+        // An autoscaled service runs, at this load, about the count
+        // its rule settles on: the HPA's ceil(work ÷ (cores × target))
+        // for CPU, ceil(rate ÷ target) for a request rate, the
+        // time-weighted count for a schedule; within min and max.
+        let work = lambda * (mean + s.overhead.as_ref().map_or(0.0, |o| o.mean_ns() / 1e9))
+            / f64::from(s.cores.max(1));
+        let scaled = s.autoscale.as_ref().and_then(|a| {
+            use crate::model::autoscale::{Metric, Policy};
+            let want = match &a.policy {
+                Policy::TargetTracking(h) | Policy::Predictive { hpa: h, .. } => match h.metric {
+                    Metric::Cpu => Some(work / h.target.max(1e-9)),
+                    Metric::RequestRate => Some(lambda / h.target.max(1e-9)),
+                    _ => None,
+                },
+                Policy::Threshold {
+                    metric: Metric::Cpu,
+                    up_above,
+                    ..
+                } => Some(work / up_above.max(1e-9)),
+                Policy::Threshold { .. } => None,
+                Policy::Schedule(steps) => Some(time_average(
+                    f64::from(s.replicas),
+                    steps.iter().map(|&(t, k)| (t, f64::from(k))),
+                    cfg.duration,
+                )),
+            }?;
+            Some((want.ceil().max(1.0) as u32).clamp(a.min.max(1), a.max.max(1)))
+        });
+        let replicas = scaled.unwrap_or(s.replicas).max(1);
+        let speed = (0..replicas as usize)
+            .map(|i| s.speeds.get(i).copied().unwrap_or(1.0))
+            .sum::<f64>()
+            / f64::from(replicas);
+        let mean = mean / speed.max(1e-9);
+        let scv = if w > r {
+            s.write_time.scv()
+        } else {
+            s.read_time.scv()
+        };
+        // Behind a load-aware balancer the replicas act as one pool
+        // (join the shortest queue: close to M/M/(replicas × cores));
+        // otherwise each replica gets its share of the stream.
+        let pooled = cfg.components.iter().any(|b| {
+            matches!(b, CompCfg::Balancer(b) if b.backend as usize == id
+                && matches!(b.algorithm, Algorithm::LeastConnections | Algorithm::PowerOfTwo | Algorithm::LeastTime))
+        });
+        let (per, servers) = if pooled {
+            (lambda, s.cores * replicas)
+        } else {
+            (lambda / f64::from(replicas), s.cores)
+        };
+        // Fixed work per call (`overhead`); a batched queue's
+        // consumer pays it once per batch.
+        let overhead = s.overhead.as_ref().map_or(0.0, |o| o.mean_ns() / 1e9) / speed.max(1e-9);
+        let batched = cfg.components.iter().find_map(|q| match q {
+            CompCfg::Queue(q)
+                if q.batch > 1
+                    && (q.consumer as usize == id || q.consumer_service.map(|c| c as usize) == Some(id)) =>
+            {
+                Some((f64::from(q.batch), q.max_wait as f64 / 1e9))
+            }
+            _ => None,
+        });
+        if let Some((size, max_wait)) = batched {
+            // A batch is what arrives while it lingers, or while a
+            // worker is busy with the last one: n = λ/c·(a + s·n).
+            let per_worker = lambda / f64::from(servers);
+            let busy = if per_worker * mean < 1.0 {
+                per_worker * overhead / (1.0 - per_worker * mean)
+            } else {
+                f64::INFINITY
+            };
+            let n = (1.0 + lambda * max_wait).max(busy).clamp(1.0, size);
+            let util = (lambda / n * (overhead + n * mean) / f64::from(servers)).min(1.0);
+            // Capacity is set by full batches: load against that
+            // decides stability and the bottleneck.
+            let load = lambda * (overhead / size + mean) / f64::from(servers);
+            t.utilization = Some(util);
+            t.model = format!(
+                "batched, ≈ {n:.1} messages a call; full batches of {size} carry {:.0}/s",
+                f64::from(servers) * size / (overhead + size * mean)
+            );
+            // Waits for a batch to fill are not modelled: no
+            // latency prediction when a client waits on a batch.
+            if st.sync > 0.0 || load >= 1.0 {
+                t.latency_unknown = true;
+            }
+            t.load = Some(load);
+            return t;
+        }
+        // A static balancer (round robin, random, weights) ignores
+        // speed: each replica gets its share whatever its pace, so
+        // the slowest (or heaviest-weighted) one saturates first.
+        let reps = replicas as usize;
+        let speeds: Vec<f64> = (0..reps)
+            .map(|i| s.speeds.get(i).copied().unwrap_or(1.0).max(1e-9))
+            .collect();
+        let weights: Vec<f64> = cfg
+            .components
+            .iter()
+            .find_map(|b| match b {
+                CompCfg::Balancer(b)
+                    if b.backend as usize == id && b.algorithm == Algorithm::WeightedRoundRobin =>
+                {
+                    Some(
+                        (0..reps)
+                            .map(|i| b.weights.get(i).copied().unwrap_or(1.0))
+                            .collect(),
+                    )
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| vec![1.0; reps]);
+        let uneven = speeds.iter().any(|&x| (x - speeds[0]).abs() > 1e-12)
+            || weights.iter().any(|&x| (x - weights[0]).abs() > 1e-12);
+        if !pooled && reps > 1 && uneven {
+            let total: f64 = weights.iter().sum::<f64>().max(1e-12);
+            let (raw, raw_over) = (mean * speed, overhead * speed);
+            let (mut busy, mut worst, mut worst_i, mut resp) = (0.0, 0.0f64, 0, Some(0.0));
+            for i in 0..reps {
+                let share = weights[i] / total;
+                let m = (raw + raw_over) / speeds[i];
+                let u = lambda * share * m / f64::from(s.cores.max(1));
+                busy += u / reps as f64;
+                if u > worst {
+                    (worst, worst_i) = (u, i);
+                }
+                resp = match (resp, mgc_wait(lambda * share, m, scv, s.cores.max(1))) {
+                    (Some(acc), Some(wq)) if u < 1.0 => Some(acc + share * (wq + m)),
+                    _ if share == 0.0 => resp,
+                    _ => None,
+                };
+            }
+            t.utilization = Some(busy);
+            t.response_ms = resp.map(|x| x * 1e3);
+            t.model = if worst < 1.0 {
+                format!(
+                    "M/G/{} per replica, static shares; busiest replica {worst_i} at {:.0}%",
+                    s.cores,
+                    worst * 100.0
+                )
+            } else {
+                t.latency_unknown = true;
+                format!(
+                    "overloaded: replica {worst_i} gets its share at its speed ({:.0}%); a load-aware balancer would pool them",
+                    worst * 100.0
+                )
+            };
+            t.load = Some(worst);
+            return t;
+        }
+        let mean = mean + overhead;
+        let util = per * mean / f64::from(servers);
+        t.utilization = Some(util);
+        let mut capacity_load = None;
+        if util < 1.0 {
+            let wq = mgc_wait(per, mean, scv, servers);
+            t.wait_ms = wq.map(|x| x * 1e3);
+            t.response_ms = wq.map(|x| (x + mean) * 1e3);
+            t.model = if (scv - 1.0).abs() < 1e-9 {
+                format!("M/M/{}", s.cores)
+            } else if servers == 1 {
+                "M/G/1 (P-K)".into()
+            } else {
+                format!("M/G/{} (Allen–Cunneen)", s.cores)
+            };
+            if replicas > 1 && pooled {
+                t.model = format!(
+                    "≈ pooled {} (load-aware balancer)",
+                    t.model
+                        .replace(&format!("/{}", s.cores), &format!("/{}", servers))
+                );
+            } else if replicas > 1 {
+                t.model.push_str(&format!(" ×{replicas}"));
+            }
+            if let (Some(_), Some(a)) = (scaled, &s.autoscale) {
+                t.model
+                    .push_str(&format!(", autoscaled to ≈ {replicas} replicas"));
+                capacity_load = Some(util * f64::from(replicas) / f64::from(a.max.max(1)));
+            }
+        } else {
+            t.model = "overloaded".into();
+            t.latency_unknown = true;
+        }
+        t.load = capacity_load.or(t.utilization);
+        t
+    }
 }
