@@ -2,7 +2,7 @@
 
 use super::config::FaultAction;
 use super::ctx::{Ctx, Metrics, ReportCtx};
-use super::msg::Msg;
+use super::msg::{Msg, TimerWord};
 use crate::engine::SimTime;
 
 /// A client or component of the simulated system.
@@ -40,5 +40,11 @@ pub trait Component {
     /// run is stopped because its clock stopped. `None`: nothing to say.
     fn zero_time_advice(&self) -> Option<String> {
         None
+    }
+    /// The trace name of one of this component's own timers (a component
+    /// with timers answers [`timer_name`](super::timer_name) of its
+    /// [`Timer`](super::Timer) type).
+    fn timer_name(&self, _w: TimerWord) -> &'static str {
+        "timer"
     }
 }

@@ -48,7 +48,7 @@ mod world;
 pub use component::Component;
 pub use config::{CompCfg, Config, FaultAction, FaultCfg, NETWORK, RandomFaultCfg};
 pub use ctx::{Ctx, IntervalStats, Metrics, ReportCtx, Versions};
-pub use msg::{Msg, WORLD};
+pub use msg::{Msg, Timer, TimerWord, WORLD, timer_name};
 pub use network::{Groups, NO_REGION, Network};
 pub use request::{ANY_REPLICA, Arena, Outcome, ReqRef, Request};
 pub use world::{Annotation, LIVELOCK_EVENTS, LIVELOCK_EVENTS_PER_USER, RunOutput, Stop, World};

@@ -26,7 +26,9 @@
 
 use std::collections::VecDeque;
 
-use super::{Component, Ctx, FaultAction, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
+use super::{
+    Component, Ctx, FaultAction, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request, Timer, TimerWord,
+};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 use crate::stats::{Histogram, Occupancy};
@@ -63,6 +65,30 @@ pub struct QueueCfg {
     pub batch: u16,
     /// Longest the oldest waiting message waits for a batch to fill.
     pub max_wait: SimTime,
+}
+
+/// The broker's own timer (scheduled to itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum QueueTimer {
+    /// A partial batch has lingered long enough: deliver what is waiting.
+    Linger,
+}
+
+impl Timer for QueueTimer {
+    /// The code of the former shared `Tick` (13).
+    #[inline]
+    fn encode(self) -> TimerWord {
+        TimerWord::new(13, 0, 0, 0)
+    }
+
+    #[inline]
+    fn decode(w: TimerWord) -> Option<Self> {
+        (w.kind() == 13).then_some(QueueTimer::Linger)
+    }
+
+    fn name(self) -> &'static str {
+        "tick"
+    }
 }
 
 /// The broker.
@@ -222,7 +248,8 @@ impl Queue {
                     // Linger for more messages, at most until `due`.
                     if self.linger_at.is_none_or(|t| t > due) {
                         self.linger_at = Some(due);
-                        ctx.sched.after(due - now, self.id, Msg::Tick);
+                        ctx.sched
+                            .after(due - now, self.id, Msg::timer(QueueTimer::Linger));
                     }
                     break;
                 }
@@ -365,13 +392,19 @@ impl Component for Queue {
         &self.cfg.name
     }
 
+    fn timer_name(&self, w: TimerWord) -> &'static str {
+        super::timer_name::<QueueTimer>(w)
+    }
+
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Request(req) => self.arrive(req, ctx),
             Msg::Response(msg, outcome) => self.processed(msg, outcome, ctx),
-            Msg::Tick => {
-                self.linger_at = None;
-                self.dispatch(ctx);
+            Msg::Timer(w) => {
+                if let Some(QueueTimer::Linger) = QueueTimer::decode(w) {
+                    self.linger_at = None;
+                    self.dispatch(ctx);
+                }
             }
             _ => {}
         }
@@ -496,5 +529,21 @@ impl Component for Queue {
                 self.processed as f64 / w,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod timer_codes {
+    use super::*;
+    use crate::engine::Message;
+
+    #[test]
+    fn timers_keep_their_fingerprint_codes() {
+        // The code the linger timer had as Msg::Tick.
+        assert_eq!(Msg::timer(QueueTimer::Linger).code(), 13);
+        assert_eq!(
+            QueueTimer::decode(QueueTimer::Linger.encode()),
+            Some(QueueTimer::Linger)
+        );
     }
 }

@@ -383,7 +383,13 @@ impl World {
         }
         self.ctx.current = target;
         if let Some(t) = &mut self.trace {
-            t.record(self.ctx.sched.now(), target, &msg, &self.ctx.reqs);
+            t.record(
+                self.ctx.sched.now(),
+                target,
+                &msg,
+                &self.ctx.reqs,
+                &*self.comps[target as usize],
+            );
         }
         self.comps[target as usize].handle(msg, &mut self.ctx);
     }
