@@ -319,19 +319,8 @@ impl World {
                 self.ctx.sched.at(t, WORLD, msg);
             }
         }
-        while let Some((target, msg)) = self.ctx.sched.next(self.end) {
-            self.dispatch(target, msg, false);
-            if self.ctx.stop.is_some() {
-                break;
-            }
-            if self.ctx.sched.processed() & CHECK_EVERY == 0 {
-                if self.check(cancel, self.end, false) == Checked::Cancelled {
-                    return None;
-                }
-                if self.ctx.stop.is_some() {
-                    break;
-                }
-            }
+        if self.pump::<false>(cancel, self.end) == Checked::Cancelled {
+            return None;
         }
         let stopped = self.ctx.stop.is_some();
         let now = if stopped { self.ctx.now() } else { self.end };
@@ -352,22 +341,50 @@ impl World {
         if !stopped {
             self.ctx.draining = true;
             let limit = self.end.saturating_add(self.drain);
-            while self.ctx.open > 0 {
-                let Some((target, msg)) = self.ctx.sched.next(limit) else {
-                    break;
-                };
-                self.dispatch(target, msg, true);
-                if self.ctx.sched.processed() & CHECK_EVERY == 0 {
-                    if self.check(cancel, limit, true) == Checked::Cancelled {
-                        return None;
-                    }
-                    if self.ctx.stop.is_some() {
-                        break;
-                    }
-                }
+            if self.pump::<true>(cancel, limit) == Checked::Cancelled {
+                return None;
             }
         }
         Some(self.finish(rc, metrics, notes, wall.elapsed().as_secs_f64()))
+    }
+
+    /// The event loop, for the run (`DRAINING` false) and for the drain
+    /// after it (true): dispatch events up to `end` until they run out or
+    /// the run is stopped, doing the periodic [`World::check`] every
+    /// [`CHECK_EVERY`] + 1 events. While draining, the loop also ends as
+    /// soon as no client request is open, and the world's own events are
+    /// ignored (see [`World::dispatch`]). Returns [`Checked::Cancelled`] if
+    /// the cancel flag was seen.
+    ///
+    /// (While draining, clients issue nothing, so only the census of a
+    /// zero-time loop can stop the run, and it does so inside the check.)
+    #[inline(always)]
+    fn pump<const DRAINING: bool>(
+        &mut self,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+        end: SimTime,
+    ) -> Checked {
+        loop {
+            if DRAINING && self.ctx.open == 0 {
+                break;
+            }
+            let Some((target, msg)) = self.ctx.sched.next(end) else {
+                break;
+            };
+            self.dispatch(target, msg, DRAINING);
+            if self.ctx.stop.is_some() {
+                break;
+            }
+            if self.ctx.sched.processed() & CHECK_EVERY == 0 {
+                if self.check(cancel, end, DRAINING) == Checked::Cancelled {
+                    return Checked::Cancelled;
+                }
+                if self.ctx.stop.is_some() {
+                    break;
+                }
+            }
+        }
+        Checked::Go
     }
 
     /// Deliver one event: to the world (ignored while `draining`: the
