@@ -549,17 +549,7 @@ impl Component for Balancer {
             Msg::Members(n) => self.active = n.clamp(1, self.cfg.replicas.max(1)),
             Msg::Request(req) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
-                let tmpl = Request {
-                    reply_to: self.id,
-                    parent: req,
-                    client: r.client,
-                    op: r.op,
-                    key: r.key,
-                    identity: r.identity,
-                    born: r.born,
-                    sent: now,
-                    ..super::Arena::blank()
-                };
+                let tmpl = Request::child_of(req, r, self.id, now);
                 let Some(replica) = self.pick_healthy(tmpl.key, tmpl.identity, now) else {
                     // Every replica is marked down: answer at once (a 503).
                     if now >= ctx.warmup {

@@ -367,16 +367,8 @@ impl Cache {
             ANSWER_MISS => ctx.respond(&mut self.net, rec, Outcome::Miss),
             _ => {
                 let child = Request {
-                    reply_to: self.id,
-                    parent: rec,
-                    client: r.client,
-                    op: r.op,
-                    key: r.key,
-                    identity: r.identity,
-                    born: r.born,
-                    sent: ctx.now(),
                     target: self.cfg.backend,
-                    ..super::Arena::blank()
+                    ..Request::child_of(rec, r, self.id, ctx.now())
                 };
                 if ctx.now() >= ctx.warmup && r.op == Op::Read {
                     self.backend_reads += 1;

@@ -181,23 +181,18 @@ impl Queue {
             self.rejected += u64::from(counted);
             return ctx.respond(&mut self.net, req, Outcome::Rejected);
         }
+        // Acknowledged after processing: the message answers the producer's
+        // hop when the consumer is done; otherwise it has no parent.
+        let parent = if self.cfg.ack == Ack::AfterProcessing {
+            req
+        } else {
+            ReqRef::NONE
+        };
         let msg = ctx.reqs.alloc(Request {
-            reply_to: self.id,
-            parent: if self.cfg.ack == Ack::AfterProcessing {
-                req
-            } else {
-                ReqRef::NONE
-            },
-            client: r.client,
-            op: r.op,
-            key: r.key,
-            identity: r.identity,
-            born: r.born,
-            sent: now,
             target: self.cfg.consumer,
             origin: r.origin,
             attempt: 0,
-            ..super::Arena::blank()
+            ..Request::child_of(parent, &r, self.id, now)
         });
         self.enqueued += u64::from(counted);
         self.waiting.push_back(msg);
@@ -281,19 +276,13 @@ impl Queue {
                 self.batches_sent += 1;
                 self.batched_messages += carried as u64;
             }
+            // The batch answers to the queue, which settles its messages.
             let call = ctx.reqs.alloc(Request {
-                reply_to: self.id,
                 tag: slot,
-                client: f.client,
-                op: f.op,
-                key: f.key,
-                identity: f.identity,
-                born: f.born,
-                sent: now,
                 target: self.cfg.consumer,
                 origin: f.origin,
                 items: carried as u16,
-                ..super::Arena::blank()
+                ..Request::child_of(ReqRef::NONE, &f, self.id, now)
             });
             self.out += 1;
             ctx.send(&mut self.net, self.cfg.consumer, Msg::Request(call));

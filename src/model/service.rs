@@ -667,17 +667,9 @@ impl Service {
                 return self.finish(req, Outcome::Ok, ctx);
             }
             let tmpl = Request {
-                reply_to: self.id,
-                parent: req,
-                client: r.client,
-                op: r.op,
-                key: r.key,
-                identity: r.identity,
-                born: r.born,
-                sent: ctx.now(),
                 origin: r.origin,
                 flags: r.flags,
-                ..super::Arena::blank()
+                ..Request::child_of(req, r, self.id, ctx.now())
             };
             let mut made = 0u16;
             let mut guarded = self.guarded.partition_point(|g| (g.0 as usize) < step);
@@ -1081,17 +1073,10 @@ impl Service {
                 && p.step != FINISHED
             {
                 let fetch = ctx.reqs.alloc(Request {
-                    reply_to: self.id,
-                    parent,
-                    client: p.client,
                     op: Op::Read,
-                    key: p.key,
-                    identity: p.identity,
-                    born: p.born,
-                    sent: ctx.now(),
                     target: backend,
                     tag: target + 1,
-                    ..super::Arena::blank()
+                    ..Request::child_of(parent, p, self.id, ctx.now())
                 });
                 ctx.send(&mut self.net, backend, Msg::Request(fetch));
                 return;
@@ -1170,17 +1155,10 @@ impl Service {
             if ctx.now() >= self.started {
                 self.cache_fallbacks += 1;
             }
+            // The failed call `c` carries its parent's request.
             let fetch = ctx.reqs.alloc(Request {
-                reply_to: self.id,
-                parent: c.parent,
-                client: c.client,
-                op: c.op,
-                key: c.key,
-                identity: c.identity,
-                born: c.born,
-                sent: ctx.now(),
                 target: backend,
-                ..super::Arena::blank()
+                ..Request::child_of(c.parent, c, self.id, ctx.now())
             });
             ctx.send(&mut self.net, backend, Msg::Request(fetch));
             return;
