@@ -6,17 +6,21 @@
 //! with a `&mut Ctx` that gives it the clock, the scheduler, the request
 //! arena and the network; it never holds a reference to another component.
 //!
-//! Adding a component kind is: a module here that implements [`Component`]
-//! (its configuration, state, handling and metrics); a [`CompCfg`] variant
-//! and one arm in `build` (`config.rs`); and, on the scenario side, its
-//! spec and the validation that resolves it into that variant. The loop in
-//! [`World::run`] never changes.
+//! Adding a component kind is, today: a module here that implements
+//! [`Component`] (its configuration, state, handling and metrics), with its
+//! own [`Timer`] enum if it sets timers for itself (named in traces by
+//! [`Component::timer_name`]); a [`CompCfg`] variant, its arm in `build`
+//! (`config.rs`) and in the other matches on [`CompCfg`]
+//! (`crate::explain`); and, on the scenario side, its spec and the
+//! validation that resolves it into that variant. [`Msg`] gains a variant
+//! only for a message that travels between two different components. The
+//! loop in [`World::run`] never changes.
 //!
 //! The shared parts, one file each:
 //!
 //! | file | what |
 //! |---|---|
-//! | `msg.rs` | [`Msg`], what travels through the event queue, and its fingerprint code |
+//! | `msg.rs` | [`Msg`], what travels through the event queue, and its fingerprint code; the [`Timer`] trait of components' own timers |
 //! | `network.rs` | [`Network`] latency and faults, partition [`Groups`] |
 //! | `ctx.rs` | [`Ctx`] given to handlers, committed data [`Versions`], [`IntervalStats`], [`ReportCtx`] |
 //! | `component.rs` | the [`Component`] trait |
