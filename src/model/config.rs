@@ -67,7 +67,7 @@ pub struct RandomFaultCfg {
 }
 
 /// A validated, id-resolved system description: everything needed to build
-/// a [`World`] for any seed. Shared read-only across replications.
+/// a [`World`](super::World) for any seed. Shared read-only across replications.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Scenario name.
@@ -86,13 +86,13 @@ pub struct Config {
     pub network: Network,
     /// Time-series interval.
     pub interval: SimTime,
-    /// In-flight limit (see [`Stop`]).
+    /// In-flight limit (see [`Stop`](super::Stop)).
     pub max_in_flight: usize,
     /// After the end, how long in-flight requests may take to finish.
     pub drain: SimTime,
     /// Keys are below this (the largest key space of any client).
     pub key_space: u64,
-    /// Databases (each has a slot in [`Versions`]).
+    /// Databases (each has a slot in [`Versions`](super::Versions)).
     pub databases: usize,
     /// Timed events: (time, component id, the component's event code).
     pub events: Vec<(SimTime, u32, u32)>,

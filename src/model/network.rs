@@ -12,7 +12,7 @@ pub const NO_REGION: u16 = u16::MAX;
 /// The network: latency between components and regions, and the network
 /// faults in force (partitions, injected latency, region outages).
 ///
-/// Every message between components goes through [`Ctx::send`]; with no
+/// Every message between components goes through [`Ctx::send`](super::Ctx::send); with no
 /// regions and no network fault in force it takes the one-sampler fast path.
 #[derive(Clone, Debug, Default)]
 pub struct Network {
