@@ -49,7 +49,7 @@
 
 use rand::RngExt;
 
-use super::{Component, Ctx, Metrics, Msg, ReportCtx, Request};
+use super::{Component, Ctx, Metrics, Msg, ReportCtx, Request, Timer, TimerWord};
 use crate::engine::rng::{self, Rng};
 use crate::engine::{NS_PER_S, SimTime};
 use schemars::JsonSchema;
@@ -168,6 +168,51 @@ struct Health {
     answered: bool,
     fails: u32,
     oks: u32,
+}
+
+/// A balancer's own timers (scheduled to itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BalancerTimer {
+    /// Time for the next round of health checks.
+    Round,
+    /// A probe's time is up.
+    ProbeTimeout {
+        /// Replica.
+        replica: u32,
+        /// Probe round.
+        seq: u32,
+    },
+}
+
+impl Timer for BalancerTimer {
+    /// The codes of the former shared messages: `Tick` (13) and
+    /// `ProbeTimeout` (kind 17, the round at bit 40).
+    #[inline]
+    fn encode(self) -> TimerWord {
+        match self {
+            BalancerTimer::Round => TimerWord::new(13, 0, 0, 0),
+            BalancerTimer::ProbeTimeout { replica, seq } => TimerWord::new(17, replica, seq, 40),
+        }
+    }
+
+    #[inline]
+    fn decode(w: TimerWord) -> Option<Self> {
+        match w.kind() {
+            13 => Some(BalancerTimer::Round),
+            17 => Some(BalancerTimer::ProbeTimeout {
+                replica: w.a(),
+                seq: w.b(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            BalancerTimer::Round => "tick",
+            BalancerTimer::ProbeTimeout { .. } => "probe_timeout",
+        }
+    }
 }
 
 /// A running balancer.
@@ -323,11 +368,15 @@ impl Balancer {
                 seq,
             };
             ctx.send(&mut self.net, self.cfg.backend, probe);
-            ctx.sched
-                .after(h.timeout, self.id, Msg::ProbeTimeout { replica: r, seq });
+            ctx.sched.after(
+                h.timeout,
+                self.id,
+                Msg::timer(BalancerTimer::ProbeTimeout { replica: r, seq }),
+            );
         }
         if !ctx.draining {
-            ctx.sched.after(h.interval, self.id, Msg::Tick);
+            ctx.sched
+                .after(h.interval, self.id, Msg::timer(BalancerTimer::Round));
         }
     }
 
@@ -490,23 +539,17 @@ impl Component for Balancer {
         &self.cfg.name
     }
 
+    fn timer_name(&self, w: TimerWord) -> &'static str {
+        super::timer_name::<BalancerTimer>(w)
+    }
+
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         match msg {
             Msg::Members(n) => self.active = n.clamp(1, self.cfg.replicas.max(1)),
             Msg::Request(req) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
-                let tmpl = Request {
-                    reply_to: self.id,
-                    parent: req,
-                    client: r.client,
-                    op: r.op,
-                    key: r.key,
-                    identity: r.identity,
-                    born: r.born,
-                    sent: now,
-                    ..super::Arena::blank()
-                };
+                let tmpl = Request::child_of(req, r, self.id, now);
                 let Some(replica) = self.pick_healthy(tmpl.key, tmpl.identity, now) else {
                     // Every replica is marked down: answer at once (a 503).
                     if now >= ctx.warmup {
@@ -542,16 +585,22 @@ impl Component for Balancer {
                 }
                 ctx.respond(&mut self.net, parent, outcome);
             }
-            Msg::Tick => self.probe_round(ctx),
             Msg::ProbeReply { replica, seq } => self.probe_result(replica, seq, true, now, ctx.warmup),
-            Msg::ProbeTimeout { replica, seq } => self.probe_result(replica, seq, false, now, ctx.warmup),
+            Msg::Timer(w) => match BalancerTimer::decode(w) {
+                Some(BalancerTimer::Round) => self.probe_round(ctx),
+                Some(BalancerTimer::ProbeTimeout { replica, seq }) => {
+                    self.probe_result(replica, seq, false, now, ctx.warmup)
+                }
+                None => {}
+            },
             _ => {}
         }
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
         if let Some(h) = self.cfg.health {
-            ctx.sched.after(h.interval, self.id, Msg::Tick);
+            ctx.sched
+                .after(h.interval, self.id, Msg::timer(BalancerTimer::Round));
         }
     }
 
@@ -635,5 +684,30 @@ mod tests {
         assert_eq!(max_ejected(20, 10.0), 2);
         assert_eq!(max_ejected(1, 10.0), 1);
         assert_eq!(max_ejected(3, 100.0), 3);
+    }
+}
+
+#[cfg(test)]
+mod timer_codes {
+    use super::*;
+    use crate::engine::Message;
+
+    #[test]
+    fn timers_keep_their_fingerprint_codes() {
+        // The codes the same events had as Msg::Tick and Msg::ProbeTimeout.
+        assert_eq!(Msg::timer(BalancerTimer::Round).code(), 13);
+        assert_eq!(
+            BalancerTimer::decode(BalancerTimer::Round.encode()),
+            Some(BalancerTimer::Round)
+        );
+        for (r, s) in [(0u32, 0u32), (5, 1), (100_000, u32::MAX)] {
+            let t = BalancerTimer::ProbeTimeout { replica: r, seq: s };
+            assert_eq!(
+                Msg::timer(t).code(),
+                17 ^ (u64::from(r) << 8) ^ (u64::from(s) << 40)
+            );
+            // The round is kept whole, even where the code drops its top bits.
+            assert_eq!(BalancerTimer::decode(t.encode()), Some(t));
+        }
     }
 }

@@ -29,7 +29,7 @@
 //! extra one-way `origin_latency` on each trip to the origin.
 
 use super::store::{Lookup, Policy, Store};
-use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
+use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request, Timer, TimerWord};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 use crate::engine::sampler::Sampler;
@@ -105,6 +105,30 @@ const ANSWER_MISS: u16 = 2;
 const FORWARD: u16 = 3;
 /// `step` of a backend answer held back by the origin latency (+ outcome).
 const RETURNING: u16 = 10;
+
+/// A cache's own timer (scheduled to itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CacheTimer {
+    /// Time for the next write-back flush.
+    Flush,
+}
+
+impl Timer for CacheTimer {
+    /// The code of the former shared `Tick` (13).
+    #[inline]
+    fn encode(self) -> TimerWord {
+        TimerWord::new(13, 0, 0, 0)
+    }
+
+    #[inline]
+    fn decode(w: TimerWord) -> Option<Self> {
+        (w.kind() == 13).then_some(CacheTimer::Flush)
+    }
+
+    fn name(self) -> &'static str {
+        "tick"
+    }
+}
 
 /// A running cache.
 pub struct Cache {
@@ -343,16 +367,8 @@ impl Cache {
             ANSWER_MISS => ctx.respond(&mut self.net, rec, Outcome::Miss),
             _ => {
                 let child = Request {
-                    reply_to: self.id,
-                    parent: rec,
-                    client: r.client,
-                    op: r.op,
-                    key: r.key,
-                    identity: r.identity,
-                    born: r.born,
-                    sent: ctx.now(),
                     target: self.cfg.backend,
-                    ..super::Arena::blank()
+                    ..Request::child_of(rec, r, self.id, ctx.now())
                 };
                 if ctx.now() >= ctx.warmup && r.op == Op::Read {
                     self.backend_reads += 1;
@@ -471,6 +487,10 @@ impl Component for Cache {
         &self.cfg.name
     }
 
+    fn timer_name(&self, w: TimerWord) -> &'static str {
+        super::timer_name::<CacheTimer>(w)
+    }
+
     fn zero_time_advice(&self) -> Option<String> {
         self.cfg.hit_time.is_zero().then(|| {
             format!(
@@ -482,8 +502,11 @@ impl Component for Cache {
 
     fn start(&mut self, ctx: &mut Ctx) {
         if self.cfg.write_policy == WritePolicy::WriteBack {
-            ctx.sched
-                .after(self.cfg.flush_interval.max(1), self.id, Msg::Tick);
+            ctx.sched.after(
+                self.cfg.flush_interval.max(1),
+                self.id,
+                Msg::timer(CacheTimer::Flush),
+            );
         }
     }
 
@@ -501,11 +524,16 @@ impl Component for Cache {
                     self.fill(node, key, version, exp, ctx);
                 }
             }
-            Msg::Tick => {
-                self.flush(ctx);
-                if !ctx.draining {
-                    ctx.sched
-                        .after(self.cfg.flush_interval.max(1), self.id, Msg::Tick);
+            Msg::Timer(w) => {
+                if let Some(CacheTimer::Flush) = CacheTimer::decode(w) {
+                    self.flush(ctx);
+                    if !ctx.draining {
+                        ctx.sched.after(
+                            self.cfg.flush_interval.max(1),
+                            self.id,
+                            Msg::timer(CacheTimer::Flush),
+                        );
+                    }
                 }
             }
             _ => {}
@@ -628,5 +656,21 @@ impl Component for Cache {
 
     fn backlog(&self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod timer_codes {
+    use super::*;
+    use crate::engine::Message;
+
+    #[test]
+    fn timers_keep_their_fingerprint_codes() {
+        // The code the flush had as Msg::Tick.
+        assert_eq!(Msg::timer(CacheTimer::Flush).code(), 13);
+        assert_eq!(
+            CacheTimer::decode(CacheTimer::Flush.encode()),
+            Some(CacheTimer::Flush)
+        );
     }
 }

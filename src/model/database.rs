@@ -68,7 +68,7 @@ use rand::RngExt;
 
 use super::partition::{Partitioner, Scheme};
 use super::request::{IDEMPOTENT, LOST, RETRYABLE};
-use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
+use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request, Timer, TimerWord};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 use crate::engine::sampler::Sampler;
@@ -112,13 +112,47 @@ pub enum Mode {
 pub const ADD_SHARD: u32 = 0;
 /// Event code: remove the last shard.
 pub const REMOVE_SHARD: u32 = 1;
-/// Event code (self-scheduled): take a backup.
-const BACKUP: u32 = 2;
-/// Event code (self-scheduled) `FAILOVER | shard`: check whether to promote.
-const FAILOVER: u32 = 1 << 24;
-/// Event code (self-scheduled) `RESTORED | shard`: a restore from backup ended.
-const RESTORED: u32 = 2 << 24;
-const SHARD_MASK: u32 = (1 << 24) - 1;
+
+/// A database's own timers (scheduled to itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DatabaseTimer {
+    /// Take a backup.
+    Backup,
+    /// Check whether to promote a follower of this shard.
+    Failover(u32),
+    /// A restore of this shard from backup ended.
+    Restored(u32),
+}
+
+impl Timer for DatabaseTimer {
+    /// The codes of the former self-addressed events, `Event(2)` for a
+    /// backup and `Event(k << 24 | shard)` for a failover (k = 1) or a
+    /// restore (k = 2): kind 12 with the event code from bit 8, which for a
+    /// shard below 2^24 (at most `MAX_SHARDS`) is the shard at bit 8 and k
+    /// at bit 32.
+    #[inline]
+    fn encode(self) -> TimerWord {
+        match self {
+            DatabaseTimer::Backup => TimerWord::new(12, 2, 0, 0),
+            DatabaseTimer::Failover(s) => TimerWord::new(12, s, 1, 32),
+            DatabaseTimer::Restored(s) => TimerWord::new(12, s, 2, 32),
+        }
+    }
+
+    #[inline]
+    fn decode(w: TimerWord) -> Option<Self> {
+        match (w.kind(), w.a(), w.b()) {
+            (12, 2, 0) => Some(DatabaseTimer::Backup),
+            (12, s, 1) => Some(DatabaseTimer::Failover(s)),
+            (12, s, 2) => Some(DatabaseTimer::Restored(s)),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        "event"
+    }
+}
 
 /// A database's resolved configuration.
 #[derive(Clone, Debug)]
@@ -1111,7 +1145,8 @@ impl Database {
             if unavailable && st.lost_at.is_none() && !st.restoring {
                 self.shard_st[s as usize].lost_at = Some(now);
                 if let Some(d) = self.cfg.failover {
-                    ctx.sched.after(d, self.id, Msg::Event(FAILOVER | s));
+                    ctx.sched
+                        .after(d, self.id, Msg::timer(DatabaseTimer::Failover(s)));
                 }
             } else if !unavailable && st.lost_at.is_some() {
                 self.shard_st[s as usize].lost_at = None;
@@ -1363,7 +1398,7 @@ impl Database {
         }
         self.backup_at = ctx.now();
         self.backups += 1;
-        ctx.sched.after(every, self.id, Msg::Event(BACKUP));
+        ctx.sched.after(every, self.id, Msg::timer(DatabaseTimer::Backup));
     }
 
     /// Shard `s` lost its data on every node: restore the last backup.
@@ -1415,7 +1450,8 @@ impl Database {
             crate::engine::secs(now + restore),
             self.rto
         ));
-        ctx.sched.after(restore, self.id, Msg::Event(RESTORED | s));
+        ctx.sched
+            .after(restore, self.id, Msg::timer(DatabaseTimer::Restored(s)));
     }
 
     /// The restore of shard `s` ended: its nodes run again.
@@ -1432,16 +1468,19 @@ impl Database {
         self.refresh(ctx);
     }
 
+    /// A timed scenario event ([`ADD_SHARD`] or [`REMOVE_SHARD`]).
     fn event(&mut self, code: u32, ctx: &mut Ctx) {
-        match code {
-            ADD_SHARD | REMOVE_SHARD => {
-                self.reshard(code, ctx);
-                self.refresh(ctx);
-            }
-            BACKUP => self.backup(ctx),
-            c if c & !SHARD_MASK == FAILOVER => self.failover(c & SHARD_MASK, ctx),
-            c if c & !SHARD_MASK == RESTORED => self.restored(c & SHARD_MASK, ctx),
-            _ => {}
+        if let ADD_SHARD | REMOVE_SHARD = code {
+            self.reshard(code, ctx);
+            self.refresh(ctx);
+        }
+    }
+
+    fn timer(&mut self, t: DatabaseTimer, ctx: &mut Ctx) {
+        match t {
+            DatabaseTimer::Backup => self.backup(ctx),
+            DatabaseTimer::Failover(s) => self.failover(s, ctx),
+            DatabaseTimer::Restored(s) => self.restored(s, ctx),
         }
     }
 
@@ -1455,12 +1494,21 @@ impl Component for Database {
         &self.cfg.name
     }
 
+    fn timer_name(&self, w: TimerWord) -> &'static str {
+        super::timer_name::<DatabaseTimer>(w)
+    }
+
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Request(req) => self.arrive(req, ctx),
             Msg::Done(rec) => self.done(rec, ctx),
             Msg::Later(rec) => self.later(rec, ctx),
             Msg::Event(code) => self.event(code, ctx),
+            Msg::Timer(w) => {
+                if let Some(t) = DatabaseTimer::decode(w) {
+                    self.timer(t, ctx);
+                }
+            }
             _ => {}
         }
     }
@@ -1477,7 +1525,7 @@ impl Component for Database {
             };
         }
         if let Some((every, _)) = self.cfg.backup {
-            ctx.sched.after(every, self.id, Msg::Event(BACKUP));
+            ctx.sched.after(every, self.id, Msg::timer(DatabaseTimer::Backup));
         }
     }
 
@@ -1726,6 +1774,32 @@ impl Component for Database {
                 self.cfg.name,
                 util * 100.0
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod timer_codes {
+    use super::*;
+    use crate::engine::Message;
+
+    #[test]
+    fn timers_keep_their_fingerprint_codes() {
+        // The codes the same events had as Msg::Event(BACKUP = 2),
+        // Msg::Event(FAILOVER | shard) and Msg::Event(RESTORED | shard) with
+        // FAILOVER = 1 << 24 and RESTORED = 2 << 24.
+        assert_eq!(Msg::timer(DatabaseTimer::Backup).code(), Msg::Event(2).code());
+        assert_eq!(
+            DatabaseTimer::decode(DatabaseTimer::Backup.encode()),
+            Some(DatabaseTimer::Backup)
+        );
+        for s in [0u32, 1, 2, 3, 9_999, (1 << 24) - 1] {
+            let t = DatabaseTimer::Failover(s);
+            assert_eq!(Msg::timer(t).code(), Msg::Event((1 << 24) | s).code());
+            assert_eq!(DatabaseTimer::decode(t.encode()), Some(t));
+            let t = DatabaseTimer::Restored(s);
+            assert_eq!(Msg::timer(t).code(), Msg::Event((2 << 24) | s).code());
+            assert_eq!(DatabaseTimer::decode(t.encode()), Some(t));
         }
     }
 }

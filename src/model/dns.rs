@@ -14,7 +14,7 @@
 //! pays the client's region-to-target latency), and the answer comes back
 //! to the client.
 
-use super::{Component, Ctx, FaultAction, Metrics, Msg, ReportCtx, ReqRef};
+use super::{Component, Ctx, FaultAction, Metrics, Msg, ReportCtx, ReqRef, Timer, TimerWord};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 
@@ -48,6 +48,41 @@ pub struct DnsCfg {
     pub ttl: SimTime,
     /// Time to notice a target region going out or coming back.
     pub detect_after: SimTime,
+}
+
+/// The DNS service's own timer (scheduled to itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DnsTimer {
+    /// Health checks have noticed target `target` going out (`out`) or
+    /// coming back.
+    Detected {
+        /// Index into the targets.
+        target: u32,
+        /// Out (true) or back.
+        out: bool,
+    },
+}
+
+impl Timer for DnsTimer {
+    /// The code of the former self-addressed `Event((target << 1) | out)`:
+    /// 12 with `out` at bit 8 and the target from bit 9.
+    #[inline]
+    fn encode(self) -> TimerWord {
+        let DnsTimer::Detected { target, out } = self;
+        TimerWord::new(12, u32::from(out), target, 9)
+    }
+
+    #[inline]
+    fn decode(w: TimerWord) -> Option<Self> {
+        (w.kind() == 12).then(|| DnsTimer::Detected {
+            target: w.b(),
+            out: w.a() == 1,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        "event"
+    }
 }
 
 /// The DNS service.
@@ -140,13 +175,17 @@ impl Component for Dns {
         &self.cfg.name
     }
 
+    fn timer_name(&self, w: TimerWord) -> &'static str {
+        super::timer_name::<DnsTimer>(w)
+    }
+
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Request(req) => self.arrive(req, ctx),
-            // Health checks have noticed a target region going out (odd) or back (even).
-            Msg::Event(code) => {
-                let (i, out) = ((code >> 1) as usize, code & 1 == 1);
-                if let Some(h) = self.healthy.get_mut(i) {
+            Msg::Timer(w) => {
+                if let Some(DnsTimer::Detected { target, out }) = DnsTimer::decode(w)
+                    && let Some(h) = self.healthy.get_mut(target as usize)
+                {
                     *h = !out;
                 }
             }
@@ -158,8 +197,11 @@ impl Component for Dns {
         if let FaultAction::Outage(r) = action {
             for (i, &tr) in self.cfg.target_regions.iter().enumerate() {
                 if tr == r {
-                    let code = ((i as u32) << 1) | u32::from(on);
-                    ctx.sched.after(self.cfg.detect_after, self.id, Msg::Event(code));
+                    let t = DnsTimer::Detected {
+                        target: i as u32,
+                        out: on,
+                    };
+                    ctx.sched.after(self.cfg.detect_after, self.id, Msg::timer(t));
                 }
             }
         }
@@ -184,6 +226,25 @@ impl Component for Dns {
                     0.0
                 },
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod timer_codes {
+    use super::*;
+    use crate::engine::Message;
+
+    #[test]
+    fn timers_keep_their_fingerprint_codes() {
+        // The code the same event had as Msg::Event((target << 1) | out).
+        for target in [0u32, 1, 7, 1 << 20] {
+            for out in [false, true] {
+                let t = DnsTimer::Detected { target, out };
+                let old = (target << 1) | u32::from(out);
+                assert_eq!(Msg::timer(t).code(), Msg::Event(old).code());
+                assert_eq!(DnsTimer::decode(t.encode()), Some(t));
+            }
         }
     }
 }

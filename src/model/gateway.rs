@@ -210,19 +210,11 @@ impl Gateway {
             self.cfg.read
         };
         let child = ctx.reqs.alloc(Request {
-            reply_to: self.id,
-            parent: req,
-            client: r.client,
-            op: r.op,
-            key: r.key,
-            identity: r.identity,
-            born: r.born,
-            sent: ctx.now(),
             origin: r.origin,
             flags: r.flags,
             target,
             attempt: 1,
-            ..super::Arena::blank()
+            ..Request::child_of(req, &r, self.id, ctx.now())
         });
         self.forwarded += u64::from(ctx.now() >= self.started);
         ctx.send(&mut self.net, target, Msg::Request(child));

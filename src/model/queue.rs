@@ -26,7 +26,9 @@
 
 use std::collections::VecDeque;
 
-use super::{Component, Ctx, FaultAction, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
+use super::{
+    Component, Ctx, FaultAction, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request, Timer, TimerWord,
+};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 use crate::stats::{Histogram, Occupancy};
@@ -63,6 +65,30 @@ pub struct QueueCfg {
     pub batch: u16,
     /// Longest the oldest waiting message waits for a batch to fill.
     pub max_wait: SimTime,
+}
+
+/// The broker's own timer (scheduled to itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum QueueTimer {
+    /// A partial batch has lingered long enough: deliver what is waiting.
+    Linger,
+}
+
+impl Timer for QueueTimer {
+    /// The code of the former shared `Tick` (13).
+    #[inline]
+    fn encode(self) -> TimerWord {
+        TimerWord::new(13, 0, 0, 0)
+    }
+
+    #[inline]
+    fn decode(w: TimerWord) -> Option<Self> {
+        (w.kind() == 13).then_some(QueueTimer::Linger)
+    }
+
+    fn name(self) -> &'static str {
+        "tick"
+    }
 }
 
 /// The broker.
@@ -155,23 +181,18 @@ impl Queue {
             self.rejected += u64::from(counted);
             return ctx.respond(&mut self.net, req, Outcome::Rejected);
         }
+        // Acknowledged after processing: the message answers the producer's
+        // hop when the consumer is done; otherwise it has no parent.
+        let parent = if self.cfg.ack == Ack::AfterProcessing {
+            req
+        } else {
+            ReqRef::NONE
+        };
         let msg = ctx.reqs.alloc(Request {
-            reply_to: self.id,
-            parent: if self.cfg.ack == Ack::AfterProcessing {
-                req
-            } else {
-                ReqRef::NONE
-            },
-            client: r.client,
-            op: r.op,
-            key: r.key,
-            identity: r.identity,
-            born: r.born,
-            sent: now,
             target: self.cfg.consumer,
             origin: r.origin,
             attempt: 0,
-            ..super::Arena::blank()
+            ..Request::child_of(parent, &r, self.id, now)
         });
         self.enqueued += u64::from(counted);
         self.waiting.push_back(msg);
@@ -222,7 +243,8 @@ impl Queue {
                     // Linger for more messages, at most until `due`.
                     if self.linger_at.is_none_or(|t| t > due) {
                         self.linger_at = Some(due);
-                        ctx.sched.after(due - now, self.id, Msg::Tick);
+                        ctx.sched
+                            .after(due - now, self.id, Msg::timer(QueueTimer::Linger));
                     }
                     break;
                 }
@@ -254,19 +276,13 @@ impl Queue {
                 self.batches_sent += 1;
                 self.batched_messages += carried as u64;
             }
+            // The batch answers to the queue, which settles its messages.
             let call = ctx.reqs.alloc(Request {
-                reply_to: self.id,
                 tag: slot,
-                client: f.client,
-                op: f.op,
-                key: f.key,
-                identity: f.identity,
-                born: f.born,
-                sent: now,
                 target: self.cfg.consumer,
                 origin: f.origin,
                 items: carried as u16,
-                ..super::Arena::blank()
+                ..Request::child_of(ReqRef::NONE, &f, self.id, now)
             });
             self.out += 1;
             ctx.send(&mut self.net, self.cfg.consumer, Msg::Request(call));
@@ -365,13 +381,19 @@ impl Component for Queue {
         &self.cfg.name
     }
 
+    fn timer_name(&self, w: TimerWord) -> &'static str {
+        super::timer_name::<QueueTimer>(w)
+    }
+
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Request(req) => self.arrive(req, ctx),
             Msg::Response(msg, outcome) => self.processed(msg, outcome, ctx),
-            Msg::Tick => {
-                self.linger_at = None;
-                self.dispatch(ctx);
+            Msg::Timer(w) => {
+                if let Some(QueueTimer::Linger) = QueueTimer::decode(w) {
+                    self.linger_at = None;
+                    self.dispatch(ctx);
+                }
             }
             _ => {}
         }
@@ -496,5 +518,21 @@ impl Component for Queue {
                 self.processed as f64 / w,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod timer_codes {
+    use super::*;
+    use crate::engine::Message;
+
+    #[test]
+    fn timers_keep_their_fingerprint_codes() {
+        // The code the linger timer had as Msg::Tick.
+        assert_eq!(Msg::timer(QueueTimer::Linger).code(), 13);
+        assert_eq!(
+            QueueTimer::decode(QueueTimer::Linger.encode()),
+            Some(QueueTimer::Linger)
+        );
     }
 }

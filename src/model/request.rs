@@ -136,6 +136,26 @@ pub const DEGRADED: u8 = 8;
 pub const LOGIN: u8 = 16;
 
 impl Request {
+    /// A new hop sent at `sent` on behalf of the hop `parent`, answered to
+    /// `reply_to`: it carries the client, operation, key, user and birth
+    /// time of record `of` (normally `parent`'s own) and is otherwise
+    /// blank. Callers set what else the hop needs (its target, its
+    /// origin and flags, a tag) with struct update syntax.
+    #[inline]
+    pub fn child_of(parent: ReqRef, of: &Request, reply_to: u32, sent: u64) -> Request {
+        Request {
+            reply_to,
+            parent,
+            client: of.client,
+            op: of.op,
+            key: of.key,
+            identity: of.identity,
+            born: of.born,
+            sent,
+            ..Request::BLANK
+        }
+    }
+
     const BLANK: Request = Request {
         generation: 0,
         reply_to: 0,
@@ -271,5 +291,42 @@ mod tests {
         a.free(r1); // stale: no effect
         assert_eq!(a.live(), 1);
         assert_eq!(a.capacity_used(), 1);
+    }
+
+    #[test]
+    fn child_of_carries_the_request_and_nothing_else() {
+        let parent = ReqRef {
+            idx: 4,
+            generation: 2,
+        };
+        let of = Request {
+            reply_to: 1,
+            tag: 2,
+            client: 3,
+            op: Op::Write,
+            key: 5,
+            identity: 6,
+            born: 7,
+            sent: 8,
+            arrived: 9,
+            replica: 10,
+            step: 11,
+            version: 12,
+            origin: 13,
+            flags: RETRYABLE,
+            attempt: 3,
+            ..Arena::blank()
+        };
+        let c = Request::child_of(parent, &of, 42, 100);
+        assert_eq!((c.reply_to, c.parent, c.sent), (42, parent, 100));
+        assert_eq!(
+            (c.client, c.op, c.key, c.identity, c.born),
+            (3, Op::Write, 5, 6, 7)
+        );
+        assert_eq!(
+            (c.tag, c.arrived, c.step, c.version, c.origin, c.flags, c.attempt),
+            (0, 0, 0, 0, 0, 0, 0)
+        );
+        assert_eq!(c.replica, ANY_REPLICA);
     }
 }

@@ -23,7 +23,9 @@ use rand::RngExt;
 use super::autoscale::{AutoscaleCfg, Holt, HpaState, Metric, Policy, Reading, hpa_proposal};
 use super::request::{DEGRADED, IDEMPOTENT, LOGIN, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
-use super::{ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
+use super::{
+    ANY_REPLICA, Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request, Timer, TimerWord,
+};
 use crate::engine::SimTime;
 use crate::engine::rng::{self, Rng};
 use crate::engine::sampler::Sampler;
@@ -200,6 +202,67 @@ struct Replica {
     in_sys_tw: Occupancy,
     in_sys_mid: f64,
     ps: Ps,
+}
+
+/// A service's own timers (scheduled to itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServiceTimer {
+    /// Processor sharing: replica `replica`'s earliest job may be finished
+    /// (ignored unless `generation` is still current).
+    PsDone {
+        /// Replica index.
+        replica: u32,
+        /// Reschedule generation.
+        generation: u32,
+    },
+    /// A started replica has finished starting (ignored unless `epoch` is
+    /// still current).
+    Ready {
+        /// Replica slot.
+        replica: u32,
+        /// Start generation.
+        epoch: u32,
+    },
+    /// The autoscaler's periodic evaluation.
+    Tick,
+}
+
+impl Timer for ServiceTimer {
+    /// The codes of the former shared messages: `PsDone` (kind 5, the
+    /// generation at bit 32), `Ready` (kind 18, the epoch at bit 40) and
+    /// `Tick` (13).
+    #[inline]
+    fn encode(self) -> TimerWord {
+        match self {
+            ServiceTimer::PsDone { replica, generation } => TimerWord::new(5, replica, generation, 32),
+            ServiceTimer::Ready { replica, epoch } => TimerWord::new(18, replica, epoch, 40),
+            ServiceTimer::Tick => TimerWord::new(13, 0, 0, 0),
+        }
+    }
+
+    #[inline]
+    fn decode(w: TimerWord) -> Option<Self> {
+        match w.kind() {
+            5 => Some(ServiceTimer::PsDone {
+                replica: w.a(),
+                generation: w.b(),
+            }),
+            18 => Some(ServiceTimer::Ready {
+                replica: w.a(),
+                epoch: w.b(),
+            }),
+            13 => Some(ServiceTimer::Tick),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ServiceTimer::PsDone { .. } => "done",
+            ServiceTimer::Ready { .. } => "replica_ready",
+            ServiceTimer::Tick => "tick",
+        }
+    }
 }
 
 /// A running service.
@@ -604,17 +667,9 @@ impl Service {
                 return self.finish(req, Outcome::Ok, ctx);
             }
             let tmpl = Request {
-                reply_to: self.id,
-                parent: req,
-                client: r.client,
-                op: r.op,
-                key: r.key,
-                identity: r.identity,
-                born: r.born,
-                sent: ctx.now(),
                 origin: r.origin,
                 flags: r.flags,
-                ..super::Arena::blank()
+                ..Request::child_of(req, r, self.id, ctx.now())
             };
             let mut made = 0u16;
             let mut guarded = self.guarded.partition_point(|g| (g.0 as usize) < step);
@@ -851,10 +906,10 @@ impl Service {
                         ctx.sched.after(
                             self.cfg.startup_time,
                             self.id,
-                            Msg::Ready {
+                            Msg::timer(ServiceTimer::Ready {
                                 replica: i as u32,
                                 epoch: u32::from(epoch),
-                            },
+                            }),
                         );
                         need -= 1;
                     }
@@ -910,7 +965,8 @@ impl Service {
         };
         let now = ctx.now();
         if !ctx.draining {
-            ctx.sched.after(a.interval, self.id, Msg::Tick);
+            ctx.sched
+                .after(a.interval, self.id, Msg::timer(ServiceTimer::Tick));
         }
         let dt = now.saturating_sub(self.scaler.last_t).max(1);
         let area = self.busy.integral(now);
@@ -1017,17 +1073,10 @@ impl Service {
                 && p.step != FINISHED
             {
                 let fetch = ctx.reqs.alloc(Request {
-                    reply_to: self.id,
-                    parent,
-                    client: p.client,
                     op: Op::Read,
-                    key: p.key,
-                    identity: p.identity,
-                    born: p.born,
-                    sent: ctx.now(),
                     target: backend,
                     tag: target + 1,
-                    ..super::Arena::blank()
+                    ..Request::child_of(parent, p, self.id, ctx.now())
                 });
                 ctx.send(&mut self.net, backend, Msg::Request(fetch));
                 return;
@@ -1106,17 +1155,10 @@ impl Service {
             if ctx.now() >= self.started {
                 self.cache_fallbacks += 1;
             }
+            // The failed call `c` carries its parent's request.
             let fetch = ctx.reqs.alloc(Request {
-                reply_to: self.id,
-                parent: c.parent,
-                client: c.client,
-                op: c.op,
-                key: c.key,
-                identity: c.identity,
-                born: c.born,
-                sent: ctx.now(),
                 target: backend,
-                ..super::Arena::blank()
+                ..Request::child_of(c.parent, c, self.id, ctx.now())
             });
             ctx.send(&mut self.net, backend, Msg::Request(fetch));
             return;
@@ -1225,10 +1267,10 @@ impl Service {
             ctx.sched.after(
                 dt,
                 self.id,
-                Msg::PsDone {
+                Msg::timer(ServiceTimer::PsDone {
                     replica: ri as u32,
                     generation,
-                },
+                }),
             );
         }
     }
@@ -1363,7 +1405,8 @@ impl Component for Service {
     fn start(&mut self, ctx: &mut Ctx) {
         ctx.set_gauge(self.id, i64::from(self.ready));
         if let Some(a) = &self.cfg.autoscale {
-            ctx.sched.after(a.interval, self.id, Msg::Tick);
+            ctx.sched
+                .after(a.interval, self.id, Msg::timer(ServiceTimer::Tick));
         }
     }
 
@@ -1371,12 +1414,17 @@ impl Component for Service {
         match msg {
             Msg::Request(req) => self.arrive(req, ctx),
             Msg::Done(req) => self.done(req, ctx),
-            Msg::PsDone { replica, generation } => self.ps_done(replica as usize, generation, ctx),
             Msg::Response(child, outcome) => self.child_answered(child, outcome, ctx),
             Msg::Timeout(child) => self.child_timed_out(child, ctx),
             Msg::Later(child) => self.send_retry(child, ctx),
-            Msg::Tick => self.sync(ctx),
-            Msg::Ready { replica, epoch } => self.became_ready(replica, epoch, ctx),
+            Msg::Timer(w) => match ServiceTimer::decode(w) {
+                Some(ServiceTimer::PsDone { replica, generation }) => {
+                    self.ps_done(replica as usize, generation, ctx)
+                }
+                Some(ServiceTimer::Ready { replica, epoch }) => self.became_ready(replica, epoch, ctx),
+                Some(ServiceTimer::Tick) => self.sync(ctx),
+                None => {}
+            },
             // A replica that is up answers its health check at once.
             Msg::Probe { from, replica, seq } if self.reps.get(replica as usize).is_some_and(|r| !r.down) => {
                 ctx.send(&mut self.net, from, Msg::ProbeReply { replica, seq });
@@ -1387,6 +1435,10 @@ impl Component for Service {
 
     fn backlog(&self) -> u64 {
         self.reps.iter().map(|r| u64::from(r.in_system)).sum()
+    }
+
+    fn timer_name(&self, w: TimerWord) -> &'static str {
+        super::timer_name::<ServiceTimer>(w)
     }
 
     fn zero_time_advice(&self) -> Option<String> {
@@ -1694,5 +1746,41 @@ impl Component for Service {
                 util * 100.0
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod timer_codes {
+    use super::*;
+    use crate::engine::Message;
+
+    #[test]
+    fn timers_keep_their_fingerprint_codes() {
+        // The codes the same events had as Msg::PsDone, Msg::Ready and Msg::Tick.
+        for (r, g) in [(0u32, 0u32), (3, 7), (99_999, u32::MAX), (u32::MAX >> 8, 1 << 31)] {
+            let t = ServiceTimer::PsDone {
+                replica: r,
+                generation: g,
+            };
+            assert_eq!(
+                Msg::timer(t).code(),
+                5 ^ (u64::from(r) << 8) ^ (u64::from(g) << 32)
+            );
+            assert_eq!(ServiceTimer::decode(t.encode()), Some(t));
+            let t = ServiceTimer::Ready {
+                replica: r,
+                epoch: g & 0xFFFF,
+            };
+            assert_eq!(
+                Msg::timer(t).code(),
+                18 ^ (u64::from(r) << 8) ^ (u64::from(g & 0xFFFF) << 40)
+            );
+            assert_eq!(ServiceTimer::decode(t.encode()), Some(t));
+        }
+        assert_eq!(Msg::timer(ServiceTimer::Tick).code(), 13);
+        assert_eq!(
+            ServiceTimer::decode(ServiceTimer::Tick.encode()),
+            Some(ServiceTimer::Tick)
+        );
     }
 }

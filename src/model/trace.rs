@@ -65,8 +65,16 @@ impl Tracer {
         })
     }
 
-    /// Record one delivered event.
-    pub fn record(&mut self, now: SimTime, target: u32, msg: &Msg, reqs: &Arena) {
+    /// Record one delivered event (`comp` is its target, which names its
+    /// own timers).
+    pub fn record(
+        &mut self,
+        now: SimTime,
+        target: u32,
+        msg: &Msg,
+        reqs: &Arena,
+        comp: &dyn super::Component,
+    ) {
         if now < self.cfg.from || now >= self.cfg.to || self.cfg.component.is_some_and(|c| c != target) {
             return;
         }
@@ -81,13 +89,10 @@ impl Tracer {
             Msg::Timeout(r) => ("timeout", Some(r)),
             Msg::Later(r) => ("later", Some(r)),
             Msg::Fill(r) => ("fill", Some(r)),
-            Msg::PsDone { .. } => ("done", None),
             Msg::Event(_) => ("event", None),
-            Msg::Tick => ("tick", None),
+            Msg::Timer(w) => (comp.timer_name(w), None),
             Msg::Probe { .. } => ("probe", None),
             Msg::ProbeReply { .. } => ("probe_reply", None),
-            Msg::ProbeTimeout { .. } => ("probe_timeout", None),
-            Msg::Ready { .. } => ("replica_ready", None),
             Msg::Members(_) => ("members", None),
             Msg::Fault { .. } | Msg::Warmup | Msg::Midpoint | Msg::Sample => return,
         };
