@@ -106,41 +106,46 @@ pub struct Config {
     pub latencies: Vec<(std::sync::Arc<Groups>, u64)>,
 }
 
-/// A component's resolved configuration.
-#[derive(Clone, Debug)]
-#[allow(clippy::large_enum_variant)]
-pub enum CompCfg {
-    /// A service.
-    Service(service::ServiceCfg),
-    /// A load balancer.
-    Balancer(balancer::BalancerCfg),
-    /// A cache or CDN edge.
-    Cache(cache::CacheCfg),
-    /// A database.
-    Database(database::DatabaseCfg),
-    /// A message queue.
-    Queue(queue::QueueCfg),
-    /// An API gateway.
-    Gateway(gateway::GatewayCfg),
-    /// DNS across regions.
-    Dns(dns::DnsCfg),
-    /// A component whose work is done elsewhere (an autoscaler runs inside
-    /// the service it scales).
-    Inert(String),
+/// The model's registration list: each line is a kind's variant of
+/// [`CompCfg`], its configuration type and the component built from it
+/// (by `new(cfg, id, seed)`).
+macro_rules! model_kinds {
+    ($($(#[$doc:meta])* $variant:ident($cfg:ty) => $comp:ty,)*) => {
+        /// A component's resolved configuration.
+        #[derive(Clone, Debug)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum CompCfg {
+            $($(#[$doc])* $variant($cfg),)*
+            /// A component whose work is done elsewhere (an autoscaler runs
+            /// inside the service it scales).
+            Inert(String),
+        }
+
+        /// Build one component from its configuration.
+        pub(crate) fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
+            match cfg {
+                $(CompCfg::$variant(c) => Box::new(<$comp>::new(c, id, seed)),)*
+                CompCfg::Inert(name) => Box::new(Inert(name.clone())),
+            }
+        }
+    };
 }
 
-/// Build one component from its configuration.
-pub(crate) fn build(cfg: &CompCfg, id: u32, seed: u64) -> Box<dyn Component> {
-    match cfg {
-        CompCfg::Service(c) => Box::new(service::Service::new(c, id, seed)),
-        CompCfg::Balancer(c) => Box::new(balancer::Balancer::new(c, id, seed)),
-        CompCfg::Cache(c) => Box::new(cache::Cache::new(c, id, seed)),
-        CompCfg::Database(c) => Box::new(database::Database::new(c, id, seed)),
-        CompCfg::Queue(c) => Box::new(queue::Queue::new(c, id, seed)),
-        CompCfg::Gateway(c) => Box::new(gateway::Gateway::new(c, id, seed)),
-        CompCfg::Inert(name) => Box::new(Inert(name.clone())),
-        CompCfg::Dns(c) => Box::new(dns::Dns::new(c, id, seed)),
-    }
+model_kinds! {
+    /// A service.
+    Service(service::ServiceCfg) => service::Service,
+    /// A load balancer.
+    Balancer(balancer::BalancerCfg) => balancer::Balancer,
+    /// A cache or CDN edge.
+    Cache(cache::CacheCfg) => cache::Cache,
+    /// A database.
+    Database(database::DatabaseCfg) => database::Database,
+    /// A message queue.
+    Queue(queue::QueueCfg) => queue::Queue,
+    /// An API gateway.
+    Gateway(gateway::GatewayCfg) => gateway::Gateway,
+    /// DNS across regions.
+    Dns(dns::DnsCfg) => dns::Dns,
 }
 
 /// A component with no behaviour of its own.

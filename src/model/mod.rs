@@ -6,15 +6,16 @@
 //! with a `&mut Ctx` that gives it the clock, the scheduler, the request
 //! arena and the network; it never holds a reference to another component.
 //!
-//! Adding a component kind is, today: a module here that implements
+//! Adding a component kind is: a module here that implements
 //! [`Component`] (its configuration, state, handling and metrics), with its
 //! own [`Timer`] enum if it sets timers for itself (named in traces by
-//! [`Component::timer_name`]); a [`CompCfg`] variant, its arm in `build`
-//! (`config.rs`) and in the other matches on [`CompCfg`]
-//! (`crate::explain`); and, on the scenario side, its spec and the
-//! validation that resolves it into that variant. [`Msg`] gains a variant
-//! only for a message that travels between two different components. The
-//! loop in [`World::run`] never changes.
+//! [`Component::timer_name`]); one line in the `model_kinds!` list
+//! (`config.rs`), which makes its [`CompCfg`] variant and builds it; and,
+//! on the scenario side, its module in `scenario/kinds/` (spec, resolution
+//! into that variant, the components it calls, its `explain` forecast) and
+//! one line in that layer's `kinds!` list. [`Msg`] gains a variant only for
+//! a message that travels between two different components. The loop in
+//! [`World::run`] never changes.
 //!
 //! The shared parts, one file each:
 //!
