@@ -194,7 +194,7 @@ pub struct PredictiveSpec {
 impl Kind for AutoscalerSpec {
     /// An autoscaler's rule is checked and attached to the service it
     /// scales once every component is resolved (`validate::autoscalers`).
-    fn resolve(&self, _ck: &mut Checker, _cx: &Scope, name: &String, _p: &str) -> CompCfg {
+    fn resolve(&self, _ck: &mut Checker, _cx: &Scope, name: &str, _p: &str) -> CompCfg {
         CompCfg::Inert(name.to_string())
     }
 }
@@ -236,7 +236,7 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
             );
             continue;
         }
-        scaled.push((ti, name.clone()));
+        scaled.push((ti, name.to_string()));
         if a.min == 0 {
             ck.err(format!("{p}.min"), "min must be at least 1");
         }
@@ -489,7 +489,7 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
             );
         }
         let cfg = AutoscaleCfg {
-            name: name.clone(),
+            name: name.to_string(),
             min,
             max,
             interval: interval.max(1),

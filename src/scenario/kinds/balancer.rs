@@ -114,7 +114,7 @@ impl Kind for BalancerSpec {
         )
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let b = self;
         let (backend, replicas) = match cx.sc.components.get(&b.backends) {
             Some(ComponentSpec::Service(s)) => (
@@ -182,7 +182,7 @@ impl Kind for BalancerSpec {
             );
         }
         CompCfg::Balancer(BalancerCfg {
-            name: name.clone(),
+            name: name.to_string(),
             algorithm: b.algorithm,
             backend,
             replicas,

@@ -95,12 +95,12 @@ impl Kind for CacheSpec {
         super::cache::forecast(c)
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let k = self;
         let backend = backend_of(
             ck,
             cx.sc,
-            &p,
+            p,
             "backend",
             name,
             &k.backend,
@@ -124,7 +124,7 @@ impl Kind for CacheSpec {
                 format!("nodes must be between 1 and {MAX_REPLICAS}, found {}", k.nodes),
             );
         }
-        let capacity = cache_capacity(ck, &p, k.capacity);
+        let capacity = cache_capacity(ck, p, k.capacity);
         if u64::from(k.nodes.max(1)).saturating_mul(k.capacity) > MAX_CACHE_ENTRIES
             && k.capacity <= MAX_CACHE_ENTRIES
         {
@@ -151,14 +151,14 @@ impl Kind for CacheSpec {
             None => Some(Sampler::constant(200_000)),
         }
         .unwrap_or_else(|| Sampler::constant(0));
-        price(ck, &p, k.price_per_hour);
+        price(ck, p, k.price_per_hour);
         CompCfg::Cache(CacheCfg {
-            name: name.clone(),
+            name: name.to_string(),
             kind: "cache",
             nodes: k.nodes.clamp(1, MAX_REPLICAS),
             capacity,
             policy: policy(k.eviction),
-            ttl: ttl(ck, &p, k.ttl),
+            ttl: ttl(ck, p, k.ttl),
             read_policy: k.read_policy,
             write_policy: k.write_policy,
             backend,

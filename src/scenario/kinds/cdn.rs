@@ -69,19 +69,19 @@ impl Kind for CdnSpec {
         super::cache::forecast(c)
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let k = self;
         let backend = backend_of(
             ck,
             cx.sc,
-            &p,
+            p,
             "origin",
             name,
             &k.origin,
             &|t: &str| cx.comp_id(t),
             &|| cx.known(),
         );
-        let capacity = cache_capacity(ck, &p, k.capacity);
+        let capacity = cache_capacity(ck, p, k.capacity);
         let hit_time = match &k.hit_time {
             Some(d) => ck.sampler(&format!("{p}.hit_time"), d),
             None => Some(Sampler::constant(1_000_000)),
@@ -92,14 +92,14 @@ impl Kind for CdnSpec {
             .as_ref()
             .and_then(|d| ck.sampler(&format!("{p}.origin_latency"), d))
             .filter(|s| !s.is_zero());
-        price(ck, &p, k.price_per_hour);
+        price(ck, p, k.price_per_hour);
         CompCfg::Cache(CacheCfg {
-            name: name.clone(),
+            name: name.to_string(),
             kind: "cdn",
             nodes: 1,
             capacity,
             policy: policy(k.eviction),
-            ttl: ttl(ck, &p, k.ttl),
+            ttl: ttl(ck, p, k.ttl),
             read_policy: ReadPolicy::ReadThrough,
             write_policy: WritePolicy::WriteAround,
             backend,

@@ -198,7 +198,7 @@ impl Kind for DatabaseSpec {
         t
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let d = self;
         database(
             ck,

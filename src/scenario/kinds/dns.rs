@@ -89,7 +89,7 @@ impl Kind for DnsSpec {
         )
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let d = self;
         let mut targets = Vec::new();
         let mut names = Vec::new();

@@ -163,7 +163,7 @@ impl Kind for GatewaySpec {
         }
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let g = self;
         let mut route = |field: String, t: &Option<String>| -> Option<u32> {
             let t = t.as_ref()?;

@@ -54,7 +54,7 @@ pub(crate) trait Kind {
     /// Check the spec and resolve it into the model's config. Problems go
     /// to `ck` with their field paths under `p` (`components.NAME`); the
     /// config returned then only needs to be well-formed.
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg;
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg;
 
     /// `explain`: where the load reaching this component (resolved as `c`)
     /// goes on, and its predicted hit ratio if it is a cache.

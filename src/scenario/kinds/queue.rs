@@ -129,7 +129,7 @@ impl Kind for QueueSpec {
         })
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let q = self;
         // The service behind the consumer, whose cores and serving
         // replicas size the workers.

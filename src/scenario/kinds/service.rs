@@ -456,7 +456,7 @@ impl Kind for ServiceSpec {
         theory::forecast(c, reads, writes, s)
     }
 
-    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &String, p: &str) -> CompCfg {
+    fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let s = self;
         let aside = |target: &str| match cx.sc.components.get(target) {
             Some(ComponentSpec::Cache(k)) if k.read_policy == ReadPolicy::CacheAside => {
@@ -464,7 +464,7 @@ impl Kind for ServiceSpec {
             }
             _ => None,
         };
-        let mut cfg = service(ck, &p, name, s, &|t: &str| cx.comp_id(t), &|| cx.known(), &aside);
+        let mut cfg = service(ck, p, name, s, &|t: &str| cx.comp_id(t), &|| cx.known(), &aside);
         if let CompCfg::Service(svc) = &mut cfg {
             match &s.state {
                 None | Some(StateSpec::Stateless) => {}
