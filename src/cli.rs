@@ -9,6 +9,34 @@ use crate::files::{Folder, Kind, OutputError};
 use crate::report;
 use crate::scenario::{self, BuildOptions, units::Duration};
 
+/// Print to standard output. A reader that has gone away (`archsim schema |
+/// head`) is not an error and stops nothing: the command still writes its
+/// folder and exits as it would have. Any other failure is reported on
+/// stderr.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        stdout_result(write!(std::io::stdout(), $($arg)*));
+    }};
+}
+
+/// As [`out!`], with a line break.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        stdout_result(writeln!(std::io::stdout(), $($arg)*));
+    }};
+}
+
+fn stdout_result(r: std::io::Result<()>) {
+    if let Err(e) = r
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to standard output: {e}");
+    }
+}
+
+
 /// Exit code for bad input (SPEC §1, Must).
 pub const EXIT_BAD_INPUT: i32 = 2;
 /// Exit code for any other failure.
@@ -212,7 +240,7 @@ pub fn run(args: Args) -> i32 {
         Command::Explain { file, format, set } => cmd_explain(&file, &format, &set),
         Command::Schema => {
             let schema = schemars::schema_for!(crate::scenario::Scenario);
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             0
         }
         Command::Sweep(a) => cmd_sweep(&a),
@@ -227,7 +255,7 @@ pub fn run(args: Args) -> i32 {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             match crate::compare::run(&files, format, color) {
                 Ok(text) => {
-                    print!("{text}");
+                    out!("{text}");
                     if let Some(dir) = out {
                         return match crate::compare::write_folder(&files, &dir, png, force) {
                             Ok(()) => 0,
@@ -252,7 +280,7 @@ pub fn run(args: Args) -> i32 {
             force,
         } => match crate::sweep::merge(&dirs, &out, png, force) {
             Ok(r) => {
-                println!("merged {} points into {}", r.points.len(), out.display());
+                outln!("merged {} points into {}", r.points.len(), out.display());
                 0
             }
             Err(e) => {
@@ -354,8 +382,8 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
     match crate::sweep::run(&opts, &cancel) {
         Ok(o) => {
             if !a.quiet {
-                print!("{}", crate::sweep::table(&o.report, None));
-                println!(
+                out!("{}", crate::sweep::table(&o.report, None));
+                outln!(
                     "Ran {} replications ({:.1} M events/s) in {:.1} s. Wrote {}",
                     o.ran,
                     o.events as f64 / o.wall_s.max(1e-9) / 1e6,
@@ -486,16 +514,16 @@ fn cmd_run(a: &RunArgs) -> i32 {
     }
     if !a.quiet {
         match a.format {
-            Format::Json => print!("{}", rep.to_json()),
+            Format::Json => out!("{}", rep.to_json()),
             Format::Text => {
-                print!("{summary}");
+                out!("{summary}");
                 if a.explain {
-                    print!(
+                    out!(
                         "\n{}",
                         explain_vs_simulated(&loaded.scenario, &loaded.config, &rep)
                     );
                 }
-                println!("Wrote {}", dir.display());
+                outln!("Wrote {}", dir.display());
             }
         }
     }
@@ -662,9 +690,9 @@ fn cmd_explain(file: &Path, format: &str, set: &[String]) -> i32 {
     };
     let p = crate::explain::predict(&loaded.scenario, &loaded.config);
     match format {
-        "text" => print!("{}", crate::explain::render_text(&p)),
-        "mermaid" => print!("{}", crate::explain::render_mermaid(&p)),
-        "dot" => print!("{}", crate::explain::render_dot(&p)),
+        "text" => out!("{}", crate::explain::render_text(&p)),
+        "mermaid" => out!("{}", crate::explain::render_mermaid(&p)),
+        "dot" => out!("{}", crate::explain::render_dot(&p)),
         other => {
             eprintln!("error: --format `{other}`: expected text, mermaid or dot");
             return EXIT_BAD_INPUT;
@@ -733,9 +761,9 @@ fn cmd_list(tag: Option<&str>, dir: Option<&std::path::Path>) -> i32 {
         return EXIT_BAD_INPUT;
     }
     for (file, tags, line) in &rows {
-        println!("{file}\n    [{tags}]\n    {line}");
+        outln!("{file}\n    [{tags}]\n    {line}");
     }
-    println!(
+    outln!(
         "\n{} scenarios. Run one with `archsim run FILE`; its description says what to look at.",
         rows.len()
     );
@@ -746,7 +774,7 @@ fn cmd_validate(files: &[PathBuf]) -> i32 {
     let mut bad = false;
     for f in files {
         match scenario::load(f, &[], &BuildOptions::default()) {
-            Ok(l) => println!(
+            Ok(l) => outln!(
                 "ok: {} ({} clients, {} components)",
                 f.display(),
                 l.scenario.clients.len(),

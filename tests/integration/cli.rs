@@ -174,3 +174,47 @@ fn trace_writes_json_lines_that_follow_requests_and_leave_the_run_unchanged() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no client or component named `nope`"));
 }
+
+/// A reader that goes away (`archsim schema | head`) is not a crash: the
+/// command exits 0 with nothing on stderr, and a command that also writes a
+/// folder (`compare --out`) still writes it.
+#[test]
+fn a_closed_stdout_is_not_a_panic_and_loses_nothing() {
+    let closed = |args: &[&str]| {
+        let mut child = Command::new(bin())
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("archsim starts");
+        // Close the reading end before archsim writes: every write to
+        // stdout fails with a broken pipe.
+        drop(child.stdout.take());
+        child.wait_with_output().expect("archsim ends")
+    };
+    for args in [
+        &["schema"][..],
+        &["explain", "scenarios/caching-strategies.yaml"][..],
+        &["run", "scenarios/single-server.yaml", "--duration", "20s", "--set", "warmup=2s", "--format", "json"][..],
+    ] {
+        let out = closed(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = |n: &str| tmp.path().join(n).display().to_string();
+    for (name, rate) in [("a", "80/s"), ("b", "90/s")] {
+        let out = Command::new(bin())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "scenarios/single-server.yaml", "--duration", "20s", "--quiet", "--out", &dir(name)])
+            .args(["--set", "warmup=2s", "--set", &format!("clients.users.arrival.poisson={rate}")])
+            .output()
+            .expect("archsim runs");
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let out = closed(&["compare", &dir("a"), &dir("b"), "--out", &dir("c")]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(tmp.path().join("c").join("compare.md").is_file(), "compare --out still writes its folder");
+}
