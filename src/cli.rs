@@ -36,7 +36,6 @@ fn stdout_result(r: std::io::Result<()>) {
     }
 }
 
-
 /// Exit code for bad input (SPEC §1, Must).
 pub const EXIT_BAD_INPUT: i32 = 2;
 /// Exit code for any other failure.

@@ -196,7 +196,16 @@ fn a_closed_stdout_is_not_a_panic_and_loses_nothing() {
     for args in [
         &["schema"][..],
         &["explain", "scenarios/caching-strategies.yaml"][..],
-        &["run", "scenarios/single-server.yaml", "--duration", "20s", "--set", "warmup=2s", "--format", "json"][..],
+        &[
+            "run",
+            "scenarios/single-server.yaml",
+            "--duration",
+            "20s",
+            "--set",
+            "warmup=2s",
+            "--format",
+            "json",
+        ][..],
     ] {
         let out = closed(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -208,13 +217,34 @@ fn a_closed_stdout_is_not_a_panic_and_loses_nothing() {
     for (name, rate) in [("a", "80/s"), ("b", "90/s")] {
         let out = Command::new(bin())
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["run", "scenarios/single-server.yaml", "--duration", "20s", "--quiet", "--out", &dir(name)])
-            .args(["--set", "warmup=2s", "--set", &format!("clients.users.arrival.poisson={rate}")])
+            .args([
+                "run",
+                "scenarios/single-server.yaml",
+                "--duration",
+                "20s",
+                "--quiet",
+                "--out",
+                &dir(name),
+            ])
+            .args([
+                "--set",
+                "warmup=2s",
+                "--set",
+                &format!("clients.users.arrival.poisson={rate}"),
+            ])
             .output()
             .expect("archsim runs");
         assert_eq!(out.status.code(), Some(0));
     }
     let out = closed(&["compare", &dir("a"), &dir("b"), "--out", &dir("c")]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(tmp.path().join("c").join("compare.md").is_file(), "compare --out still writes its folder");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        tmp.path().join("c").join("compare.md").is_file(),
+        "compare --out still writes its folder"
+    );
 }
