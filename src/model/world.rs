@@ -560,24 +560,14 @@ impl World {
 
     fn fault(&mut self, idx: usize, instance: u32, on: bool) {
         let now = self.ctx.now();
-        if let Some(f) = self.faults.get(idx) {
-            if f.comp == NETWORK {
-                let action = f.action;
+        if let Some(&FaultCfg { comp, action, .. }) = self.faults.get(idx) {
+            if comp == NETWORK {
                 self.network_fault(idx as u32, action, on);
-                let f = &self.faults[idx];
-                if on && self.annotations.len() < MAX_ANNOTATIONS {
-                    let end = f.end.unwrap_or(self.end).min(self.end);
-                    self.annotations.push(Annotation {
-                        start_s: crate::engine::secs(now),
-                        end_s: crate::engine::secs(end),
-                        label: f.label.clone(),
-                    });
-                }
-                return;
             } else {
-                self.ctx.current = f.comp;
-                self.comps[f.comp as usize].fault(f.action, on, &mut self.ctx);
+                self.ctx.current = comp;
+                self.comps[comp as usize].fault(action, on, &mut self.ctx);
             }
+            let f = &self.faults[idx];
             if on && self.annotations.len() < MAX_ANNOTATIONS {
                 let end = f.end.unwrap_or(self.end).min(self.end);
                 self.annotations.push(Annotation {
