@@ -756,19 +756,23 @@ fn push_unmatched(s: &mut String, c: &Comparison, bullet: &str) {
     }
     s.push_str("\nunmatched points (not in every input):\n");
     for u in &c.unmatched {
-        let have: Vec<String> = c
-            .inputs
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| u.present_in.contains(p))
-            .map(|(i, _)| letter(i))
-            .collect();
         s.push_str(&format!(
             "{bullet}  {}: only in {}\n",
             point_label(&u.point),
-            have.join(", ")
+            present_in(c, u)
         ));
     }
+}
+
+/// The letters of the inputs an unmatched point is in (`A, C`).
+pub(crate) fn present_in(c: &Comparison, u: &Unmatched) -> String {
+    c.inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| u.present_in.contains(p))
+        .map(|(i, _)| letter(i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn md_escape(s: &str) -> String {

@@ -5,7 +5,9 @@
 
 use std::fmt::Write;
 
-use super::{Comparison, FOOTNOTE, Row, cells, groups, header, left_aligned, letter, point_label};
+use super::{
+    Comparison, FOOTNOTE, Row, cells, groups, header, left_aligned, letter, point_label, present_in,
+};
 use crate::report::html::{charts_section, escape, page};
 use crate::report::plot::ChartFile;
 
@@ -52,18 +54,11 @@ fn table(c: &Comparison) -> String {
     if !c.unmatched.is_empty() {
         s.push_str("<p>unmatched points (not in every input):</p>\n<ul>\n");
         for u in &c.unmatched {
-            let have: Vec<String> = c
-                .inputs
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| u.present_in.contains(p))
-                .map(|(i, _)| letter(i))
-                .collect();
             let _ = writeln!(
                 s,
                 "<li>{}: only in {}</li>",
                 escape(&point_label(&u.point)),
-                have.join(", ")
+                present_in(c, u)
             );
         }
         s.push_str("</ul>\n");

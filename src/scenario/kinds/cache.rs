@@ -97,16 +97,7 @@ impl Kind for CacheSpec {
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let k = self;
-        let backend = backend_of(
-            ck,
-            cx.sc,
-            p,
-            "backend",
-            name,
-            &k.backend,
-            &|t: &str| cx.comp_id(t),
-            &|| cx.known(),
-        );
+        let backend = backend_of(ck, cx, p, "backend", name, &k.backend);
         if let Some(ComponentSpec::Cache(b)) = cx.sc.components.get(&k.backend)
             && b.read_policy == ReadPolicy::CacheAside
         {
@@ -213,15 +204,13 @@ pub(crate) fn policy(e: Eviction) -> Policy {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backend_of(
     ck: &mut Checker,
-    sc: &Scenario,
+    cx: &Scope,
     p: &str,
     field: &str,
     name: &str,
     target: &str,
-    comp_id: &dyn Fn(&str) -> Option<u32>,
-    known: &dyn Fn() -> String,
 ) -> u32 {
-    match comp_id(target) {
+    match cx.comp_id(target) {
         Some(_) if target == name => {
             ck.err(
                 format!("{p}.{field}"),
@@ -229,19 +218,11 @@ pub(crate) fn backend_of(
             );
             0
         }
-        Some(id) => {
-            if matches!(
-                sc.components.get(target),
-                Some(ComponentSpec::LoadBalancer(_)) | None
-            ) {
-                // A balancer is fine: it forwards to a service.
-            }
-            id
-        }
+        Some(id) => id,
         None => {
             ck.err(
                 format!("{p}.{field}"),
-                format!("no component named `{target}` (components are {})", known()),
+                format!("no component named `{target}` (components are {})", cx.known()),
             );
             0
         }

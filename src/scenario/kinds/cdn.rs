@@ -71,16 +71,7 @@ impl Kind for CdnSpec {
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let k = self;
-        let backend = backend_of(
-            ck,
-            cx.sc,
-            p,
-            "origin",
-            name,
-            &k.origin,
-            &|t: &str| cx.comp_id(t),
-            &|| cx.known(),
-        );
+        let backend = backend_of(ck, cx, p, "origin", name, &k.origin);
         let capacity = cache_capacity(ck, p, k.capacity);
         let hit_time = match &k.hit_time {
             Some(d) => ck.sampler(&format!("{p}.hit_time"), d),
