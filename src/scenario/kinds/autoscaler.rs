@@ -219,9 +219,9 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
             ck.err(
                 format!("{p}.target"),
                 format!(
-                    "`{}` is a {}; an autoscaler scales a service",
+                    "`{}` is {}; an autoscaler scales a service",
                     a.target,
-                    target.kind()
+                    target.a_kind()
                 ),
             );
             continue;
@@ -460,7 +460,7 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
                     Some((_, _, other)) => {
                         ck.err(
                             format!("{p}.queue"),
-                            format!("`{q}` is a {}, not a queue", other.kind()),
+                            format!("`{q}` is {}, not a queue", other.a_kind()),
                         );
                         None
                     }

@@ -125,9 +125,9 @@ impl Kind for BalancerSpec {
                 ck.err(
                     format!("{p}.backends"),
                     format!(
-                        "`{}` is a {}; a load balancer's backends must be a service",
+                        "`{}` is {}; a load balancer's backends must be a service",
                         b.backends,
-                        other.kind()
+                        other.a_kind()
                     ),
                 );
                 (0, 1)

@@ -204,6 +204,17 @@ kinds! {
 }
 
 impl ComponentSpec {
+    /// Its kind with the article, for messages: "a service", "an autoscaler".
+    pub fn a_kind(&self) -> String {
+        let k = self.kind();
+        let article = if k.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {k}")
+    }
+
     /// The `region:` it names, if any (a database: the first of its
     /// placement otherwise).
     pub fn region(&self) -> Option<&String> {

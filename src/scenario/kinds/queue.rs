@@ -153,9 +153,9 @@ impl Kind for QueueSpec {
                 ck.err(
                             format!("{p}.consumer"),
                             format!(
-                                "`{}` is a {}; a queue's consumer must be a service (or a load balancer in front of one)",
+                                "`{}` is {}; a queue's consumer must be a service (or a load balancer in front of one)",
                                 q.consumer,
-                                other.kind()
+                                other.a_kind()
                             ),
                         );
                 0

@@ -502,8 +502,8 @@ impl Kind for ServiceSpec {
                     Some(other) => ck.err(
                         format!("{p}.state.store"),
                         format!(
-                            "`{store}` is a {}; sessions live in a cache or a database",
-                            other.kind()
+                            "`{store}` is {}; sessions live in a cache or a database",
+                            other.a_kind()
                         ),
                     ),
                     None => ck.err(

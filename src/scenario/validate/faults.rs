@@ -112,9 +112,9 @@ pub(crate) fn faults(
                     ck.err(
                         format!("{fp}.{field}"),
                         format!(
-                            "`{name}` is a {}; crashes and slowdowns apply to services, caches, CDN edges, \
+                            "`{name}` is {}; crashes and slowdowns apply to services, caches, CDN edges, \
                              queues and database shards' primaries",
-                            other.kind()
+                            other.a_kind()
                         ),
                     );
                     None

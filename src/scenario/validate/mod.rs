@@ -559,8 +559,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             Some((_, _, other)) => ck.err(
                 format!("{ep}.{field}"),
                 format!(
-                    "`{db}` is a {}; shards are added to and removed from a database",
-                    other.kind()
+                    "`{db}` is {}; shards are added to and removed from a database",
+                    other.a_kind()
                 ),
             ),
             None => ck.err(
