@@ -95,11 +95,16 @@ impl Kind for DnsSpec {
         let mut names = Vec::new();
         for (i, t) in d.targets.iter().enumerate() {
             match cx.sc.components.get(t) {
-                Some(ComponentSpec::Dns(_) | ComponentSpec::Autoscaler(_)) | None => ck.err(
+                None => ck.err(
+                    format!("{p}.targets.{i}"),
+                    format!("no component named `{t}` (components are {})", cx.known()),
+                ),
+                Some(other @ (ComponentSpec::Dns(_) | ComponentSpec::Autoscaler(_))) => ck.err(
                     format!("{p}.targets.{i}"),
                     format!(
-                        "`{t}` is not a component a DNS can answer with (components are {})",
-                        cx.known()
+                        "`{t}` is {}; a DNS answers with a component that serves requests (usually a load balancer, \
+                         gateway or service in each region)",
+                        other.a_kind()
                     ),
                 ),
                 Some(_) => {
