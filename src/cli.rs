@@ -40,6 +40,8 @@ fn stdout_result(r: std::io::Result<()>) {
 pub const EXIT_BAD_INPUT: i32 = 2;
 /// Exit code for any other failure.
 pub const EXIT_FAILURE: i32 = 1;
+/// Exit code of `run`/`sweep --check-slo` when an SLO objective fails.
+pub const EXIT_SLO_FAILED: i32 = 3;
 
 /// archsim: simulate scalable software architectures.
 #[derive(Parser, Debug)]
@@ -219,6 +221,9 @@ pub struct RunArgs {
     /// Print queueing theory's predictions next to the simulated numbers.
     #[arg(long)]
     pub explain: bool,
+    /// Exit with code 3 when any SLO objective fails (its whole 95% interval on the bad side).
+    #[arg(long)]
+    pub check_slo: bool,
     /// Replace the results in --out even if they are another scenario's (files archsim did not write are kept), and a --trace file archsim did not write.
     #[arg(long)]
     pub force: bool,
@@ -499,6 +504,8 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
         _ => {}
     }
+    let mut rep = rep;
+    rep.answer(&loaded.scenario);
     let summary = report::summary::render(&rep, &loaded.scenario.description, &loaded.component_kinds());
     if let Err(e) = write_run(
         &folder,
@@ -525,6 +532,12 @@ fn cmd_run(a: &RunArgs) -> i32 {
                 outln!("Wrote {}", dir.display());
             }
         }
+    }
+    if a.check_slo && crate::run::slo::overall(&rep.slo) == Some(crate::run::slo::Verdict::Fail) {
+        if !a.quiet {
+            eprintln!("error: --check-slo: an SLO objective failed (see the summary's SLO lines)");
+        }
+        return EXIT_SLO_FAILED;
     }
     0
 }

@@ -35,6 +35,12 @@ tr.unstable td { background: #fdf0e6; }
   padding: .6rem 1rem; margin: .8rem 0; }
 .note { background: #eef5fb; border: 1px solid #b9d6ec; border-left: 6px solid #0072B2;
   padding: .6rem 1rem; margin: .8rem 0; }
+.verdict { display: inline-block; color: #fff; font-weight: 700; font-size: .8rem; padding: .05em .5em;
+  border-radius: 3px; letter-spacing: .03em; }
+.verdict.pass { background: #007A55; }
+.verdict.fail { background: #C03A00; }
+.verdict.uncertain { background: #8A6D00; }
+table.headline td { font-size: 1.1rem; }
 .scroll { overflow-x: auto; }
 figure { margin: 1.2rem 0 2rem; }
 figure svg { display: block; width: 100%; max-width: 960px; height: auto; border: 1px solid #e6e6e6; }
@@ -311,6 +317,8 @@ pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: 
         secs(report.warmup_s)
     );
     b.push_str(&description_html(description));
+    b.push_str(&super::answers::slo_html(&report.slo, report.replications));
+    b.push_str(&super::answers::headline_html(report));
     b.push_str(&notes_section(&report.notes));
     b.push_str("<h2>Summary</h2>\n");
     b.push_str(&headline_table(report));

@@ -15,16 +15,48 @@ fn val(r: &Report, k: &str, digits: usize) -> String {
     }
 }
 
+fn money(r: &Report, k: &str) -> String {
+    r.metrics
+        .get(k)
+        .map(|m| super::answers::fmt_value(k, m, r.replications))
+        .unwrap_or_else(|| "-".into())
+}
+
 fn count(r: &Report, k: &str) -> String {
     r.value(k)
         .map(|v| format!("{:.0}", v))
         .unwrap_or_else(|| "-".into())
 }
 
-/// The summary: headline numbers, a row per component, notes.
+/// The summary: the answer first (overload, SLO verdicts, the scenario's
+/// headline metrics), then the run's identity, the request accounting,
+/// latency and cost, a row per component, the data tier, notes.
 /// `components` lists names and kinds in file order.
 pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> String {
     let mut s = String::new();
+    let first = first_sentence(description);
+    if first.is_empty() {
+        let _ = writeln!(s, "{}", r.scenario);
+    } else {
+        let _ = writeln!(s, "{}: {first}", r.scenario);
+    }
+    if let Some(n) = r.notes.iter().find(|n| n.starts_with("UNSTABLE")) {
+        let _ = writeln!(
+            s,
+            "OVERLOADED: {} The numbers below describe a system that cannot keep up.",
+            n.trim_start_matches("UNSTABLE:").trim()
+        );
+    }
+    for line in super::answers::slo_lines(&r.slo, r.replications) {
+        let _ = writeln!(s, "{line}");
+    }
+    if !r.headline.is_empty() {
+        let _ = writeln!(s, "Headline");
+        for line in super::answers::headline_lines(r) {
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    let _ = writeln!(s);
     let reps = if r.replications == 1 {
         "1 replication".to_string()
     } else {
@@ -35,20 +67,28 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
         "archsim {} · {} · seed {} · {} · {} s simulated, {} s warm-up",
         r.archsim_version, r.scenario, r.seed, reps, r.duration_s, r.warmup_s
     );
-    let first = first_sentence(description);
-    if !first.is_empty() {
-        let _ = writeln!(s, "{first}");
-    }
-    let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "Requests     offered {}  completed {}  failed {}  rejected {}  timed out {}",
+        "Requests     offered {} = completed {} + failed {} + rejected {} + timed out {} + in flight {}",
         count(r, "requests.offered"),
         count(r, "requests.completed"),
         count(r, "requests.failed"),
         count(r, "requests.rejected"),
         count(r, "requests.timed_out"),
+        count(r, "requests.in_flight"),
     );
+    if let Some(b) = r.value("requests.backlog_at_end").filter(|b| *b >= 0.5) {
+        let counted = r.value("requests.in_flight").unwrap_or(0.0);
+        let _ = writeln!(
+            s,
+            "             backlog in flight when the clock stopped: {b:.0}{}",
+            if counted >= 0.5 {
+                " (counted as not served: the run ended overloaded)"
+            } else {
+                " (all settled in the drain: the run was stable)"
+            }
+        );
+    }
     let avail = r
         .metrics
         .get("availability")
@@ -74,6 +114,17 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
         val(r, "latency.p999_ms", 2),
         val(r, "latency.max_ms", 2),
     );
+    // Money only when the scenario sets prices (cost.per_hour is reported
+    // only then).
+    if r.metrics.contains_key("cost.per_hour") {
+        let _ = writeln!(
+            s,
+            "Cost         {} for the run · {} per hour · {} per 30-day month",
+            money(r, "cost.total"),
+            money(r, "cost.per_hour"),
+            money(r, "cost.per_month"),
+        );
+    }
     let _ = writeln!(s);
     let w = components.iter().map(|(n, _)| n.len()).max().unwrap_or(9).max(9);
     let _ = writeln!(
@@ -83,8 +134,11 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
     );
     for (name, kind) in components {
         let p = format!("components.{name}.");
+        // A database's row shows its busiest primary: averaging a
+        // saturated primary with idle followers would hide the bottleneck.
         let util = r
-            .value(&format!("{p}utilization"))
+            .value(&format!("{p}primary_utilization_max"))
+            .or_else(|| r.value(&format!("{p}utilization")))
             .map(|u| format!("{:.1}", u * 100.0))
             .unwrap_or_else(|| "-".into());
         let _ = writeln!(
@@ -126,6 +180,15 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
                     count(r, &format!("{p}writes")),
                     count(r, &format!("{p}stale_reads")),
                 );
+                if let Some(u) = v("primary_utilization_max") {
+                    line.push_str(&format!(", utilization: busiest primary {:.1}%", u * 100.0));
+                    if let Some(m) = v("primary_utilization_mean") {
+                        line.push_str(&format!(", primaries mean {:.1}%", m * 100.0));
+                    }
+                    if let Some(f) = v("follower_utilization_mean") {
+                        line.push_str(&format!(", followers mean {:.1}%", f * 100.0));
+                    }
+                }
                 if let Some(lag) = v("replication_lag.mean_ms") {
                     line.push_str(&format!(", replication lag {lag:.1} ms"));
                 }
@@ -138,13 +201,17 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
                 data.push(line);
             }
             "autoscaler" => data.push(format!(
-                "{name}: {} scaling actions, serving replicas {}–{} (mean {}, {} at the end), cost {}",
+                "{name}: {} scaling actions, serving replicas {}–{} (mean {}, {} at the end){}",
                 count(r, &format!("{p}scale_events")),
                 count(r, &format!("{p}replicas_min")),
                 count(r, &format!("{p}replicas_max")),
                 val(r, &format!("{p}replicas_mean"), 1),
                 count(r, &format!("{p}replicas_final")),
-                r.value("cost.total").map(|c| format!("${c:.2}")).unwrap_or_else(|| "-".into()),
+                if r.metrics.contains_key("cost.per_hour") {
+                    format!(", cost {}", money(r, "cost.total"))
+                } else {
+                    String::new()
+                },
             )),
             "queue" => data.push(format!(
                 "{name}: depth mean {} (max {}), end-to-end mean {} ms, p99 {} ms, lost messages {}, dead-lettered {}",

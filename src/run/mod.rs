@@ -5,6 +5,7 @@
 //! summary, CSV, charts, pages) is [`crate::report`]'s business.
 
 pub mod points;
+pub mod slo;
 
 use std::collections::BTreeMap;
 
@@ -41,6 +42,12 @@ pub struct Report {
     pub duration_s: f64,
     /// Warm-up in seconds.
     pub warmup_s: f64,
+    /// The metrics the scenario's question is about (see [`headline_of`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headline: Vec<String>,
+    /// Each SLO objective judged against its metric's interval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slo: Vec<slo::SloResult>,
     /// Metric name → value and interval.
     pub metrics: BTreeMap<String, MetricValue>,
     /// Findings worth a human's attention (instability, saturation).
@@ -170,6 +177,8 @@ pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Repo
         replications: reps.len() as u32,
         duration_s: crate::engine::secs(cfg.duration),
         warmup_s: crate::engine::secs(cfg.warmup),
+        headline: Vec::new(),
+        slo: Vec::new(),
         metrics,
         notes: Vec::new(),
         latency_cdf: Vec::new(),
@@ -196,14 +205,100 @@ pub fn replication_values(reps: &[&crate::model::Metrics]) -> BTreeMap<String, V
 }
 
 /// The notes of several replications, each once, in first-seen order.
+/// Notes that differ only in their figures (a utilisation, a time) are one
+/// note, shown as the first replication that had it wrote it; with more than
+/// one replication each says in how many it appeared, e.g. `… (in 3 of 5
+/// replications)`, so a finding seen once is not taken for the rule.
 pub fn merge_notes<'a>(lists: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<String> {
-    let mut notes: Vec<String> = Vec::new();
-    for n in lists.into_iter().flatten() {
-        if !notes.contains(n) {
-            notes.push(n.clone());
+    let lists: Vec<&Vec<String>> = lists.into_iter().collect();
+    // (shape, first text, replications with it, texts differ)
+    let mut groups: Vec<(String, String, usize, bool)> = Vec::new();
+    for list in &lists {
+        let mut seen: Vec<usize> = Vec::new();
+        for n in list.iter() {
+            let shape = note_shape(n);
+            let i = match groups.iter().position(|g| g.0 == shape) {
+                Some(i) => i,
+                None => {
+                    groups.push((shape, n.clone(), 0, false));
+                    groups.len() - 1
+                }
+            };
+            if !seen.contains(&i) {
+                seen.push(i);
+                groups[i].2 += 1;
+                if groups[i].1 != *n {
+                    groups[i].3 = true;
+                }
+            }
         }
     }
-    notes
+    let n = lists.len();
+    groups
+        .into_iter()
+        .map(|(_, text, k, differ)| {
+            if n <= 1 {
+                text
+            } else if differ {
+                format!("{text} (in {k} of {n} replications; figures from the first that had it)")
+            } else {
+                format!("{text} (in {k} of {n} replications)")
+            }
+        })
+        .collect()
+}
+
+/// A note with its figures blanked: what makes two replications' notes the
+/// same finding.
+fn note_shape(n: &str) -> String {
+    let mut out = String::with_capacity(n.len());
+    // In a number (blanked), in an index such as `shard[0]` (kept).
+    let (mut in_num, mut in_index) = (false, false);
+    let mut prev = ' ';
+    for c in n.chars() {
+        if c.is_ascii_digit() && (prev == '[' || in_index) {
+            in_index = true;
+            out.push(c);
+        } else if c.is_ascii_digit() || (in_num && c == '.') {
+            if !in_num {
+                out.push('#');
+            }
+            in_num = true;
+        } else {
+            in_num = false;
+            in_index = false;
+            out.push(c);
+        }
+        prev = c;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_merged_across_replications_and_counted() {
+        let a = vec![
+            "UNSTABLE: db.shard[0] primary is saturated (utilization 100.0%)".to_string(),
+            "warm note".to_string(),
+        ];
+        let b = vec!["UNSTABLE: db.shard[0] primary is saturated (utilization 99.7%)".to_string()];
+        let c = vec!["UNSTABLE: db.shard[1] primary is saturated (utilization 99.7%)".to_string()];
+        let m = merge_notes([&a, &b, &c]);
+        assert_eq!(
+            m,
+            vec![
+                "UNSTABLE: db.shard[0] primary is saturated (utilization 100.0%) \
+                 (in 2 of 3 replications; figures from the first that had it)",
+                "warm note (in 1 of 3 replications)",
+                "UNSTABLE: db.shard[1] primary is saturated (utilization 99.7%) (in 1 of 3 replications)",
+            ]
+        );
+        // One replication: the notes as written.
+        assert_eq!(merge_notes([&a]), a);
+    }
 }
 
 /// The metric table of several replications (see [`combine`]).
@@ -244,7 +339,47 @@ pub fn combine_metrics(reps: &[&crate::model::Metrics]) -> BTreeMap<String, Metr
     metrics
 }
 
+/// What leads when a scenario names no headline metrics (and its sweep
+/// plots none): the tail and mean latency, throughput and availability.
+pub const DEFAULT_HEADLINE: [&str; 4] = [
+    "latency.p99_ms",
+    "latency.mean_ms",
+    "throughput_rps",
+    "availability",
+];
+
+/// A scenario's headline metrics: its `headline:` list, else its sweep's
+/// `plot.y`, else [`DEFAULT_HEADLINE`].
+pub fn headline_of(sc: &crate::scenario::Scenario) -> Vec<String> {
+    if !sc.headline.is_empty() {
+        return sc.headline.clone();
+    }
+    if let Some(y) = sc.sweep.as_ref().and_then(|s| s.plot.as_ref()).map(|p| &p.y)
+        && !y.is_empty()
+    {
+        return y.clone();
+    }
+    DEFAULT_HEADLINE.iter().map(|s| s.to_string()).collect()
+}
+
+/// A scenario's SLO objectives judged against a metric map.
+pub fn judge_slo(
+    sc: &crate::scenario::Scenario,
+    metrics: &BTreeMap<String, MetricValue>,
+    replications: u32,
+) -> Vec<slo::SloResult> {
+    let objectives = sc.slo.as_ref().map(|s| s.objectives()).unwrap_or_default();
+    slo::judge(&objectives, metrics, replications)
+}
+
 impl Report {
+    /// Attach what answers the scenario's question: its headline metrics
+    /// and its SLO verdicts.
+    pub fn answer(&mut self, sc: &crate::scenario::Scenario) {
+        self.headline = headline_of(sc);
+        self.slo = judge_slo(sc, &self.metrics, self.replications);
+    }
+
     /// A metric's value, if present.
     pub fn value(&self, name: &str) -> Option<f64> {
         self.metrics.get(name).map(|m| m.value)

@@ -17,6 +17,9 @@ pub struct PointReport {
     pub params: IndexMap<String, Value>,
     /// Replications combined.
     pub replications: u32,
+    /// Each SLO objective judged at this point.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slo: Vec<super::slo::SloResult>,
     /// Mean and 95% half-width of each metric.
     pub metrics: BTreeMap<String, MetricValue>,
     /// Seeds of the replications.
@@ -42,6 +45,9 @@ pub struct SweepReport {
     pub replications: u32,
     /// The grid.
     pub vary: IndexMap<String, Vec<Value>>,
+    /// The scenario's headline metrics (see [`super::headline_of`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headline: Vec<String>,
     /// One entry per point, in grid order.
     pub points: Vec<PointReport>,
 }

@@ -59,7 +59,14 @@ pub struct Scenario {
     /// Network latency between components.
     #[serde(default)]
     pub network: NetworkSpec,
-    /// Service-level objectives: drawn as dashed lines on sweep charts.
+    /// The metrics the scenario's question is about (report.json names, e.g.
+    /// `latency.p99_ms`, `clients.web.availability`, `components.db.hit_ratio`):
+    /// they lead the run summary, the sweep table, `compare` and the pages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headline: Vec<String>,
+    /// Service-level objectives: each is judged pass, fail or uncertain from
+    /// its 95% interval in `run`, `sweep` and `compare` (`--check-slo` exits 3
+    /// on a fail), and drawn as a dashed line on sweep charts.
     #[serde(default)]
     pub slo: Option<SloSpec>,
     /// The grid `archsim sweep` runs (ignored by `run`).
@@ -242,11 +249,64 @@ pub struct SloSpec {
     /// Availability target (fraction, e.g. 0.999).
     #[serde(default)]
     pub availability: Option<f64>,
+    /// Objectives on any metric: `{ metric: clients.web.latency.p99_ms, max: 250 }`,
+    /// `{ metric: throughput_rps, min: 900 }`, `{ metric: cost.per_month, max: 5000 }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objectives: Vec<ObjectiveSpec>,
+}
+
+/// One objective on a metric: exactly one of `max` (the metric must stay at
+/// or below it) and `min` (at or above it), in the metric's own unit (ms for
+/// `*_ms`, a fraction for availability and ratios, dollars for cost).
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveSpec {
+    /// A report.json metric name, or `error_ratio` / `clients.NAME.error_ratio`
+    /// (1 − availability).
+    pub metric: String,
+    /// The metric must be at most this.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// The metric must be at least this.
+    #[serde(default)]
+    pub min: Option<f64>,
+}
+
+/// Which side of its target an objective's metric must stay on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    /// Metric ≤ target (latency, error ratio, cost).
+    AtMost,
+    /// Metric ≥ target (availability, throughput).
+    AtLeast,
+}
+
+/// An objective in resolved form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Objective {
+    /// Metric name.
+    pub metric: String,
+    /// Which side is good.
+    pub goal: Goal,
+    /// The bound, in the metric's unit.
+    pub target: f64,
 }
 
 impl SloSpec {
     /// Each objective as (metric name, target value in the metric's unit).
     pub fn targets(&self) -> Vec<(String, f64)> {
+        self.objectives()
+            .into_iter()
+            .map(|o| (o.metric, o.target))
+            .collect()
+    }
+
+    /// Every objective, the shorthand fields first (latency at most,
+    /// availability at least), then `objectives` in file order. An entry
+    /// with neither `max` nor `min` is left out (validation reports it).
+    pub fn objectives(&self) -> Vec<Objective> {
         let mut v = Vec::new();
         for (name, d) in [
             ("latency.mean_ms", self.latency_mean),
@@ -256,11 +316,31 @@ impl SloSpec {
             ("latency.p999_ms", self.latency_p999),
         ] {
             if let Some(d) = d {
-                v.push((name.to_string(), d.as_millis_f64()));
+                v.push(Objective {
+                    metric: name.to_string(),
+                    goal: Goal::AtMost,
+                    target: d.as_millis_f64(),
+                });
             }
         }
         if let Some(a) = self.availability {
-            v.push(("availability".to_string(), a));
+            v.push(Objective {
+                metric: "availability".to_string(),
+                goal: Goal::AtLeast,
+                target: a,
+            });
+        }
+        for o in &self.objectives {
+            let (goal, target) = match (o.max, o.min) {
+                (Some(t), _) => (Goal::AtMost, t),
+                (None, Some(t)) => (Goal::AtLeast, t),
+                (None, None) => continue,
+            };
+            v.push(Objective {
+                metric: o.metric.clone(),
+                goal,
+                target,
+            });
         }
         v
     }

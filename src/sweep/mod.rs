@@ -767,6 +767,7 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
         points.push(PointReport {
             params: p.params.clone(),
             replications: ls.len() as u32,
+            slo: Vec::new(),
             metrics,
             replication_seeds: ls.iter().map(|l| l.seed).collect(),
             replication_values,
@@ -779,6 +780,7 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
         seed: plan.seed,
         replications: plan.replications,
         vary: plan.vary.clone(),
+        headline: Vec::new(),
         points,
     }
 }

@@ -349,6 +349,7 @@ fn sweep_report() -> SweepReport {
             ]
             .into();
             points.push(PointReport {
+                slo: Vec::new(),
                 params,
                 replications: 3,
                 metrics,
@@ -363,6 +364,7 @@ fn sweep_report() -> SweepReport {
         }
     }
     SweepReport {
+        headline: Vec::new(),
         archsim_version: "test".into(),
         scenario: "sweep-charts".into(),
         seed: 1,
@@ -445,6 +447,7 @@ fn sweep_charts_put_words_on_a_categorical_axis() {
         .iter()
         .enumerate()
         .map(|(i, a)| PointReport {
+            slo: Vec::new(),
             params: [("components.lb.algorithm".to_string(), Value::from(*a))]
                 .into_iter()
                 .collect(),
@@ -456,6 +459,7 @@ fn sweep_charts_put_words_on_a_categorical_axis() {
         })
         .collect();
     let report = SweepReport {
+        headline: Vec::new(),
         archsim_version: "test".into(),
         scenario: "algos".into(),
         seed: 1,

@@ -90,6 +90,7 @@ fn sweep_csv_quotes_parameter_values_with_commas() {
             ]
             .into();
             PointReport {
+                slo: Vec::new(),
                 params: [("components.api.service_time".to_string(), v.clone())]
                     .into_iter()
                     .collect::<IndexMap<_, _>>(),
@@ -102,6 +103,7 @@ fn sweep_csv_quotes_parameter_values_with_commas() {
         })
         .collect();
     let report = SweepReport {
+        headline: Vec::new(),
         archsim_version: "test".into(),
         scenario: "csv-test".into(),
         seed: 1,

@@ -23,6 +23,7 @@ use crate::scenario::limits::{
 use crate::scenario::spec::*;
 use crate::scenario::units::Duration;
 
+mod answers;
 mod clients;
 mod faults;
 mod network;
@@ -285,6 +286,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     let known = || known(sc);
 
     let network = network(&mut ck, sc);
+    answers::check(&mut ck, sc);
 
     // Clients.
     let mut clients = Vec::new();
