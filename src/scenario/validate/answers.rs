@@ -91,7 +91,7 @@ pub(crate) fn metric_problem(sc: &Scenario, name: &str) -> Option<String> {
 pub(super) fn check(ck: &mut Checker, sc: &Scenario) {
     for (i, m) in sc.headline.iter().enumerate() {
         if let Some(p) = metric_problem(sc, m) {
-            ck.err(format!("headline[{i}]"), p);
+            ck.err(format!("headline.{i}"), p);
         }
     }
     let Some(slo) = &sc.slo else { return };
@@ -104,7 +104,7 @@ pub(super) fn check(ck: &mut Checker, sc: &Scenario) {
         );
     }
     for (i, o) in slo.objectives.iter().enumerate() {
-        let p = format!("slo.objectives[{i}]");
+        let p = format!("slo.objectives.{i}");
         if let Some(m) = metric_problem(sc, &o.metric) {
             ck.err(format!("{p}.metric"), m);
         }
