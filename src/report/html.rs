@@ -263,9 +263,17 @@ fn components_table(r: &Report) -> String {
     for n in &names {
         let _ = write!(s, "<tr><td class=\"l\">{}</td>", escape(n));
         for (m, _, scale) in &present {
+            // A database's utilisation is its busiest primary's: an average
+            // with idle followers would hide the bottleneck.
+            let busiest = format!("components.{n}.primary_utilization_max");
+            let key = if *m == "utilization" && r.metrics.contains_key(&busiest) {
+                busiest
+            } else {
+                format!("components.{n}.{m}")
+            };
             let cell = r
                 .metrics
-                .get(&format!("components.{n}.{m}"))
+                .get(&key)
                 .map(|v| {
                     with_ci(&MetricValue {
                         value: v.value * scale,
