@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Check a headless-Chromium rendering of an archsim index.html.
 
-usage: page_check.py SCREENSHOT.png DOM.html MIN_SVGS
+usage: page_check.py SCREENSHOT.png DOM.html MIN_SVGS [NEEDED_TEXT...]
 
 Fails (exit 1) when the screenshot is blank (almost every pixel the same
-colour) or the rendered DOM holds fewer inline <svg> charts than expected.
+colour) or the rendered DOM holds fewer inline <svg> charts than expected,
+or lacks any of the NEEDED_TEXT strings (the parts a page must show, such as
+the SLO verdicts or the headline table).
 Standard library only: PNG is decoded here (8-bit, non-interlaced, as
 Chromium writes it), following the PNG specification's filter rules.
 """
@@ -69,12 +71,16 @@ def main():
     total = sum(counts.values())
     commonest = max(counts.values())
     ink = 1 - commonest / total
-    svgs = open(dom, encoding="utf-8", errors="replace").read().count("<svg")
+    text = open(dom, encoding="utf-8", errors="replace").read()
+    svgs = text.count("<svg")
     print(f"{shot}: {width}x{height}, {len(counts)} colours, {ink:.1%} non-background, {svgs} inline SVG charts")
     if ink < 0.02 or len(counts) < 8:
         raise SystemExit(f"{shot}: the page looks blank")
     if svgs < min_svgs:
         raise SystemExit(f"{dom}: expected at least {min_svgs} charts, found {svgs}")
+    missing = [n for n in sys.argv[4:] if n not in text]
+    if missing:
+        raise SystemExit(f"{dom}: the page lacks {missing}")
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
     if let Some(n) = r.notes.iter().find(|n| n.starts_with("UNSTABLE")) {
         let _ = writeln!(
             s,
-            "OVERLOADED: {} The numbers below describe a system that cannot keep up.",
-            n.trim_start_matches("UNSTABLE:").trim()
+            "OVERLOADED: {}{} The numbers below describe a system that cannot keep up.",
+            n.trim_start_matches("UNSTABLE:").trim(),
+            if n.trim_end().ends_with(['.', ')']) { "" } else { "." }
         );
     }
     for line in super::answers::slo_lines(&r.slo, r.replications) {

@@ -46,7 +46,8 @@ const TOP: &[&str] = &[
 /// Why `name` cannot be a metric of `sc`, if it cannot: a scenario-wide
 /// name must be one of [`TOP`]; `clients.NAME.…`, `components.NAME.…` and
 /// `breakdown.NAME.…` must name a client or component of the scenario (what
-/// follows is not checked: components report many metrics of their own).
+/// follows is not checked: components report many metrics of their own,
+/// and per-replica ones such as `components.api[3].utilization`).
 pub(crate) fn metric_problem(sc: &Scenario, name: &str) -> Option<String> {
     if TOP.contains(&name) {
         return None;
