@@ -17,6 +17,7 @@ mod fuzz;
 mod gateway;
 mod golden;
 mod layers;
+mod lessons;
 mod mutation;
 mod network;
 mod outputs;
