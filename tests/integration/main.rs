@@ -18,6 +18,7 @@ mod fuzz;
 mod gateway;
 mod golden;
 mod layers;
+mod lessons;
 mod mutation;
 mod network;
 mod outputs;
