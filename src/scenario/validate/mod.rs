@@ -29,9 +29,9 @@ mod network;
 mod totals;
 
 use crate::scenario::kinds::autoscaler::autoscalers;
-use clients::key_count;
 pub use clients::load_trace;
 pub(crate) use clients::{call_policy, keys_cfg};
+use clients::{key_count, keyless_clients};
 use faults::faults;
 use network::network;
 use totals::totals;
@@ -609,6 +609,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     // The scenario-wide totals are only meaningful once every value is.
     if ck.problems.is_empty() {
         totals(&mut ck, sc, &comps, key_space);
+    }
+    // Walks the calls, so only once every name resolves to its kind.
+    if ck.problems.is_empty() {
+        keyless_clients(&mut ck, sc, &added);
     }
 
     if !ck.problems.is_empty() {
