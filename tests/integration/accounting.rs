@@ -1,6 +1,8 @@
 //! What the report counts, and that it flatters nothing: a database's
 //! utilisation per role (a saturated primary is not averaged away by idle
-//! followers).
+//! followers), the outcomes of an overloaded run (its backlog is not served
+//! by the drain after the end), and every request offered accounted for
+//! once.
 
 use std::path::{Path, PathBuf};
 
@@ -180,5 +182,169 @@ fn the_primary_role_moves_with_a_failover() {
     assert!(
         (util - primary / 3.0).abs() < 1e-9,
         "pooled = the roles' core-weighted mean"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Outcomes: overload is not served by the drain
+// ---------------------------------------------------------------------------
+
+fn unstable(o: &RunOutput) -> bool {
+    o.notes.iter().any(|n| n.starts_with("UNSTABLE"))
+}
+
+/// offered = completed + failed + rejected + timed_out + in_flight, exactly,
+/// overall and for every client.
+fn every_request_accounted_for(what: &str, o: &RunOutput) {
+    let mut prefixes = vec![String::new()];
+    prefixes.extend(
+        o.metrics
+            .keys()
+            .filter_map(|k| k.strip_suffix("requests.offered"))
+            .filter(|p| p.starts_with("clients."))
+            .map(str::to_string),
+    );
+    assert!(prefixes.len() >= 2, "{what}: no per-client counts");
+    for p in &prefixes {
+        let n = |x: &str| get(o, &format!("{p}requests.{x}"));
+        let outcomes = ["completed", "failed", "rejected", "timed_out", "in_flight"].map(n);
+        println!("{what} {p}requests: offered {} = {outcomes:?}", n("offered"));
+        assert_eq!(
+            n("offered"),
+            outcomes.iter().sum::<f64>(),
+            "{what}: {p}requests.offered must be completed + failed + rejected + timed_out + in_flight"
+        );
+        let availability = get(o, &format!("{p}availability"));
+        let expected = if n("offered") == 0.0 {
+            1.0
+        } else {
+            n("completed") / n("offered")
+        };
+        assert_eq!(
+            availability, expected,
+            "{what}: {p}availability = completed ÷ offered"
+        );
+    }
+    assert!(get(o, "requests.backlog_at_end") >= 0.0);
+}
+
+#[test]
+fn an_overloaded_single_server_does_not_serve_its_backlog_after_the_end() {
+    // One core, 10 ms exponential (μ = 100/s), offered 110/s for 600 s with
+    // 30 s of warm-up. The server is saturated, the queue grows by about
+    // λ − μ = 10/s (the UNSTABLE note). Inside the window it completes about
+    // μ × 570 s = 57,000 requests, of which the ~(λ − μ) × 30 s = 300 left
+    // from the warm-up come first (FIFO), so of the λ × 570 s = 62,700
+    // offered after warm-up about 57,000 − 300 = 56,700 are served:
+    // availability ≈ 56,700 / 62,700 = 0.904 (one run's sampling noise is
+    // about ±0.005). The rest, about (λ − μ) × 570 s ≈ 5,700 more the 300,
+    // is in flight at the end. Before this rule the drain served that
+    // backlog after the end: availability 1.0 and a p99 of 54 s.
+    let outs = bundled("single-server.yaml", &["clients.users.arrival.poisson=110/s"], 1);
+    let o = &outs[0];
+    assert!(unstable(o), "110/s against 100/s must be flagged: {:?}", o.notes);
+    let availability = get(o, "availability");
+    let in_flight = get(o, "requests.in_flight");
+    let offered = get(o, "requests.offered");
+    println!("availability {availability:.4}, in flight {in_flight}, offered {offered}");
+    assert!(
+        (availability - 0.904).abs() < 0.02,
+        "availability {availability:.4}, expected ≈ 0.904 (served share of the window)"
+    );
+    assert!(
+        in_flight > 4_000.0 && in_flight < 7_500.0,
+        "backlog at the end: {in_flight}"
+    );
+    assert_eq!(in_flight, get(o, "requests.backlog_at_end"));
+    assert_eq!(in_flight, get(o, "clients.users.requests.in_flight"));
+    assert_eq!(availability, get(o, "clients.users.availability"));
+    // Latency describes the requests served inside the window only: below
+    // the time the last of them waited, which is under the window.
+    assert!(get(o, "latency.max_ms") < 570_000.0);
+    every_request_accounted_for("single-server at 110/s", o);
+}
+
+#[test]
+fn a_stable_run_still_settles_its_stragglers_in_the_drain() {
+    // single-server as bundled (ρ = 0.8): a handful of requests are in
+    // flight when the clock reaches the end; the drain answers them all,
+    // so availability is exactly 1 and nothing is left in flight.
+    let outs = bundled("single-server.yaml", &[], 1);
+    let o = &outs[0];
+    assert!(!unstable(o));
+    assert!(
+        get(o, "requests.backlog_at_end") > 0.0,
+        "some requests are in flight at the end"
+    );
+    assert_eq!(get(o, "requests.in_flight"), 0.0);
+    assert_eq!(get(o, "availability"), 1.0);
+    every_request_accounted_for("single-server", o);
+}
+
+#[test]
+fn every_request_offered_has_one_outcome_or_is_in_flight() {
+    // Stable and overloaded runs with timeouts, retries, breakers,
+    // rejections and runs stopped for too many requests in flight.
+    let cases: &[(&str, &[&str])] = &[
+        // Overloaded, naive retries and timeouts (UNSTABLE).
+        ("retry-storm.yaml", &[]),
+        // Budgeted retries.
+        (
+            "retry-storm.yaml",
+            &[
+                "clients.users.retry={max: 4, backoff: {exponential: {base: 100ms, cap: 5s}}, jitter: full, budget: 0.1}",
+            ],
+        ),
+        // Two clients, call timeouts exhausting a pool (failed, rejected).
+        ("timeout-cascade.yaml", &[]),
+        // A breaker failing fast.
+        ("circuit-breaker.yaml", &[]),
+        // Bursts refused by a full queue (rejected).
+        ("load-levelling.yaml", &["clients.shop.target=worker"]),
+        // No rate limit: the run is stopped with too many in flight.
+        (
+            "rate-limiting.yaml",
+            &["components.edge.rate_limit=null", "duration=2m"],
+        ),
+        // A per-identity rate limit (429s are rejections).
+        ("rate-limiting.yaml", &["duration=2m"]),
+        // A cache outage failing requests, then a fallback overloading
+        // the database.
+        ("cache-failure.yaml", &[]),
+        ("single-point-of-failure.yaml", &[]),
+    ];
+    let mut overloaded = 0;
+    // Every kind of outcome must occur somewhere among the cases.
+    let mut seen = [0.0; 5];
+    for (file, overrides) in cases {
+        let outs = bundled(file, overrides, 1);
+        let o = &outs[0];
+        let what = format!("{file} {overrides:?}");
+        every_request_accounted_for(&what, o);
+        for (i, x) in ["completed", "failed", "rejected", "timed_out", "in_flight"]
+            .iter()
+            .enumerate()
+        {
+            seen[i] += get(o, &format!("requests.{x}"));
+        }
+        if get(o, "sim.unstable") == 1.0 {
+            overloaded += 1;
+            // What was in flight at the end stays in flight.
+            assert_eq!(
+                get(o, "requests.in_flight"),
+                get(o, "requests.backlog_at_end"),
+                "{what}"
+            );
+        } else {
+            assert!(
+                get(o, "requests.in_flight") <= get(o, "requests.backlog_at_end"),
+                "{what}"
+            );
+        }
+    }
+    assert!(overloaded >= 2, "the cases must include overloaded runs");
+    assert!(
+        seen.iter().all(|&n| n > 0.0),
+        "completed, failed, rejected, timed out, in flight: {seen:?}"
     );
 }
