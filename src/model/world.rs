@@ -145,10 +145,15 @@ pub struct World {
     instant: (SimTime, u64),
     /// Events at one instant before a zero-time loop is suspected.
     livelock_after: u64,
+    /// The scenario sets a price: report the cost per hour and per month.
+    priced: bool,
 }
 
 /// Most fault windows drawn on the time charts.
 const MAX_ANNOTATIONS: usize = 100;
+
+/// Hours in the month of `cost.per_month`: 30 days.
+pub const HOURS_PER_MONTH: f64 = 720.0;
 
 /// The clients' side of the report as the clock reached the end of the
 /// window, before the drain. A run that ends overloaded (a component
@@ -252,6 +257,7 @@ impl World {
                     .sum();
                 LIVELOCK_EVENTS.saturating_add(users.saturating_mul(LIVELOCK_EVENTS_PER_USER))
             },
+            priced: cfg.priced,
         }
     }
 
@@ -751,6 +757,12 @@ impl World {
         };
         metrics.insert("requests.backlog_at_end".into(), backlog);
         client::overall_metrics(&latency, &mut metrics);
+        if self.priced {
+            // The window's cost as a rate: per hour, and per 30-day month.
+            let per_hour = metrics.get("cost.total").copied().unwrap_or(0.0) / (rc.window_s() / 3600.0);
+            metrics.insert("cost.per_hour".into(), per_hour);
+            metrics.insert("cost.per_month".into(), per_hour * HOURS_PER_MONTH);
+        }
         if let Some(&a) = metrics.get("availability") {
             // Equivalent downtime: the failed share of the measured window;
             // nines: −log10(1 − availability), 9 when nothing failed.

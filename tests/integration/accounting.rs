@@ -1,8 +1,8 @@
 //! What the report counts, and that it flatters nothing: a database's
 //! utilisation per role (a saturated primary is not averaged away by idle
 //! followers), the outcomes of an overloaded run (its backlog is not served
-//! by the drain after the end), and every request offered accounted for
-//! once.
+//! by the drain after the end), every request offered accounted for once,
+//! and cost as a rate when prices are set.
 
 use std::path::{Path, PathBuf};
 
@@ -346,5 +346,87 @@ fn every_request_offered_has_one_outcome_or_is_in_flight() {
     assert!(
         seen.iter().all(|&n| n > 0.0),
         "completed, failed, rejected, timed out, in flight: {seen:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Cost as a rate
+// ---------------------------------------------------------------------------
+
+#[test]
+fn cost_per_hour_and_per_month_only_when_a_price_is_set() {
+    let yaml = |price: &str| {
+        format!(
+            r#"
+name: cost
+duration: 2m
+warmup: 20s
+clients:
+  users: {{ arrival: {{ poisson: 50/s }}, target: api }}
+components:
+  api:
+    kind: service
+    replicas: 3
+    service_time: {{ exponential: 10ms }}
+    {price}
+"#
+        )
+    };
+    // 3 replicas × $0.10 an hour: $0.30 an hour, × 720 h = $216 a month.
+    let (_, outs) = run_yaml(&yaml("price_per_hour: 0.10"), 1, 1);
+    let o = &outs[0];
+    assert!(
+        (get(o, "cost.per_hour") - 0.30).abs() < 1e-9,
+        "{}",
+        get(o, "cost.per_hour")
+    );
+    assert!(
+        (get(o, "cost.per_month") - 216.0).abs() < 1e-6,
+        "{}",
+        get(o, "cost.per_month")
+    );
+    // The window's totals as before: 3 replicas × 100 s, × $0.10.
+    assert!((get(o, "cost.instance_hours") - 3.0 * 100.0 / 3600.0).abs() < 1e-9);
+    assert!((get(o, "cost.total") - 0.30 * 100.0 / 3600.0).abs() < 1e-9);
+    // A price of zero is a price: free, and said so.
+    let (_, outs) = run_yaml(&yaml("price_per_hour: 0"), 1, 1);
+    assert_eq!(get(&outs[0], "cost.per_hour"), 0.0);
+    assert_eq!(get(&outs[0], "cost.per_month"), 0.0);
+    // No price anywhere: no rate, the contract's totals as before.
+    let (_, outs) = run_yaml(&yaml(""), 1, 1);
+    let o = &outs[0];
+    assert!(!o.metrics.contains_key("cost.per_hour"));
+    assert!(!o.metrics.contains_key("cost.per_month"));
+    assert_eq!(get(o, "cost.total"), 0.0);
+    assert!(get(o, "cost.instance_hours") > 0.0);
+}
+
+#[test]
+fn cost_rates_sum_every_priced_kind() {
+    // A service, a cache and a database, each with its own price: the rate
+    // is the sum of instances × price (1 × 0.05 + 2 nodes × 0.02 + 2 nodes
+    // × 0.25 = 0.59 an hour; 424.80 a month).
+    let yaml = r#"
+name: cost-kinds
+duration: 1m
+warmup: 10s
+clients:
+  users: { arrival: { poisson: 50/s }, target: api, keys: { uniform: 1000 } }
+components:
+  api: { kind: service, service_time: 1ms, calls: [ cache ], price_per_hour: 0.05 }
+  cache: { kind: cache, capacity: 100, backend: db, nodes: 2, price_per_hour: 0.02 }
+  db: { kind: database, replicas: 1, read_time: 1ms, price_per_hour: 0.25 }
+"#;
+    let (_, outs) = run_yaml(yaml, 1, 1);
+    let o = &outs[0];
+    assert!(
+        (get(o, "cost.per_hour") - 0.59).abs() < 1e-9,
+        "{}",
+        get(o, "cost.per_hour")
+    );
+    assert!(
+        (get(o, "cost.per_month") - 424.8).abs() < 1e-6,
+        "{}",
+        get(o, "cost.per_month")
     );
 }

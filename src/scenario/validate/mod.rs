@@ -652,6 +652,13 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             .map(|d| d.as_nanos().max(1))
             .unwrap_or_else(|| auto_interval(sc.duration.as_nanos())),
         max_in_flight: opts.max_in_flight,
+        priced: sc.components.values().any(|c| match c {
+            ComponentSpec::Service(s) => s.price_per_hour.is_some(),
+            ComponentSpec::Cache(k) => k.price_per_hour.is_some(),
+            ComponentSpec::Cdn(k) => k.price_per_hour.is_some(),
+            ComponentSpec::Database(d) => d.price_per_hour.is_some(),
+            _ => false,
+        }),
     })
 }
 
