@@ -505,16 +505,29 @@ impl Component for Client {
     fn report(&self, rc: &ReportCtx, out: &mut Metrics, _notes: &mut Vec<String>) {
         let p = format!("clients.{}.", self.cfg.name);
         let answered = self.completed + self.failed + self.rejected + self.timed_out;
-        out.insert(format!("{p}requests.offered"), self.offered as f64);
-        out.insert(format!("{p}requests.completed"), self.completed as f64);
+        // Each request offered has one outcome or is still in flight:
+        // offered = completed + failed + rejected + timed_out + in_flight.
+        let in_flight = self.offered.saturating_sub(answered);
+        for (name, v) in [
+            ("requests.offered", self.offered),
+            ("requests.completed", self.completed),
+            ("requests.failed", self.failed),
+            ("requests.rejected", self.rejected),
+            ("requests.timed_out", self.timed_out),
+            ("requests.in_flight", in_flight),
+        ] {
+            out.insert(format!("{p}{name}"), v as f64);
+            *out.entry(name.to_string()).or_insert(0.0) += v as f64;
+        }
         out.insert(
             format!("{p}throughput_rps"),
             self.completed_in_window as f64 / rc.window_s(),
         );
         out.insert(
             format!("{p}availability"),
-            // Successful ÷ offered (SPEC §3); requests still unanswered after
-            // the drain count against it.
+            // Successful ÷ offered (SPEC §3); requests still unanswered
+            // when counted (after the drain, or at the end of an
+            // overloaded run) count against it.
             if self.offered == 0 {
                 1.0
             } else {
@@ -531,16 +544,6 @@ impl Component for Client {
                 format!("{p}latency.p99_ms"),
                 self.latency.quantile_ns(0.99) as f64 / 1e6,
             );
-        }
-        for (name, v) in [
-            ("requests.offered", self.offered),
-            ("requests.completed", self.completed),
-            ("requests.failed", self.failed),
-            ("requests.rejected", self.rejected),
-            ("requests.timed_out", self.timed_out),
-            ("requests.in_flight", self.offered.saturating_sub(answered)),
-        ] {
-            *out.entry(name.to_string()).or_insert(0.0) += v as f64;
         }
         *out.entry("requests.retries".to_string()).or_insert(0.0) += self.caller.retries as f64;
         self.caller.report(&p, out);

@@ -104,6 +104,9 @@ pub struct Config {
     pub partitions: Vec<std::sync::Arc<Groups>>,
     /// Injected latencies' ends and extra ns, for [`FaultAction::Latency`].
     pub latencies: Vec<(std::sync::Arc<Groups>, u64)>,
+    /// Some component sets a `price_per_hour` (`cost.per_hour` and
+    /// `cost.per_month` are reported only then).
+    pub priced: bool,
 }
 
 /// The model's registration list: each line is a kind's variant of

@@ -255,6 +255,13 @@ struct ShardState {
     restoring: bool,
     /// Node that a `crash: db.shard[N].primary` fault took down.
     crashed: Option<u32>,
+    /// Busy area (cores × ns) of the shard's primary role since the start
+    /// is this plus the current primary's `busy_tw.integral`: a failover
+    /// adds the old primary's integral and takes away the new one's, so
+    /// the role keeps its own time average across the change.
+    primary_area: i128,
+    /// The primary role's busy area when the warm-up ended.
+    primary_warm: i128,
 }
 
 /// A running database.
@@ -1280,7 +1287,10 @@ impl Database {
         }
         self.lost += lost;
         let old = st.primary;
+        let handed = self.nodes[(base + old) as usize].busy_tw.integral(now)
+            - self.nodes[c as usize].busy_tw.integral(now);
         let stt = &mut self.shard_st[s as usize];
+        stt.primary_area += handed;
         stt.primary = c % self.per;
         stt.term += 1;
         stt.lost_at = None;
@@ -1484,6 +1494,14 @@ impl Database {
         }
     }
 
+    /// Busy area (cores × ns) of shard `s`'s primary role from the start
+    /// to `t`, whichever node held it when.
+    fn primary_area(&self, s: usize, t: SimTime) -> i128 {
+        let st = &self.shard_st[s];
+        let node = s * self.per as usize + st.primary as usize;
+        st.primary_area + self.nodes.get(node).map_or(0, |n| n.busy_tw.integral(t))
+    }
+
     fn per_shard_series(&self) -> bool {
         self.cfg.max_shards > 1 && self.cfg.max_shards <= 8
     }
@@ -1588,6 +1606,9 @@ impl Component for Database {
         self.lag_n = 0;
         self.shard_requests.iter_mut().for_each(|x| *x = 0);
         self.failed = 0;
+        for s in 0..self.shard_st.len() {
+            self.shard_st[s].primary_warm = self.primary_area(s, now);
+        }
     }
 
     fn on_midpoint(&mut self, now: SimTime) {
@@ -1701,6 +1722,34 @@ impl Component for Database {
         }
         if let Some(m) = self.keys_moved {
             put("keys_moved", m);
+        }
+        if !matches!(self.cfg.mode, Mode::Quorum { .. }) {
+            // `utilization` pools every node, so a saturated primary beside
+            // idle followers reads as a third busy: each role on its own,
+            // time-averaged over the window as `utilization` is. Busy cores
+            // of each shard's primary role (whichever node held it):
+            let span = now.saturating_sub(self.warm) as f64;
+            let primaries: Vec<f64> = (0..self.shard_st.len())
+                .map(|s| {
+                    let area = self.primary_area(s, now) - self.shard_st[s].primary_warm;
+                    if span > 0.0 { area as f64 / span } else { 0.0 }
+                })
+                .collect();
+            let busy_primaries: f64 = primaries.iter().sum();
+            let cores = f64::from(self.cfg.cores);
+            // Core-time of each role: one node in `per` is a primary.
+            let primary_slots = slots / f64::from(self.per);
+            put(
+                "primary_utilization_max",
+                primaries.iter().copied().fold(0.0, f64::max) / cores,
+            );
+            put("primary_utilization_mean", busy_primaries / primary_slots);
+            if self.per > 1 {
+                put(
+                    "follower_utilization_mean",
+                    (self.busy.mean(now) - busy_primaries).max(0.0) / (slots - primary_slots).max(1e-9),
+                );
+            }
         }
         if self.cfg.max_shards <= 64 {
             for s in 0..self.cfg.max_shards as usize {

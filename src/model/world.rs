@@ -145,10 +145,29 @@ pub struct World {
     instant: (SimTime, u64),
     /// Events at one instant before a zero-time loop is suspected.
     livelock_after: u64,
+    /// The scenario sets a price: report the cost per hour and per month.
+    priced: bool,
 }
 
 /// Most fault windows drawn on the time charts.
 const MAX_ANNOTATIONS: usize = 100;
+
+/// Hours in the month of `cost.per_month`: 30 days.
+pub const HOURS_PER_MONTH: f64 = 720.0;
+
+/// The clients' side of the report as the clock reached the end of the
+/// window, before the drain. A run that ends overloaded (a component
+/// reported an `UNSTABLE` note, or the run was stopped for too many
+/// requests in flight) reports its requests from here: its backlog would
+/// only finish because arrivals stop, which no real overload grants, so
+/// the requests in flight at the end count as in flight, not served. A
+/// stable run reports after the drain, which settles those requests.
+struct AtEnd {
+    /// The clients' metrics at the end (`requests.in_flight` is the backlog).
+    metrics: Metrics,
+    /// Their merged latency histogram, kept only for an overloaded run.
+    latency: Option<crate::stats::Histogram>,
+}
 
 #[inline]
 fn exp_ns(rng: &mut Rng, mean: f64) -> SimTime {
@@ -238,6 +257,7 @@ impl World {
                     .sum();
                 LIVELOCK_EVENTS.saturating_add(users.saturating_mul(LIVELOCK_EVENTS_PER_USER))
             },
+            priced: cfg.priced,
         }
     }
 
@@ -334,10 +354,17 @@ impl World {
         for c in self.comps.iter().filter(|c| c.client_latency().is_none()) {
             c.report(&rc, &mut metrics, &mut notes);
         }
+        // …and the clients' counters as the clock reaches the end, before
+        // any drain: what is in flight now is the backlog, and an
+        // overloaded run reports from this snapshot (see [`AtEnd`]).
+        let overloaded = stopped || notes.iter().any(|n| n.starts_with("UNSTABLE"));
+        let at_end = self.clients_at_end(&rc, overloaded);
         // …then clients stop issuing and the requests still in flight get
         // up to `drain` to finish, so every request offered in the window
         // has an outcome: availability is successful ÷ offered (SPEC §3)
-        // without requests cut off by the end counting as failures.
+        // without requests cut off by the end counting as failures. An
+        // overloaded run drains too (its trajectory and fingerprint stay
+        // those of every run), but its outcomes are not taken from it.
         if !stopped {
             self.ctx.draining = true;
             let limit = self.end.saturating_add(self.drain);
@@ -345,7 +372,23 @@ impl World {
                 return None;
             }
         }
-        Some(self.finish(rc, metrics, notes, wall.elapsed().as_secs_f64()))
+        Some(self.finish(rc, metrics, notes, at_end, wall.elapsed().as_secs_f64()))
+    }
+
+    /// The clients' metrics as they stand now (the end of the window,
+    /// before the drain), and with `keep` their merged latency histogram.
+    fn clients_at_end(&self, rc: &ReportCtx, keep: bool) -> AtEnd {
+        let mut metrics = Metrics::new();
+        let mut latency = keep.then(crate::stats::Histogram::new);
+        for c in &self.comps {
+            if let Some(h) = c.client_latency() {
+                c.report(rc, &mut metrics, &mut Vec::new());
+                if let Some(l) = &mut latency {
+                    l.add(h);
+                }
+            }
+        }
+        AtEnd { metrics, latency }
     }
 
     /// The event loop, for the run (`DRAINING` false) and for the drain
@@ -685,17 +728,41 @@ impl World {
         rc: ReportCtx,
         mut metrics: Metrics,
         mut notes: Vec<String>,
+        at_end: AtEnd,
         wall_s: f64,
     ) -> RunOutput {
         let now = rc.now;
-        let mut latency = crate::stats::Histogram::new();
-        for c in &self.comps {
-            if let Some(h) = c.client_latency() {
-                c.report(&rc, &mut metrics, &mut notes);
-                latency.add(h);
+        let backlog = at_end.metrics.get("requests.in_flight").copied().unwrap_or(0.0);
+        let latency = match at_end.latency {
+            // Overloaded: what was in flight at the end stays in flight,
+            // not served, whatever the drain made of it.
+            Some(latency) => {
+                // Summed as the clients' reports sum them (services add
+                // their call edges' retries to `requests.retries`).
+                for (k, v) in at_end.metrics {
+                    *metrics.entry(k).or_insert(0.0) += v;
+                }
+                latency
             }
-        }
+            None => {
+                let mut latency = crate::stats::Histogram::new();
+                for c in &self.comps {
+                    if let Some(h) = c.client_latency() {
+                        c.report(&rc, &mut metrics, &mut notes);
+                        latency.add(h);
+                    }
+                }
+                latency
+            }
+        };
+        metrics.insert("requests.backlog_at_end".into(), backlog);
         client::overall_metrics(&latency, &mut metrics);
+        if self.priced {
+            // The window's cost as a rate: per hour, and per 30-day month.
+            let per_hour = metrics.get("cost.total").copied().unwrap_or(0.0) / (rc.window_s() / 3600.0);
+            metrics.insert("cost.per_hour".into(), per_hour);
+            metrics.insert("cost.per_month".into(), per_hour * HOURS_PER_MONTH);
+        }
         if let Some(&a) = metrics.get("availability") {
             // Equivalent downtime: the failed share of the measured window;
             // nines: −log10(1 − availability), 9 when nothing failed.

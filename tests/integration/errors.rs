@@ -654,8 +654,13 @@ fn at_the_limit_it_loads() {
     ];
     for (name, past, at) in cases {
         let path = fixture(name);
-        let text = std::fs::read_to_string(&path).unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(past), "{name} lacks {past:?}");
+        if name == "cache/flush_interval_1ns" {
+            // A client in front of a cache needs keys (reported once the
+            // rest of the file is valid: client/keys_missing_*).
+            text = text.replacen("    target: wb", "    target: wb\n    keys: { uniform: 100 }", 1);
+        }
         loads(&text.replace(past, at), path.parent().unwrap())
             .unwrap_or_else(|e| panic!("{name} with {at} should load:\n{e}"));
     }
@@ -670,6 +675,51 @@ fn at_the_limit_it_loads() {
     };
     let (_, cfg) = load_str("good.yaml", GOOD, Path::new("."), &[], &opts).unwrap();
     assert_eq!(cfg.duration / cfg.interval, 1_000_000);
+}
+
+/// A client without `keys` is refused only where keys matter (the fixtures
+/// `client/keys_missing_*`): with them, or where no request's key does,
+/// the same scenarios load.
+#[test]
+fn keys_are_asked_for_only_where_they_matter() {
+    for name in [
+        "client/keys_missing_before_a_cache",
+        "client/keys_missing_before_a_sharded_database",
+        "client/keys_missing_before_a_consistent_hash_balancer",
+        "client/keys_missing_before_a_database_that_gains_shards",
+    ] {
+        let path = fixture(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let keyed = text.replacen("    target:", "    keys: { uniform: 1000 }\n    target:", 1);
+        loads(&keyed, path.parent().unwrap()).unwrap_or_else(|e| panic!("{name} with keys:\n{e}"));
+    }
+    // Static requests take the static `keys`, else the client's.
+    let text = std::fs::read_to_string(fixture("client/keys_missing_static_to_a_cdn")).unwrap();
+    for (from, to) in [
+        ("target: edge }", "target: edge, keys: { uniform: 50 } }"),
+        ("    target: api", "    keys: { uniform: 1000 }\n    target: api"),
+    ] {
+        assert!(text.contains(from));
+        loads(&text.replacen(from, to, 1), Path::new(".")).unwrap();
+    }
+    // One shard and no cache: every key lands in the same place anyway.
+    // A session store is read by user, not by key.
+    for components in [
+        "  db: { kind: database, read_time: 1ms }\n",
+        "  api: { kind: service, state: { store: sessions }, service_time: 1ms }\n  \
+         sessions: { kind: cache, capacity: 100, backend: db }\n  db: { kind: database, shards: 2, read_time: 1ms }\n",
+    ] {
+        let target = if components.starts_with("  db") {
+            "db"
+        } else {
+            "api"
+        };
+        let yaml = format!(
+            "name: t\nduration: 1s\nclients:\n  u: {{ arrival: {{ poisson: 10/s }}, target: {target}, identities: 10 }}\n\
+             components:\n{components}"
+        );
+        loads(&yaml, Path::new(".")).unwrap_or_else(|e| panic!("should load:\n{yaml}\n{e}"));
+    }
 }
 
 /// A scenario whose line 10 is `    <field>` and everything else is valid:

@@ -1,6 +1,7 @@
 //! Whole-run tests, one binary (faster to link on 2 cores), a module per
 //! behaviour.
 
+mod accounting;
 mod answers;
 mod autoscaling;
 mod balancer_faults;

@@ -27,6 +27,115 @@ pub(crate) fn keys_cfg(ck: &mut Checker, p: &str, keys: Option<KeySpec>) -> Keys
     }
 }
 
+/// A client without `keys:` sends every request with key 0. Where keys
+/// decide what happens (a cache or CDN holds that one key and hits on it
+/// every time; a database with several shards, or a consistent-hash
+/// balancer, sends it all to one shard or replica) the numbers would be
+/// wrong without a word, so such a client is bad input when its requests
+/// can reach one of them: through balancers, gateways, DNS, services'
+/// calls, queues' consumers, caches' backends ([`Kind::edges`]). A
+/// session `store` is read by user, not by key, and is not such an edge.
+/// `added` is the shards each component gains by events (file order).
+///
+/// [`Kind::edges`]: crate::scenario::kinds::Kind::edges
+pub(crate) fn keyless_clients(ck: &mut Checker, sc: &Scenario, added: &[u32]) {
+    for (name, c) in &sc.clients {
+        if c.keys.is_some() {
+            continue;
+        }
+        // Static requests use the static keys, else the client's.
+        let statics = c
+            .static_content
+            .as_ref()
+            .filter(|st| st.keys.is_none())
+            .map(|st| st.target.as_str());
+        let found = std::iter::once((c.target.as_str(), false))
+            .chain(statics.map(|t| (t, true)))
+            .find_map(|(start, stat)| keyed_on_the_way(sc, start, added).map(|f| (f, stat)));
+        let Some(((route, (what, why)), stat)) = found else {
+            continue;
+        };
+        let (sends, add) = if stat {
+            ("its static requests reach", "to the client (or to its `static`)")
+        } else {
+            ("its requests reach", "to the client")
+        };
+        ck.err_key(
+            "clients",
+            name,
+            format!(
+                "`{name}` has no `keys`, so every request it sends has the same key, and {sends} {what} \
+                 ({name} → {}), {why}: add a key popularity {add}, e.g. `keys: {{ uniform: 10000 }}` \
+                 (10,000 equally popular keys) or `keys: {{ zipf: {{ n: 10000, s: 0.99 }} }}` (a few \
+                 keys much more popular than the rest)",
+                route.join(" → ")
+            ),
+        );
+    }
+}
+
+/// The route to a component whose behaviour depends on request keys, the
+/// component ("cache `c`") and what one key does to it.
+type Keyed<'a> = (Vec<&'a str>, (String, &'static str));
+
+/// The first component reachable from `start` (breadth first, along
+/// [`Kind::edges`](crate::scenario::kinds::Kind::edges)) whose behaviour
+/// depends on request keys.
+fn keyed_on_the_way<'a>(sc: &'a Scenario, start: &'a str, added: &[u32]) -> Option<Keyed<'a>> {
+    let first = sc.components.get_index_of(start)?;
+    let mut came_from: Vec<Option<usize>> = vec![None; sc.components.len()];
+    let mut seen = vec![false; sc.components.len()];
+    seen[first] = true;
+    let mut queue = std::collections::VecDeque::from([first]);
+    while let Some(i) = queue.pop_front() {
+        let (name, c) = sc.components.get_index(i)?;
+        let found = match c {
+            ComponentSpec::Cache(_) => Some((
+                format!("cache `{name}`"),
+                "which would hold that one key and answer almost every read from it (a hit ratio near 1)",
+            )),
+            ComponentSpec::Cdn(_) => Some((
+                format!("CDN `{name}`"),
+                "which would hold that one object and answer almost every request from it (a hit ratio \
+                 near 1)",
+            )),
+            ComponentSpec::Database(d) if d.shards.saturating_add(added.get(i).copied().unwrap_or(0)) > 1 => {
+                Some((
+                    format!("database `{name}`"),
+                    "whose shards split the keys, so the one shard holding that key would take every \
+                     request while the others idle",
+                ))
+            }
+            ComponentSpec::LoadBalancer(b) if b.algorithm == Algorithm::ConsistentHash => Some((
+                format!("load balancer `{name}`"),
+                "which hashes request keys onto its replicas, so every request would go to one \
+                 replica",
+            )),
+            _ => None,
+        };
+        if let Some(found) = found {
+            let mut route = vec![name.as_str()];
+            let mut at = i;
+            while let Some(prev) = came_from[at] {
+                at = prev;
+                route.push(sc.components.get_index(at)?.0.as_str());
+            }
+            route.reverse();
+            return Some((route, found));
+        }
+        for e in c.as_kind().edges(name) {
+            if let Some(t) = sc.components.get_index_of(e.target)
+                && !seen[t]
+            {
+                seen[t] = true;
+                came_from[t] = Some(i);
+                queue.push_back(t);
+            }
+        }
+    }
+    None
+}
+
 /// The number of keys a popularity draws from.
 pub(crate) fn key_count(k: &KeysCfg) -> u64 {
     match *k {

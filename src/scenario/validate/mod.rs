@@ -30,9 +30,9 @@ mod network;
 mod totals;
 
 use crate::scenario::kinds::autoscaler::autoscalers;
-use clients::key_count;
 pub use clients::load_trace;
 pub(crate) use clients::{call_policy, keys_cfg};
+use clients::{key_count, keyless_clients};
 use faults::faults;
 use network::network;
 use totals::totals;
@@ -612,6 +612,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     if ck.problems.is_empty() {
         totals(&mut ck, sc, &comps, key_space);
     }
+    // Walks the calls, so only once every name resolves to its kind.
+    if ck.problems.is_empty() {
+        keyless_clients(&mut ck, sc, &added);
+    }
 
     if !ck.problems.is_empty() {
         return Err(ck.problems);
@@ -650,6 +654,13 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             .map(|d| d.as_nanos().max(1))
             .unwrap_or_else(|| auto_interval(sc.duration.as_nanos())),
         max_in_flight: opts.max_in_flight,
+        priced: sc.components.values().any(|c| match c {
+            ComponentSpec::Service(s) => s.price_per_hour.is_some(),
+            ComponentSpec::Cache(k) => k.price_per_hour.is_some(),
+            ComponentSpec::Cdn(k) => k.price_per_hour.is_some(),
+            ComponentSpec::Database(d) => d.price_per_hour.is_some(),
+            _ => false,
+        }),
     })
 }
 
