@@ -45,7 +45,7 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
             s,
             "OVERLOADED: {}{} The numbers below describe a system that cannot keep up.",
             n.trim_start_matches("UNSTABLE:").trim(),
-            if n.trim_end().ends_with(['.', ')']) { "" } else { "." }
+            if n.trim_end().ends_with('.') { "" } else { "." }
         );
     }
     for line in super::answers::slo_lines(&r.slo, r.replications) {
