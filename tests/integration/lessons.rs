@@ -204,7 +204,7 @@ const STEPS: &[(u32, &[Expect])] = &[
                 "archsim run scenarios/caching-strategies.yaml",
                 &[
                     "components.cache.hit_ratio",
-                    "components.db.utilization",
+                    "components.db.primary_utilization_max",
                     "consistency.stale_reads",
                 ],
             ),
@@ -223,7 +223,11 @@ const STEPS: &[(u32, &[Expect])] = &[
         &[
             (
                 "archsim run scenarios/read-replicas.yaml",
-                &["latency.mean_ms", "components.db.shard[0].utilization"],
+                &[
+                    "latency.mean_ms",
+                    "components.db.primary_utilization_max",
+                    "components.db.follower_utilization_mean",
+                ],
             ),
             (
                 "archsim run scenarios/replication-lag-stale-reads.yaml",
