@@ -120,7 +120,8 @@ fn wrap_dots(s: &str) -> String {
 }
 
 /// A point's verdict badge, with the objectives that decided it when there
-/// are several (see [`super::verdict_text`]).
+/// are several (see [`super::verdict_text`]) on a line of their own, so the
+/// column stays narrow.
 fn verdict_html(results: &[SloResult]) -> String {
     let Some(all) = overall(results) else {
         return String::new();
@@ -128,7 +129,7 @@ fn verdict_html(results: &[SloResult]) -> String {
     let text = super::verdict_text(results);
     match text.split_once(" (") {
         Some((_, which)) => format!(
-            "{} <span class=\"ci\">{}</span>",
+            "{}<br><span class=\"ci\">{}</span>",
             badge_html(all),
             escape(which.trim_end_matches(')'))
         ),
@@ -159,17 +160,17 @@ fn slo_section(report: &SweepReport) -> String {
     s.push_str("</ul>\n");
     let _ = writeln!(
         s,
-        "<p>{} {} of {} points, {} {}, {} {}. A point passes an objective when the whole 95% interval of its \
+        "<p>Of {} points: {} {}, {} {}, {} {}. A point passes an objective when the whole 95% interval of its \
          metric lies on the good side of the target, fails when the whole interval lies on the bad side, and is \
          uncertain when the target falls inside it (more replications would tell); with one replication the \
          verdict rests on the estimate alone.</p>",
-        badge_html(Verdict::Pass),
-        count(Verdict::Pass),
         report.points.len(),
-        badge_html(Verdict::Fail),
+        count(Verdict::Pass),
+        badge_html(Verdict::Pass),
         count(Verdict::Fail),
-        badge_html(Verdict::Uncertain),
+        badge_html(Verdict::Fail),
         count(Verdict::Uncertain),
+        badge_html(Verdict::Uncertain),
     );
     s
 }
