@@ -166,6 +166,9 @@ pub struct SweepArgs {
     /// No progress, no table.
     #[arg(long)]
     pub quiet: bool,
+    /// Exit with code 3 when any point fails an SLO objective (its whole 95% interval on the bad side); the table's SLO column says which.
+    #[arg(long)]
+    pub check_slo: bool,
     /// Also write each chart as PNG.
     #[arg(long)]
     pub png: bool,
@@ -386,7 +389,7 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
     match crate::sweep::run(&opts, &cancel) {
         Ok(o) => {
             if !a.quiet {
-                out!("{}", crate::sweep::table(&o.report, None));
+                out!("{}", crate::sweep::table(&o.report));
                 outln!(
                     "Ran {} replications ({:.1} M events/s) in {:.1} s. Wrote {}",
                     o.ran,
@@ -394,6 +397,21 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
                     o.wall_s,
                     o.dir.display()
                 );
+            }
+            let failed = o
+                .report
+                .points
+                .iter()
+                .filter(|p| crate::run::slo::overall(&p.slo) == Some(crate::run::slo::Verdict::Fail))
+                .count();
+            if a.check_slo && failed > 0 {
+                if !a.quiet {
+                    eprintln!(
+                        "error: --check-slo: {failed} of {} points fail an SLO objective (see the table's SLO column)",
+                        o.report.points.len()
+                    );
+                }
+                return EXIT_SLO_FAILED;
             }
             0
         }

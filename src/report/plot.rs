@@ -26,7 +26,11 @@
 //! - an SLO is a dashed line of short `<polyline>`s in [`SLO_COLOR`] and a
 //!   `<text>` starting with "SLO";
 //! - a 95% error bar is one I-shaped `<polyline stroke-width="1">` in the
-//!   series' colour.
+//!   series' colour;
+//! - a point marker is a `<circle>` (a filled dot, or an open ring for an
+//!   UNSTABLE point), or, for an SLO verdict, a `×` of two `<polyline
+//!   stroke-width="3">` in [`FAIL_COLOR`] (missed) or an open diamond (two
+//!   `<polygon>`s) in the series' colour (undecided).
 
 use std::sync::{Arc, OnceLock};
 
@@ -64,6 +68,8 @@ pub const PALETTE: [&str; 8] = [
 pub const BAND_COLOR: &str = "#7F7F7F";
 /// Colour of SLO lines.
 pub const SLO_COLOR: &str = "#333333";
+/// Colour of a missed SLO's marker (the page's `.verdict.fail`).
+pub const FAIL_COLOR: &str = "#C03A00";
 
 pub(crate) const BLUE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
 pub(crate) const ORANGE: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
@@ -76,6 +82,7 @@ pub(crate) const GRID: RGBColor = RGBColor(0xE3, 0xE3, 0xE3);
 pub(crate) const AXIS: RGBColor = RGBColor(0x66, 0x66, 0x66);
 pub(crate) const BAND: RGBColor = RGBColor(0x7F, 0x7F, 0x7F);
 pub(crate) const SLO: RGBColor = RGBColor(0x33, 0x33, 0x33);
+pub(crate) const FAIL: RGBColor = RGBColor(0xC0, 0x3A, 0x00);
 
 /// The i-th palette colour (cycling after eight series).
 pub(crate) fn color(i: usize) -> RGBColor {
@@ -445,8 +452,57 @@ pub(crate) struct Line {
     pub(crate) color: RGBColor,
     /// (x, y); a non-finite y breaks the line.
     pub(crate) points: Vec<(f64, f64)>,
-    /// Markers at the points: (x, y, hollow).
-    pub(crate) markers: Vec<(f64, f64, bool)>,
+    /// Markers at the points: (x, y, shape).
+    pub(crate) markers: Vec<(f64, f64, Marker)>,
+}
+
+/// The shape of a point marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Marker {
+    /// A filled dot in the series' colour.
+    Dot,
+    /// An open ring in the series' colour (an UNSTABLE point).
+    Ring,
+    /// A × in [`FAIL_COLOR`] on a white disc (an SLO missed).
+    Cross,
+    /// An open diamond in the series' colour (an SLO undecided).
+    Diamond,
+}
+
+/// Draw a marker centred on pixel (x, y); `color` is the series' (all but
+/// the cross, which is always in the fail colour).
+pub(crate) fn draw_marker<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (x, y): (i32, i32),
+    color: RGBColor,
+    marker: Marker,
+) -> DrawResult<(), DB> {
+    match marker {
+        Marker::Dot => root.draw(&Circle::new((x, y), 4, color.filled())),
+        Marker::Ring => {
+            root.draw(&Circle::new((x, y), 5, WHITE.filled()))?;
+            root.draw(&Circle::new((x, y), 5, color.stroke_width(2)))
+        }
+        Marker::Cross => {
+            let r = 5;
+            root.draw(&Circle::new((x, y), 7, WHITE.filled()))?;
+            root.draw(&PathElement::new(
+                vec![(x - r, y - r), (x + r, y + r)],
+                FAIL.stroke_width(3),
+            ))?;
+            root.draw(&PathElement::new(
+                vec![(x - r, y + r), (x + r, y - r)],
+                FAIL.stroke_width(3),
+            ))
+        }
+        Marker::Diamond => {
+            // Two <polygon>s, an outer one in the colour and a white inner
+            // one, so the outline is no `<polyline>` (a data line's shape).
+            let diamond = |r: i32| vec![(x, y - r), (x + r, y), (x, y + r), (x - r, y)];
+            root.draw(&Polygon::new(diamond(7), color.filled()))?;
+            root.draw(&Polygon::new(diamond(4), WHITE.filled()))
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -476,6 +532,10 @@ pub(crate) struct Plot {
     pub(crate) bands: Vec<Annotation>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) errbars: Vec<ErrBar>,
+    /// What the point markers mean, a row under the legend: (label,
+    /// colour, shape), after `marker_key_title`.
+    pub(crate) marker_key: Vec<(String, RGBColor, Marker)>,
+    pub(crate) marker_key_title: Option<String>,
 }
 
 impl Plot {
@@ -491,6 +551,8 @@ impl Plot {
             bands: Vec::new(),
             rules: Vec::new(),
             errbars: Vec::new(),
+            marker_key: Vec::new(),
+            marker_key_title: None,
         }
     }
 
@@ -546,6 +608,9 @@ pub(crate) enum Item<'a> {
     Series(&'a str, RGBColor, Swatch),
     /// An annotation's number and label.
     Key(&'a str, &'a str),
+    /// A point marker's meaning: its shape (in the colour given, but for
+    /// the cross) and label.
+    Mark(&'a str, RGBColor, Marker),
 }
 
 pub(crate) const SWATCH_W: f64 = 22.0;
@@ -554,7 +619,7 @@ impl Item<'_> {
     pub(crate) fn width(&self) -> f64 {
         match self {
             Item::Heading(t) => text_width(t, TEXT_PX),
-            Item::Series(l, _, _) => SWATCH_W + 6.0 + text_width(l, TEXT_PX),
+            Item::Series(l, _, _) | Item::Mark(l, _, _) => SWATCH_W + 6.0 + text_width(l, TEXT_PX),
             Item::Key(n, l) => text_width(n, TEXT_PX) * 1.1 + 5.0 + text_width(l, TEXT_PX),
         }
     }
@@ -612,6 +677,14 @@ pub(crate) fn flow<DB: DrawingBackend>(
                             }
                         }
                     }
+                    root.draw(&Text::new(
+                        label.to_string(),
+                        (x0 + SWATCH_W as i32 + 6, cy),
+                        text(),
+                    ))?;
+                }
+                Item::Mark(label, c, marker) => {
+                    draw_marker(root, (x0 + SWATCH_W as i32 / 2, cy), *c, *marker)?;
                     root.draw(&Text::new(
                         label.to_string(),
                         (x0 + SWATCH_W as i32 + 6, cy),
@@ -757,7 +830,13 @@ pub(crate) fn draw_plot<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &P
         }
     }
     let bands = band_layout(p);
-    let key: Vec<Item> = bands.key.iter().map(|(n, l)| Item::Key(n, l)).collect();
+    let mut key: Vec<Item> = bands.key.iter().map(|(n, l)| Item::Key(n, l)).collect();
+    if !p.marker_key.is_empty() {
+        if let Some(t) = &p.marker_key_title {
+            key.push(Item::Heading(t));
+        }
+        key.extend(p.marker_key.iter().map(|(l, c, m)| Item::Mark(l, *c, *m)));
+    }
     let top = draw_header(root, &p.title, p.subtitle.as_deref(), &legend, &key)?;
     let top = top + bands.n_rows as i32 * BAND_ROW + if bands.n_rows > 0 { 4 } else { 0 };
     let area = root.margin(top, 10, LEFT_MARGIN, right_margin(&p.x));
@@ -868,13 +947,8 @@ where
     }
 
     for l in &p.lines {
-        for (x, y, hollow) in &l.markers {
-            if *hollow {
-                chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, WHITE.filled())))?;
-                chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, l.color.stroke_width(2))))?;
-            } else {
-                chart.draw_series(std::iter::once(Circle::new((*x, *y), 4, l.color.filled())))?;
-            }
+        for (x, y, marker) in &l.markers {
+            draw_marker(root, chart.backend_coord(&(*x, *y)), l.color, *marker)?;
         }
     }
 

@@ -1,14 +1,16 @@
 //! The charts of a sweep: each metric against a varied parameter, one line
-//! per value of another, with 95% error bars and SLO lines.
+//! per value of another, with 95% error bars, SLO lines and, on a metric
+//! with an objective, each point marked by its verdict.
 
 use serde_json::Value;
 
 use crate::report::plot::{
-    Axis, ChartFile, ErrBar, Line, Plot, Rule, category_axis, color, fmt_tick, linear_axis, log_axis,
-    metric_label, trim_zeros, wants_log,
+    Axis, ChartFile, ErrBar, Line, MUTED, Marker, Plot, Rule, category_axis, color, fmt_tick, linear_axis,
+    log_axis, metric_label, trim_zeros, wants_log,
 };
 use crate::report::value_label;
-use crate::run::{PointReport, SweepReport};
+use crate::run::slo::{Verdict, overall};
+use crate::run::{DEFAULT_HEADLINE, PointReport, SweepReport};
 use crate::scenario::spec::PlotSpec;
 
 /// The short unit of an SLO label.
@@ -87,12 +89,22 @@ fn x_values(values: &[Value]) -> XValues {
     XValues::Categorical(texts)
 }
 
-/// The sweep's charts: for each metric of `plot.y` (default latency p99,
+/// A point's verdict on the objectives on `metric`, if it has any.
+fn verdict_on(p: &PointReport, metric: &str) -> Option<Verdict> {
+    let on: Vec<_> = p.slo.iter().filter(|r| r.metric == metric).cloned().collect();
+    overall(&on)
+}
+
+/// The sweep's charts: for each metric of `plot.y` (default the report's
+/// headline metrics when the scenario names some, else latency p99,
 /// throughput, availability), the metric against `plot.x` (default the
 /// first varied parameter), one line per value of `plot.series` (default
 /// the second), means with 95% error bars, and a dashed line for each SLO
-/// target on that metric (`slo` as from `SloSpec::targets`). Parameters
-/// beyond x and series are held at their first value.
+/// target on that metric (`slo` as from `SloSpec::targets`). Where a point
+/// was judged on an objective on the metric (`PointReport::slo`), its
+/// marker says the verdict: a dot for a pass, a × for a fail, an open
+/// diamond when uncertain. Parameters beyond x and series are held at
+/// their first value.
 pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(String, f64)]) -> Vec<ChartFile> {
     let params: Vec<&String> = report.vary.keys().collect();
     let x_param = plot
@@ -108,6 +120,9 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         .or_else(|| params.iter().find(|p| ***p != x_param).map(|s| s.to_string()));
     let metrics: Vec<String> = match plot.map(|p| &p.y) {
         Some(y) if !y.is_empty() => y.clone(),
+        _ if !report.headline.is_empty() && report.headline.iter().ne(DEFAULT_HEADLINE.iter()) => {
+            report.headline.clone()
+        }
         _ => ["latency.p99_ms", "throughput_rps", "availability"]
             .iter()
             .map(|s| s.to_string())
@@ -170,7 +185,7 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         let mut ys: Vec<f64> = Vec::new();
         let mut means: Vec<f64> = Vec::new();
         for (si, sv) in series_vals.iter().enumerate() {
-            let mut pts: Vec<(f64, f64, bool, Option<f64>)> = points
+            let mut pts: Vec<(f64, f64, Marker, Option<f64>)> = points
                 .iter()
                 .filter(|p| match (sv, &series_param) {
                     (Some(v), Some(s)) => p.params.get(s) == Some(*v),
@@ -180,7 +195,13 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
                     let x = x_of(p.params.get(&x_param)?)?;
                     let m = p.metrics.get(metric)?;
                     let unstable = p.notes.iter().any(|n| n.starts_with("UNSTABLE"));
-                    Some((x, m.value * scale, unstable, m.ci95.map(|c| c * scale)))
+                    let marker = match verdict_on(p, metric) {
+                        Some(Verdict::Fail) => Marker::Cross,
+                        Some(Verdict::Uncertain | Verdict::NoData) => Marker::Diamond,
+                        Some(Verdict::Pass) | None if unstable => Marker::Ring,
+                        Some(Verdict::Pass) | None => Marker::Dot,
+                    };
+                    Some((x, m.value * scale, marker, m.ci95.map(|c| c * scale)))
                 })
                 .filter(|p| p.1.is_finite())
                 .collect();
@@ -275,7 +296,10 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         if !errbars.is_empty() {
             sub.push_str(", bars: 95% interval");
         }
-        if lines.iter().any(|l| l.markers.iter().any(|m| m.2)) {
+        if lines
+            .iter()
+            .any(|l| l.markers.iter().any(|m| m.2 == Marker::Ring))
+        {
             sub.push_str(", open circle: UNSTABLE");
         }
         for (k, v) in &fixed {
@@ -286,6 +310,14 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         p.lines = lines;
         p.errbars = errbars;
         p.rules = rules;
+        if points.iter().any(|pt| verdict_on(pt, metric).is_some()) {
+            p.marker_key_title = Some("SLO verdict:".into());
+            p.marker_key = vec![
+                ("pass".into(), MUTED, Marker::Dot),
+                ("fail".into(), MUTED, Marker::Cross),
+                ("uncertain".into(), MUTED, Marker::Diamond),
+            ];
+        }
         if let Some(c) = p.render() {
             out.push(c);
         }

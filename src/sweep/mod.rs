@@ -33,7 +33,9 @@ use crate::files::{Folder, Kind};
 use crate::model::{Config, Metrics, World};
 use crate::report::write_atomic;
 use crate::report::{CsvText, value_label};
+use crate::run::slo::{SloResult, Verdict, overall};
 use crate::run::{MetricValue, PointReport, SweepReport, combine_metrics};
+use crate::scenario::spec::Objective;
 use crate::scenario::{self, BuildOptions};
 pub use grid::Point;
 
@@ -149,6 +151,11 @@ pub struct Plan {
     /// With `--precision`: the most replications a point may reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_replications: Option<u32>,
+    /// The overrides every point applies (`--seed`, `--duration`, `--set`),
+    /// so that `merge` judges the objectives of the scenario the slices ran
+    /// (the input hash already covers them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 impl Plan {
@@ -160,6 +167,7 @@ impl Plan {
             file: String::new(),
             shard: None,
             max_replications: None,
+            overrides: Vec::new(),
             ..p.clone()
         };
         strip(self) == strip(other)
@@ -283,22 +291,19 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", base.scenario.name)));
-    let mut hash_input = text.clone();
-    for o in &opts.overrides {
-        hash_input.push('\n');
-        hash_input.push_str(o);
-    }
     let plan = Plan {
         archsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: base.scenario.name.clone(),
         file: opts.file.display().to_string(),
-        input_hash: format!("{:016x}", stable_hash(&hash_input)),
+        input_hash: plan_hash(&text, &opts.overrides),
         seed: base.scenario.seed,
         replications,
         vary: params.clone(),
         shard: opts.shard,
         max_replications: (!opts.precision.is_empty()).then_some(opts.max_replications),
+        overrides: opts.overrides.clone(),
     };
+    let question = question(&opts.file, &text, &base.scenario, &opts.overrides, &params)?;
     let mut folder = Folder::claim(&dir, Kind::Sweep, &plan.scenario, opts.force, "--out")
         .map_err(|e| SweepError::from_output(&e))?;
     prepare_folder(&mut folder, &plan, opts)?;
@@ -450,7 +455,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         // Precision rounds: a point whose named intervals are still too wide
         // doubles its replications (up to the cap). The rule reads only
         // results, so the outcome does not depend on timing or --jobs.
-        let report = build_report(&plan, &read_plan_lines(&lines_path, &plan)?.0);
+        let report = build_report(&plan, &read_plan_lines(&lines_path, &plan)?.0, Some(&question));
         let mut more = false;
         for (i, pr) in report.points.iter().enumerate() {
             let wide = opts.precision.iter().any(|(m, rel)| match pr.metrics.get(m) {
@@ -472,7 +477,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     }
     drop(writer);
     let lines = read_plan_lines(&lines_path, &plan)?.0;
-    let report = build_report(&plan, &lines);
+    let report = build_report(&plan, &lines, Some(&question));
     let mut stage = folder.stage().map_err(|e| SweepError::from_output(&e))?;
     stage_outputs(&mut stage, &report, Some(&base.scenario), opts.png)?;
     stage
@@ -748,8 +753,61 @@ pub fn read_plan_lines(path: &Path, plan: &Plan) -> Result<(Vec<Line>, Skipped),
     Ok((seen.into_values().collect(), skipped))
 }
 
-/// Combine lines (any order) into the sweep report, points in grid order.
-pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
+/// What a sweep asks of its points: the scenario's headline metrics and
+/// each grid point's SLO objectives.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Question {
+    /// The headline metrics ([`crate::run::headline_of`] the scenario).
+    pub headline: Vec<String>,
+    /// Each grid point's objectives, in grid order.
+    pub objectives: Vec<Vec<Objective>>,
+}
+
+/// The question of a sweep of `base` (the scenario as loaded with the
+/// sweep's `overrides`) over the grid `vary`. The objectives are the base's
+/// at every point, unless the grid varies the `slo` block itself: then each
+/// point's own (the file with the overrides and that point's parameters).
+pub fn question(
+    file: &Path,
+    text: &str,
+    base: &scenario::Scenario,
+    overrides: &[String],
+    vary: &IndexMap<String, Vec<Value>>,
+) -> Result<Question, SweepError> {
+    let points = grid::points(vary);
+    let objectives_of = |sc: &scenario::Scenario| sc.slo.as_ref().map(|s| s.objectives()).unwrap_or_default();
+    let varies_slo = vary.keys().any(|k| k == "slo" || k.starts_with("slo."));
+    let objectives = if varies_slo {
+        let label = file.display().to_string();
+        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        points
+            .iter()
+            .map(|point| {
+                let mut ov = overrides.to_vec();
+                ov.extend(
+                    point
+                        .overrides()
+                        .iter()
+                        .map(|o| scenario::labeled("sweep point", o)),
+                );
+                scenario::load_str(&label, text, &base_dir, &ov, &BuildOptions::default())
+                    .map(|(sc, _)| objectives_of(&sc))
+                    .map_err(|e| SweepError::BadInput(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        vec![objectives_of(base); points.len()]
+    };
+    Ok(Question {
+        headline: crate::run::headline_of(base),
+        objectives,
+    })
+}
+
+/// Combine lines (any order) into the sweep report, points in grid order;
+/// with a `question`, each point's SLO verdicts and the headline (a fresh
+/// sweep, `--resume` and `merge` all build it so, hence agree).
+pub fn build_report(plan: &Plan, lines: &[Line], question: Option<&Question>) -> SweepReport {
     let mut by_point: BTreeMap<usize, Vec<&Line>> = BTreeMap::new();
     for l in lines {
         by_point.entry(l.point).or_default().push(l);
@@ -764,10 +822,15 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
         let metrics = combine_metrics(&refs);
         let replication_values = crate::run::replication_values(&refs);
         let notes = crate::run::merge_notes(ls.iter().map(|l| &l.notes));
+        let replications = ls.len() as u32;
+        let slo = question
+            .and_then(|q| q.objectives.get(i))
+            .map(|o| crate::run::slo::judge(o, &metrics, replications))
+            .unwrap_or_default();
         points.push(PointReport {
             params: p.params.clone(),
-            replications: ls.len() as u32,
-            slo: Vec::new(),
+            replications,
+            slo,
             metrics,
             replication_seeds: ls.iter().map(|l| l.seed).collect(),
             replication_values,
@@ -780,14 +843,57 @@ pub fn build_report(plan: &Plan, lines: &[Line]) -> SweepReport {
         seed: plan.seed,
         replications: plan.replications,
         vary: plan.vary.clone(),
-        headline: Vec::new(),
+        headline: question.map(|q| q.headline.clone()).unwrap_or_default(),
         points,
+    }
+}
+
+/// The sweep.csv column of each of a point's objectives: `slo:<metric>`
+/// (`#2`, `#3`… for a second objective on one metric).
+fn slo_names(results: &[SloResult]) -> Vec<String> {
+    let mut cols: Vec<String> = Vec::new();
+    for r in results {
+        let base = format!("slo:{}", r.metric);
+        let mut name = base.clone();
+        let mut n = 1;
+        while cols.contains(&name) {
+            n += 1;
+            name = format!("{base}#{n}");
+        }
+        cols.push(name);
+    }
+    cols
+}
+
+/// Every point's SLO columns, in first-seen order (the points share one
+/// list unless the grid varies the `slo` block).
+fn slo_columns(report: &SweepReport) -> Vec<String> {
+    let mut cols: Vec<String> = Vec::new();
+    for p in &report.points {
+        for c in slo_names(&p.slo) {
+            if !cols.contains(&c) {
+                cols.push(c);
+            }
+        }
+    }
+    cols
+}
+
+/// A verdict as sweep.json spells it: `pass`, `fail`, `uncertain`, `no_data`.
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Uncertain => "uncertain",
+        Verdict::NoData => "no_data",
     }
 }
 
 /// `sweep.csv`: one row per point: parameters, replications, then each
 /// metric's value and ci95 (quoted by the csv crate where a field needs it:
-/// a parameter value such as a list label may hold a comma).
+/// a parameter value such as a list label may hold a comma); when the
+/// scenario has SLO objectives, then `slo` (the point's overall verdict)
+/// and a `slo:<metric>` verdict per objective, spelt as in sweep.json.
 pub fn csv(report: &SweepReport) -> String {
     let mut metrics: Vec<&String> = report.points.iter().flat_map(|p| p.metrics.keys()).collect();
     metrics.sort();
@@ -798,6 +904,11 @@ pub fn csv(report: &SweepReport) -> String {
     for m in &metrics {
         header.push((*m).clone());
         header.push(format!("{m}.ci95"));
+    }
+    let slo_cols = slo_columns(report);
+    if !slo_cols.is_empty() {
+        header.push("slo".into());
+        header.extend(slo_cols.iter().cloned());
     }
     w.record(&header);
     for p in &report.points {
@@ -817,6 +928,17 @@ pub fn csv(report: &SweepReport) -> String {
                     row.push(String::new());
                     row.push(String::new());
                 }
+            }
+        }
+        if !slo_cols.is_empty() {
+            row.push(overall(&p.slo).map(verdict_name).unwrap_or_default().to_string());
+            let names = slo_names(&p.slo);
+            for c in &slo_cols {
+                let v = names
+                    .iter()
+                    .position(|n| n == c)
+                    .map(|i| verdict_name(p.slo[i].verdict));
+                row.push(v.unwrap_or_default().to_string());
             }
         }
         w.record(&row);
@@ -937,12 +1059,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<Swe
         jl.push('\n');
     }
     let lines: Vec<Line> = lines.into_values().collect();
-    let report = build_report(&plan, &lines);
-    // The scenario (for its plot block, SLOs and description), if it is
-    // where the shards found it.
-    let scenario = scenario::load(Path::new(&plan.file), &[], &BuildOptions::default())
-        .ok()
-        .map(|l| l.scenario);
+    // The scenario (for its headline, objectives, plot block and
+    // description), with the overrides the slices ran, if it is where they
+    // found it.
+    let (scenario, question) = match merged_scenario(&plan) {
+        Ok((sc, q)) => (Some(sc), Some(q)),
+        Err(why) => {
+            eprintln!(
+                "note: {why}: the merged sweep has no headline, SLO verdicts, plot block or description"
+            );
+            (None, None)
+        }
+    };
+    let report = build_report(&plan, &lines, question.as_ref());
     let mut stage = folder.stage().map_err(|e| SweepError::from_output(&e))?;
     let staged = |e: crate::files::OutputError| SweepError::from_output(&e);
     stage
@@ -952,6 +1081,38 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<Swe
     stage_outputs(&mut stage, &report, scenario.as_ref(), png)?;
     stage.commit(&[]).map_err(staged)?;
     Ok(report)
+}
+
+/// The scenario a merged sweep's slices ran (its file as the plan names
+/// it, with the plan's overrides) and its question; why not, if it cannot
+/// be loaded. A file changed since the slices ran is used as it is now,
+/// with a note.
+fn merged_scenario(plan: &Plan) -> Result<(scenario::Scenario, Question), String> {
+    let file = Path::new(&plan.file);
+    let loaded = scenario::load(file, &plan.overrides, &BuildOptions::default())
+        .map_err(|e| format!("cannot load the scenario {}: {e}", file.display()))?;
+    let text = scenario::read_source(file, &plan.overrides)
+        .map_err(|e| format!("cannot read the scenario {}: {e}", file.display()))?;
+    if plan_hash(&text, &plan.overrides) != plan.input_hash {
+        eprintln!(
+            "note: {} has changed since the sweep ran: its headline, SLO objectives and plot block are taken \
+             from it as it is now",
+            file.display()
+        );
+    }
+    let q =
+        question(file, &text, &loaded.scenario, &plan.overrides, &plan.vary).map_err(|e| e.to_string())?;
+    Ok((loaded.scenario, q))
+}
+
+/// The plan's `input_hash`: of the scenario text and the overrides.
+fn plan_hash(text: &str, overrides: &[String]) -> String {
+    let mut hash_input = text.to_string();
+    for o in overrides {
+        hash_input.push('\n');
+        hash_input.push_str(o);
+    }
+    format!("{:016x}", stable_hash(&hash_input))
 }
 
 /// Progress: an indicatif bar on a terminal, a plain line every ~10 s
@@ -1017,23 +1178,89 @@ impl Progress {
     }
 }
 
-/// A text table of the points: parameters, then the chosen metrics (the
-/// plot block's, else latency p99, throughput and availability) with ± their
-/// 95% half-width.
-pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
-    let default = [
-        "latency.p99_ms",
-        "latency.mean_ms",
-        "throughput_rps",
-        "availability",
-    ];
-    let metrics: Vec<String> = match metrics {
-        Some(m) if !m.is_empty() => m.to_vec(),
-        _ => default.iter().map(|s| s.to_string()).collect(),
+/// The metrics a sweep's table and page lead with: the report's headline,
+/// else (a report built without its scenario) [`crate::run::DEFAULT_HEADLINE`].
+pub fn headline(report: &SweepReport) -> Vec<String> {
+    if report.headline.is_empty() {
+        crate::run::DEFAULT_HEADLINE
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        report.headline.clone()
+    }
+}
+
+/// Whether the sweep judged objectives (every point has the same list,
+/// unless the grid varies the `slo` block).
+pub fn has_objectives(report: &SweepReport) -> bool {
+    report.points.iter().any(|p| !p.slo.is_empty())
+}
+
+/// A metric's short name in a verdict: `latency.p99_ms` → `p99`,
+/// `clients.web.availability` → `web availability`.
+fn short_metric(m: &str) -> String {
+    let owner = ["clients.", "components."]
+        .iter()
+        .find_map(|p| m.strip_prefix(p))
+        .and_then(|rest| rest.split('.').next())
+        .filter(|o| m.matches('.').count() > 1 && !o.is_empty());
+    let last = m.rsplit('.').next().unwrap_or(m);
+    let last = ["_ms", "_rps", "_s"]
+        .iter()
+        .find_map(|u| last.strip_suffix(u))
+        .unwrap_or(last);
+    match owner {
+        Some(o) => format!("{o} {last}"),
+        None => last.to_string(),
+    }
+}
+
+/// A point's overall verdict, and with several objectives the ones that
+/// decided it when it is not a pass: `FAIL (p99)`, `UNCERTAIN (p99, availability)`.
+/// Empty without objectives.
+pub fn verdict_text(results: &[SloResult]) -> String {
+    let Some(all) = overall(results) else {
+        return String::new();
     };
+    if results.len() == 1 || all == Verdict::Pass {
+        return all.word().to_string();
+    }
+    let decided = |v: Verdict| match all {
+        Verdict::Fail => v == Verdict::Fail,
+        _ => matches!(v, Verdict::Uncertain | Verdict::NoData),
+    };
+    let shorts: Vec<String> = results.iter().map(|r| short_metric(&r.metric)).collect();
+    let mut names: Vec<String> = Vec::new();
+    for (r, short) in results.iter().zip(&shorts) {
+        if !decided(r.verdict) {
+            continue;
+        }
+        // Two objectives with one short name: the full names.
+        let name = if shorts.iter().filter(|s| *s == short).count() > 1 {
+            r.metric.clone()
+        } else {
+            short.clone()
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    format!("{} ({})", all.word(), names.join(", "))
+}
+
+/// A text table of the points: parameters, replications, the headline
+/// metrics (see [`headline`]) in their units ± their 95% half-width, the
+/// SLO verdict when the scenario has objectives, and UNSTABLE.
+pub fn table(report: &SweepReport) -> String {
+    let metrics = headline(report);
+    let judged = has_objectives(report);
     let mut header: Vec<String> = report.vary.keys().cloned().collect();
     header.push("reps".into());
     header.extend(metrics.iter().cloned());
+    if judged {
+        header.push("SLO".into());
+    }
     let mut rows = vec![header];
     for p in &report.points {
         let mut row: Vec<String> = report
@@ -1043,11 +1270,13 @@ pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
             .collect();
         row.push(p.replications.to_string());
         for m in &metrics {
-            row.push(match p.metrics.get(m) {
-                Some(MetricValue { value, ci95: Some(c) }) => format!("{} ±{}", fmt3(*value), fmt3(*c)),
-                Some(MetricValue { value, ci95: None }) => fmt3(*value),
+            row.push(match crate::run::slo::lookup(&p.metrics, m) {
+                Some(v) => crate::report::answers::fmt_value(m, &v, p.replications),
                 None => "-".into(),
             });
+        }
+        if judged {
+            row.push(verdict_text(&p.slo));
         }
         if p.notes.iter().any(|n| n.starts_with("UNSTABLE")) {
             row.push("UNSTABLE".into());
@@ -1077,11 +1306,44 @@ pub fn table(report: &SweepReport, metrics: Option<&[String]>) -> String {
     s
 }
 
-/// Three significant figures, plain notation.
-fn fmt3(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::spec::Goal;
+
+    fn result(metric: &str, verdict: Verdict) -> SloResult {
+        SloResult {
+            metric: metric.into(),
+            goal: Goal::AtMost,
+            target: 1.0,
+            value: Some(1.0),
+            ci95: None,
+            interval: false,
+            verdict,
+        }
     }
-    let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-    format!("{v:.digits$}")
+
+    #[test]
+    fn a_verdict_names_what_decided_it() {
+        assert_eq!(verdict_text(&[]), "");
+        assert_eq!(verdict_text(&[result("latency.p99_ms", Verdict::Fail)]), "FAIL");
+        let two = |a, b| verdict_text(&[result("latency.p99_ms", a), result("clients.web.availability", b)]);
+        assert_eq!(two(Verdict::Pass, Verdict::Pass), "PASS");
+        assert_eq!(two(Verdict::Fail, Verdict::Pass), "FAIL (p99)");
+        assert_eq!(two(Verdict::Fail, Verdict::Uncertain), "FAIL (p99)");
+        assert_eq!(
+            two(Verdict::Uncertain, Verdict::NoData),
+            "UNCERTAIN (p99, web availability)"
+        );
+        assert_eq!(
+            verdict_text(&[
+                result("clients.a.latency.p99_ms", Verdict::Fail),
+                result("latency.p99_ms", Verdict::Fail),
+                result("components.a.wait.p99_ms", Verdict::Fail),
+            ]),
+            "FAIL (clients.a.latency.p99_ms, p99, components.a.wait.p99_ms)"
+        );
+        assert_eq!(short_metric("components.db.hit_ratio"), "db hit_ratio");
+        assert_eq!(short_metric("throughput_rps"), "throughput");
+    }
 }

@@ -4,14 +4,17 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use crate::report::html::{charts_section, description_html, escape, inline, page, with_ci};
+use crate::report::answers::{badge_html, fmt_value, objective_text};
+use crate::report::html::{charts_section, description_html, escape, inline, page};
 use crate::report::plot::ChartFile;
 use crate::report::value_label;
-use crate::run::{MetricValue, SweepReport};
+use crate::run::SweepReport;
+use crate::run::slo::{SloResult, Verdict, lookup, overall};
 
-/// The sweep's page: name, description, the grid, the table of points
-/// (parameters, replications, key metrics ± 95%, UNSTABLE marked), every
-/// chart.
+/// The sweep's page: name, description, the grid, the SLO objectives and
+/// how many points meet them, the table of points (parameters,
+/// replications, the headline metrics ± 95% leading, each point's SLO
+/// verdict, UNSTABLE marked), every chart.
 pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile]) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "<h1>{} <small>sweep</small></h1>", escape(&report.scenario));
@@ -45,28 +48,28 @@ pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile])
         );
     }
 
-    let metrics: Vec<(&str, &str, f64)> = [
-        ("latency.p99_ms", "p99 ms", 1.0),
-        ("latency.mean_ms", "mean ms", 1.0),
-        ("throughput_rps", "req/s", 1.0),
-        ("availability", "availability %", 100.0),
-        ("cost.total", "cost $", 1.0),
-    ]
-    .into_iter()
-    .filter(|(m, _, _)| report.points.iter().any(|p| p.metrics.contains_key(*m)))
-    .collect();
+    // The headline leads; then any other metric an objective is on.
+    let mut metrics = super::headline(report);
+    let judged = super::has_objectives(report);
+    for r in report.points.iter().flat_map(|p| p.slo.iter()) {
+        if !metrics.contains(&r.metric) {
+            metrics.push(r.metric.clone());
+        }
+    }
+    if judged {
+        b.push_str(&slo_section(report));
+    }
     b.push_str("<h2>Points</h2>\n<div class=\"scroll\"><table>\n<tr>");
     for k in report.vary.keys() {
         // Dotted paths may break after a dot, so the column can be narrow.
-        let _ = write!(
-            b,
-            "<th class=\"l\"><code>{}</code></th>",
-            escape(k).replace('.', ".<wbr>")
-        );
+        let _ = write!(b, "<th class=\"l\"><code>{}</code></th>", wrap_dots(k));
     }
     b.push_str("<th>reps</th>");
-    for (_, h, _) in &metrics {
-        let _ = write!(b, "<th>{h}</th>");
+    for m in &metrics {
+        let _ = write!(b, "<th><code>{}</code></th>", wrap_dots(m));
+    }
+    if judged {
+        b.push_str("<th class=\"l\">SLO</th>");
     }
     b.push_str("<th class=\"l\">status</th></tr>\n");
     for p in &report.points {
@@ -77,18 +80,14 @@ pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile])
             let _ = write!(b, "<td class=\"l\">{}</td>", escape(&v));
         }
         let _ = write!(b, "<td>{}</td>", p.replications);
-        for (m, _, scale) in &metrics {
-            let cell = p
-                .metrics
-                .get(*m)
-                .map(|v| {
-                    with_ci(&MetricValue {
-                        value: v.value * scale,
-                        ci95: v.ci95.map(|c| c * scale),
-                    })
-                })
+        for m in &metrics {
+            let cell = lookup(&p.metrics, m)
+                .map(|v| fmt_value(m, &v, p.replications))
                 .unwrap_or_else(|| "-".into());
-            let _ = write!(b, "<td>{cell}</td>");
+            let _ = write!(b, "<td>{}</td>", escape(&cell));
+        }
+        if judged {
+            let _ = write!(b, "<td class=\"l\">{}</td>", verdict_html(&p.slo));
         }
         let status = if is_unstable {
             "<span class=\"badge\">UNSTABLE</span>"
@@ -113,4 +112,65 @@ pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile])
     }
     b.push_str(&charts_section(charts));
     page(&format!("{} · archsim sweep", report.scenario), &b)
+}
+
+/// Dotted names may break after a dot, so a column can be narrow.
+fn wrap_dots(s: &str) -> String {
+    escape(s).replace('.', ".<wbr>")
+}
+
+/// A point's verdict badge, with the objectives that decided it when there
+/// are several (see [`super::verdict_text`]) on a line of their own, so the
+/// column stays narrow.
+fn verdict_html(results: &[SloResult]) -> String {
+    let Some(all) = overall(results) else {
+        return String::new();
+    };
+    let text = super::verdict_text(results);
+    match text.split_once(" (") {
+        Some((_, which)) => format!(
+            "{}<br><span class=\"ci\">{}</span>",
+            badge_html(all),
+            escape(which.trim_end_matches(')'))
+        ),
+        None => badge_html(all),
+    }
+}
+
+/// The SLO section: the objectives, the rule, and how many points met them.
+fn slo_section(report: &SweepReport) -> String {
+    let mut objectives: Vec<String> = Vec::new();
+    for r in report.points.iter().flat_map(|p| p.slo.iter()) {
+        let t = objective_text(r);
+        if !objectives.contains(&t) {
+            objectives.push(t);
+        }
+    }
+    let count = |v: Verdict| {
+        report
+            .points
+            .iter()
+            .filter(|p| overall(&p.slo) == Some(v))
+            .count()
+    };
+    let mut s = String::from("<h2 id=\"slo\">SLO</h2>\n<ul>\n");
+    for o in &objectives {
+        let _ = writeln!(s, "<li><code>{}</code></li>", escape(o));
+    }
+    s.push_str("</ul>\n");
+    let _ = writeln!(
+        s,
+        "<p>Of {} points: {} {}, {} {}, {} {}. A point passes an objective when the whole 95% interval of its \
+         metric lies on the good side of the target, fails when the whole interval lies on the bad side, and is \
+         uncertain when the target falls inside it (more replications would tell); with one replication the \
+         verdict rests on the estimate alone.</p>",
+        report.points.len(),
+        count(Verdict::Pass),
+        badge_html(Verdict::Pass),
+        count(Verdict::Fail),
+        badge_html(Verdict::Fail),
+        count(Verdict::Uncertain),
+        badge_html(Verdict::Uncertain),
+    );
+    s
 }

@@ -29,3 +29,4 @@ mod retries;
 mod robustness_model;
 mod scenarios;
 mod sweep;
+mod sweep_answers;
