@@ -74,7 +74,8 @@ fn sig2(v: f64) -> String {
 /// `value ±half` in the metric's unit (the value alone without an interval).
 pub fn fmt_value(metric: &str, m: &MetricValue, replications: u32) -> String {
     match m.ci95 {
-        Some(h) if replications > 1 && h.is_finite() => {
+        // A zero half-width (every replication agreed) adds nothing.
+        Some(h) if replications > 1 && h.is_finite() && h > 0.0 => {
             format!("{} ±{}", fmt_metric(metric, m.value), fmt_half(metric, h))
         }
         _ => fmt_metric(metric, m.value),

@@ -156,11 +156,11 @@ const STEPS: &[(u32, &[Expect])] = &[
         &[
             (
                 "archsim run scenarios/capacity-planning.yaml",
-                &["latency.p99_ms", "components.api.utilization", "cost.total"],
+                &["latency.p99_ms", "components.api.utilization", "cost.per_hour"],
             ),
             (
                 "archsim sweep scenarios/capacity-planning.yaml --replications 1",
-                &["latency.p99_ms", "components.api.utilization", "cost.total"],
+                &["latency.p99_ms", "components.api.utilization", "cost.per_hour"],
             ),
         ],
     ),
