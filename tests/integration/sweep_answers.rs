@@ -206,9 +206,9 @@ fn each_point_is_judged_and_check_slo_exits_3_on_a_fail() {
         v[0],
         [
             ("latency.p99_ms".to_string(), "fail".to_string()),
-            ("error_ratio".to_string(), "pass".to_string())
+            ("error_ratio".to_string(), "fail".to_string())
         ],
-        "one replica cannot keep up"
+        "one replica cannot keep up: ρ = 1.5, and what is still queued at the end is not served"
     );
     for p in &v[2..] {
         assert!(
@@ -231,13 +231,13 @@ fn each_point_is_judged_and_check_slo_exits_3_on_a_fail() {
     );
     assert_eq!(field(&rows[0], "slo"), "fail");
     assert_eq!(field(&rows[0], "slo:latency.p99_ms"), "fail");
-    assert_eq!(field(&rows[0], "slo:error_ratio"), "pass");
+    assert_eq!(field(&rows[0], "slo:error_ratio"), "fail");
     assert_eq!(field(&rows[3], "slo"), "pass");
 
     // The table: an SLO column naming what failed, UNSTABLE kept.
     let t = table(&stdout);
     let slo = t[0].iter().position(|c| c == "SLO").expect("an SLO column");
-    assert_eq!(t[1][slo], "FAIL (p99)");
+    assert_eq!(t[1][slo], "FAIL (p99, error_ratio)");
     assert!(t[1].last().is_some_and(|c| c == "UNSTABLE"), "{:?}", t[1]);
     assert_eq!(t[4][slo], "PASS");
     assert!(
