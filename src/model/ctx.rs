@@ -56,6 +56,8 @@ pub struct Ctx {
     /// Values components publish for others to read (a queue's depth for
     /// the autoscaler scaling its consumer), by component id.
     pub gauges: Vec<i64>,
+    /// Where the time of successful requests went, per component.
+    pub breakdown: super::path::Breakdown,
 }
 
 /// The newest committed version of every key, per database: the truth a
@@ -113,6 +115,11 @@ impl Ctx {
     /// latency, so another component's traffic never shifts its numbers.
     #[inline]
     pub fn send(&mut self, rng: &mut Rng, to: u32, msg: Msg) {
+        match msg {
+            Msg::Request(r) => self.reqs.path_send(r, self.sched.now()),
+            Msg::Response(r, _) => self.reqs.path_respond(r, self.sched.now()),
+            _ => {}
+        }
         if !self.net.simple {
             return self.send_far(rng, to, msg);
         }

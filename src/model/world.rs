@@ -197,6 +197,7 @@ impl World {
                 data: Versions::new(cfg.databases, cfg.key_space),
                 current: WORLD,
                 gauges: vec![0; ncomps],
+                breakdown: super::path::Breakdown::new(ncomps),
                 interval: IntervalStats {
                     completed: 0,
                     errors: 0,
@@ -399,6 +400,9 @@ impl World {
             return;
         }
         self.ctx.current = target;
+        if let Msg::Request(r) = msg {
+            self.ctx.reqs.path_arrive(r, target, self.ctx.sched.now());
+        }
         if let Some(t) = &mut self.trace {
             t.record(
                 self.ctx.sched.now(),
@@ -696,6 +700,8 @@ impl World {
             }
         }
         client::overall_metrics(&latency, &mut metrics);
+        let names: Vec<&str> = self.comps.iter().map(|c| c.name()).collect();
+        self.ctx.breakdown.report(&names, &mut metrics);
         if let Some(&a) = metrics.get("availability") {
             // Equivalent downtime: the failed share of the measured window;
             // nines: −log10(1 − availability), 9 when nothing failed.
