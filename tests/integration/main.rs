@@ -3,6 +3,7 @@
 
 mod autoscaling;
 mod balancer_faults;
+mod breakdown;
 mod charts;
 mod cli;
 mod common;
