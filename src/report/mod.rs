@@ -2,6 +2,7 @@
 //! `timeseries.csv`, charts and pages, and atomic file output. Nothing here
 //! runs a simulation: the data comes from [`crate::run`].
 
+pub mod breakdown;
 pub mod charts;
 pub mod html;
 pub mod plot;
