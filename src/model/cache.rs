@@ -343,7 +343,9 @@ impl Cache {
             .as_ref()
             .map_or(0, |s| s.sample(&mut self.net));
         let hop = ctx.net.latency.as_ref().map_or(0, |s| s.sample(&mut self.net));
-        ctx.reqs.path_send(child, ctx.sched.now());
+        let now = ctx.sched.now();
+        let arrives = now.saturating_add(extra + hop);
+        ctx.reqs.path_send(child, now, self.cfg.backend, arrives);
         ctx.sched
             .after(extra + hop, self.cfg.backend, Msg::Request(child));
     }

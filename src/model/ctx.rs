@@ -115,20 +115,31 @@ impl Ctx {
     /// latency, so another component's traffic never shifts its numbers.
     #[inline]
     pub fn send(&mut self, rng: &mut Rng, to: u32, msg: Msg) {
-        match msg {
-            Msg::Request(r) => self.reqs.path_send(r, self.sched.now()),
-            Msg::Response(r, _) => self.reqs.path_respond(r, self.sched.now()),
-            _ => {}
-        }
         if !self.net.simple {
             return self.send_far(rng, to, msg);
         }
         match &self.net.latency {
-            None => self.sched.now_msg(to, msg),
+            None => {
+                self.note(to, msg, 0);
+                self.sched.now_msg(to, msg)
+            }
             Some(s) => {
                 let d = s.sample(rng);
+                self.note(to, msg, d);
                 self.sched.after(d, to, msg)
             }
+        }
+    }
+
+    /// A request or an answer leaves now and reaches `to` in `d` ns: its
+    /// hop's path record notes when (see [`super::path`]).
+    #[inline(always)]
+    fn note(&mut self, to: u32, msg: Msg, d: SimTime) {
+        let now = self.sched.now();
+        match msg {
+            Msg::Request(r) => self.reqs.path_send(r, now, to, now.saturating_add(d)),
+            Msg::Response(r, _) => self.reqs.path_respond(r, now),
+            _ => {}
         }
     }
 
@@ -141,6 +152,7 @@ impl Ctx {
             return self.lose(msg);
         }
         let d = self.net.delay(rng, from, to);
+        self.note(to, msg, d);
         self.sched.after(d, to, msg)
     }
 

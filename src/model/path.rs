@@ -1,8 +1,10 @@
 //! Where the time goes: the critical path of every request, kept beside
 //! the request arena, and its totals per component.
 //!
-//! Each arena slot has a [`Trail`]: when its hop was sent, arrived, was
-//! answered; the queueing, in-component network and downstream waits its
+//! Each arena slot has a [`Trail`]: when its hop was sent and where and
+//! when it arrives (both known when `Ctx::send` draws the latency, so the
+//! event loop pays nothing), when it was answered; the queueing,
+//! in-component network and downstream waits its
 //! server reported; and the [`Seg`]ments of the calls made on its behalf
 //! that are on its critical path. When a caller receives an `Ok` answer,
 //! the hop's own segment and the segments under it join the caller's hop
@@ -144,14 +146,14 @@ impl Arena {
             .filter(|t| t.generation == r.generation)
     }
 
-    /// Hop `r` is sent at `now` (every request through `Ctx::send`; a
-    /// component scheduling one itself says so). Sent again after it was
-    /// served somewhere (a redelivery), it starts over.
+    /// Hop `r` is sent at `now` to component `to`, which it reaches at
+    /// `arrives` (every request through `Ctx::send`; a component scheduling
+    /// one itself says so). Sent again (a redelivery), it starts over.
     #[inline]
-    pub fn path_send(&mut self, r: ReqRef, now: u64) {
+    pub fn path_send(&mut self, r: ReqRef, now: u64, to: u32, arrives: u64) {
         if let Some(t) = self.trail_mut(r) {
             if t.at != NOWHERE {
-                // Served before: only what came before its first sending stays.
+                // Sent before: only what came before its first sending stays.
                 t.segs.truncate(t.keep as usize);
                 t.mark = t.keep;
                 t.at = NOWHERE;
@@ -162,15 +164,8 @@ impl Arena {
                 t.down = 0;
             }
             t.sent = now;
-        }
-    }
-
-    /// Hop `r` is delivered to component `comp` at `now`.
-    #[inline]
-    pub fn path_arrive(&mut self, r: ReqRef, comp: u32, now: u64) {
-        if let Some(t) = self.trail_mut(r) {
-            t.at = comp;
-            t.arr = now;
+            t.at = to;
+            t.arr = arrives;
         }
     }
 
@@ -460,14 +455,12 @@ mod tests {
     fn a_sequential_pair_and_the_slower_of_a_parallel_pair_are_kept() {
         let mut a = Arena::new();
         let root = hop(&mut a, ReqRef::NONE);
-        a.path_send(root, 0);
-        a.path_arrive(root, 1, 2);
+        a.path_send(root, 0, 1, 2);
         a.path_queued(root, 3);
         // Step 1: one call, 10..20.
         a.path_group(root, 10);
         let c1 = hop(&mut a, root);
-        a.path_send(c1, 10);
-        a.path_arrive(c1, 2, 11);
+        a.path_send(c1, 10, 2, 11);
         a.path_respond(c1, 19);
         a.path_answered(c1, root, 20);
         a.free(c1);
@@ -475,8 +468,7 @@ mod tests {
         a.path_group(root, 20);
         let (p1, p2) = (hop(&mut a, root), hop(&mut a, root));
         for (p, comp, back) in [(p1, 3, 30), (p2, 4, 50)] {
-            a.path_send(p, 20);
-            a.path_arrive(p, comp, 21);
+            a.path_send(p, 20, comp, 21);
             a.path_respond(p, back - 1);
         }
         a.path_answered(p1, root, 30);
@@ -507,12 +499,10 @@ mod tests {
     fn an_unanswered_call_and_a_late_one_join_nothing() {
         let mut a = Arena::new();
         let root = hop(&mut a, ReqRef::NONE);
-        a.path_send(root, 0);
-        a.path_arrive(root, 1, 0);
+        a.path_send(root, 0, 1, 0);
         a.path_group(root, 0);
         let c = hop(&mut a, root);
-        a.path_send(c, 0);
-        a.path_arrive(c, 2, 1);
+        a.path_send(c, 0, 2, 1);
         // Never answered by its server (it failed its caller's timeout, or
         // was lost): nothing to join.
         a.path_answered(c, root, 5);
@@ -532,24 +522,20 @@ mod tests {
     fn a_redelivered_hop_starts_over_and_a_miss_leads_its_load() {
         let mut a = Arena::new();
         let root = hop(&mut a, ReqRef::NONE);
-        a.path_send(root, 0);
-        a.path_arrive(root, 1, 0);
+        a.path_send(root, 0, 1, 0);
         a.path_group(root, 0);
         // A cache answers a miss after 4; the load from the database takes 6.
         let miss = hop(&mut a, root);
-        a.path_send(miss, 0);
-        a.path_arrive(miss, 2, 1);
+        a.path_send(miss, 0, 2, 1);
         a.path_respond(miss, 3);
         a.path_stash(miss, 4);
         a.free(miss);
         let load = hop(&mut a, root);
         a.path_adopt(load);
-        a.path_send(load, 4);
-        a.path_arrive(load, 3, 5);
+        a.path_send(load, 4, 3, 5);
         // Served once, failed; sent again at 5: the first try is forgotten.
         a.path_respond(load, 6);
-        a.path_send(load, 6);
-        a.path_arrive(load, 3, 7);
+        a.path_send(load, 6, 3, 7);
         a.path_respond(load, 9);
         a.path_answered(load, root, 10);
         let comps: Vec<u32> = a.path_segs(root).iter().map(|s| s.comp).collect();

@@ -400,9 +400,6 @@ impl World {
             return;
         }
         self.ctx.current = target;
-        if let Msg::Request(r) = msg {
-            self.ctx.reqs.path_arrive(r, target, self.ctx.sched.now());
-        }
         if let Some(t) = &mut self.trace {
             t.record(
                 self.ctx.sched.now(),
