@@ -622,6 +622,35 @@ fn explain_vs_simulated(
             f(sim_r, 1.0)
         );
     }
+    // Per request: theory's wait and service × visits per request; the
+    // simulated queue and service on the critical path (`breakdown.*`).
+    let _ = writeln!(
+        s,
+        "Per request: theory's wait and service × visits; simulated, the critical path's (breakdown.*)"
+    );
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+        "component", "wait ms theory", "queue ms sim", "service ms theory", "service ms sim"
+    );
+    for t in p
+        .tiers
+        .iter()
+        .filter(|t| t.response_ms.is_some() && p.offered > 0.0)
+    {
+        let visits = (t.reads + t.writes) / p.offered;
+        let service = t.response_ms.map(|r| r - t.wait_ms.unwrap_or(0.0));
+        let sim = |c: &str| rep.value(&format!("breakdown.{}.{c}.mean_ms", t.name));
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+            t.name,
+            f(t.wait_ms, visits),
+            f(sim("queue"), 1.0),
+            f(service, visits),
+            f(sim("service"), 1.0)
+        );
+    }
     if let (Some(l), Some(sim)) = (p.latency_ms, rep.value("latency.mean_ms"))
         && l > 0.0
     {

@@ -565,11 +565,15 @@ impl Component for Balancer {
                 });
                 self.outstanding[replica as usize] += 1;
                 self.sent[replica as usize] += 1;
+                ctx.reqs.path_group(req, now);
                 ctx.send(&mut self.net, self.cfg.backend, Msg::Request(child));
             }
             Msg::Response(child, outcome) => {
-                let Some(c) = ctx.reqs.get(child) else { return };
+                let Some(&c) = ctx.reqs.get(child) else { return };
                 let (replica, parent, sent, version) = (c.tag as usize, c.parent, c.sent, c.version);
+                if outcome == super::Outcome::Ok && !c.abandoned {
+                    ctx.reqs.path_answered(child, parent, now);
+                }
                 ctx.reqs.free(child);
                 if let Some(p) = ctx.reqs.get_mut(parent) {
                     p.version = version;

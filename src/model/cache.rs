@@ -343,6 +343,9 @@ impl Cache {
             .as_ref()
             .map_or(0, |s| s.sample(&mut self.net));
         let hop = ctx.net.latency.as_ref().map_or(0, |s| s.sample(&mut self.net));
+        let now = ctx.sched.now();
+        let arrives = now.saturating_add(extra + hop);
+        ctx.reqs.path_send(child, now, self.cfg.backend, arrives);
         ctx.sched
             .after(extra + hop, self.cfg.backend, Msg::Request(child));
     }
@@ -373,6 +376,7 @@ impl Cache {
                 if ctx.now() >= ctx.warmup && r.op == Op::Read {
                     self.backend_reads += 1;
                 }
+                ctx.reqs.path_group(rec, ctx.sched.now());
                 let child = ctx.reqs.alloc(child);
                 self.send_backend(child, ctx);
             }
@@ -399,8 +403,12 @@ impl Cache {
 
     fn backend_answered(&mut self, child: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.now();
-        let Some(c) = ctx.reqs.get(child) else { return };
+        let Some(&c) = ctx.reqs.get(child) else { return };
         let (parent, version, key, seq, op) = (c.parent, c.version, c.key, c.tag, c.op);
+        if outcome == Outcome::Ok && parent != ReqRef::NONE && !c.abandoned {
+            // The answer has come back the whole way (across the distance).
+            ctx.reqs.path_answered(child, parent, now);
+        }
         ctx.reqs.free(child);
         let node = self.node_of(key);
         if parent == ReqRef::NONE {

@@ -346,6 +346,13 @@ impl Client {
     /// The request `req` has its outcome: count it, free it unless an
     /// answer is still to come, and let a closed-loop user think.
     fn settle(&mut self, req: ReqRef, end: End, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let Some(r) = ctx.reqs.get(req) else { return };
+        if end == End::Answer(Outcome::Ok) && r.born >= ctx.warmup {
+            // Where its time went (the same requests as the latency).
+            let lat = now - r.born;
+            ctx.breakdown.record(ctx.reqs.path_segs(req), lat);
+        }
         let Some(r) = ctx.reqs.get_mut(req) else { return };
         let (born, user) = (r.born, r.tag);
         if end == End::TimedOut
@@ -359,7 +366,6 @@ impl Client {
             ctx.reqs.free(req);
         }
         ctx.open -= 1;
-        let now = ctx.now();
         let counted = born >= ctx.warmup;
         ctx.interval.felt.record(now - born);
         match end {
@@ -462,6 +468,9 @@ impl Component for Client {
             Msg::Response(req, outcome) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
                 let (abandoned, parent, k) = (r.abandoned, r.parent, r.attempt);
+                if outcome == Outcome::Ok && !abandoned {
+                    ctx.reqs.path_answered(req, parent, ctx.sched.now());
+                }
                 if parent == ReqRef::NONE {
                     if abandoned {
                         ctx.reqs.free(req);

@@ -56,6 +56,8 @@ pub struct Ctx {
     /// Values components publish for others to read (a queue's depth for
     /// the autoscaler scaling its consumer), by component id.
     pub gauges: Vec<i64>,
+    /// Where the time of successful requests went, per component.
+    pub breakdown: super::path::Breakdown,
 }
 
 /// The newest committed version of every key, per database: the truth a
@@ -117,11 +119,27 @@ impl Ctx {
             return self.send_far(rng, to, msg);
         }
         match &self.net.latency {
-            None => self.sched.now_msg(to, msg),
+            None => {
+                self.note(to, msg, 0);
+                self.sched.now_msg(to, msg)
+            }
             Some(s) => {
                 let d = s.sample(rng);
+                self.note(to, msg, d);
                 self.sched.after(d, to, msg)
             }
+        }
+    }
+
+    /// A request or an answer leaves now and reaches `to` in `d` ns: its
+    /// hop's path record notes when (see [`super::path`]).
+    #[inline(always)]
+    fn note(&mut self, to: u32, msg: Msg, d: SimTime) {
+        let now = self.sched.now();
+        match msg {
+            Msg::Request(r) => self.reqs.path_send(r, now, to, now.saturating_add(d)),
+            Msg::Response(r, _) => self.reqs.path_respond(r, now),
+            _ => {}
         }
     }
 
@@ -134,6 +152,7 @@ impl Ctx {
             return self.lose(msg);
         }
         let d = self.net.delay(rng, from, to);
+        self.note(to, msg, d);
         self.sched.after(d, to, msg)
     }
 

@@ -669,6 +669,7 @@ impl Database {
             let d = self.hop(ctx.region(caller), self.nodes[node as usize].region, ctx);
             if d > 0 {
                 self.set(req, ctx, |r| r.step = TRAVEL);
+                ctx.reqs.path_net(req, d);
                 ctx.sched.after(d, self.id, Msg::Later(req));
                 return;
             }
@@ -701,6 +702,7 @@ impl Database {
             let to = r.reply_to;
             let d = self.hop(self.nodes[r.replica as usize].region, ctx.region(to), ctx);
             if d > 0 {
+                ctx.reqs.path_respond(rec, ctx.sched.now());
                 ctx.sched.after(d, to, Msg::Response(rec, Outcome::Ok));
                 return;
             }
@@ -807,8 +809,11 @@ impl Database {
         node.held.push(rec);
         let Some(r) = ctx.reqs.get_mut(rec) else { return };
         r.pos = pos;
-        self.wait_sum += (now - r.arrived) as f64;
+        let wait = now - r.arrived;
+        self.wait_sum += wait as f64;
         self.wait_n += 1;
+        ctx.reqs.path_queued(rec, wait);
+        let Some(r) = ctx.reqs.get(rec) else { return };
         let d = match r.op {
             Op::Read => self.cfg.read_time.sample(&mut self.times),
             Op::Write => self.cfg.write_time.sample(&mut self.times),
@@ -916,6 +921,7 @@ impl Database {
             }
             QREAD => {
                 let served = self.version(rank, key);
+                let waited = ctx.reqs.path_queue_of(rec);
                 ctx.reqs.free(rec);
                 let Some(p) = ctx.reqs.get_mut(parent) else { return };
                 if p.step != WAIT {
@@ -925,6 +931,8 @@ impl Database {
                 p.pending = p.pending.saturating_sub(1);
                 if p.pending == 0 {
                     let (v, stale) = (p.version, p.version < p.seen);
+                    // The read the quorum waited for last: its queueing is the request's.
+                    ctx.reqs.path_queued(parent, waited);
                     self.read_answered(parent, v, stale, ctx);
                 }
             }
@@ -934,7 +942,16 @@ impl Database {
                     self.lag_sum += (now - sent) as f64;
                     self.lag_n += 1;
                 }
+                let waited = ctx.reqs.path_queue_of(rec);
                 ctx.reqs.free(rec);
+                if ctx
+                    .reqs
+                    .get(parent)
+                    .is_some_and(|p| p.step == WAIT && p.pending == 1)
+                {
+                    // The write that completes the quorum.
+                    ctx.reqs.path_queued(parent, waited);
+                }
                 self.ack(parent, ctx);
             }
             _ => {}

@@ -163,6 +163,7 @@ impl Dns {
             r.target = to;
         }
         // The client connects to the target itself.
+        ctx.reqs.path_forward(req, now);
         let me = ctx.current;
         ctx.current = client as u32;
         ctx.send(&mut self.net, to, Msg::Request(req));

@@ -217,11 +217,15 @@ impl Gateway {
             ..Request::child_of(req, &r, self.id, ctx.now())
         });
         self.forwarded += u64::from(ctx.now() >= self.started);
+        ctx.reqs.path_group(req, ctx.sched.now());
         ctx.send(&mut self.net, target, Msg::Request(child));
     }
 
     fn answered(&mut self, child: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let Some(&c) = ctx.reqs.get(child) else { return };
+        if outcome == Outcome::Ok && !c.abandoned {
+            ctx.reqs.path_answered(child, c.parent, ctx.sched.now());
+        }
         ctx.reqs.free(child);
         if outcome != Outcome::Ok && ctx.now() >= self.started {
             self.failed += 1;

@@ -28,6 +28,7 @@
 //! | `config.rs` | [`Config`], faults ([`FaultCfg`], [`RandomFaultCfg`], [`FaultAction`]), [`CompCfg`] and `build` |
 //! | `world.rs` | [`World`]: the run loop, faults, sampling, the zero-time loop census, the results |
 //! | `request.rs` | the request [`Arena`] |
+//! | `path.rs` | each request's critical path beside the arena, and its totals per component ([`Breakdown`]) |
 
 pub mod autoscale;
 pub mod balancer;
@@ -42,6 +43,7 @@ pub mod gateway;
 mod msg;
 mod network;
 pub mod partition;
+pub mod path;
 pub mod queue;
 pub mod request;
 pub mod resilience;
@@ -55,5 +57,6 @@ pub use config::{CompCfg, Config, FaultAction, FaultCfg, NETWORK, RandomFaultCfg
 pub use ctx::{Ctx, IntervalStats, Metrics, ReportCtx, Versions};
 pub use msg::{Msg, Timer, TimerWord, WORLD, timer_name};
 pub use network::{Groups, NO_REGION, Network};
+pub use path::{Breakdown, Seg};
 pub use request::{ANY_REPLICA, Arena, Outcome, ReqRef, Request};
 pub use world::{Annotation, LIVELOCK_EVENTS, LIVELOCK_EVENTS_PER_USER, RunOutput, Stop, World};

@@ -213,6 +213,7 @@ impl Queue {
         if self.cfg.batch > 1 {
             return self.dispatch_batches(limit, ctx);
         }
+        let now = ctx.now();
         while self.out < limit {
             let Some(msg) = self.waiting.pop_front() else {
                 break;
@@ -222,6 +223,12 @@ impl Queue {
             m.attempt = m.attempt.saturating_add(1);
             m.replica = super::ANY_REPLICA;
             m.abandoned = false;
+            let (first, parent, waited) = (m.attempt == 1, m.parent, now - m.sent);
+            if first && parent != ReqRef::NONE {
+                // Its producer waits from here on the consumer.
+                ctx.reqs.path_queued(parent, waited);
+                ctx.reqs.path_group(parent, now);
+            }
             self.out += 1;
             ctx.send(&mut self.net, self.cfg.consumer, Msg::Request(msg));
         }
@@ -264,6 +271,11 @@ impl Queue {
                 let Some(m) = ctx.reqs.get_mut(msg) else { continue };
                 m.attempt = m.attempt.saturating_add(1);
                 first.get_or_insert(*m);
+                let (parent, waited) = (m.parent, now - m.sent);
+                if m.attempt == 1 && parent != ReqRef::NONE {
+                    ctx.reqs.path_queued(parent, waited);
+                    ctx.reqs.path_group(parent, now);
+                }
                 self.batches[slot as usize].push(msg);
             }
             self.set_depth(ctx, -(n as i64));
@@ -293,10 +305,21 @@ impl Queue {
     fn processed(&mut self, msg: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         if self.cfg.batch > 1 {
             let Some(&call) = ctx.reqs.get(msg) else { return };
-            ctx.reqs.free(msg);
-            self.out = self.out.saturating_sub(1);
             let slot = call.tag as usize;
             let members = std::mem::take(&mut self.batches[slot]);
+            if outcome == Outcome::Ok {
+                // The batch is on the path of each message's producer.
+                let now = ctx.now();
+                for &m in &members {
+                    if let Some(p) = ctx.reqs.get(m).map(|m| m.parent)
+                        && p != ReqRef::NONE
+                    {
+                        ctx.reqs.path_answered(msg, p, now);
+                    }
+                }
+            }
+            ctx.reqs.free(msg);
+            self.out = self.out.saturating_sub(1);
             // In reverse, so redelivered messages keep their order at the head.
             for &m in members.iter().rev() {
                 self.settle(m, outcome, ctx);
@@ -307,8 +330,9 @@ impl Queue {
             self.free_batches.push(slot as u32);
             return self.dispatch(ctx);
         }
-        if ctx.reqs.get(msg).is_none() {
-            return;
+        let Some(&m) = ctx.reqs.get(msg) else { return };
+        if outcome == Outcome::Ok && m.parent != ReqRef::NONE && !m.abandoned {
+            ctx.reqs.path_answered(msg, m.parent, ctx.now());
         }
         self.out = self.out.saturating_sub(1);
         self.settle(msg, outcome, ctx);

@@ -190,6 +190,10 @@ pub struct Arena {
     slots: Vec<Request>,
     free: Vec<u32>,
     live: usize,
+    /// Each slot's path record (see [`super::path`]), reset on reuse.
+    pub(super) trails: Vec<super::path::Trail>,
+    /// A cache-aside miss's path, set aside for the load that follows it.
+    pub(super) carry: Vec<super::path::Seg>,
 }
 
 impl Default for Arena {
@@ -205,6 +209,8 @@ impl Arena {
             slots: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
             live: 0,
+            trails: Vec::with_capacity(1024),
+            carry: Vec::new(),
         }
     }
 
@@ -227,6 +233,7 @@ impl Arena {
             let slot = &mut self.slots[idx as usize];
             let generation = slot.generation;
             *slot = Request { generation, ..init };
+            self.trails[idx as usize].reset(generation);
             ReqRef { idx, generation }
         } else {
             let idx = self.slots.len() as u32;
@@ -234,6 +241,7 @@ impl Arena {
                 generation: 0,
                 ..init
             });
+            self.trails.push(super::path::Trail::new(0));
             ReqRef { idx, generation: 0 }
         }
     }

@@ -624,9 +624,10 @@ impl Service {
         }
         self.busy.add(now, 1);
         let Some(r) = ctx.reqs.get(req) else { return };
-        let (op, login, items) = (r.op, r.flags & LOGIN != 0, r.items);
-        self.wait_sum += (now - r.arrived) as f64;
+        let (op, login, items, wait) = (r.op, r.flags & LOGIN != 0, r.items, now - r.arrived);
+        self.wait_sum += wait as f64;
         self.wait_n += 1;
+        ctx.reqs.path_queued(req, wait);
         let d = self.demand(op, ri, login, items);
         // d ≥ 0, so adding ½ and truncating rounds to nearest (cheaper than round()).
         let d = (d + 0.5) as u64;
@@ -666,6 +667,8 @@ impl Service {
             if step >= self.cfg.calls.len() {
                 return self.finish(req, Outcome::Ok, ctx);
             }
+            ctx.reqs.path_group(req, ctx.sched.now());
+            let Some(r) = ctx.reqs.get(req) else { return };
             let tmpl = Request {
                 origin: r.origin,
                 flags: r.flags,
@@ -1047,6 +1050,12 @@ impl Service {
         let (parent, abandoned, version, target, fill_cache) =
             (c.parent, c.abandoned, c.version, c.target, c.tag);
         let key = c.key;
+        match outcome {
+            _ if abandoned => {}
+            Outcome::Ok => ctx.reqs.path_answered(child, parent, ctx.sched.now()),
+            Outcome::Miss => ctx.reqs.path_stash(child, ctx.sched.now()),
+            _ => {}
+        }
         ctx.reqs.free(child);
         if abandoned {
             return;
@@ -1078,6 +1087,8 @@ impl Service {
                     tag: target + 1,
                     ..Request::child_of(parent, p, self.id, ctx.now())
                 });
+                // The miss and the load are one call on the path.
+                ctx.reqs.path_adopt(fetch);
                 ctx.send(&mut self.net, backend, Msg::Request(fetch));
                 return;
             }

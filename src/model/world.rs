@@ -216,6 +216,7 @@ impl World {
                 data: Versions::new(cfg.databases, cfg.key_space),
                 current: WORLD,
                 gauges: vec![0; ncomps],
+                breakdown: super::path::Breakdown::new(ncomps),
                 interval: IntervalStats {
                     completed: 0,
                     errors: 0,
@@ -763,6 +764,8 @@ impl World {
             metrics.insert("cost.per_hour".into(), per_hour);
             metrics.insert("cost.per_month".into(), per_hour * HOURS_PER_MONTH);
         }
+        let names: Vec<&str> = self.comps.iter().map(|c| c.name()).collect();
+        self.ctx.breakdown.report(&names, &mut metrics);
         if let Some(&a) = metrics.get("availability") {
             // Equivalent downtime: the failed share of the measured window;
             // nines: −log10(1 − availability), 9 when nothing failed.

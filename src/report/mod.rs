@@ -3,6 +3,7 @@
 //! runs a simulation: the data comes from [`crate::run`].
 
 pub mod answers;
+pub mod breakdown;
 pub mod charts;
 pub mod html;
 pub mod plot;

@@ -5,6 +5,7 @@ mod accounting;
 mod answers;
 mod autoscaling;
 mod balancer_faults;
+mod breakdown;
 mod charts;
 mod cli;
 mod common;
