@@ -570,8 +570,12 @@ fn write_run(
     description: &str,
     png: bool,
 ) -> Result<(), OutputError> {
-    let charts =
+    let mut charts =
         report::charts::run_charts(&first.columns, &first.rows, &rep.latency_cdf, &first.annotations);
+    // Where the time goes answers "which tier do I scale?": it leads.
+    if let Some(c) = report::breakdown::chart(rep) {
+        charts.insert(0, c);
+    }
     let mut files = report::run_folder_files(rep, summary, first);
     files.extend(
         report::plot::chart_files(&charts, png)

@@ -31,6 +31,9 @@ pub fn fmt_metric(metric: &str, v: f64) -> String {
         format!("{} req/s", super::fmt4(v))
     } else if metric.starts_with("cost.") && metric != "cost.instance_hours" {
         format!("${}", super::fmt4(v))
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        // Counts: stale reads, lost writes, scale events.
+        format!("{}", v as i64)
     } else {
         super::fmt4(v)
     }

@@ -203,6 +203,10 @@ fn headline_table(r: &Report) -> String {
     s.push_str("<th class=\"l\">unit</th><th class=\"l\">name in report.json</th></tr>\n");
     for (key, label, unit, scale) in HEADLINE {
         let Some(m) = r.metrics.get(*key) else { continue };
+        // Money only when the scenario sets prices.
+        if *key == "cost.total" && !r.metrics.contains_key("cost.per_hour") {
+            continue;
+        }
         let _ = write!(
             s,
             "<tr><td class=\"l\">{label}</td><td>{}</td>",

@@ -126,6 +126,13 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
             money(r, "cost.per_month"),
         );
     }
+    let time = super::breakdown::summary_lines(r, 4);
+    if !time.is_empty() {
+        let _ = writeln!(s);
+        for line in time {
+            let _ = writeln!(s, "{line}");
+        }
+    }
     let _ = writeln!(s);
     let w = components.iter().map(|(n, _)| n.len()).max().unwrap_or(9).max(9);
     let _ = writeln!(
