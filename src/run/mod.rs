@@ -274,33 +274,6 @@ fn note_shape(n: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notes_are_merged_across_replications_and_counted() {
-        let a = vec![
-            "UNSTABLE: db.shard[0] primary is saturated (utilization 100.0%)".to_string(),
-            "warm note".to_string(),
-        ];
-        let b = vec!["UNSTABLE: db.shard[0] primary is saturated (utilization 99.7%)".to_string()];
-        let c = vec!["UNSTABLE: db.shard[1] primary is saturated (utilization 99.7%)".to_string()];
-        let m = merge_notes([&a, &b, &c]);
-        assert_eq!(
-            m,
-            vec![
-                "UNSTABLE: db.shard[0] primary is saturated (utilization 100.0%) \
-                 (in 2 of 3 replications; figures from the first that had it)",
-                "warm note (in 1 of 3 replications)",
-                "UNSTABLE: db.shard[1] primary is saturated (utilization 99.7%) (in 1 of 3 replications)",
-            ]
-        );
-        // One replication: the notes as written.
-        assert_eq!(merge_notes([&a]), a);
-    }
-}
-
 /// The metric table of several replications (see [`combine`]).
 pub fn combine_metrics(reps: &[&crate::model::Metrics]) -> BTreeMap<String, MetricValue> {
     let mut keys: Vec<&String> = reps.iter().flat_map(|m| m.keys()).collect();
@@ -383,5 +356,32 @@ impl Report {
     /// A metric's value, if present.
     pub fn value(&self, name: &str) -> Option<f64> {
         self.metrics.get(name).map(|m| m.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_merged_across_replications_and_counted() {
+        let a = vec![
+            "UNSTABLE: db.shard[0] primary is saturated (utilization 100.0%)".to_string(),
+            "warm note".to_string(),
+        ];
+        let b = vec!["UNSTABLE: db.shard[0] primary is saturated (utilization 99.7%)".to_string()];
+        let c = vec!["UNSTABLE: db.shard[1] primary is saturated (utilization 99.7%)".to_string()];
+        let m = merge_notes([&a, &b, &c]);
+        assert_eq!(
+            m,
+            vec![
+                "UNSTABLE: db.shard[0] primary is saturated (utilization 100.0%) \
+                 (in 2 of 3 replications; figures from the first that had it)",
+                "warm note (in 1 of 3 replications)",
+                "UNSTABLE: db.shard[1] primary is saturated (utilization 99.7%) (in 1 of 3 replications)",
+            ]
+        );
+        // One replication: the notes as written.
+        assert_eq!(merge_notes([&a]), a);
     }
 }
