@@ -6,6 +6,7 @@ pub mod answers;
 pub mod charts;
 pub mod html;
 pub mod plot;
+pub mod provenance;
 pub mod summary;
 
 use std::path::Path;

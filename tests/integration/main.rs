@@ -20,6 +20,7 @@ mod layers;
 mod mutation;
 mod network;
 mod outputs;
+mod provenance;
 mod queueing;
 mod queues;
 mod retries;
