@@ -200,9 +200,9 @@ pub struct RunArgs {
     /// Simulated duration (overrides the file's), e.g. 10m.
     #[arg(long)]
     pub duration: Option<String>,
-    /// Independent replications; metrics get 95% intervals.
-    #[arg(long, default_value_t = 1)]
-    pub replications: u32,
+    /// Independent replications; metrics get 95% intervals [default: the file's run.replications, else 1].
+    #[arg(long)]
+    pub replications: Option<u32>,
     /// Override a field: PATH=VALUE, VALUE parsed as YAML (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
@@ -218,9 +218,9 @@ pub struct RunArgs {
     /// Also write each chart as PNG (text from a font embedded in archsim).
     #[arg(long)]
     pub png: bool,
-    /// Stop and report an unstable system when more requests than this are in flight.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub max_in_flight: usize,
+    /// Stop and report an unstable system when more requests than this are in flight [default: the file's run.max_in_flight, else 1000000].
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
     /// Print queueing theory's predictions next to the simulated numbers.
     #[arg(long)]
     pub explain: bool,
@@ -390,6 +390,9 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
         Ok(o) => {
             if !a.quiet {
                 out!("{}", crate::sweep::table(&o.report));
+                if let Some(p) = report::provenance::read(&o.dir) {
+                    outln!("{}", report::provenance::line(&p));
+                }
                 outln!(
                     "Ran {} replications ({:.1} M events/s) in {:.1} s. Wrote {}",
                     o.ran,
@@ -452,16 +455,18 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
         Some(Err(c)) => return c,
     };
-    if !(1..=crate::sweep::MAX_REPLICATIONS).contains(&a.replications) {
+    if a.replications
+        .is_some_and(|r| !(1..=scenario::limits::MAX_REPLICATIONS).contains(&r))
+    {
         eprintln!(
             "error: --replications: must be at least 1 and at most {}",
-            crate::sweep::MAX_REPLICATIONS
+            scenario::limits::MAX_REPLICATIONS
         );
         return EXIT_BAD_INPUT;
     }
     let opts = BuildOptions {
         interval,
-        max_in_flight: a.max_in_flight.max(1),
+        max_in_flight: a.max_in_flight.map(|m| m.max(1)),
     };
     let loaded = match scenario::load(&a.file, &overrides(a), &opts) {
         Ok(l) => l,
@@ -471,6 +476,11 @@ fn cmd_run(a: &RunArgs) -> i32 {
         }
     };
     let seed = loaded.scenario.seed;
+    // A flag wins over the file's `run:` block.
+    let replications = a
+        .replications
+        .or(loaded.scenario.run.as_ref().and_then(|r| r.replications))
+        .unwrap_or(1);
     let trace = match &a.trace {
         None => {
             if !a.trace_filter.is_empty() {
@@ -500,7 +510,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
             return e.exit_code();
         }
     };
-    let (rep, outs) = crate::run::run_replications_traced(&loaded.config, seed, a.replications, trace);
+    let (rep, outs) = crate::run::run_replications_traced(&loaded.config, seed, replications, trace);
     // A zero-time loop is a property of the scenario: bad input.
     if let Some(msg) = outs.iter().find_map(|o| o.livelock.as_ref()) {
         eprintln!("error: {}: {msg}", a.file.display());
@@ -524,7 +534,16 @@ fn cmd_run(a: &RunArgs) -> i32 {
     }
     let mut rep = rep;
     rep.answer(&loaded.scenario);
+    let provenance = match run_provenance(a, &loaded, replications, &dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot record the provenance of {}: {e}", dir.display());
+            return EXIT_FAILURE;
+        }
+    };
     let summary = report::summary::render(&rep, &loaded.scenario.description, &loaded.component_kinds());
+    let summary =
+        report::provenance::insert_line(&summary, &report::provenance::line(&provenance.provenance));
     if let Err(e) = write_run(
         &folder,
         &rep,
@@ -532,6 +551,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
         &outs[0],
         &loaded.scenario.description,
         a.png,
+        &provenance,
     ) {
         eprintln!("{e}");
         return e.exit_code();
@@ -560,8 +580,48 @@ fn cmd_run(a: &RunArgs) -> i32 {
     0
 }
 
+/// What produced a run folder: provenance.json and scenario.resolved.yaml,
+/// whose `run:` block records the flags that shape results.
+fn run_provenance(
+    a: &RunArgs,
+    loaded: &scenario::Loaded,
+    replications: u32,
+    dir: &Path,
+) -> Result<report::provenance::Written, String> {
+    use report::provenance::{self as prov, Settings};
+    let key = |k: &str| vec!["run".to_string(), k.to_string()];
+    let mut edits = Vec::new();
+    if let Some(r) = a.replications {
+        edits.push((key("replications"), prov::int_node(u64::from(r))));
+    }
+    if let Some(i) = &a.interval {
+        edits.push((key("interval"), prov::str_node(i.trim())));
+    }
+    if let Some(m) = a.max_in_flight {
+        edits.push((key("max_in_flight"), prov::int_node(m.max(1) as u64)));
+    }
+    let overrides = overrides(a);
+    prov::make(&prov::Request {
+        command: "run",
+        file: &a.file,
+        overrides: &overrides,
+        vary: &[],
+        settings: Settings {
+            replications: Some(replications),
+            interval: Some(Duration::from_nanos(loaded.config.interval).to_string()),
+            max_in_flight: Some(loaded.config.max_in_flight as u64),
+            ..Settings::default()
+        },
+        seed: loaded.scenario.seed,
+        edits,
+        rerun: format!("archsim run {}", dir.join(prov::RESOLVED).display()),
+        result: "report.json",
+    })
+}
+
 /// Write a run folder as a unit: report.json, summary.txt, timeseries.csv,
-/// the charts and index.html land together or not at all.
+/// the charts, index.html, provenance.json and scenario.resolved.yaml land
+/// together or not at all.
 fn write_run(
     folder: &Folder,
     rep: &crate::run::Report,
@@ -569,6 +629,7 @@ fn write_run(
     first: &crate::model::RunOutput,
     description: &str,
     png: bool,
+    provenance: &report::provenance::Written,
 ) -> Result<(), OutputError> {
     let mut charts =
         report::charts::run_charts(&first.columns, &first.rows, &rep.latency_cdf, &first.annotations);
@@ -583,6 +644,7 @@ fn write_run(
     );
     let page = report::html::run_page(rep, description, summary, &charts);
     files.push(("index.html".into(), page.into_bytes()));
+    files.extend(provenance.files());
     let mut stage = folder.stage()?;
     for (name, bytes) in &files {
         stage.write(name, bytes)?;

@@ -6,9 +6,12 @@
 //! - [`Folder`]: an output folder claimed for one writer (a lock held while
 //!   archsim writes to it) under one rule for `run`, `sweep`, `merge` and
 //!   `compare`: archsim writes only into a folder that is missing, empty, or
-//!   holds archsim's results of the same kind for the same scenario;
-//!   anything else needs `--force`, and even then files archsim did not
-//!   write are kept.
+//!   holds archsim's finished results of the same kind for the same
+//!   scenario, which it replaces; anything else (another scenario's or
+//!   another kind's results, files archsim did not write, an unfinished
+//!   sweep, see [`unfinished_sweep`]) needs `--force`, and even then files
+//!   archsim did not write are kept. A sweep's `--resume` continues an
+//!   unfinished sweep instead.
 //! - [`Stage`]: a run's or a sweep's outputs are written into a hidden
 //!   staging folder inside the output folder and renamed into place only
 //!   when every one of them was written, so a disk that fills up leaves the
@@ -593,6 +596,14 @@ impl Folder {
             committed: false,
         })
     }
+}
+
+/// Whether `dir` holds an unfinished sweep: replications in points.jsonl
+/// but no sweep.json (interrupted, or a disk that filled). Such lines are
+/// work kept for `--resume`, not results to replace: writing over them
+/// needs `--force`.
+pub fn unfinished_sweep(dir: &Path) -> bool {
+    std::fs::metadata(dir.join("points.jsonl")).is_ok_and(|m| m.len() > 0) && !dir.join("sweep.json").exists()
 }
 
 /// Lock a folder against other archsim processes for as long as the

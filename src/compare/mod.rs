@@ -19,6 +19,14 @@
 //! Sweeps are compared point by point (points matched by identical
 //! parameters); points missing from some input are listed as unmatched.
 //!
+//! The text, Markdown and page answer first: **what differs in the
+//! configurations** (each input's `scenario.resolved.yaml`, flattened to
+//! dotted paths, and the seeds, durations and replications of the
+//! results), then the **headline metrics** (the union of the inputs'
+//! `headline` lists) with each input's SLO verdicts, then the
+//! **significant differences**, largest relative change first, then **the
+//! rest**, by name.
+//!
 //! Each metric has a direction (higher or lower is better, or neutral), so a
 //! significant change reads as better or worse: green or red on a terminal,
 //! the words "yes, better" / "yes, worse" otherwise.
@@ -128,6 +136,9 @@ pub fn direction(metric: &str) -> Direction {
         _ => metric,
     };
     let ends = |suffix: &str| rest == suffix || rest.ends_with(&format!(".{suffix}"));
+    if ends("error_ratio") {
+        return Direction::Lower;
+    }
     if ends("throughput_rps")
         || ends("availability")
         || rest.ends_with("hit_ratio")
@@ -321,17 +332,63 @@ pub struct Unmatched {
 }
 
 /// The whole comparison (the JSON document).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Comparison {
     /// The inputs, as given.
     pub inputs: Vec<String>,
     /// "reports" or "sweeps".
     pub kind: &'static str,
+    /// What differs in the inputs' configurations.
+    pub configuration: Configuration,
+    /// The headline metrics: the union of the inputs' `headline` lists, in
+    /// order (the default list for inputs that have none).
+    pub headline: Vec<String>,
+    /// The headline metrics' rows, per point (for sweeps) in headline
+    /// order; derived metrics such as `error_ratio` included.
+    pub headline_rows: Vec<Row>,
+    /// Each SLO objective with each input's verdict.
+    pub slo: Vec<SloRow>,
     /// One row per (point, metric), points in the first input's order,
     /// metrics sorted by name.
     pub rows: Vec<Row>,
     /// Points missing from some input.
     pub unmatched: Vec<Unmatched>,
+}
+
+/// What differs between the inputs' configurations.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Configuration {
+    /// Each differing dotted path (`components.api.replicas`) with each
+    /// input's value (null: the input lacks the path, or its configuration
+    /// is unknown), in file order; `seed`, `duration` and `replications`
+    /// come from the results themselves.
+    pub differences: Vec<ConfigDiff>,
+    /// Inputs with no `scenario.resolved.yaml` beside their results (written
+    /// by an older archsim): only their seed, duration and replications
+    /// are known.
+    pub unknown: Vec<String>,
+}
+
+/// One differing path.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigDiff {
+    /// Dotted path into the scenario (or `seed`, `duration`, `replications`).
+    pub path: String,
+    /// Each input's value.
+    pub values: Vec<Option<String>>,
+}
+
+/// One SLO objective judged for each input.
+#[derive(Clone, Debug, Serialize)]
+pub struct SloRow {
+    /// The sweep point, or null for reports.
+    pub point: Option<IndexMap<String, Value>>,
+    /// The objective: `latency.p99_ms ≤ 100 ms`.
+    pub objective: String,
+    /// Each input's verdict (null: the input has no such objective).
+    pub verdicts: Vec<Option<crate::run::slo::Verdict>>,
+    /// Each input's measured value (`61.2 ms ±3.1 ms`).
+    pub measured: Vec<Option<String>>,
 }
 
 enum Loaded {
@@ -417,47 +474,221 @@ pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Re
     stage.commit(&[]).map_err(out)
 }
 
-/// Rows comparing the sides of one report or point.
+/// Rows comparing the sides of one report or point: every metric all of
+/// them have, by name.
 fn rows_for(point: Option<&IndexMap<String, Value>>, sides: &[Side]) -> Vec<Row> {
     let first = sides[0];
-    let names = first
+    first
         .metrics
         .keys()
-        .filter(|k| !SKIPPED.contains(&k.as_str()) && sides[1..].iter().all(|s| s.metrics.contains_key(*k)));
-    names
-        .map(|name| {
-            let mvs: Vec<MetricValue> = sides.iter().map(|s| s.metrics[name]).collect();
-            let a = mvs[0].value;
-            let mut row = Row {
-                point: point.cloned(),
-                metric: name.clone(),
-                values: mvs.iter().map(|m| m.value).collect(),
-                ci95: mvs.iter().map(|m| m.ci95).collect(),
-                diff: Vec::new(),
-                rel_diff: Vec::new(),
-                significant: Vec::new(),
-                test: Test::NotApplicable,
-                tests: Vec::new(),
-                direction: direction(name),
-            };
-            for (s, mv) in sides[1..].iter().zip(&mvs[1..]) {
-                let d = mv.value - a;
-                row.diff.push(d);
-                row.rel_diff.push(if d == 0.0 {
-                    Some(0.0)
-                } else if a == 0.0 {
-                    None
-                } else {
-                    Some(100.0 * d / a.abs())
-                });
-                let (sig, test) = significance(&first, s, name);
-                row.significant.push(sig);
-                row.tests.push(test);
-            }
-            row.test = row.tests[0];
-            row
-        })
+        .filter(|k| !SKIPPED.contains(&k.as_str()) && sides[1..].iter().all(|s| s.metrics.contains_key(*k)))
+        .filter_map(|name| row_for(point, name, sides))
         .collect()
+}
+
+/// The row of one metric, if every side has it (derived names such as
+/// `error_ratio`, 1 − availability, are judged on the metric they derive
+/// from).
+fn row_for(point: Option<&IndexMap<String, Value>>, name: &str, sides: &[Side]) -> Option<Row> {
+    let mvs: Vec<MetricValue> = sides
+        .iter()
+        .map(|s| crate::run::slo::lookup(s.metrics, name))
+        .collect::<Option<_>>()?;
+    // The metric the significance test reads: the name itself, or the
+    // availability an error ratio derives from.
+    let tested = if sides.iter().all(|s| s.metrics.contains_key(name)) {
+        name.to_string()
+    } else {
+        format!("{}availability", name.strip_suffix("error_ratio").unwrap_or(name))
+    };
+    let first = sides[0];
+    let a = mvs[0].value;
+    let mut row = Row {
+        point: point.cloned(),
+        metric: name.to_string(),
+        values: mvs.iter().map(|m| m.value).collect(),
+        ci95: mvs.iter().map(|m| m.ci95).collect(),
+        diff: Vec::new(),
+        rel_diff: Vec::new(),
+        significant: Vec::new(),
+        test: Test::NotApplicable,
+        tests: Vec::new(),
+        direction: direction(name),
+    };
+    for (s, mv) in sides[1..].iter().zip(&mvs[1..]) {
+        let d = mv.value - a;
+        row.diff.push(d);
+        row.rel_diff.push(if d == 0.0 {
+            Some(0.0)
+        } else if a == 0.0 {
+            None
+        } else {
+            Some(100.0 * d / a.abs())
+        });
+        let (sig, test) = significance(&first, s, &tested);
+        row.significant.push(sig);
+        row.tests.push(test);
+    }
+    row.test = row.tests[0];
+    Some(row)
+}
+
+/// The headline metrics of the inputs: the union of their lists in order,
+/// or the default list when none has one.
+fn headline_union(lists: &[&[String]]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in lists {
+        for m in l.iter() {
+            if !out.contains(m) {
+                out.push(m.clone());
+            }
+        }
+    }
+    if out.is_empty() {
+        out = crate::run::DEFAULT_HEADLINE
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
+    out
+}
+
+/// The SLO rows of one report or point: each objective (in the order the
+/// inputs list them) with each input's verdict.
+fn slo_rows(point: Option<&IndexMap<String, Value>>, lists: &[&[crate::run::slo::SloResult]]) -> Vec<SloRow> {
+    use crate::report::answers::{measured_text, objective_text};
+    let mut rows: Vec<SloRow> = Vec::new();
+    for (i, list) in lists.iter().enumerate() {
+        for r in list.iter() {
+            let objective = objective_text(r);
+            let at = match rows.iter().position(|x| x.objective == objective) {
+                Some(at) => at,
+                None => {
+                    rows.push(SloRow {
+                        point: point.cloned(),
+                        objective,
+                        verdicts: vec![None; lists.len()],
+                        measured: vec![None; lists.len()],
+                    });
+                    rows.len() - 1
+                }
+            };
+            rows[at].verdicts[i] = Some(r.verdict);
+            rows[at].measured[i] = Some(measured_text(r));
+        }
+    }
+    rows
+}
+
+/// Where an input's resolved scenario is: beside its report.json or
+/// sweep.json.
+fn resolved_dir(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+}
+
+/// Longest value shown whole in the configuration section.
+const CONFIG_VALUE_CHARS: usize = 60;
+
+/// The first `max` characters of a text, `…` marking a cut.
+fn head_of(t: &str, max: usize) -> String {
+    if t.chars().count() <= max {
+        t.to_string()
+    } else {
+        t.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
+/// What differs between the inputs' configurations: the results' own
+/// seed, duration and replications, and each path of their resolved
+/// scenarios (where they have one).
+fn configuration(paths: &[PathBuf], loaded: &[Loaded], inputs: &[String]) -> Configuration {
+    use crate::report::provenance::{flatten, read_resolved};
+    // Facts every result file states.
+    let facts: Vec<IndexMap<String, String>> = loaded
+        .iter()
+        .map(|l| {
+            let mut m = IndexMap::new();
+            match l {
+                Loaded::Report(r) => {
+                    m.insert("seed".to_string(), r.seed.to_string());
+                    m.insert("duration".to_string(), format!("{}s", r.duration_s));
+                    m.insert("replications".to_string(), r.replications.to_string());
+                }
+                Loaded::Sweep(s) => {
+                    m.insert("seed".to_string(), s.seed.to_string());
+                    m.insert("replications".to_string(), s.replications.to_string());
+                }
+            }
+            m
+        })
+        .collect();
+    let resolved: Vec<Option<IndexMap<String, String>>> = paths
+        .iter()
+        .zip(&facts)
+        .map(|(p, f)| {
+            read_resolved(&resolved_dir(p)).map(|t| {
+                flatten(&t)
+                    .into_iter()
+                    // Stated by the results themselves (the resolved
+                    // duration is a text such as `10m`; the results' is
+                    // what ran).
+                    .filter(|(k, _)| {
+                        !f.contains_key(k) && k != "run.replications" && k != "sweep.replications"
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut differences = Vec::new();
+    let mut push = |path: &str, values: Vec<Option<String>>, known: &[bool]| {
+        let seen: Vec<&Option<String>> = values
+            .iter()
+            .zip(known)
+            .filter(|(_, k)| **k)
+            .map(|(v, _)| v)
+            .collect();
+        if seen.len() >= 2 && seen.iter().any(|v| *v != seen[0]) {
+            differences.push(ConfigDiff {
+                path: path.to_string(),
+                values: values
+                    .into_iter()
+                    .map(|v| v.map(|t| head_of(&t, CONFIG_VALUE_CHARS)))
+                    .collect(),
+            });
+        }
+    };
+    for key in ["seed", "duration", "replications"] {
+        let values: Vec<Option<String>> = facts.iter().map(|f| f.get(key).cloned()).collect();
+        let known: Vec<bool> = values.iter().map(Option::is_some).collect();
+        push(key, values, &known);
+    }
+    let known: Vec<bool> = resolved.iter().map(Option::is_some).collect();
+    let mut paths_seen: IndexMap<&String, ()> = IndexMap::new();
+    for r in resolved.iter().flatten() {
+        for k in r.keys() {
+            paths_seen.insert(k, ());
+        }
+    }
+    for (path, ()) in paths_seen {
+        let values: Vec<Option<String>> = resolved
+            .iter()
+            .map(|r| r.as_ref().and_then(|m| m.get(path).cloned()))
+            .collect();
+        push(path, values, &known);
+    }
+    Configuration {
+        differences,
+        unknown: inputs
+            .iter()
+            .zip(&resolved)
+            .filter(|(_, r)| r.is_none())
+            .map(|(i, _)| i.clone())
+            .collect(),
+    }
 }
 
 /// Compare already-located inputs (see [`run`]).
@@ -494,7 +725,23 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
                 Loaded::Sweep(_) => None,
             })
             .collect();
+        let reports: Vec<&Report> = loaded
+            .iter()
+            .filter_map(|l| match l {
+                Loaded::Report(r) => Some(&**r),
+                Loaded::Sweep(_) => None,
+            })
+            .collect();
+        let headline = headline_union(&reports.iter().map(|r| r.headline.as_slice()).collect::<Vec<_>>());
+        let slo = slo_rows(
+            None,
+            &reports.iter().map(|r| r.slo.as_slice()).collect::<Vec<_>>(),
+        );
         return Ok(Comparison {
+            configuration: configuration(paths, &loaded, &inputs),
+            headline_rows: headline.iter().filter_map(|m| row_for(None, m, &sides)).collect(),
+            headline,
+            slo,
             inputs,
             kind: "reports",
             rows: rows_for(None, &sides),
@@ -518,7 +765,10 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
             }
         }
     }
+    let headline = headline_union(&sweeps.iter().map(|s| s.headline.as_slice()).collect::<Vec<_>>());
     let mut rows = Vec::new();
+    let mut headline_rows = Vec::new();
+    let mut slo = Vec::new();
     let mut unmatched = Vec::new();
     for params in all {
         let found: Vec<Option<&PointReport>> = sweeps
@@ -528,6 +778,10 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
         if found.iter().all(Option::is_some) {
             let sides: Vec<Side> = found.iter().flatten().map(|p| Side::of_point(p)).collect();
             rows.extend(rows_for(Some(params), &sides));
+            headline_rows.extend(headline.iter().filter_map(|m| row_for(Some(params), m, &sides)));
+            let lists: Vec<&[crate::run::slo::SloResult]> =
+                found.iter().flatten().map(|p| p.slo.as_slice()).collect();
+            slo.extend(slo_rows(Some(params), &lists));
         } else {
             unmatched.push(Unmatched {
                 point: params.clone(),
@@ -541,6 +795,10 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
         }
     }
     Ok(Comparison {
+        configuration: configuration(paths, &loaded, &inputs),
+        headline,
+        headline_rows,
+        slo,
         inputs,
         kind: "sweeps",
         rows,
@@ -618,8 +876,17 @@ pub(crate) fn header(n: usize) -> Vec<String> {
     h
 }
 
-pub(crate) fn cells(row: &Row, color: bool) -> Vec<Cell> {
-    let mut out: Vec<Cell> = vec![row.metric.clone().into()];
+/// A row's first cell: its metric, with its point in the sections that
+/// gather rows of every point (`latency.p99_ms @ components.api.replicas=2`).
+pub(crate) fn label(row: &Row, with_point: bool) -> String {
+    match &row.point {
+        Some(p) if with_point => format!("{} @ {}", row.metric, point_label(p)),
+        _ => row.metric.clone(),
+    }
+}
+
+pub(crate) fn cells(row: &Row, color: bool, with_point: bool) -> Vec<Cell> {
+    let mut out: Vec<Cell> = vec![label(row, with_point).into()];
     for (v, c) in row.values.iter().zip(&row.ci95) {
         out.push(
             match c {
@@ -659,9 +926,9 @@ pub(crate) fn cells(row: &Row, color: bool) -> Vec<Cell> {
 }
 
 /// Rows grouped by point (one group, with no label, for reports).
-pub(crate) fn groups(c: &Comparison) -> Vec<(Option<String>, Vec<&Row>)> {
+pub(crate) fn groups<'a>(c: &Comparison, rows: &[&'a Row]) -> Vec<(Option<String>, Vec<&'a Row>)> {
     let mut out: Vec<(Option<String>, Vec<&Row>)> = Vec::new();
-    for r in &c.rows {
+    for r in rows {
         let label = r.point.as_ref().map(point_label);
         match out.last_mut() {
             Some((l, rows)) if *l == label => rows.push(r),
@@ -672,6 +939,44 @@ pub(crate) fn groups(c: &Comparison) -> Vec<(Option<String>, Vec<&Row>)> {
         out.push((None, Vec::new()));
     }
     out
+}
+
+/// The rows in the order the outputs show them: the headline metrics,
+/// then the other significant differences (largest relative change first:
+/// a change from zero counts as largest), then the rest by name.
+pub(crate) struct Sections<'a> {
+    /// The headline metrics' rows.
+    pub(crate) headline: Vec<&'a Row>,
+    /// Rows significant in some comparison, not headline metrics.
+    pub(crate) significant: Vec<&'a Row>,
+    /// Everything else, grouped by point.
+    pub(crate) rest: Vec<(Option<String>, Vec<&'a Row>)>,
+}
+
+pub(crate) fn sections(c: &Comparison) -> Sections<'_> {
+    let is_headline = |r: &Row| c.headline.contains(&r.metric);
+    let change = |r: &Row| -> f64 {
+        (0..r.diff.len())
+            .filter(|i| r.significant[*i] == Some(true))
+            .map(|i| r.rel_diff[i].map_or(f64::INFINITY, f64::abs))
+            .fold(0.0, f64::max)
+    };
+    let mut significant: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| !is_headline(r) && r.significant.contains(&Some(true)))
+        .collect();
+    significant.sort_by(|a, b| change(b).total_cmp(&change(a)));
+    let rest: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| !is_headline(r) && !r.significant.contains(&Some(true)))
+        .collect();
+    Sections {
+        headline: c.headline_rows.iter().collect(),
+        significant,
+        rest: groups(c, &rest),
+    }
 }
 
 pub(crate) fn legend(c: &Comparison) -> Vec<String> {
@@ -685,21 +990,97 @@ pub(crate) fn legend(c: &Comparison) -> Vec<String> {
 pub(crate) const FOOTNOTE: &str = "significance at 95% vs A: paired = interval of the per-replication differences \
 (same seeds: common random numbers); welch = Welch's t-test; n/a = no interval (a single replication, or a metric such as sim.unstable that has none)";
 
+/// Section titles, shared by the text, Markdown and the page.
+pub(crate) const CONFIG_TITLE: &str = "What differs in the configurations";
+pub(crate) const HEADLINE_TITLE: &str = "Headline metrics";
+pub(crate) const SIGNIFICANT_TITLE: &str = "Significant differences (largest relative change first)";
+pub(crate) const REST_TITLE: &str = "The rest";
+
+/// A configuration value as shown: `—` where an input lacks the path, `?`
+/// where its configuration is unknown.
+pub(crate) fn config_value(c: &Comparison, input: usize, v: &Option<String>) -> String {
+    match v {
+        Some(v) => v.clone(),
+        None if c.configuration.unknown.contains(&c.inputs[input]) => "?".into(),
+        None => "—".into(),
+    }
+}
+
+/// The configuration section's lines after the differences: which inputs
+/// have no resolved scenario, or that nothing differs.
+pub(crate) fn config_notes(c: &Comparison) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, input) in c.inputs.iter().enumerate() {
+        if c.configuration.unknown.contains(input) {
+            out.push(format!(
+                "{}: no scenario.resolved.yaml beside its results (an older folder, or a copied file): only its seed, duration and replications are known",
+                letter(i)
+            ));
+        }
+    }
+    if c.configuration.differences.is_empty() {
+        out.push(if c.configuration.unknown.is_empty() {
+            "nothing: the same effective scenario, seed and replications".into()
+        } else {
+            "nothing else is known to differ".into()
+        });
+    }
+    out
+}
+
+/// An SLO row as words: `latency.p99_ms ≤ 100 ms: A PASS (61.2 ms ±3.1 ms) | B FAIL (…)`.
+pub(crate) fn slo_text(r: &SloRow) -> String {
+    let judged: Vec<String> = r
+        .verdicts
+        .iter()
+        .zip(&r.measured)
+        .enumerate()
+        .map(|(i, (v, m))| match (v, m) {
+            (Some(v), Some(m)) => format!("{} {} ({m})", letter(i), v.word()),
+            (Some(v), None) => format!("{} {}", letter(i), v.word()),
+            _ => format!("{} -", letter(i)),
+        })
+        .collect();
+    let at = r
+        .point
+        .as_ref()
+        .map(|p| format!(" @ {}", point_label(p)))
+        .unwrap_or_default();
+    format!("{}{at}: {}", r.objective, judged.join(" | "))
+}
+
+/// What the significant section says when it has no row.
+pub(crate) fn no_significant(c: &Comparison) -> &'static str {
+    if c.rows.iter().all(|r| r.significant.iter().all(Option::is_none)) {
+        "none can be told: no interval to test (a single replication; run with --replications 5 or more)"
+    } else {
+        "none at 95%"
+    }
+}
+
 fn render_text(c: &Comparison, color: bool) -> String {
     let n = c.inputs.len();
     let head: Vec<Cell> = header(n).into_iter().map(Cell::from).collect();
-    let groups = groups(c);
-    let bodies: Vec<(Option<String>, Vec<Vec<Cell>>)> = groups
+    let sec = sections(c);
+    let body = |rows: &[&Row], with_point: bool| -> Vec<Vec<Cell>> {
+        rows.iter().map(|r| cells(r, color, with_point)).collect()
+    };
+    let headline = body(&sec.headline, true);
+    let significant = body(&sec.significant, true);
+    let rest: Vec<(Option<String>, Vec<Vec<Cell>>)> = sec
+        .rest
         .iter()
-        .map(|(l, rows)| (l.clone(), rows.iter().map(|r| cells(r, color)).collect()))
+        .map(|(l, rows)| (l.clone(), body(rows, false)))
         .collect();
-    // Column widths shared by every group, so the sections line up.
+    // Column widths shared by every table, so the sections line up.
     let mut widths: Vec<usize> = head.iter().map(|h| h.text.chars().count()).collect();
-    for (_, rows) in &bodies {
-        for r in rows {
-            for (w, cell) in widths.iter_mut().zip(r) {
-                *w = (*w).max(cell.text.chars().count());
-            }
+    for r in headline
+        .iter()
+        .chain(&significant)
+        .chain(rest.iter().flat_map(|(_, rows)| rows))
+    {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.text.chars().count());
         }
     }
     let line = |r: &[Cell]| -> String {
@@ -725,20 +1106,66 @@ fn render_text(c: &Comparison, color: bool) -> String {
         s.push('\n');
         s
     };
+    let table = |rows: &[Vec<Cell>]| -> String {
+        let mut s = line(&head);
+        for r in rows {
+            s.push_str(&line(r));
+        }
+        s
+    };
     let mut s = String::new();
     for l in legend(c) {
         s.push_str(&l);
         s.push('\n');
     }
-    for (label, rows) in &bodies {
-        s.push('\n');
+    // 1. What differs in the configurations.
+    s.push_str(&format!("\n{CONFIG_TITLE}\n"));
+    let w = c
+        .configuration
+        .differences
+        .iter()
+        .map(|d| d.path.chars().count())
+        .max()
+        .unwrap_or(0);
+    for d in &c.configuration.differences {
+        let vals: Vec<String> = d
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| config_value(c, i, v))
+            .collect();
+        s.push_str(&format!("  {:<w$}  {}\n", d.path, vals.join(" | ")));
+    }
+    for note in config_notes(c) {
+        s.push_str(&format!("  {note}\n"));
+    }
+    // 2. Headline metrics and SLO verdicts.
+    s.push_str(&format!("\n{HEADLINE_TITLE}\n"));
+    if headline.is_empty() {
+        s.push_str("  none in every input\n");
+    } else {
+        s.push_str(&table(&headline));
+    }
+    for r in &c.slo {
+        s.push_str(&format!("SLO  {}\n", slo_text(r)));
+    }
+    // 3. Significant differences.
+    s.push_str(&format!("\n{SIGNIFICANT_TITLE}\n"));
+    if significant.is_empty() {
+        s.push_str(&format!("  {}\n", no_significant(c)));
+    } else {
+        s.push_str(&table(&significant));
+    }
+    // 4. The rest.
+    s.push_str(&format!("\n{REST_TITLE}\n"));
+    for (label, rows) in &rest {
+        if rows.is_empty() && label.is_some() {
+            continue;
+        }
         if let Some(l) = label {
             s.push_str(&format!("point: {l}\n"));
         }
-        s.push_str(&line(&head));
-        for r in rows {
-            s.push_str(&line(r));
-        }
+        s.push_str(&table(rows));
     }
     if c.kind == "sweeps" && c.rows.is_empty() {
         s.push_str("\nno point is present in every input\n");
@@ -782,27 +1209,71 @@ fn md_escape(s: &str) -> String {
 fn render_markdown(c: &Comparison) -> String {
     let n = c.inputs.len();
     let head = header(n);
-    let mut s = String::new();
-    for l in legend(c) {
-        s.push_str(&format!("- {}\n", md_escape(&l).replacen(" = ", " = `", 1) + "`"));
-    }
-    for (label, rows) in groups(c) {
-        s.push('\n');
-        if let Some(l) = label {
-            s.push_str(&format!("### {}\n\n", md_escape(&l)));
-        }
-        s.push_str(&format!(
+    let sec = sections(c);
+    let table = |rows: &[&Row], with_point: bool| -> String {
+        let mut s = format!(
             "| {} |\n",
             head.iter().map(|h| md_escape(h)).collect::<Vec<_>>().join(" | ")
-        ));
+        );
         let align: Vec<&str> = (0..head.len())
             .map(|i| if left_aligned(i, n) { "---" } else { "---:" })
             .collect();
         s.push_str(&format!("| {} |\n", align.join(" | ")));
         for r in rows {
-            let cs: Vec<String> = cells(r, false).into_iter().map(|c| md_escape(&c.text)).collect();
+            let cs: Vec<String> = cells(r, false, with_point)
+                .into_iter()
+                .map(|c| md_escape(&c.text))
+                .collect();
             s.push_str(&format!("| {} |\n", cs.join(" | ")));
         }
+        s
+    };
+    let code = |t: &str| format!("`{}`", t.replace('`', "'"));
+    let mut s = String::new();
+    for l in legend(c) {
+        s.push_str(&format!("- {}\n", md_escape(&l).replacen(" = ", " = `", 1) + "`"));
+    }
+    s.push_str(&format!("\n## {CONFIG_TITLE}\n\n"));
+    for d in &c.configuration.differences {
+        let vals: Vec<String> = d
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| code(&config_value(c, i, v)))
+            .collect();
+        s.push_str(&format!("- {}: {}\n", code(&d.path), vals.join(" · ")));
+    }
+    for note in config_notes(c) {
+        s.push_str(&format!("- {note}\n"));
+    }
+    s.push_str(&format!("\n## {HEADLINE_TITLE}\n\n"));
+    if sec.headline.is_empty() {
+        s.push_str("None in every input.\n");
+    } else {
+        s.push_str(&table(&sec.headline, true));
+    }
+    if !c.slo.is_empty() {
+        s.push('\n');
+        for r in &c.slo {
+            s.push_str(&format!("- SLO {}\n", slo_text(r)));
+        }
+    }
+    s.push_str(&format!("\n## {SIGNIFICANT_TITLE}\n\n"));
+    if sec.significant.is_empty() {
+        s.push_str(&format!("{}.\n", upper_first(no_significant(c))));
+    } else {
+        s.push_str(&table(&sec.significant, true));
+    }
+    s.push_str(&format!("\n## {REST_TITLE}\n"));
+    for (label, rows) in &sec.rest {
+        if rows.is_empty() && label.is_some() {
+            continue;
+        }
+        s.push('\n');
+        if let Some(l) = label {
+            s.push_str(&format!("### {}\n\n", md_escape(l)));
+        }
+        s.push_str(&table(rows, false));
     }
     if c.kind == "sweeps" && c.rows.is_empty() {
         s.push_str("\nNo point is present in every input.\n");
@@ -811,6 +1282,15 @@ fn render_markdown(c: &Comparison) -> String {
     s.push('\n');
     s.push_str(&format!("_{FOOTNOTE}_\n"));
     s
+}
+
+/// The text with its first letter capitalised.
+pub(crate) fn upper_first(t: &str) -> String {
+    let mut ch = t.chars();
+    match ch.next() {
+        Some(f) => f.to_uppercase().chain(ch).collect(),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]
@@ -946,6 +1426,8 @@ mod tests {
             ("components.waiter.utilization", Neutral),
             ("components.api.replicas_mean", Neutral),
             ("sim.unstable", Neutral),
+            ("error_ratio", Lower),
+            ("clients.web.error_ratio", Lower),
         ] {
             assert_eq!(direction(m), d, "{m}");
         }

@@ -328,6 +328,7 @@ pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: 
         secs(report.duration_s),
         secs(report.warmup_s)
     );
+    b.push_str(&super::provenance::line_html(summary_text));
     b.push_str(&description_html(description));
     b.push_str(&super::answers::slo_html(&report.slo, report.replications));
     b.push_str(&super::answers::headline_html(report));

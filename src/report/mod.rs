@@ -7,6 +7,7 @@ pub mod breakdown;
 pub mod charts;
 pub mod html;
 pub mod plot;
+pub mod provenance;
 pub mod summary;
 
 use std::path::Path;

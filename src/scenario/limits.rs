@@ -108,6 +108,10 @@ pub const MAX_SERIES_ROWS: u64 = 1_000_000;
 // Files and names
 // ---------------------------------------------------------------------------
 
+/// Most replications of one run (`run.replications`, `--replications`;
+/// a sweep's cap per point is the same).
+pub const MAX_REPLICATIONS: u32 = 1_000;
+
 /// Largest scenario file read (16 MiB).
 pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 /// Largest file a scenario names (an arrival `trace`, an `empirical`

@@ -57,6 +57,15 @@ pub fn labeled(flag: &str, text: &str) -> String {
     format!("{flag}{LABEL_SEP}{text}")
 }
 
+/// An override's flag and text: `(Some("--seed"), "seed=3")` for one made
+/// by [`labeled`], `(None, text)` for a plain `--set`.
+pub fn split_label(o: &str) -> (Option<&str>, &str) {
+    match o.split_once(LABEL_SEP) {
+        Some((flag, text)) => (Some(flag), text),
+        None => (None, o),
+    }
+}
+
 /// Read, override, check and resolve a scenario file. `overrides` are
 /// `PATH=VALUE` strings as given to `--set`.
 pub fn load(path: &Path, overrides: &[String], opts: &BuildOptions) -> Result<Loaded, LoadError> {
@@ -102,6 +111,39 @@ pub fn read_source(path: &Path, overrides: &[String]) -> Result<String, LoadErro
     })
 }
 
+/// The scenario's tree after every override: the effective scenario as
+/// YAML values, before typing and checks. `overrides` are labelled or
+/// plain `PATH=VALUE` strings, as for [`load`]; an error is a plain
+/// message (the scenario loads with [`load`] for located ones).
+pub fn effective_tree(text: &str, overrides: &[String]) -> Result<tree::Node, String> {
+    let plain: Vec<String> = overrides.iter().map(|o| split_label(o).1.to_string()).collect();
+    override_tree(text, &plain).map_err(|(_, path, msg)| match path {
+        Some(p) => format!("{p}: {msg}"),
+        None => msg,
+    })
+}
+
+/// Parse `text` and apply plain `PATH=VALUE` overrides in order.
+fn override_tree(
+    text: &str,
+    overrides: &[String],
+) -> Result<tree::Node, (tree::Origin, Option<String>, String)> {
+    let mut root = tree::parse_yaml(text).map_err(|(origin, msg)| (origin, None, msg))?;
+    for (i, o) in overrides.iter().enumerate() {
+        let origin = tree::Origin::Override { index: i };
+        let Some((p, v)) = o.split_once('=') else {
+            return Err((
+                origin,
+                None,
+                "expected PATH=VALUE, e.g. components.api.replicas=4".to_string(),
+            ));
+        };
+        tree::apply_override(&mut root, p.trim(), v, i)
+            .map_err(|m| (origin, Some(p.trim().to_string()), m))?;
+    }
+    Ok(root)
+}
+
 /// As [`load`], from text; `label` names the source in messages and
 /// `base_dir` resolves relative file names inside the scenario.
 pub fn load_str(
@@ -124,26 +166,9 @@ pub fn load_str(
             }
         })
         .unzip();
-    let overrides = &overrides[..];
     let located = |origin, path, message| SourceError::new(label, text, origin, path, message, &labels);
-    let mut root =
-        tree::parse_yaml(text).map_err(|(origin, msg)| LoadError(vec![located(origin, None, msg)]))?;
-    for (i, o) in overrides.iter().enumerate() {
-        let Some((p, v)) = o.split_once('=') else {
-            return Err(LoadError(vec![located(
-                tree::Origin::Override { index: i },
-                None,
-                "expected PATH=VALUE, e.g. components.api.replicas=4".to_string(),
-            )]));
-        };
-        tree::apply_override(&mut root, p.trim(), v, i).map_err(|m| {
-            LoadError(vec![located(
-                tree::Origin::Override { index: i },
-                Some(p.trim().to_string()),
-                m,
-            )])
-        })?;
-    }
+    let root = override_tree(text, &overrides)
+        .map_err(|(origin, path, msg)| LoadError(vec![located(origin, path, msg)]))?;
     let scenario: Scenario = tree::from_node(&root).map_err(|e| {
         let path = if e.path.is_empty() { None } else { Some(e.path) };
         LoadError(vec![located(e.origin, path, e.message)])

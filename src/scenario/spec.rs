@@ -69,6 +69,12 @@ pub struct Scenario {
     /// on a fail), and drawn as a dashed line on sweep charts.
     #[serde(default)]
     pub slo: Option<SloSpec>,
+    /// What `archsim run`'s flags also set (`--replications`, `--interval`,
+    /// `--max-in-flight`; a flag wins over the file). A run folder's
+    /// `scenario.resolved.yaml` records them here, so that the file alone
+    /// reproduces the run.
+    #[serde(default)]
+    pub run: Option<RunSpec>,
     /// The grid `archsim sweep` runs (ignored by `run`).
     #[serde(default)]
     pub sweep: Option<SweepSpec>,
@@ -361,6 +367,24 @@ pub struct SweepSpec {
     /// Which metrics to chart against which parameter.
     #[serde(default)]
     pub plot: Option<PlotSpec>,
+}
+
+/// Settings of `archsim run` kept in the file (flags win over them).
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Independent replications (default 1; `--replications` wins). A sweep
+    /// uses `sweep.replications` instead.
+    #[serde(default)]
+    pub replications: Option<u32>,
+    /// Time-series interval (default 1 s, longer for long runs; `--interval` wins).
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    /// Stop and report an unstable system when more requests than this are
+    /// in flight (default 1000000; `--max-in-flight` wins).
+    #[serde(default)]
+    pub max_in_flight: Option<u64>,
 }
 
 /// Chart layout for a sweep.

@@ -15,6 +15,7 @@
 pub mod charts;
 pub mod grid;
 pub mod page;
+mod provenance;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
@@ -480,6 +481,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     let report = build_report(&plan, &lines, Some(&question));
     let mut stage = folder.stage().map_err(|e| SweepError::from_output(&e))?;
     stage_outputs(&mut stage, &report, Some(&base.scenario), opts.png)?;
+    provenance::stage(&mut stage, opts, &dir, base.scenario.seed, &params, replications)?;
     stage
         .commit(&["sweep-plan.json", "points.jsonl"])
         .map_err(|e| SweepError::from_output(&e))?;
@@ -558,9 +560,11 @@ fn prepare_folder(folder: &mut Folder, plan: &Plan, opts: &SweepOptions) -> Resu
             }
             _ => {}
         }
-    } else if has_lines && !opts.force {
+    } else if crate::files::unfinished_sweep(&dir) && !opts.force {
+        // Finished results of the same scenario are replaced, as a run's
+        // are; an unfinished sweep's lines are kept for --resume.
         return Err(SweepError::BadInput(format!(
-            "error: {} already holds results; use --resume to continue that sweep or --force to start over",
+            "error: {} holds an unfinished sweep; use --resume to finish it or --force to start over",
             dir.display()
         )));
     } else {
@@ -1039,14 +1043,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<Swe
     }
     let mut folder = Folder::claim(out, Kind::Sweep, &plan.scenario, force, "--out")
         .map_err(|e| SweepError::from_output(&e))?;
-    if !force
-        && let Some(held) = read_plan(&out.join("sweep-plan.json"))?
-        && !held.same_sweep(&plan)
-    {
+    if !force && crate::files::unfinished_sweep(out) {
         return Err(SweepError::BadInput(format!(
-            "error: --out {}: holds a different sweep of `{}`; choose another --out, or add --force to replace it",
+            "error: --out {}: holds an unfinished sweep of `{}`; finish it with `archsim sweep … --resume`, \
+             choose another --out, or add --force to replace it",
             out.display(),
-            held.scenario
+            plan.scenario
         )));
     }
     if force {
@@ -1079,6 +1081,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<Swe
         .map_err(staged)?;
     stage.write("points.jsonl", jl.as_bytes()).map_err(staged)?;
     stage_outputs(&mut stage, &report, scenario.as_ref(), png)?;
+    provenance::stage_merged(&mut stage, dirs, &plan)?;
     stage.commit(&[]).map_err(staged)?;
     Ok(report)
 }

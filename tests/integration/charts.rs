@@ -590,6 +590,7 @@ fn compare_page_renders_the_table_from_the_rows() {
             direction: Direction::Lower,
         }],
         unmatched: Vec::new(),
+        ..Comparison::default()
     };
     let page = compare_page(&c, &[]);
     assert_self_contained(&page, 0);

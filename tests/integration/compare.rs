@@ -366,3 +366,179 @@ fn sweeps_compare_point_by_point() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sweeps with sweeps"));
 }
+
+/// The answer first: two runs differing by one `--set` are compared as
+/// what differs in their configurations (that one path), then the headline
+/// metrics with the SLO verdicts, then the significant differences
+/// (largest relative change first), then the rest; text, Markdown, JSON
+/// and the page agree. A folder without a resolved scenario says so.
+#[test]
+fn the_answer_comes_first() {
+    let (tmp, _) = setup();
+    let s = tmp.path().join("h.yaml");
+    std::fs::write(
+        &s,
+        format!("{SCENARIO}headline: [latency.mean_ms, error_ratio, throughput_rps]\nslo: {{ latency_mean: 10ms }}\n"),
+    )
+    .unwrap();
+    let (one, four) = (tmp.path().join("one"), tmp.path().join("four"));
+    run(&s, &one, &[]);
+    run(&s, &four, &["--set", "components.api.replicas=4"]);
+
+    let text = String::from_utf8(ok(compare(&[&one, &four], "text")).stdout).unwrap();
+    let titles = [
+        "What differs in the configurations",
+        "Headline metrics",
+        "Significant differences (largest relative change first)",
+        "The rest",
+    ];
+    let at: Vec<usize> = titles
+        .iter()
+        .map(|t| {
+            text.lines()
+                .position(|l| l == *t)
+                .unwrap_or_else(|| panic!("no `{t}` in\n{text}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}\n{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let section = |i: usize| -> Vec<&str> {
+        let end = at.get(i + 1).copied().unwrap_or(lines.len());
+        lines[at[i] + 1..end]
+            .iter()
+            .copied()
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    // 1. The one path that differs, with each input's value.
+    let config = section(0);
+    assert_eq!(config.len(), 1, "{config:?}");
+    assert_eq!(
+        config[0].split_whitespace().collect::<Vec<_>>(),
+        ["components.api.replicas", "1", "|", "4"],
+        "{text}"
+    );
+    // 2. The headline metrics in the scenario's order (error_ratio derived
+    // from availability), then each input's SLO verdict.
+    let headline = section(1);
+    let metrics: Vec<&str> = headline[1..]
+        .iter()
+        .filter(|l| !l.starts_with("SLO"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        ["latency.mean_ms", "error_ratio", "throughput_rps"],
+        "{text}"
+    );
+    assert!(headline[1].contains("yes, better"), "{}", headline[1]);
+    let slo = headline.iter().find(|l| l.starts_with("SLO")).expect(&text);
+    assert!(
+        slo.contains("latency.mean_ms ≤ 10.00 ms") && slo.contains("A FAIL") && slo.contains("B PASS"),
+        "{slo}"
+    );
+    // 3. Significant differences, none a headline metric, largest relative
+    // change first.
+    let sig = section(2);
+    assert!(sig[0].starts_with("metric "), "{sig:?}");
+    // A change from zero has no relative size (n/a) and counts as largest.
+    let rel = |l: &str| -> f64 {
+        let cell = l
+            .split_whitespace()
+            .find(|w| w.ends_with('%') || *w == "n/a")
+            .expect(l);
+        if cell == "n/a" {
+            return f64::INFINITY;
+        }
+        cell.trim_end_matches('%').parse::<f64>().unwrap().abs()
+    };
+    let rels: Vec<f64> = sig[1..].iter().map(|l| rel(l)).collect();
+    assert!(rels.len() >= 3, "{sig:?}");
+    assert!(rels.windows(2).all(|w| w[0] >= w[1]), "{rels:?}\n{text}");
+    assert!(sig[1..].iter().all(|l| l.contains(" yes")), "{sig:?}");
+    assert!(
+        sig.iter().any(|l| l.starts_with("components.api.wait.mean_ms ")),
+        "{sig:?}"
+    );
+    for m in ["latency.mean_ms ", "throughput_rps "] {
+        assert!(!sig.iter().any(|l| l.starts_with(m)), "{m} is a headline metric");
+    }
+    // 4. The rest: neither headline nor significant.
+    let rest = section(3);
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("requests.offered ") && l.contains(" no ")),
+        "{rest:?}"
+    );
+    assert!(!rest.iter().any(|l| l.starts_with("components.api.wait.mean_ms ")));
+    // Every row once.
+    let count = |m: &str| text.lines().filter(|l| l.starts_with(&format!("{m} "))).count();
+    assert_eq!(count("latency.mean_ms"), 1);
+    assert_eq!(count("components.api.wait.mean_ms"), 1);
+
+    // Markdown: the same sections in the same order, tables of equal width.
+    let md = String::from_utf8(ok(compare(&[&one, &four], "markdown")).stdout).unwrap();
+    let heads: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(heads, titles.map(|t| format!("## {t}")), "{md}");
+    assert!(md.contains("- `components.api.replicas`: `1` · `4`\n"), "{md}");
+    assert!(md.contains("- SLO latency.mean_ms ≤ 10.00 ms: A FAIL"), "{md}");
+
+    // JSON: the configuration, the headline, its rows and the verdicts.
+    let doc = compare_json(&[&one, &four]);
+    assert_eq!(
+        doc["configuration"],
+        serde_json::json!({
+            "differences": [{ "path": "components.api.replicas", "values": ["1", "4"] }],
+            "unknown": [],
+        })
+    );
+    assert_eq!(
+        doc["headline"],
+        serde_json::json!(["latency.mean_ms", "error_ratio", "throughput_rps"])
+    );
+    let hr: Vec<&str> = doc["headline_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(hr, ["latency.mean_ms", "error_ratio", "throughput_rps"]);
+    assert_eq!(doc["headline_rows"][1]["direction"], "lower");
+    assert_eq!(doc["slo"][0]["verdicts"], serde_json::json!(["fail", "pass"]));
+
+    // The page: the same order.
+    let page_dir = tmp.path().join("cmp");
+    ok(Command::new(bin())
+        .arg("compare")
+        .args([&one, &four])
+        .arg("--out")
+        .arg(&page_dir)
+        .output()
+        .unwrap());
+    let page = std::fs::read_to_string(page_dir.join("index.html")).unwrap();
+    let pos: Vec<usize> = titles
+        .iter()
+        .map(|t| page.find(&format!(">{t}</h2>")).unwrap_or_else(|| panic!("{t}")))
+        .collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+    assert!(
+        page.contains(
+            "<code>components.api.replicas</code></td><td class=\"l\">1</td><td class=\"l\">4</td>"
+        )
+    );
+    assert!(page.contains("class=\"verdict fail\"") && page.contains("class=\"verdict pass\""));
+
+    // An older folder (no resolved scenario): said, and only the seed,
+    // duration and replications of its results are compared.
+    let old = tmp.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::copy(four.join("report.json"), old.join("report.json")).unwrap();
+    let text = String::from_utf8(ok(compare(&[&one, &old], "text")).stdout).unwrap();
+    assert!(
+        text.contains("B: no scenario.resolved.yaml beside its results"),
+        "{text}"
+    );
+    assert!(!text.contains("components.api.replicas  "), "{text}");
+    let doc = compare_json(&[&one, &old]);
+    assert_eq!(doc["configuration"]["unknown"][0], old.display().to_string());
+}

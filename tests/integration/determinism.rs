@@ -143,7 +143,7 @@ components:
         std::path::Path::new("."),
         &[],
         &archsim::scenario::BuildOptions {
-            max_in_flight: 20_000,
+            max_in_flight: Some(20_000),
             ..Default::default()
         },
     )

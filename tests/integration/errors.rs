@@ -989,7 +989,7 @@ const CASES: usize = 2000;
 fn fuzz(base_text: &str, set_paths: &[&str], seed: u64) {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"));
     let opts = BuildOptions {
-        max_in_flight: 10_000,
+        max_in_flight: Some(10_000),
         ..Default::default()
     };
     let short: Vec<String> = vec!["duration=50ms".into(), "warmup=0s".into()];

@@ -18,7 +18,7 @@ use crate::scenario::dist::{DistSpec, Sampler};
 use crate::scenario::kinds::Home;
 use crate::scenario::limits::{
     MAX_BACKUP_COPIES, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, MAX_DB_CORE_SLOTS, MAX_GRID_CELLS,
-    MAX_INSTANCES, MAX_SERIES_ROWS, MAX_TABLE_CELLS, MIN_PERIOD_NS,
+    MAX_INSTANCES, MAX_REPLICATIONS, MAX_SERIES_ROWS, MAX_TABLE_CELLS, MIN_PERIOD_NS,
 };
 use crate::scenario::spec::*;
 use crate::scenario::units::Duration;
@@ -50,25 +50,21 @@ pub struct Problem {
     pub key: Option<String>,
 }
 
-/// Options that do not live in the file.
-#[derive(Clone, Debug)]
+/// Options that do not live in the file (or that a flag sets over it).
+#[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     /// Time-series interval; `None` picks 1 s, or a longer round interval
     /// for long runs so the series has at most [`MAX_ROWS`] rows (memory
     /// stays bounded however long the run).
     pub interval: Option<Duration>,
-    /// In-flight request limit before a run is declared unstable and stopped.
-    pub max_in_flight: usize,
+    /// In-flight request limit before a run is declared unstable and
+    /// stopped; `None` takes the file's `run.max_in_flight`, else
+    /// [`DEFAULT_MAX_IN_FLIGHT`].
+    pub max_in_flight: Option<usize>,
 }
 
-impl Default for BuildOptions {
-    fn default() -> Self {
-        BuildOptions {
-            interval: None,
-            max_in_flight: 1_000_000,
-        }
-    }
-}
+/// The in-flight limit when neither a flag nor the file sets one.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1_000_000;
 
 /// Collects the problems found while resolving a scenario, with what the
 /// checks share (files read, table cells, region names).
@@ -592,16 +588,45 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     }
     check_cycles(&mut ck, sc);
     autoscalers(&mut ck, sc, nclients, &mut comps);
-    if let Some(iv) = opts.interval
+    let run = sc.run.clone().unwrap_or_default();
+    if let Some(r) = run.replications
+        && !(1..=MAX_REPLICATIONS).contains(&r)
+    {
+        ck.err(
+            "run.replications",
+            format!("must be at least 1 and at most {MAX_REPLICATIONS}, found {r}"),
+        );
+    }
+    if run.interval.is_some_and(|d| d.is_zero()) {
+        ck.err("run.interval", "must be longer than zero");
+    }
+    if run.max_in_flight == Some(0) {
+        ck.err("run.max_in_flight", "must be at least 1");
+    }
+    // A flag wins over the file.
+    let interval = opts.interval.or(run.interval).filter(|d| !d.is_zero());
+    let max_in_flight = opts
+        .max_in_flight
+        .or(run
+            .max_in_flight
+            .map(|m| usize::try_from(m).unwrap_or(usize::MAX)))
+        .unwrap_or(DEFAULT_MAX_IN_FLIGHT)
+        .max(1);
+    if let Some(iv) = interval
         && !sc.duration.is_zero()
     {
+        let flag = if opts.interval.is_some() {
+            "--interval"
+        } else {
+            "run.interval"
+        };
         let rows = sc.duration.as_nanos().div_ceil(iv.as_nanos().max(1));
         if rows > MAX_SERIES_ROWS {
             ck.err(
                 "duration",
                 format!(
-                    "with --interval {iv}, this {} run would record {rows} time-series rows, and at most \
-                     {MAX_SERIES_ROWS} are kept: use a longer --interval (at least {})",
+                    "with {flag} {iv}, this {} run would record {rows} time-series rows, and at most \
+                     {MAX_SERIES_ROWS} are kept: use a longer {flag} (at least {})",
                     sc.duration,
                     Duration(sc.duration.as_nanos().div_ceil(MAX_SERIES_ROWS))
                 ),
@@ -649,11 +674,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         // longest a client may wait with all its attempts if that is longer
         // (so every one resolves).
         drain,
-        interval: opts
-            .interval
+        interval: interval
             .map(|d| d.as_nanos().max(1))
             .unwrap_or_else(|| auto_interval(sc.duration.as_nanos())),
-        max_in_flight: opts.max_in_flight,
+        max_in_flight,
         priced: sc.components.values().any(|c| match c {
             ComponentSpec::Service(s) => s.price_per_hour.is_some(),
             ComponentSpec::Cache(k) => k.price_per_hour.is_some(),
