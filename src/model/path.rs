@@ -108,6 +108,12 @@ impl Trail {
         self.down = 0;
     }
 
+    /// Its record was freed: references to it no longer reach it.
+    #[inline]
+    pub(super) fn retire(&mut self, generation: u32) {
+        self.generation = generation;
+    }
+
     /// This hop's own segment, answered to its caller at `now`.
     #[inline]
     fn own(&self, now: u64) -> Option<Seg> {

@@ -273,8 +273,13 @@ impl Arena {
     pub fn free(&mut self, r: ReqRef) {
         if let Some(s) = self.get_mut(r) {
             s.generation = s.generation.wrapping_add(1);
+            let generation = s.generation;
             self.free.push(r.idx);
             self.live -= 1;
+            // Its path record goes stale with it.
+            if let Some(t) = self.trails.get_mut(r.idx as usize) {
+                t.retire(generation);
+            }
         }
     }
 }
