@@ -57,7 +57,11 @@ fn run(dir: &Path, yaml: &str, flags: &[&str]) -> (i32, String, Value) {
 fn verdicts(report: &Value) -> Vec<String> {
     report["slo"]
         .as_array()
-        .map(|a| a.iter().map(|r| r["verdict"].as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|r| r["verdict"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -71,9 +75,16 @@ fn slo_verdicts_come_from_the_interval_and_check_slo_gates_on_a_fail() {
     assert_eq!(verdicts(&rep), ["pass"]);
     let mean = rep["metrics"]["latency.mean_ms"]["value"].as_f64().unwrap();
     let half = rep["metrics"]["latency.mean_ms"]["ci95"].as_f64().unwrap();
-    assert!((mean - 20.0).abs() < 2.0 * half.max(1.0), "M/M/1 mean {mean} ± {half}, theory 20 ms");
     assert!(
-        stdout.lines().nth(1).unwrap().starts_with("SLO PASS: 1 of 1 objectives met"),
+        (mean - 20.0).abs() < 2.0 * half.max(1.0),
+        "M/M/1 mean {mean} ± {half}, theory 20 ms"
+    );
+    assert!(
+        stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("SLO PASS: 1 of 1 objectives met"),
         "{stdout}"
     );
     assert_eq!(rep["slo"][0]["interval"], Value::Bool(true));
@@ -84,7 +95,10 @@ fn slo_verdicts_come_from_the_interval_and_check_slo_gates_on_a_fail() {
     let (code, stdout, rep) = run(tmp.path(), &fail, &["--replications", "5", "--check-slo"]);
     assert_eq!(code, 3, "{stdout}");
     assert_eq!(verdicts(&rep), ["fail"]);
-    assert!(stdout.contains("FAIL       latency.mean_ms ≤ 10.00 ms"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL       latency.mean_ms ≤ 10.00 ms"),
+        "{stdout}"
+    );
     let (code, _, _) = run(tmp.path(), &fail, &["--replications", "5"]);
     assert_eq!(code, 0);
 
@@ -126,9 +140,14 @@ fn the_headline_block_leads_the_summary() {
     let (_, stdout, rep) = run(tmp.path(), &yaml, &[]);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[1], "Headline", "{stdout}");
-    assert!(lines[2].trim_start().starts_with("components.api.utilization"), "{stdout}");
+    assert!(
+        lines[2].trim_start().starts_with("components.api.utilization"),
+        "{stdout}"
+    );
     // ρ = λ/μ = 0.5 (utilisation law): printed as a percentage.
-    let u = rep["metrics"]["components.api.utilization"]["value"].as_f64().unwrap();
+    let u = rep["metrics"]["components.api.utilization"]["value"]
+        .as_f64()
+        .unwrap();
     assert!((u - 0.5).abs() < 0.03, "utilization {u}");
     assert!(lines[2].ends_with(&format!("{:.1}%", u * 100.0)), "{stdout}");
     assert_eq!(
@@ -145,7 +164,12 @@ fn an_overloaded_run_says_so_first_and_notes_count_replications() {
     let (_, stdout, rep) = run(tmp.path(), &yaml, &["--replications", "3"]);
     let second = stdout.lines().nth(1).unwrap();
     assert!(second.starts_with("OVERLOADED: "), "{stdout}");
-    let notes: Vec<&str> = rep["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    let notes: Vec<&str> = rep["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
     let unstable: Vec<&&str> = notes.iter().filter(|n| n.starts_with("UNSTABLE")).collect();
     assert_eq!(unstable.len(), 1, "one note for three replications: {notes:?}");
     assert!(unstable[0].contains("(in 3 of 3 replications"), "{notes:?}");
@@ -168,5 +192,8 @@ fn cost_is_shown_only_when_prices_are_set() {
     assert!((hour - 0.30).abs() < 1e-9, "per hour {hour}");
     assert!((month - 216.0).abs() < 1e-6, "per month {month}");
     let line = stdout.lines().find(|l| l.starts_with("Cost ")).expect(&stdout);
-    assert!(line.contains("$0.3000 per hour") && line.contains("$216.0 per 30-day month"), "{line}");
+    assert!(
+        line.contains("$0.3000 per hour") && line.contains("$216.0 per 30-day month"),
+        "{line}"
+    );
 }
