@@ -386,6 +386,8 @@ mod tests {
             replications: reps,
             duration_s: 1.0,
             warmup_s: 0.0,
+            headline: Vec::new(),
+            slo: Vec::new(),
             metrics: metrics
                 .iter()
                 .map(|(k, v)| {
