@@ -86,7 +86,7 @@ fn field<'a>(row: &'a [(String, String)], col: &str) -> &'a str {
 fn table(stdout: &str) -> Vec<Vec<String>> {
     stdout
         .lines()
-        .take_while(|l| !l.starts_with("Ran "))
+        .take_while(|l| !l.starts_with("Ran ") && !l.starts_with("from "))
         .map(|l| {
             l.split("  ")
                 .map(str::trim)
