@@ -4,34 +4,15 @@
 //! by the drain after the end), every request offered accounted for once,
 //! and cost as a rate when prices are set.
 
-use std::path::{Path, PathBuf};
-
 use archsim::model::RunOutput;
-use archsim::run::run_replications;
-use archsim::scenario::{BuildOptions, load_str};
 use archsim::stats::student_t_quantile;
 
 use crate::common::run_yaml;
 
-fn scenario_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-}
-
 /// Bundled scenario `file` with `overrides` (as `--set`), `reps`
 /// replications at its own seed: the replications' outputs.
 fn bundled(file: &str, overrides: &[&str], reps: u32) -> Vec<RunOutput> {
-    let path = scenario_dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let (sc, cfg) = load_str(
-        &path.display().to_string(),
-        &text,
-        &scenario_dir(),
-        &overrides,
-        &BuildOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{file} with {overrides:?} failed to load:\n{e}"));
-    run_replications(&cfg, sc.seed, reps).1
+    crate::common::run_bundled(file, overrides, reps).1
 }
 
 fn get(o: &RunOutput, name: &str) -> f64 {

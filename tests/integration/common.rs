@@ -60,3 +60,26 @@ pub fn without_wall_clock(json: &str) -> String {
     }
     out.join("\n")
 }
+
+/// The bundled scenarios' folder.
+pub fn scenario_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+/// Bundled scenario `file` with `overrides` (as `--set`), `reps`
+/// replications at its own seed: the combined report and each
+/// replication's output.
+pub fn run_bundled(file: &str, overrides: &[&str], reps: u32) -> (Report, Vec<RunOutput>) {
+    let path = scenario_dir().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let (sc, cfg) = load_str(
+        &path.display().to_string(),
+        &text,
+        &scenario_dir(),
+        &overrides,
+        &BuildOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{file} with {overrides:?} failed to load:\n{e}"));
+    run_replications(&cfg, sc.seed, reps)
+}

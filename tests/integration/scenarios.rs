@@ -19,9 +19,7 @@ use archsim::scenario::{BuildOptions, load_str};
 
 use crate::common::bin;
 
-fn scenario_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-}
+use crate::common::scenario_dir;
 
 /// Every `*.yaml` file in `scenarios/`, sorted: new scenarios are covered
 /// without editing this file.
@@ -39,18 +37,7 @@ fn bundled() -> Vec<PathBuf> {
 /// Run bundled scenario `file` with `overrides` (as `--set PATH=VALUE`) at
 /// its own seed, with `reps` replications.
 fn run(file: &str, overrides: &[&str], reps: u32) -> Report {
-    let path = scenario_dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let (sc, cfg) = load_str(
-        &path.display().to_string(),
-        &text,
-        &scenario_dir(),
-        &overrides,
-        &BuildOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{file} with {overrides:?} failed to load:\n{e}"));
-    run_replications(&cfg, sc.seed, reps).0
+    crate::common::run_bundled(file, overrides, reps).0
 }
 
 fn metric(r: &Report, name: &str) -> f64 {
