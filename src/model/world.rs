@@ -40,10 +40,39 @@ pub const LIVELOCK_EVENTS: u64 = 1 << 24;
 /// 64 zero-time hops per request is more than any call chain needs.
 pub const LIVELOCK_EVENTS_PER_USER: u64 = 64;
 
+/// Simulated time that [`World::livelock_threshold`] events must cover for
+/// the clock to count as moving: 1 µs. Less than that is a clock that
+/// crawls — a loop of near-zero delays (1 ns think times, retries with no
+/// backoff against a component that rejects at once) that moves the clock
+/// so little per event that the run would take hours of wall time per
+/// simulated millisecond. At 16.8 million events a microsecond the pace is
+/// 1.7e13 events per simulated second; a legitimate model has a thousand
+/// times fewer (a 1e9/s client with ten hops a request is 1e10), and even
+/// 100,000 closed-loop users with a 1 µs think time cover 17 µs.
+pub const CRAWL_NS: SimTime = 1_000;
+
 /// Events dispatched after a zero-time loop is suspected, counting which
 /// component receives each, before the run is stopped (if the clock has
 /// still not moved): enough to rank the components that take part.
 const LIVELOCK_CENSUS: u64 = 1 << 18;
+
+/// A simulated time in the largest unit that keeps it at least 1
+/// (`4 ns`, `996 ns`, `1.5 ms`, `20 s`), for messages.
+fn short_time(t: SimTime) -> String {
+    let t = t as f64;
+    let (v, unit) = if t >= 1e9 {
+        (t / 1e9, "s")
+    } else if t >= 1e6 {
+        (t / 1e6, "ms")
+    } else if t >= 1e3 {
+        (t / 1e3, "µs")
+    } else {
+        (t, "ns")
+    };
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s} {unit}")
+}
 
 /// `n` with commas between groups of three digits (17,104,896).
 fn thousands(n: u64) -> String {
@@ -143,6 +172,10 @@ pub struct World {
     /// The simulated time seen by the last periodic check, and the number
     /// of events dispatched when the clock was first seen there.
     instant: (SimTime, u64),
+    /// The simulated time and events dispatched at the start of the current
+    /// window of `livelock_after` events (for a clock that crawls, see
+    /// [`CRAWL_NS`]).
+    window: (SimTime, u64),
     /// Events at one instant before a zero-time loop is suspected.
     livelock_after: u64,
     /// The scenario sets a price: report the cost per hour and per month.
@@ -247,6 +280,7 @@ impl World {
                 .collect(),
             annotations: Vec::new(),
             instant: (0, 0),
+            window: (0, 0),
             livelock_after: {
                 let users: u64 = cfg
                     .clients
@@ -484,20 +518,30 @@ impl World {
         if now != self.instant.0 {
             self.instant = (now, done);
         } else if done - self.instant.1 >= self.livelock_after {
-            self.census(end, draining);
+            self.census(end, draining, false);
+            return Checked::Go;
+        }
+        if done - self.window.1 >= self.livelock_after {
+            if now - self.window.0 < CRAWL_NS {
+                self.census(end, draining, true);
+            } else {
+                self.window = (now, done);
+            }
         }
         Checked::Go
     }
 
-    /// A zero-time loop is suspected: dispatch up to [`LIVELOCK_CENSUS`]
-    /// more events, counting them per component. If the clock moves (a
-    /// long burst, not a loop) or the events run out, carry on; otherwise
-    /// stop the run with [`Stop::Livelock`].
+    /// A zero-time loop is suspected (or with `crawl`, a clock that crawls,
+    /// see [`CRAWL_NS`]): dispatch up to [`LIVELOCK_CENSUS`] more events,
+    /// counting them per component. If the clock moves (a long burst, not a
+    /// loop; with `crawl`, if the window has by then covered [`CRAWL_NS`])
+    /// or the events run out, carry on; otherwise stop the run with
+    /// [`Stop::Livelock`].
     #[cold]
     #[inline(never)]
-    fn census(&mut self, end: SimTime, draining: bool) {
+    fn census(&mut self, end: SimTime, draining: bool, crawl: bool) {
         let at = self.ctx.now();
-        let since = self.instant.1;
+        let since = if crawl { self.window.1 } else { self.instant.1 };
         let mut counts = vec![0u64; self.comps.len()];
         for _ in 0..LIVELOCK_CENSUS {
             if draining && self.ctx.open == 0 {
@@ -506,8 +550,16 @@ impl World {
             let Some((target, msg)) = self.ctx.sched.next(end) else {
                 return;
             };
-            let moved = self.ctx.now() != at;
+            let moved = if crawl {
+                self.ctx.now() - self.window.0 >= CRAWL_NS
+            } else {
+                self.ctx.now() != at
+            };
             self.dispatch(target, msg, draining);
+            if moved && crawl {
+                self.window = (self.ctx.now(), self.ctx.sched.processed());
+                return;
+            }
             if moved {
                 self.instant = (self.ctx.now(), self.ctx.sched.processed());
                 return;
@@ -520,13 +572,63 @@ impl World {
             }
         }
         let events = self.ctx.sched.processed() - since;
-        let message = self.livelock_message(at, events, &counts);
+        let message = if crawl {
+            self.crawl_message(self.window.0, self.ctx.now(), end, events, &counts)
+        } else {
+            self.livelock_message(at, events, &counts)
+        };
         self.ctx.stop = Some(Stop::Livelock(message));
     }
 
     /// The user's message for a run stuck at `at` after `events` events at
     /// that instant, `counts` being a sample of them per component.
     fn livelock_message(&self, at: SimTime, events: u64, counts: &[u64]) -> String {
+        let (names, advice) = self.takers(counts);
+        let mut m = format!(
+            "simulated time stopped at t = {}s: {} events ran at that instant without the \
+             clock moving, so the run can never reach its end (a zero-time loop). The components \
+             receiving them: {names}.",
+            crate::engine::secs(at),
+            thousands(events),
+        );
+        m.push_str(&advice);
+        m.push_str(
+            " A request answered in zero time and sent again at once loops at one instant \
+             forever: somewhere in the loop something must take time above zero (a think \
+             time, a retry backoff, a service time or a network latency).",
+        );
+        m
+    }
+
+    /// The user's message for a run whose clock crawled from `from` to `to`
+    /// over `events` events (see [`CRAWL_NS`]), the loop running to `end`.
+    fn crawl_message(&self, from: SimTime, to: SimTime, end: SimTime, events: u64, counts: &[u64]) -> String {
+        let (names, advice) = self.takers(counts);
+        let span = to.saturating_sub(from).max(1);
+        let per_s = events as f64 / span as f64 * 1e9;
+        let left = crate::engine::secs(end.saturating_sub(to));
+        let mut m = format!(
+            "simulated time crawls: {} events from t = {} moved the clock only {span} ns, \
+             about {per_s:.1e} events per simulated second: the remaining {} of simulated \
+             time would take about {:.1e} more events (a typical machine runs 1e7 a second). \
+             The components receiving them: {names}.",
+            thousands(events),
+            short_time(from),
+            short_time(end.saturating_sub(to)),
+            per_s * left,
+        );
+        m.push_str(&advice);
+        m.push_str(
+            " Requests answered in (almost) zero time and sent again at once loop with the \
+             clock barely moving: somewhere in the loop something must take a realistic time \
+             (a think time, a retry backoff, a service time or a network latency).",
+        );
+        m
+    }
+
+    /// The components that took the most of `counts` (named with their
+    /// share) and their advice, each advice led by a space.
+    fn takers(&self, counts: &[u64]) -> (String, String) {
         let total: u64 = counts.iter().sum::<u64>().max(1);
         let mut ranked: Vec<(u64, usize)> = counts
             .iter()
@@ -556,24 +658,12 @@ impl World {
             .iter()
             .filter_map(|&i| self.comps[i].zero_time_advice())
             .collect();
-        let mut m = format!(
-            "simulated time stopped at t = {}s: {} events ran at that instant without the \
-             clock moving, so the run can never reach its end (a zero-time loop). The components \
-             receiving them: {}.",
-            crate::engine::secs(at),
-            thousands(events),
-            names.join(", ")
-        );
+        let mut tips = String::new();
         for a in &advice {
-            m.push(' ');
-            m.push_str(a);
+            tips.push(' ');
+            tips.push_str(a);
         }
-        m.push_str(
-            " A request answered in zero time and sent again at once loops at one instant \
-             forever: somewhere in the loop something must take time above zero (a think \
-             time, a retry backoff, a service time or a network latency).",
-        );
-        m
+        (names.join(", "), tips)
     }
 
     fn world_event(&mut self, msg: Msg) {

@@ -215,3 +215,46 @@ fn finished_requests_leave_no_timers_behind() {
         }
     }
 }
+
+#[test]
+fn a_clock_that_crawls_is_stopped_and_named() {
+    // 10,000 users with a 1 ns think time against a crashed replica: every
+    // request fails at once and is sent again a nanosecond later, so the
+    // clock moves, but 10,000 requests a nanosecond is 1e13 a simulated
+    // second: 1 ms of simulated time would be 3e10 events. Caught when the
+    // threshold's events cover less than CRAWL_NS.
+    let yaml = "name: z\nduration: 1ms\nwarmup: 0s\nclients:\n  web:\n    arrival: { closed: { users: 10000, think_time: 1ns } }\n    target: api\n\
+        components:\n  api: { kind: service, service_time: { constant: 1ms } }\nfaults:\n  - { at: 0s, crash: \"api[0]\" }\n";
+    let (out, took) = timed(world(yaml));
+    assert!(took < STUCK_BOUND, "took {took:?}");
+    let msg = out
+        .livelock
+        .unwrap_or_else(|| panic!("no crawl reported: {:?}", out.notes));
+    println!("{msg}");
+    assert!(msg.starts_with("simulated time crawls: "), "{msg}");
+    assert!(msg.contains("`web` (") && msg.contains("`api` ("), "{msg}");
+    assert!(msg.contains("events per simulated second"), "{msg}");
+    assert_eq!(out.metrics["sim.unstable"], 1.0);
+    // Stopped within the first microsecond (the threshold and the census).
+    assert!(
+        out.metrics["requests.offered"] < 2.0e7,
+        "{}",
+        out.metrics["requests.offered"]
+    );
+}
+
+#[test]
+fn a_fast_but_legitimate_client_does_not_crawl() {
+    // 1e8 requests a second into a service of a million cores with a 0 s
+    // service time: about 3e8 events a simulated second (30 million in
+    // this run), far below the crawl pace (16.8 million events in under
+    // 1 µs).
+    let yaml = "name: f\nduration: 100ms\nwarmup: 0s\nclients:\n  web:\n    arrival: { poisson: 1e8/s }\n    target: api\n\
+        components:\n  api: { kind: service, cores: 1000000, service_time: { constant: 0s } }\n";
+    let out = world(yaml).run();
+    assert_eq!(out.livelock, None);
+    let offered = out.metrics["requests.offered"];
+    // Poisson: 1e7 ± 3,162 (the mean interarrival of 10 ns is rounded to
+    // whole nanoseconds, a bias of under 0.1%).
+    assert!((offered - 1.0e7).abs() < 1.0e7 * 0.002, "{offered}");
+}
