@@ -197,3 +197,46 @@ fn cost_is_shown_only_when_prices_are_set() {
         "{line}"
     );
 }
+
+#[test]
+fn which_tier_to_scale_puts_the_time_in_the_database_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/which-tier-to-scale.yaml"),
+    )
+    .unwrap();
+    let (code, stdout, rep) = run(tmp.path(), &yaml, &["--replications", "5", "--check-slo"]);
+    // The database is M/M/1 at λ = 300/s, μ = 333.3/s: Wq = ρ/(μ − λ) = 27 ms
+    // (Kleinrock, Queueing Systems Vol. 1, §3.2).
+    let q = &rep["metrics"]["breakdown.db.queue.mean_ms"];
+    let (v, h) = (q["value"].as_f64().unwrap(), q["ci95"].as_f64().unwrap());
+    assert!(
+        (v - 27.0).abs() < 3.0 * h + 2.7,
+        "db queue {v} ± {h}, theory 27 ms"
+    );
+    let mean = rep["metrics"]["latency.mean_ms"]["value"].as_f64().unwrap();
+    assert!(v / mean > 0.6, "the db queue is most of the mean: {v} of {mean}");
+    let api = rep["metrics"]["breakdown.api.queue.mean_ms"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(api < 1.0, "the api barely queues: {api} ms");
+    // The p99 of M/M/1's response time is ln(100)/(μ − λ) = 138 ms (plus
+    // the api and network): the 100 ms objective fails.
+    assert_eq!(verdicts(&rep), ["fail"], "{stdout}");
+    assert_eq!(code, 3);
+    assert!(stdout.contains("Where the time goes"), "{stdout}");
+    // A second core (M/M/2 at ρ = 0.45) passes it.
+    let (code, stdout, rep) = run(
+        tmp.path(),
+        &yaml,
+        &[
+            "--replications",
+            "3",
+            "--check-slo",
+            "--set",
+            "components.db.cores=2",
+        ],
+    );
+    assert_eq!(verdicts(&rep), ["pass"], "{stdout}");
+    assert_eq!(code, 0);
+}

@@ -413,6 +413,24 @@ const STEPS: &[(u32, &[Expect])] = &[
             ],
         )],
     ),
+    (
+        20,
+        &[
+            (
+                "archsim run scenarios/which-tier-to-scale.yaml",
+                &[
+                    "latency.p99_ms",
+                    "breakdown.db.queue.mean_ms",
+                    "breakdown.api.queue.mean_ms",
+                    "components.db.primary_utilization_max",
+                ],
+            ),
+            (
+                "archsim run scenarios/which-tier-to-scale.yaml --set components.db.cores=2",
+                &["latency.p99_ms"],
+            ),
+        ],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.
