@@ -533,7 +533,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
         _ => {}
     }
     let mut rep = rep;
-    rep.answer(&loaded.scenario);
+    rep.answer(&loaded.scenario, &loaded.config);
     let provenance = match run_provenance(a, &loaded, replications, &dir) {
         Ok(p) => p,
         Err(e) => {

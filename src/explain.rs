@@ -303,3 +303,25 @@ pub fn render_dot(p: &Prediction) -> String {
     s.push_str("}\n");
     s
 }
+
+/// The prediction as report.json metric names, for drawing and tabling
+/// theory beside simulation: `latency.mean_ms` (when every tier has a
+/// model), `offered_rps`, and per component `components.NAME.utilization`,
+/// `.wait.mean_ms` and `.hit_ratio` where the tier's model gives them.
+/// Values that are not finite (an overloaded queue) are left out.
+pub fn predicted_metrics(p: &Prediction) -> std::collections::BTreeMap<String, f64> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut put = |k: String, v: Option<f64>| {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            m.insert(k, v);
+        }
+    };
+    put("offered_rps".into(), Some(p.offered));
+    put("latency.mean_ms".into(), p.latency_ms);
+    for t in &p.tiers {
+        put(format!("components.{}.utilization", t.name), t.utilization);
+        put(format!("components.{}.wait.mean_ms", t.name), t.wait_ms);
+        put(format!("components.{}.hit_ratio", t.name), t.hit_ratio);
+    }
+    m
+}

@@ -41,12 +41,7 @@ pub fn fmt_metric(metric: &str, v: f64) -> String {
 
 /// A metric shown as a percentage.
 fn is_fraction(metric: &str) -> bool {
-    metric.ends_with("availability")
-        || metric.ends_with("_ratio")
-        || metric.ends_with("utilization")
-        || metric.ends_with("utilization_max")
-        || metric.ends_with("utilization_mean")
-        || metric.ends_with("_share")
+    super::metrics::unit_of(metric) == super::metrics::Unit::Fraction
 }
 
 /// A half-width in the metric's unit, to two significant figures (an

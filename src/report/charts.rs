@@ -5,8 +5,8 @@
 use plotters::prelude::*;
 
 use super::plot::{
-    Axis, BLUE, ChartFile, GREEN, ORANGE, PURPLE, Plot, Points, VERMILLION, color, fmt_value, linear_axis,
-    log_axis, trim_zeros, wants_log,
+    Axis, BLUE, ChartFile, Dash, GREEN, ORANGE, PURPLE, Plot, Points, VERMILLION, color, fmt_value,
+    linear_axis, log_axis, trim_zeros, wants_log,
 };
 use crate::model::Annotation;
 
@@ -168,8 +168,18 @@ pub fn run_charts(
                 "percentiles of the requests completed in each {interval_text} interval{window}{}",
                 if p.y.log { " (log scale)" } else { "" }
             ));
-            for (label, c, v) in lat {
+            // p50, p95, p99 differ in dash as well as colour (dotted under
+            // solid would hide: the highest percentile is solid, on top).
+            let n = lat.len();
+            for (i, (label, c, v)) in lat.into_iter().enumerate() {
                 p.line(label, c, v);
+                if let Some(l) = p.lines.last_mut() {
+                    l.dash = match (i, n) {
+                        (0, _) => Dash::Dotted,
+                        (1, _) => Dash::Dashed,
+                        _ => Dash::Solid,
+                    };
+                }
             }
             p.bands = bands.clone();
             plots.push(p);

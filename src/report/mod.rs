@@ -6,6 +6,7 @@ pub mod answers;
 pub mod breakdown;
 pub mod charts;
 pub mod html;
+pub mod metrics;
 pub mod plot;
 pub mod provenance;
 pub mod summary;

@@ -454,6 +454,61 @@ pub(crate) struct Line {
     pub(crate) points: Vec<(f64, f64)>,
     /// Markers at the points: (x, y, shape).
     pub(crate) markers: Vec<(f64, f64, Marker)>,
+    /// Its stroke: lines must be told apart without colour too (print,
+    /// colour-blind readers), so related series (p50, p95, p99) differ in
+    /// dash as well.
+    pub(crate) dash: Dash,
+    /// Stroke width in pixels (2 for data; 1 for a theory line beside it).
+    pub(crate) width: u32,
+}
+
+/// A line's stroke pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum Dash {
+    #[default]
+    Solid,
+    /// Long dashes (8 on, 5 off).
+    Dashed,
+    /// Short dashes (2 on, 4 off).
+    Dotted,
+}
+
+impl Dash {
+    /// The (on, off) lengths in pixels of a broken stroke.
+    pub(crate) fn pattern(self) -> Option<(u32, u32)> {
+        match self {
+            Dash::Solid => None,
+            Dash::Dashed => Some((8, 5)),
+            Dash::Dotted => Some((2, 4)),
+        }
+    }
+
+    /// The opacity a broken line is drawn with, as a tag: plotters' SVG
+    /// backend has no dash pattern, so the line is drawn whole (one
+    /// polyline, not one per dash) with this opacity, and [`with_dashes`]
+    /// turns the tag into a `stroke-dasharray`.
+    fn tag(self) -> Option<f64> {
+        match self {
+            Dash::Solid => None,
+            Dash::Dashed => Some(0.997),
+            Dash::Dotted => Some(0.996),
+        }
+    }
+}
+
+/// Replace the opacity tags of broken lines (see [`Dash::tag`]) by their
+/// dash patterns.
+pub(crate) fn with_dashes(svg: String) -> String {
+    let mut svg = svg;
+    for d in [Dash::Dashed, Dash::Dotted] {
+        if let (Some(tag), Some((on, off))) = (d.tag(), d.pattern()) {
+            let from = format!("opacity=\"{tag}\"");
+            if svg.contains(&from) {
+                svg = svg.replace(&from, &format!("opacity=\"1\" stroke-dasharray=\"{on},{off}\""));
+            }
+        }
+    }
+    svg
 }
 
 /// The shape of a point marker.
@@ -562,11 +617,13 @@ impl Plot {
             color,
             points,
             markers: Vec::new(),
+            dash: Dash::Solid,
+            width: 2,
         });
     }
 
     pub(crate) fn render(&self) -> Option<ChartFile> {
-        let svg = render_svg(|root| draw_plot(root, self)).ok()?;
+        let svg = with_dashes(render_svg(|root| draw_plot(root, self)).ok()?);
         Some(ChartFile {
             file: self.file.clone(),
             title: self.title.clone(),
@@ -596,6 +653,8 @@ where
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Swatch {
     Line,
+    /// A broken line ([`Dash::Dashed`] or [`Dash::Dotted`]).
+    Broken(Dash),
     LineAndMarker,
     Square,
 }
@@ -666,6 +725,15 @@ pub(crate) fn flow<DB: DrawingBackend>(
                     match swatch {
                         Swatch::Square => {
                             root.draw(&Rectangle::new([(x0 + 5, cy - 6), (x0 + 17, cy + 6)], c.filled()))?;
+                        }
+                        Swatch::Broken(d) => {
+                            let (on, off) = d.pattern().unwrap_or((SWATCH_W as u32, 0));
+                            let mut x = x0;
+                            while x < x0 + SWATCH_W as i32 {
+                                let e = (x + on as i32).min(x0 + SWATCH_W as i32);
+                                root.draw(&Rectangle::new([(x, cy - 1), (e, cy + 2)], c.filled()))?;
+                                x = e + off as i32;
+                            }
                         }
                         Swatch::Line | Swatch::LineAndMarker => {
                             root.draw(&Rectangle::new(
@@ -821,10 +889,10 @@ pub(crate) fn draw_plot<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &P
             legend.push(Item::Heading(t));
         }
         for l in &p.lines {
-            let swatch = if l.markers.is_empty() {
-                Swatch::Line
-            } else {
-                Swatch::LineAndMarker
+            let swatch = match (l.markers.is_empty(), l.dash) {
+                (true, Dash::Solid) => Swatch::Line,
+                (true, d) => Swatch::Broken(d),
+                (false, _) => Swatch::LineAndMarker,
             };
             legend.push(Item::Series(&l.label, l.color, swatch));
         }
@@ -911,7 +979,7 @@ where
     }
 
     for l in &p.lines {
-        let style = l.color.stroke_width(2);
+        let style = l.color.stroke_width(l.width.max(1));
         for seg in l
             .points
             .split(|(x, y)| !(x.is_finite() && y.is_finite()))
@@ -919,6 +987,9 @@ where
         {
             if seg.len() == 1 {
                 chart.draw_series(std::iter::once(Circle::new(seg[0], 2, l.color.filled())))?;
+            } else if let Some(tag) = l.dash.tag() {
+                let style = l.color.mix(tag).stroke_width(l.width.max(1));
+                chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
             } else {
                 chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
             }
@@ -980,42 +1051,11 @@ where
 // Metric labels
 // ---------------------------------------------------------------------------
 
-/// A metric's axis label and the factor that converts it (fractions to %).
+/// A metric's axis title and the factor that converts it (fractions to
+/// %), from the one table of metric descriptions.
 pub(crate) fn metric_label(metric: &str) -> (String, f64) {
-    if metric == "availability" || metric.ends_with(".availability") {
-        return (format!("{} (%)", title_case(metric)), 100.0);
-    }
-    if metric.ends_with("utilization") || metric.ends_with("hit_ratio") {
-        return (format!("{metric} (%)"), 100.0);
-    }
-    if metric == "throughput_rps" {
-        return ("Throughput (req/s)".into(), 1.0);
-    }
-    if let Some(rest) = metric.strip_prefix("latency.")
-        && let Some(q) = rest.strip_suffix("_ms")
-    {
-        let name = match q {
-            "mean" => "Mean latency".to_string(),
-            "max" => "Maximum latency".to_string(),
-            "p999" => "p99.9 latency".to_string(),
-            q => format!("{q} latency"),
-        };
-        return (format!("{name} (ms)"), 1.0);
-    }
-    for (suffix, unit) in [("_ms", "ms"), ("_rps", "req/s"), ("_s", "s")] {
-        if metric.ends_with(suffix) {
-            return (format!("{metric} ({unit})"), 1.0);
-        }
-    }
-    (metric.to_string(), 1.0)
-}
-
-pub(crate) fn title_case(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
+    let d = super::metrics::describe(metric);
+    (d.axis_title(), d.unit.scale())
 }
 
 /// A value label: four significant figures, plain notation.

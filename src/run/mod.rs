@@ -50,6 +50,11 @@ pub struct Report {
     pub slo: Vec<slo::SloResult>,
     /// Metric name → value and interval.
     pub metrics: BTreeMap<String, MetricValue>,
+    /// What queueing theory predicts for some of the metrics (`explain`'s
+    /// prediction under the same names, see
+    /// [`crate::explain::predicted_metrics`]), to show beside them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub theory: BTreeMap<String, f64>,
     /// Findings worth a human's attention (instability, saturation).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -180,6 +185,7 @@ pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Repo
         headline: Vec::new(),
         slo: Vec::new(),
         metrics,
+        theory: BTreeMap::new(),
         notes: Vec::new(),
         latency_cdf: Vec::new(),
         replication_seeds: (0..reps.len() as u32)
@@ -348,9 +354,10 @@ pub fn judge_slo(
 impl Report {
     /// Attach what answers the scenario's question: its headline metrics
     /// and its SLO verdicts.
-    pub fn answer(&mut self, sc: &crate::scenario::Scenario) {
+    pub fn answer(&mut self, sc: &crate::scenario::Scenario, cfg: &Config) {
         self.headline = headline_of(sc);
         self.slo = judge_slo(sc, &self.metrics, self.replications);
+        self.theory = crate::explain::predicted_metrics(&crate::explain::predict(sc, cfg));
     }
 
     /// A metric's value, if present.

@@ -22,6 +22,10 @@ pub struct PointReport {
     pub slo: Vec<super::slo::SloResult>,
     /// Mean and 95% half-width of each metric.
     pub metrics: BTreeMap<String, MetricValue>,
+    /// What queueing theory predicts at this point (`explain`'s prediction
+    /// as metric names, see [`crate::explain::predicted_metrics`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub theory: BTreeMap<String, f64>,
     /// Seeds of the replications.
     pub replication_seeds: Vec<u64>,
     /// Each metric's value per replication (with 2 or more).

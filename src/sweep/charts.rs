@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use crate::report::plot::{
-    Axis, ChartFile, ErrBar, Line, MUTED, Marker, Plot, Rule, category_axis, color, fmt_tick, linear_axis,
-    log_axis, metric_label, trim_zeros, wants_log,
+    Axis, ChartFile, Dash, ErrBar, Line, MUTED, Marker, Plot, Rule, category_axis, color, fmt_tick,
+    linear_axis, log_axis, metric_label, trim_zeros, wants_log,
 };
 use crate::report::value_label;
 use crate::run::slo::{Verdict, overall};
@@ -241,6 +241,8 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
                 color: c,
                 points: pts.iter().map(|(x, y, _, _)| (x + dodge, *y)).collect(),
                 markers: pts.iter().map(|(x, y, u, _)| (x + dodge, *y, *u)).collect(),
+                dash: Dash::Solid,
+                width: 2,
             });
         }
         if lines.is_empty() {

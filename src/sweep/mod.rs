@@ -765,6 +765,9 @@ pub struct Question {
     pub headline: Vec<String>,
     /// Each grid point's objectives, in grid order.
     pub objectives: Vec<Vec<Objective>>,
+    /// Each grid point's theoretical prediction (`explain`'s, as metric
+    /// names), in grid order; empty where the point does not load.
+    pub theory: Vec<BTreeMap<String, f64>>,
 }
 
 /// The question of a sweep of `base` (the scenario as loaded with the
@@ -781,30 +784,42 @@ pub fn question(
     let points = grid::points(vary);
     let objectives_of = |sc: &scenario::Scenario| sc.slo.as_ref().map(|s| s.objectives()).unwrap_or_default();
     let varies_slo = vary.keys().any(|k| k == "slo" || k.starts_with("slo."));
-    let objectives = if varies_slo {
-        let label = file.display().to_string();
-        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        points
-            .iter()
-            .map(|point| {
-                let mut ov = overrides.to_vec();
-                ov.extend(
-                    point
-                        .overrides()
-                        .iter()
-                        .map(|o| scenario::labeled("sweep point", o)),
-                );
-                scenario::load_str(&label, text, &base_dir, &ov, &BuildOptions::default())
-                    .map(|(sc, _)| objectives_of(&sc))
-                    .map_err(|e| SweepError::BadInput(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        vec![objectives_of(base); points.len()]
-    };
+    let label = file.display().to_string();
+    let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Each point as loaded: its objectives when the grid varies them, and
+    // always its prediction (loading is parsing: milliseconds a point).
+    let mut objectives = Vec::with_capacity(points.len());
+    let mut theory = Vec::with_capacity(points.len());
+    for point in &points {
+        let mut ov = overrides.to_vec();
+        ov.extend(
+            point
+                .overrides()
+                .iter()
+                .map(|o| scenario::labeled("sweep point", o)),
+        );
+        match scenario::load_str(&label, text, &base_dir, &ov, &BuildOptions::default()) {
+            Ok((sc, cfg)) => {
+                theory.push(crate::explain::predicted_metrics(&crate::explain::predict(
+                    &sc, &cfg,
+                )));
+                objectives.push(if varies_slo {
+                    objectives_of(&sc)
+                } else {
+                    objectives_of(base)
+                });
+            }
+            Err(e) if varies_slo => return Err(SweepError::BadInput(e.to_string())),
+            Err(_) => {
+                theory.push(BTreeMap::new());
+                objectives.push(objectives_of(base));
+            }
+        }
+    }
     Ok(Question {
         headline: crate::run::headline_of(base),
         objectives,
+        theory,
     })
 }
 
@@ -831,11 +846,16 @@ pub fn build_report(plan: &Plan, lines: &[Line], question: Option<&Question>) ->
             .and_then(|q| q.objectives.get(i))
             .map(|o| crate::run::slo::judge(o, &metrics, replications))
             .unwrap_or_default();
+        let theory = question
+            .and_then(|q| q.theory.get(i))
+            .cloned()
+            .unwrap_or_default();
         points.push(PointReport {
             params: p.params.clone(),
             replications,
             slo,
             metrics,
+            theory,
             replication_seeds: ls.iter().map(|l| l.seed).collect(),
             replication_values,
             notes,

@@ -349,6 +349,7 @@ fn sweep_report() -> SweepReport {
             ]
             .into();
             points.push(PointReport {
+                theory: Default::default(),
                 slo: Vec::new(),
                 params,
                 replications: 3,
@@ -447,6 +448,7 @@ fn sweep_charts_put_words_on_a_categorical_axis() {
         .iter()
         .enumerate()
         .map(|(i, a)| PointReport {
+            theory: Default::default(),
             slo: Vec::new(),
             params: [("components.lb.algorithm".to_string(), Value::from(*a))]
                 .into_iter()

@@ -90,6 +90,7 @@ fn sweep_csv_quotes_parameter_values_with_commas() {
             ]
             .into();
             PointReport {
+                theory: Default::default(),
                 slo: Vec::new(),
                 params: [("components.api.service_time".to_string(), v.clone())]
                     .into_iter()

@@ -2,10 +2,11 @@
 //! below it, never one above and never a peer at its own level.
 //!
 //! ```text
-//! 7 cli
-//! 6 sweep, compare, explain   (peers: none uses another)
-//! 5 report
-//! 4 run
+//! 8 cli
+//! 7 sweep, compare            (peers: neither uses the other)
+//! 6 report
+//! 5 run
+//! 4 explain                   (theory's prediction: the run and the pages show it beside the simulation)
 //! 3 scenario
 //! 2 model
 //! 1 engine
@@ -26,10 +27,11 @@ fn layer(module: &str) -> Option<u32> {
         "engine" => 1,
         "model" => 2,
         "scenario" => 3,
-        "run" => 4,
-        "report" => 5,
-        "sweep" | "compare" | "explain" => 6,
-        "cli" => 7,
+        "explain" => 4,
+        "run" => 5,
+        "report" => 6,
+        "sweep" | "compare" => 7,
+        "cli" => 8,
         _ => return None,
     })
 }
@@ -266,7 +268,7 @@ fn modules_use_only_the_layers_below() {
     assert!(
         v.is_empty(),
         "{} layering violation(s) (layers: 0 files/stats/theory, 1 engine, 2 model, 3 scenario, \
-         4 run, 5 report, 6 sweep/compare/explain, 7 cli):\n{}",
+         4 explain, 5 run, 6 report, 7 sweep/compare, 8 cli):\n{}",
         v.len(),
         v.join("\n")
     );
