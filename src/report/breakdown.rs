@@ -388,6 +388,7 @@ mod tests {
             warmup_s: 0.0,
             headline: Vec::new(),
             slo: Vec::new(),
+            theory: Default::default(),
             metrics: metrics
                 .iter()
                 .map(|(k, v)| {
