@@ -530,11 +530,7 @@ fn check_over_time(
             }
         }
     }
-    let Some((i, missing)) = over_time
-        .iter()
-        .enumerate()
-        .find(|(_, c)| !known.contains(c))
-    else {
+    let Some((i, missing)) = over_time.iter().enumerate().find(|(_, c)| !known.contains(c)) else {
         return Ok(());
     };
     // The columns of the component it names, else the scenario-wide ones.

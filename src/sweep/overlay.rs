@@ -381,8 +381,14 @@ mod tests {
     fn columns_get_human_names() {
         assert_eq!(describe_column("shop.replicas").axis_title(), "shop: replicas");
         assert_eq!(describe_column("latency_p99_ms").axis_title(), "p99 latency (ms)");
-        assert_eq!(describe_column("api.utilization").axis_title(), "api: utilisation (%)");
-        assert_eq!(describe_column("db.shard[2].rps").axis_title(), "db.shard[2]: requests (req/s)");
+        assert_eq!(
+            describe_column("api.utilization").axis_title(),
+            "api: utilisation (%)"
+        );
+        assert_eq!(
+            describe_column("db.shard[2].rps").axis_title(),
+            "db.shard[2]: requests (req/s)"
+        );
         assert_eq!(file_name("shop.replicas"), "sweep-over-time-shop-replicas.svg");
     }
 }

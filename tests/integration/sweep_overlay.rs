@@ -52,8 +52,11 @@ fn ok(o: &Output) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// The data lines of a chart: (stroke colour, dash pattern, pixel points).
-fn data_lines(svg: &str) -> Vec<(String, Option<String>, Vec<(f64, f64)>)> {
+/// A data line of a chart: stroke colour, dash pattern, pixel points.
+type DataLine = (String, Option<String>, Vec<(f64, f64)>);
+
+/// The data lines of a chart.
+fn data_lines(svg: &str) -> Vec<DataLine> {
     let doc = roxmltree::Document::parse(svg).expect("the chart is XML");
     doc.descendants()
         .filter(|n| n.has_tag_name("polyline"))
@@ -138,12 +141,19 @@ fn over_time_draws_a_line_per_point_and_survives_resume_and_merge() {
         .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(BAND_COLOR))
         .count();
     assert_eq!(bands, 1, "the slowdown is shaded");
-    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).map(str::trim).collect();
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
     assert!(texts.contains(&"api: replicas over time, by point"), "{texts:?}");
     assert!(texts.contains(&"components.api.replicas:"), "{texts:?}");
     assert!(whole.join("sweep-over-time-latency-p99-ms.svg").exists());
     let page = std::fs::read_to_string(whole.join("index.html")).unwrap();
-    assert!(page.contains("api: replicas over time, by point"), "on the page too");
+    assert!(
+        page.contains("api: replicas over time, by point"),
+        "on the page too"
+    );
 
     // Interrupted after two replications, then resumed: the same bytes.
     let resumed = tmp.path().join("resumed");
@@ -213,16 +223,15 @@ fn a_column_no_point_records_is_exit_2_naming_the_field() {
     let o = sweep(&out, &s, &[]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    let line = SCENARIO
-        .lines()
-        .position(|l| l.contains("over_time:"))
-        .unwrap()
-        + 1;
+    let line = SCENARIO.lines().position(|l| l.contains("over_time:")).unwrap() + 1;
     assert!(
         err.contains(&format!("s.yaml:{line}:")) && err.contains("sweep.plot.over_time.1"),
         "{err}"
     );
-    assert!(err.contains("`lb.replicas`") && err.contains("latency_p99_ms"), "{err}");
+    assert!(
+        err.contains("`lb.replicas`") && err.contains("latency_p99_ms"),
+        "{err}"
+    );
     assert!(!out.join("points.jsonl").exists() || lines_json(&out).is_empty());
 
     // A name that is no component's: found by the loader, for every command.
