@@ -59,4 +59,4 @@ pub use msg::{Msg, Timer, TimerWord, WORLD, timer_name};
 pub use network::{Groups, NO_REGION, Network};
 pub use path::{Breakdown, Seg};
 pub use request::{ANY_REPLICA, Arena, Outcome, ReqRef, Request};
-pub use world::{Annotation, LIVELOCK_EVENTS, LIVELOCK_EVENTS_PER_USER, RunOutput, Stop, World};
+pub use world::{Annotation, LIVELOCK_EVENTS, LIVELOCK_EVENTS_PER_USER, RUN_COLUMNS, RunOutput, Stop, World};

@@ -182,6 +182,21 @@ pub struct World {
     priced: bool,
 }
 
+/// The scenario-wide time-series columns every run has, first in
+/// timeseries.csv; the components' own (`api.replicas`, `db.utilization`…)
+/// follow.
+pub const RUN_COLUMNS: [&str; 9] = [
+    "t_s",
+    "throughput_rps",
+    "errors",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "availability",
+    "latency_all_p99_ms",
+];
+
 /// Most fault windows drawn on the time charts.
 const MAX_ANNOTATIONS: usize = 100;
 
@@ -220,17 +235,7 @@ impl World {
             comps.push(build(c, base + i as u32, seed));
         }
         let ncomps = comps.len();
-        let mut columns = vec![
-            "t_s".to_string(),
-            "throughput_rps".to_string(),
-            "errors".to_string(),
-            "latency_mean_ms".to_string(),
-            "latency_p50_ms".to_string(),
-            "latency_p95_ms".to_string(),
-            "latency_p99_ms".to_string(),
-            "availability".to_string(),
-            "latency_all_p99_ms".to_string(),
-        ];
+        let mut columns: Vec<String> = RUN_COLUMNS.iter().map(|c| c.to_string()).collect();
         for c in &comps {
             c.columns(&mut columns);
         }
@@ -321,6 +326,12 @@ impl World {
             Some(out) => out,
             None => unreachable!("a run without a cancel flag always finishes"),
         }
+    }
+
+    /// The time-series columns this run will record (timeseries.csv's
+    /// header), known before it runs.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
     }
 
     /// As [`World::run`], but give up (returning `None`) soon after `cancel`

@@ -144,6 +144,43 @@ fn override_tree(
     Ok(root)
 }
 
+/// Each override's label in messages and its plain `PATH=VALUE` text:
+/// overrides may carry the flag that made them (see [`labeled`]); plain
+/// ones are numbered as the user's `--set`s.
+fn override_labels(overrides: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut set_n = 0;
+    overrides
+        .iter()
+        .map(|o| match o.split_once(LABEL_SEP) {
+            Some((l, t)) => (format!("{l} ({t})"), t.to_string()),
+            None => {
+                set_n += 1;
+                (format!("--set #{set_n} ({o})"), o.clone())
+            }
+        })
+        .unzip()
+}
+
+/// A problem that only a command knows of (a sweep, from its points'
+/// runs), reported as the loader reports its own: at the file:line:column
+/// (or the override) where the dotted field `path` is, naming it. The
+/// `text` and `overrides` are those the scenario was loaded with.
+pub fn error_at(label: &str, text: &str, overrides: &[String], path: &str, message: String) -> LoadError {
+    let (labels, plain) = override_labels(overrides);
+    let origin = match override_tree(text, &plain) {
+        Ok(root) => tree::locate(&root, path).clone(),
+        Err(_) => tree::Origin::Unknown,
+    };
+    LoadError(vec![SourceError::new(
+        label,
+        text,
+        origin,
+        Some(path.to_string()),
+        message,
+        &labels,
+    )])
+}
+
 /// As [`load`], from text; `label` names the source in messages and
 /// `base_dir` resolves relative file names inside the scenario.
 pub fn load_str(
@@ -153,19 +190,7 @@ pub fn load_str(
     overrides: &[String],
     opts: &BuildOptions,
 ) -> Result<(Scenario, Config), LoadError> {
-    // Overrides may carry the flag that made them (see [`labeled`]); plain
-    // ones are numbered as the user's `--set`s.
-    let mut set_n = 0;
-    let (labels, overrides): (Vec<String>, Vec<String>) = overrides
-        .iter()
-        .map(|o| match o.split_once(LABEL_SEP) {
-            Some((l, t)) => (format!("{l} ({t})"), t.to_string()),
-            None => {
-                set_n += 1;
-                (format!("--set #{set_n} ({o})"), o.clone())
-            }
-        })
-        .unzip();
+    let (labels, overrides) = override_labels(overrides);
     let located = |origin, path, message| SourceError::new(label, text, origin, path, message, &labels);
     let root = override_tree(text, &overrides)
         .map_err(|(origin, path, msg)| LoadError(vec![located(origin, path, msg)]))?;

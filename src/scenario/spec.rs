@@ -401,6 +401,11 @@ pub struct PlotSpec {
     /// Metrics on the y axis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub y: Vec<String>,
+    /// Time-series columns (of timeseries.csv, e.g. `shop.replicas`,
+    /// `latency_p99_ms`) to overlay across the grid: one chart per column,
+    /// simulated time on x, one line per point (its first replication).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub over_time: Vec<String>,
 }
 
 /// A client: a named workload sending requests to one target.

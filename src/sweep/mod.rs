@@ -14,6 +14,7 @@
 
 pub mod charts;
 pub mod grid;
+pub mod overlay;
 pub mod page;
 mod provenance;
 
@@ -201,6 +202,11 @@ pub struct Line {
     /// Findings (instability…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// With `sweep.plot.over_time`: replication 0's series of those
+    /// columns, for the overlay charts (absent on other replications, and
+    /// in lines written before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_time: Option<overlay::OverTime>,
 }
 
 /// What a finished sweep leaves.
@@ -288,6 +294,12 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         )));
     }
     let points = load_points(opts, &text, &params)?;
+    let over_time = spec
+        .plot
+        .as_ref()
+        .map(|p| p.over_time.clone())
+        .unwrap_or_default();
+    check_over_time(opts, &text, &points, &over_time)?;
     let dir = opts
         .out
         .clone()
@@ -392,6 +404,9 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                     params: pc.point.params.clone(),
                     metrics: out.metrics.into_iter().filter(|(_, v)| v.is_finite()).collect(),
                     notes: out.notes.into_iter().chain(pc.note.clone()).collect(),
+                    over_time: (job.replication == 0 && !over_time.is_empty())
+                        .then(|| overlay::keep(&out.columns, &out.rows, &out.annotations, &over_time))
+                        .flatten(),
                 };
                 let mut text = serde_json::to_string(&line).unwrap_or_default();
                 text.push('\n');
@@ -480,7 +495,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     let lines = read_plan_lines(&lines_path, &plan)?.0;
     let report = build_report(&plan, &lines, Some(&question));
     let mut stage = folder.stage().map_err(|e| SweepError::from_output(&e))?;
-    stage_outputs(&mut stage, &report, Some(&base.scenario), opts.png)?;
+    stage_outputs(&mut stage, &report, &lines, Some(&base.scenario), opts.png)?;
     provenance::stage(&mut stage, opts, &dir, base.scenario.seed, &params, replications)?;
     stage
         .commit(&["sweep-plan.json", "points.jsonl"])
@@ -492,6 +507,58 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         events: total_events.load(Ordering::Relaxed),
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Check `sweep.plot.over_time` against the columns the points' runs will
+/// record (which depend on each component's kind and settings: a load
+/// balancer has none, a service its `NAME.replicas`): a column no point
+/// has is bad input, located in the file.
+fn check_over_time(
+    opts: &SweepOptions,
+    text: &str,
+    points: &[PointCfg],
+    over_time: &[String],
+) -> Result<(), SweepError> {
+    if over_time.is_empty() {
+        return Ok(());
+    }
+    let mut known: Vec<String> = Vec::new();
+    for pc in points {
+        for c in World::new(&pc.cfg, pc.seed).columns() {
+            if !known.contains(c) {
+                known.push(c.clone());
+            }
+        }
+    }
+    let Some((i, missing)) = over_time.iter().enumerate().find(|(_, c)| !known.contains(c)) else {
+        return Ok(());
+    };
+    // The columns of the component it names, else the scenario-wide ones.
+    let owner = missing.split(['.', '[']).next().unwrap_or(missing);
+    let mut theirs: Vec<&str> = known
+        .iter()
+        .filter(|c| c.split(['.', '[']).next() == Some(owner) && c.contains('.'))
+        .map(String::as_str)
+        .take(12)
+        .collect();
+    let whose = if theirs.is_empty() {
+        theirs = crate::model::RUN_COLUMNS[1..].to_vec();
+        format!("`{owner}` records no time series of its own; the scenario-wide columns are")
+    } else {
+        format!("the columns of `{owner}` are")
+    };
+    let message = format!(
+        "no point of this sweep records the time-series column `{missing}`: {whose} {}",
+        theirs.join(", ")
+    );
+    let err = scenario::error_at(
+        &opts.file.display().to_string(),
+        text,
+        &opts.overrides,
+        &format!("sweep.plot.over_time.{i}"),
+        message,
+    );
+    Err(SweepError::BadInput(err.to_string()))
 }
 
 /// A point's parameters as `path=value, …` for messages.
@@ -970,11 +1037,12 @@ pub fn csv(report: &SweepReport) -> String {
     w.finish()
 }
 
-/// A sweep folder's results: sweep.json, sweep.csv, the charts and
-/// index.html, staged to land together.
+/// A sweep folder's results: sweep.json, sweep.csv, the charts (the
+/// over_time ones from `lines`) and index.html, staged to land together.
 fn stage_outputs(
     stage: &mut crate::files::Stage<'_>,
     report: &SweepReport,
+    lines: &[Line],
     scenario: Option<&crate::scenario::Scenario>,
     png: bool,
 ) -> Result<(), SweepError> {
@@ -988,7 +1056,11 @@ fn stage_outputs(
         .and_then(|s| s.slo.as_ref())
         .map(|s| s.targets())
         .unwrap_or_default();
-    let charts = charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
+    let plot = sweep.and_then(|s| s.plot.as_ref());
+    let mut charts = charts::sweep_charts(report, plot, &slo);
+    if let Some(p) = plot {
+        charts.extend(overlay::overlay_charts(lines, &p.over_time, &report.vary));
+    }
     let files = crate::report::plot::chart_files(&charts, png)
         .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
     for (name, bytes) in &files {
@@ -1100,7 +1172,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<Swe
         .write("sweep-plan.json", plan_text.as_bytes())
         .map_err(staged)?;
     stage.write("points.jsonl", jl.as_bytes()).map_err(staged)?;
-    stage_outputs(&mut stage, &report, scenario.as_ref(), png)?;
+    stage_outputs(&mut stage, &report, &lines, scenario.as_ref(), png)?;
     provenance::stage_merged(&mut stage, dirs, &plan)?;
     stage.commit(&[]).map_err(staged)?;
     Ok(report)

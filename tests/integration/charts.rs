@@ -386,6 +386,7 @@ fn sweep_charts_draw_series_error_bars_and_slo() {
         x: Some("clients.web.arrival.poisson".into()),
         series: Some("components.api.replicas".into()),
         y: vec!["latency.p99_ms".into(), "throughput_rps".into()],
+        over_time: Vec::new(),
     };
     let charts = sweep_charts(&report, Some(&plot), &slo);
     assert_eq!(

@@ -88,8 +88,66 @@ pub(crate) fn metric_problem(sc: &Scenario, name: &str) -> Option<String> {
     ))
 }
 
-/// Check `headline:` and `slo:`.
+/// Most columns `sweep.plot.over_time` may list (a chart each).
+pub const MAX_OVER_TIME: usize = 8;
+
+/// Why `column` cannot be a time-series column of `sc`, if it cannot: a
+/// scenario-wide column (`latency_p99_ms`, …; not `t_s`, the time axis
+/// itself) or one of a component's, `NAME.…` or `NAME[i].…`. Which
+/// columns a component has depends on its kind and settings: the sweep
+/// checks the rest against its points before it runs.
+pub(crate) fn column_problem(sc: &Scenario, column: &str) -> Option<String> {
+    if column == "t_s" {
+        return Some("`t_s` is the time axis of every over_time chart, not a series to draw on it".into());
+    }
+    if crate::model::RUN_COLUMNS.contains(&column) {
+        return None;
+    }
+    let owned = sc.components.keys().any(|n| {
+        column
+            .strip_prefix(n.as_str())
+            .is_some_and(|t| (t.starts_with('.') || t.starts_with('[')) && t.len() > 1)
+    });
+    if owned {
+        return None;
+    }
+    let known: Vec<&str> = sc.components.keys().map(|n| n.as_str()).take(8).collect();
+    Some(format!(
+        "`{column}` is not a time-series column of this scenario: use a column of timeseries.csv, \
+         scenario-wide ({}) or a component's, `NAME.replicas`, `NAME.utilization`, `NAME.queue_length` \
+         (components are {})",
+        crate::model::RUN_COLUMNS[1..].join(", "),
+        known.join(", ")
+    ))
+}
+
+/// Check `sweep.plot.over_time`.
+fn over_time(ck: &mut Checker, sc: &Scenario) {
+    let Some(plot) = sc.sweep.as_ref().and_then(|s| s.plot.as_ref()) else {
+        return;
+    };
+    if plot.over_time.len() > MAX_OVER_TIME {
+        ck.err(
+            "sweep.plot.over_time",
+            format!(
+                "at most {MAX_OVER_TIME} columns (a chart each), found {}",
+                plot.over_time.len()
+            ),
+        );
+    }
+    for (i, c) in plot.over_time.iter().enumerate() {
+        let path = format!("sweep.plot.over_time.{i}");
+        if let Some(p) = column_problem(sc, c) {
+            ck.err(path, p);
+        } else if plot.over_time[..i].contains(c) {
+            ck.err(path, format!("`{c}` is listed twice"));
+        }
+    }
+}
+
+/// Check `headline:`, `slo:` and `sweep.plot.over_time`.
 pub(super) fn check(ck: &mut Checker, sc: &Scenario) {
+    over_time(ck, sc);
     for (i, m) in sc.headline.iter().enumerate() {
         if let Some(p) = metric_problem(sc, m) {
             ck.err(format!("headline.{i}"), p);
