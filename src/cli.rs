@@ -631,8 +631,13 @@ fn write_run(
     png: bool,
     provenance: &report::provenance::Written,
 ) -> Result<(), OutputError> {
-    let mut charts =
-        report::charts::run_charts(&first.columns, &first.rows, &rep.latency_cdf, &first.annotations);
+    let mut charts = report::charts::run_charts_after_warmup(
+        &first.columns,
+        &first.rows,
+        &rep.latency_cdf,
+        &first.annotations,
+        rep.warmup_s,
+    );
     // Where the time goes answers "which tier do I scale?": it leads.
     if let Some(c) = report::breakdown::chart(rep) {
         charts.insert(0, c);

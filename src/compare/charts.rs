@@ -1,28 +1,55 @@
 //! The charts of a comparison: the inputs' latency distributions overlaid,
-//! and their headline metrics as bars with 95% intervals.
+//! and their headline metrics as bars from zero with 95% intervals.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::letter;
+use super::{headline_union, letter};
 use crate::report::charts::cdf_plot;
+use crate::report::metrics::describe;
 use crate::report::plot::{
     AXIS, ChartFile, Coord, DESC_PX, DrawResult, GRID, INK, Item, Swatch, TEXT_PX, anchored, category_axis,
-    color, draw_header, fmt_value, font, linear_axis, metric_label, render_svg, shorten, y_label_area,
+    color, draw_header, fmt_value, font, linear_axis, render_svg, text_width, y_label_area,
 };
 use crate::run::Report;
 
+/// Widest legend entry, pixels: a longer name is cut in the middle.
+const MAX_LABEL_PX: f64 = 700.0;
+
+/// `s` cut in the middle with `…` until it is at most `px` wide: both
+/// ends of a path or a setting stay readable.
+fn fit(s: &str, px: f64) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if text_width(s, TEXT_PX) <= px {
+        return s.to_string();
+    }
+    let mut keep = chars.len();
+    loop {
+        keep -= 1;
+        let head: String = chars[..keep / 2].iter().collect();
+        let tail: String = chars[chars.len() - (keep - keep / 2)..].iter().collect();
+        let t = format!("{head}…{tail}");
+        if keep <= 8 || text_width(&t, TEXT_PX) <= px {
+            return t;
+        }
+    }
+}
+
+/// Most panels of the headline bar chart.
+const MAX_PANELS: usize = 6;
+
 /// Charts comparing runs: their latency CDFs overlaid, and the headline
-/// metrics (throughput, mean and p99 latency, availability) as bars, one
-/// panel per metric, one bar per input with its 95% interval.
+/// metrics (the union of the inputs' `headline` lists) as bars from zero,
+/// one panel per metric, one bar per input (lettered A, B… under the bar,
+/// the letters' key in the legend) with its 95% interval.
 pub fn compare_charts(names: &[String], reports: &[&Report]) -> Vec<ChartFile> {
     let labels: Vec<String> = reports
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let name = names.get(i).cloned().unwrap_or_else(|| r.scenario.clone());
-            format!("{}: {}", letter(i), shorten(&name, 40))
+            fit(&format!("{}: {name}", letter(i)), MAX_LABEL_PX)
         })
         .collect();
     let mut out = Vec::new();
@@ -43,19 +70,20 @@ pub fn compare_charts(names: &[String], reports: &[&Report]) -> Vec<ChartFile> {
 }
 
 fn metric_bars(labels: &[String], reports: &[&Report]) -> Option<ChartFile> {
-    let panels: Vec<(&str, String, f64)> = [
-        "throughput_rps",
-        "latency.mean_ms",
-        "latency.p99_ms",
-        "availability",
-    ]
-    .into_iter()
-    .filter(|m| reports.iter().any(|r| r.metrics.contains_key(*m)))
-    .map(|m| {
-        let (l, s) = metric_label(m);
-        (m, l, s)
-    })
-    .collect();
+    let headline = headline_union(&reports.iter().map(|r| r.headline.as_slice()).collect::<Vec<_>>());
+    let panels: Vec<(String, String, f64)> = headline
+        .into_iter()
+        .filter(|m| {
+            reports
+                .iter()
+                .any(|r| crate::run::slo::lookup(&r.metrics, m).is_some())
+        })
+        .take(MAX_PANELS)
+        .map(|m| {
+            let d = describe(&m);
+            (m, d.axis_title(), d.unit.scale())
+        })
+        .collect();
     if panels.is_empty() || reports.is_empty() {
         return None;
     }
@@ -101,30 +129,22 @@ fn draw_bar_panel<DB: DrawingBackend>(
     let vals: Vec<Option<(f64, Option<f64>)>> = reports
         .iter()
         .map(|r| {
-            r.metrics
-                .get(metric)
-                .map(|m| (m.value * scale, m.ci95.map(|c| c * scale)))
+            crate::run::slo::lookup(&r.metrics, metric).map(|m| (m.value * scale, m.ci95.map(|c| c * scale)))
         })
         .collect();
     let tops: Vec<f64> = vals.iter().flatten().map(|(v, c)| v + c.unwrap_or(0.0)).collect();
-    let bottoms: Vec<f64> = vals.iter().flatten().map(|(v, c)| v - c.unwrap_or(0.0)).collect();
     let max = tops.iter().copied().fold(0.0, f64::max);
-    // Availability sits near 100%: bars from zero would all look equal, so
-    // that panel starts just below the lowest value (its ticks say so).
-    let y = if scale == 100.0 {
-        let min = bottoms.iter().copied().fold(100.0, f64::min);
-        let lo = (min - (100.0 - min).max(0.05) * 0.5).max(0.0);
-        let mut a = linear_axis(desc, lo, 100.0, 4, true, false);
-        a.ticks.retain(|(v, _)| *v <= 100.0 + 1e-9);
-        a.hi = 100.0 + (100.0 - a.lo) * 0.12;
-        a
-    } else {
-        let mut a = linear_axis(desc, 0.0, max * 1.12, 4, true, false);
-        if a.hi < max * 1.12 {
-            a.hi = max * 1.12;
-        }
-        a
-    };
+    // Bars from zero, always: a bar's length is its value. Values near
+    // 100% look alike, and are: the numbers on the bars tell them apart.
+    let mut y = linear_axis(desc, 0.0, max, 4, true, false);
+    y.lo = 0.0;
+    // A percentage stops at 100% (with room for the numbers above).
+    if scale == 100.0 && max <= 100.0 {
+        y = linear_axis(desc, 0.0, 100.0, 4, true, false);
+        y.ticks.retain(|(v, _)| *v <= 100.0 + 1e-9);
+        y.hi = 100.0;
+    }
+    y.hi = y.hi.max(max * 1.12);
     let letters: Vec<String> = (0..reports.len()).map(letter).collect();
     let x = category_axis("", &letters);
     let (Coord::Linear(xc), Coord::Linear(yc)) = (x.coord(), y.coord()) else {

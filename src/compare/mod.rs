@@ -25,7 +25,9 @@
 //! results), then the **headline metrics** (the union of the inputs'
 //! `headline` lists) with each input's SLO verdicts, then the
 //! **significant differences**, largest relative change first, then **the
-//! rest**, by name.
+//! rest**, grouped: the runs' own metrics (throughput, availability,
+//! latency, requests), then per client, per component, the breakdown, the
+//! others; never plain alphabetical.
 //!
 //! Each metric has a direction (higher or lower is better, or neutral), so a
 //! significant change reads as better or worse: green or red on a terminal,
@@ -353,6 +355,13 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Points missing from some input.
     pub unmatched: Vec<Unmatched>,
+    /// Each input's scenario name (the page's subtitle).
+    #[serde(skip)]
+    pub scenarios: Vec<String>,
+    /// The description of the first input's scenario that has one, from
+    /// its resolved scenario: its question is the page's title.
+    #[serde(skip)]
+    pub description: String,
 }
 
 /// What differs between the inputs' configurations.
@@ -454,7 +463,7 @@ pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Re
             reports.push(*r);
         }
     }
-    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let names: Vec<String> = (0..paths.len()).map(|i| chart_name(&comparison, i)).collect();
     let charts = if reports.len() == paths.len() {
         let refs: Vec<&Report> = reports.iter().collect();
         charts::compare_charts(&names, &refs)
@@ -472,6 +481,25 @@ pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Re
     stage.write("index.html", page.as_bytes()).map_err(out)?;
     stage.write("compare.md", markdown.as_bytes()).map_err(out)?;
     stage.commit(&[]).map_err(out)
+}
+
+/// Most differing settings an input's name on the charts lists.
+const CHART_NAME_SETTINGS: usize = 3;
+
+/// An input's name on the charts: what sets it apart (`components.api.replicas=4`)
+/// when a few settings differ, else its path.
+fn chart_name(c: &Comparison, i: usize) -> String {
+    let d = &c.configuration.differences;
+    if d.is_empty() || d.len() > CHART_NAME_SETTINGS {
+        return c.inputs[i].clone();
+    }
+    d.iter()
+        .map(|diff| {
+            let v = diff.values.get(i).cloned().flatten();
+            format!("{}={}", diff.path, config_value(c, i, &v))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rows comparing the sides of one report or point: every metric all of
@@ -691,6 +719,20 @@ fn configuration(paths: &[PathBuf], loaded: &[Loaded], inputs: &[String]) -> Con
     }
 }
 
+/// The description in the first input's resolved scenario that has one.
+fn description_of(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .filter_map(|p| crate::report::provenance::read_resolved(&resolved_dir(p)))
+        .find_map(|t| {
+            crate::report::provenance::flatten(&t)
+                .get("description")
+                .filter(|d| !d.trim().is_empty())
+                .cloned()
+        })
+        .unwrap_or_default()
+}
+
 /// Compare already-located inputs (see [`run`]).
 pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
     if paths.len() < 2 {
@@ -738,6 +780,8 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
             &reports.iter().map(|r| r.slo.as_slice()).collect::<Vec<_>>(),
         );
         return Ok(Comparison {
+            scenarios: reports.iter().map(|r| r.scenario.clone()).collect(),
+            description: description_of(paths),
             configuration: configuration(paths, &loaded, &inputs),
             headline_rows: headline.iter().filter_map(|m| row_for(None, m, &sides)).collect(),
             headline,
@@ -795,6 +839,8 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, CompareError> {
         }
     }
     Ok(Comparison {
+        scenarios: sweeps.iter().map(|s| s.scenario.clone()).collect(),
+        description: description_of(paths),
         configuration: configuration(paths, &loaded, &inputs),
         headline,
         headline_rows,
@@ -943,7 +989,8 @@ pub(crate) fn groups<'a>(c: &Comparison, rows: &[&'a Row]) -> Vec<(Option<String
 
 /// The rows in the order the outputs show them: the headline metrics,
 /// then the other significant differences (largest relative change first:
-/// a change from zero counts as largest), then the rest by name.
+/// a change from zero counts as largest), then the rest, grouped by what
+/// they measure (see [`metric_group`]).
 pub(crate) struct Sections<'a> {
     /// The headline metrics' rows.
     pub(crate) headline: Vec<&'a Row>,
@@ -967,16 +1014,93 @@ pub(crate) fn sections(c: &Comparison) -> Sections<'_> {
         .filter(|r| !is_headline(r) && r.significant.contains(&Some(true)))
         .collect();
     significant.sort_by(|a, b| change(b).total_cmp(&change(a)));
-    let rest: Vec<&Row> = c
+    let mut rest: Vec<&Row> = c
         .rows
         .iter()
         .filter(|r| !is_headline(r) && !r.significant.contains(&Some(true)))
         .collect();
+    // Within each point (rows come point by point), by group, then by
+    // the metric's place in its group: never plain alphabetical.
+    let point_of: Vec<Option<String>> = rest.iter().map(|r| r.point.as_ref().map(point_label)).collect();
+    let mut order: Vec<usize> = (0..rest.len()).collect();
+    let first_at = |i: usize| point_of.iter().position(|p| *p == point_of[i]).unwrap_or(0);
+    order.sort_by_key(|&i| (first_at(i), rest_order(&rest[i].metric)));
+    rest = order.into_iter().map(|i| rest[i]).collect();
     Sections {
         headline: c.headline_rows.iter().collect(),
         significant,
         rest: groups(c, &rest),
     }
+}
+
+/// The group of a metric in "the rest": `overall` for the run's own
+/// metrics (throughput, availability, latency, requests), else
+/// `clients.NAME`, `components.NAME`, `breakdown.NAME`, or the first part
+/// of the name (`cost`, `consistency`, `sim`).
+pub(crate) fn metric_group(metric: &str) -> String {
+    for prefix in ["clients", "components", "breakdown"] {
+        if let Some(rest) = metric.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) {
+            // The owner as `describe` reads it (names may hold dots).
+            let name = crate::report::metrics::describe(metric).name;
+            let owner = match name.split_once(": ") {
+                Some((o, _)) if rest.starts_with(o) => o.to_string(),
+                _ => rest.split('.').next().unwrap_or(rest).to_string(),
+            };
+            return format!("{prefix}.{owner}");
+        }
+    }
+    let head = metric.split('.').next().unwrap_or(metric);
+    if [
+        "throughput_rps",
+        "availability",
+        "error_ratio",
+        "latency",
+        "requests",
+    ]
+    .contains(&head)
+    {
+        "overall".into()
+    } else {
+        head.to_string()
+    }
+}
+
+/// Where a metric sits in "the rest": its group (the run's own metrics,
+/// clients, components, the breakdown, the others, `sim` last), then a
+/// reading order inside it (throughput, availability, mean latency, the
+/// percentiles in order, then by name).
+fn rest_order(metric: &str) -> (u8, String, u8, String) {
+    let group = metric_group(metric);
+    let rank = match group.split('.').next().unwrap_or("") {
+        "overall" => 0,
+        "clients" => 1,
+        "components" => 2,
+        "breakdown" => 3,
+        "sim" => 5,
+        _ => 4,
+    };
+    let leaf = metric
+        .strip_prefix(group.as_str())
+        .map(|r| r.trim_start_matches('.'))
+        .filter(|_| group != "overall")
+        .unwrap_or(metric);
+    const READING: &[&str] = &[
+        "throughput_rps",
+        "availability",
+        "error_ratio",
+        "latency.mean_ms",
+        "latency.p50_ms",
+        "latency.p90_ms",
+        "latency.p95_ms",
+        "latency.p99_ms",
+        "latency.p999_ms",
+        "latency.max_ms",
+        "utilization",
+        "wait.mean_ms",
+        "queue_length_mean",
+    ];
+    let within = READING.iter().position(|r| *r == leaf).unwrap_or(READING.len()) as u8;
+    (rank, group, within, leaf.to_string())
 }
 
 pub(crate) fn legend(c: &Comparison) -> Vec<String> {

@@ -9,11 +9,11 @@ use std::fmt::Write;
 
 use super::{
     CONFIG_TITLE, Comparison, FOOTNOTE, HEADLINE_TITLE, REST_TITLE, Row, SIGNIFICANT_TITLE, cells,
-    config_notes, config_value, header, left_aligned, letter, no_significant, point_label, present_in,
-    sections, upper_first,
+    config_notes, config_value, header, left_aligned, letter, metric_group, no_significant, point_label,
+    present_in, sections, upper_first,
 };
 use crate::report::answers::badge_html;
-use crate::report::html::{charts_section, escape, page};
+use crate::report::html::{charts_section, escape, heading, page};
 use crate::report::plot::ChartFile;
 
 /// The comparison's page: the inputs, what differs in their
@@ -21,7 +21,20 @@ use crate::report::plot::ChartFile;
 /// differences, every other (point, metric) row, the unmatched points, the
 /// charts.
 pub fn compare_page(c: &Comparison, charts: &[ChartFile]) -> String {
-    let mut b = String::from("<h1>Comparison</h1>\n<h2>Inputs</h2>\n<ol type=\"A\">\n");
+    let mut names: Vec<&str> = Vec::new();
+    for n in &c.scenarios {
+        if !names.contains(&n.as_str()) {
+            names.push(n);
+        }
+    }
+    let name = if names.is_empty() {
+        "comparison".to_string()
+    } else {
+        names.join(" vs ")
+    };
+    let (title, head) = heading(&c.description, &name, "compare");
+    let mut b = head;
+    b.push_str("<h2>Inputs</h2>\n<ol type=\"A\">\n");
     for i in &c.inputs {
         let _ = writeln!(b, "<li><code>{}</code></li>", escape(i));
     }
@@ -29,7 +42,7 @@ pub fn compare_page(c: &Comparison, charts: &[ChartFile]) -> String {
     b.push_str(&configuration(c));
     b.push_str(&tables(c));
     b.push_str(&charts_section(charts));
-    page("archsim compare", &b)
+    page(&title, &b)
 }
 
 /// What differs in the configurations: a table of path and each input's value.
@@ -63,13 +76,25 @@ fn tables(c: &Comparison) -> String {
     let n = c.inputs.len();
     let class = |j: usize| if left_aligned(j, n) { " class=\"l\"" } else { "" };
     let sec = sections(c);
-    let table = |rows: &[&Row], with_point: bool| -> String {
+    let width = header(n).len();
+    // `grouped`: a heading row before each group of metrics (the rest).
+    let table = |rows: &[&Row], with_point: bool, grouped: bool| -> String {
         let mut s = String::from("<div class=\"scroll\"><table>\n<tr>");
         for (j, h) in header(n).iter().enumerate() {
             let _ = write!(s, "<th{}>{}</th>", class(j), escape(h));
         }
         s.push_str("</tr>\n");
+        let mut last: Option<String> = None;
         for r in rows {
+            let group = metric_group(&r.metric);
+            if grouped && last.as_ref() != Some(&group) {
+                let _ = writeln!(
+                    s,
+                    "<tr class=\"group\"><th class=\"l\" colspan=\"{width}\">{}</th></tr>",
+                    escape(&group_title(&group))
+                );
+                last = Some(group);
+            }
             s.push_str(&table_row(r, with_point, &class));
         }
         s.push_str("</table></div>\n");
@@ -79,7 +104,7 @@ fn tables(c: &Comparison) -> String {
     if sec.headline.is_empty() {
         s.push_str("<p>None in every input.</p>\n");
     } else {
-        s.push_str(&table(&sec.headline, true));
+        s.push_str(&table(&sec.headline, true, false));
     }
     if !c.slo.is_empty() {
         s.push_str("<h3>SLO</h3>\n<div class=\"scroll\"><table>\n<tr><th class=\"l\">objective</th>");
@@ -113,7 +138,7 @@ fn tables(c: &Comparison) -> String {
     if sec.significant.is_empty() {
         let _ = writeln!(s, "<p>{}.</p>", escape(&upper_first(no_significant(c))));
     } else {
-        s.push_str(&table(&sec.significant, true));
+        s.push_str(&table(&sec.significant, true, false));
     }
     let _ = writeln!(s, "<h2 id=\"rest\">{}</h2>", escape(REST_TITLE));
     for (label, rows) in &sec.rest {
@@ -123,7 +148,7 @@ fn tables(c: &Comparison) -> String {
         if let Some(l) = label {
             let _ = writeln!(s, "<h4>{}</h4>", escape(l));
         }
-        s.push_str(&table(rows, false));
+        s.push_str(&table(rows, false, true));
     }
     if c.kind == "sweeps" && c.rows.is_empty() {
         s.push_str("<p>No point is present in every input.</p>\n");
@@ -144,10 +169,51 @@ fn tables(c: &Comparison) -> String {
     s
 }
 
+/// A group's heading in "the rest".
+fn group_title(group: &str) -> String {
+    match group.split_once('.') {
+        _ if group == "overall" => "the run as a whole".to_string(),
+        Some(("clients", n)) => format!("client {n}"),
+        Some(("components", n)) => format!("component {n}"),
+        Some(("breakdown", n)) => format!("where the time goes: {n}"),
+        _ => group.to_string(),
+    }
+}
+
+/// One row: a significant change that is better is green, worse is red,
+/// on the changed input's value and its difference, significance cells
+/// (and, with two inputs, the other way round on A's value).
 fn table_row(r: &Row, with_point: bool, class: &dyn Fn(usize) -> &'static str) -> String {
+    let n = r.values.len();
+    let word = |v: i8| match v {
+        1 => Some("better"),
+        -1 => Some("worse"),
+        _ => None,
+    };
+    let mark = |j: usize| -> Option<&'static str> {
+        match j {
+            0 => None,
+            1 if n == 2 => word(-r.verdict(0)),
+            1 => None,
+            j if j <= n => word(r.verdict(j - 2)),
+            j => {
+                let k = j - n - 1;
+                (k % 4 != 3).then(|| word(r.verdict(k / 4))).flatten()
+            }
+        }
+    };
     let mut s = String::from("<tr>");
     for (j, cell) in cells(r, false, with_point).iter().enumerate() {
-        let _ = write!(s, "<td{}>{}</td>", class(j), escape(&cell.text));
+        let classes: Vec<&str> = [(!class(j).is_empty()).then_some("l"), mark(j)]
+            .into_iter()
+            .flatten()
+            .collect();
+        let attr = if classes.is_empty() {
+            String::new()
+        } else {
+            format!(" class=\"{}\"", classes.join(" "))
+        };
+        let _ = write!(s, "<td{attr}>{}</td>", escape(&cell.text));
     }
     s.push_str("</tr>\n");
     s

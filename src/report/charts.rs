@@ -4,6 +4,7 @@
 
 use plotters::prelude::*;
 
+use super::metrics::describe;
 use super::plot::{
     Axis, BLUE, ChartFile, Dash, GREEN, ORANGE, PURPLE, Plot, Points, VERMILLION, color, fmt_value,
     linear_axis, log_axis, trim_zeros, wants_log,
@@ -57,6 +58,84 @@ pub(crate) fn value_axis(desc: &str, values: &[f64], allow_log: bool) -> Axis {
     linear_axis(desc, 0.0, hi, 6, true, false)
 }
 
+/// Most nines the availability axis shows.
+const MAX_NINES: f64 = 6.0;
+
+/// The availability axis for fractions (0–1) over time, and the points to
+/// draw on it. Linear from 0% to 100%, unless every interval is at 90% or
+/// more and some below 100%: then a scale of nines (0%, 90%, 99%, 99.9%…
+/// equally spaced, still from 0%), where a dip from 99.99% to 99.9% is as
+/// visible as one from 99% to 90%; 100% is drawn at the top. Returns the
+/// axis, the points and a note for the subtitle.
+pub(crate) fn availability_axis(a: &[(f64, f64)]) -> (Axis, Points, &'static str) {
+    let finite = || a.iter().map(|p| p.1).filter(|v| v.is_finite());
+    let min = finite().fold(1.0, f64::min);
+    let below = finite().any(|v| v < 1.0);
+    if min < 0.9 || !below {
+        let mut y = linear_axis(&describe("availability").axis_title(), 0.0, 100.0, 5, true, false);
+        y.hi = 102.0;
+        let pts = a.iter().map(|(t, v)| (*t, v * 100.0)).collect();
+        return (y, pts, "");
+    }
+    let nines = |v: f64| -> f64 {
+        if v >= 1.0 {
+            f64::INFINITY
+        } else {
+            -(1.0 - v.max(0.0)).log10()
+        }
+    };
+    // One step above the highest nines seen below 100%, at least 3.
+    let top = finite()
+        .map(nines)
+        .filter(|n| n.is_finite())
+        .fold(0.0, f64::max)
+        .ceil()
+        .clamp(2.0, MAX_NINES - 1.0)
+        + 1.0;
+    let ticks: Vec<(f64, String)> = (0..=top as i32)
+        .map(|k| {
+            let label = match k {
+                0 => "0%".to_string(),
+                _ if k as f64 == top => "100%".to_string(),
+                _ => format!(
+                    "{}%",
+                    trim_zeros(format!(
+                        "{:.*}",
+                        (k - 2).max(0) as usize,
+                        100.0 - 100.0 * 10f64.powi(-k)
+                    ))
+                ),
+            };
+            (f64::from(k), label)
+        })
+        .collect();
+    let y = Axis {
+        desc: format!("{} (nines scale)", describe("availability").axis_title()),
+        lo: 0.0,
+        hi: top + 0.04 * top,
+        log: false,
+        ticks,
+    };
+    let pts = a
+        .iter()
+        .map(|(t, v)| {
+            (
+                *t,
+                if v.is_finite() {
+                    nines(*v).min(top)
+                } else {
+                    f64::NAN
+                },
+            )
+        })
+        .collect();
+    (
+        y,
+        pts,
+        "; nines scale: 90%, 99%, 99.9% equally spaced, 100% at the top",
+    )
+}
+
 /// The charts of one run: latency, throughput and errors, availability,
 /// utilisation and queue length per service, replicas (when they change)
 /// and the latency CDF. `columns`/`rows` are a replication's time series,
@@ -68,6 +147,27 @@ pub fn run_charts(
     latency_cdf: &[(f64, f64)],
     annotations: &[Annotation],
 ) -> Vec<ChartFile> {
+    run_charts_after_warmup(columns, rows, latency_cdf, annotations, 0.0)
+}
+
+/// The label of the warm-up's shading on every time chart.
+pub const WARMUP_LABEL: &str = "warm-up (not counted)";
+
+/// [`run_charts`] with the run's warm-up (`warmup_s`, seconds) shaded
+/// and labelled on every time chart: the report's numbers leave it out.
+pub fn run_charts_after_warmup(
+    columns: &[String],
+    rows: &[Vec<f64>],
+    latency_cdf: &[(f64, f64)],
+    annotations: &[Annotation],
+    warmup_s: f64,
+) -> Vec<ChartFile> {
+    let warmup = (warmup_s.is_finite() && warmup_s > 0.0).then(|| Annotation {
+        start_s: 0.0,
+        end_s: warmup_s,
+        label: WARMUP_LABEL.to_string(),
+    });
+    let annotations: Vec<Annotation> = warmup.into_iter().chain(annotations.iter().cloned()).collect();
     let mut plots: Vec<Plot> = Vec::new();
     let col = |name: &str| columns.iter().position(|c| c == name);
     let series = |i: usize| -> Vec<f64> {
@@ -194,7 +294,7 @@ pub fn run_charts(
             let mut lines = vec![&tp];
             lines.extend(errors.iter());
             let all = ys_of(&lines);
-            let y = value_axis("Requests per second", &all, false);
+            let y = value_axis(&describe("throughput_rps").axis_title(), &all, false);
             let mut p = Plot::new("throughput.svg", "Throughput and errors over time", x.clone(), y);
             p.subtitle = Some(format!(
                 "requests per second in each {interval_text} interval{window}"
@@ -208,20 +308,11 @@ pub fn run_charts(
         }
 
         if let Some(ai) = col("availability") {
-            let a: Vec<f64> = series(ai).iter().map(|v| v * 100.0).collect();
-            let a = pts(&a);
-            let min = a
-                .iter()
-                .map(|p| p.1)
-                .filter(|v| v.is_finite())
-                .fold(100.0, f64::min);
-            let lo = (min - (100.0 - min) * 0.1).clamp(0.0, 99.0);
-            let mut y = linear_axis("Availability (%)", lo, 100.0, 5, true, false);
-            y.ticks.retain(|(v, _)| *v <= 100.0 + 1e-9);
-            y.hi = 100.0 + (100.0 - y.lo) * 0.02;
+            let a = pts(&series(ai));
+            let (y, a, scale_note) = availability_axis(&a);
             let mut p = Plot::new("availability.svg", "Availability over time", x.clone(), y);
             p.subtitle = Some(format!(
-                "successful ÷ answered requests in each {interval_text} interval{window}"
+                "successful ÷ answered requests in each {interval_text} interval{window}{scale_note}"
             ));
             p.line("availability", GREEN, a);
             p.bands = bands.clone();
@@ -246,7 +337,7 @@ pub fn run_charts(
                 .into_iter()
                 .filter(|v| v.is_finite())
                 .fold(100.0, f64::max);
-            let y = linear_axis("Utilization (% of cores busy)", 0.0, max, 5, true, false);
+            let y = linear_axis(&describe("utilization").axis_title(), 0.0, max, 5, true, false);
             let mut p = Plot::new(
                 "utilization.svg",
                 "Utilization per service over time",
@@ -256,9 +347,10 @@ pub fn run_charts(
             for (i, (n, v)) in scaled.iter().enumerate() {
                 p.line(n, color(i), v.clone());
             }
-            if let [(name, _)] = scaled.as_slice() {
-                p.subtitle = Some(format!("service {name}"));
-            }
+            p.subtitle = Some(match scaled.as_slice() {
+                [(name, _)] => format!("share of service {name}'s cores busy"),
+                _ => "share of each service's cores busy".to_string(),
+            });
             p.bands = bands.clone();
             plots.push(p);
         }
@@ -269,7 +361,11 @@ pub fn run_charts(
             .collect();
         if !queues.is_empty() {
             let all = ys_of(&queues.iter().map(|l| &l.1).collect::<Vec<_>>());
-            let y = value_axis("Requests waiting (time average)", &all, false);
+            let y = value_axis(
+                &format!("{} (requests waiting)", describe("queue_length_mean").name),
+                &all,
+                false,
+            );
             let mut p = Plot::new(
                 "queue-length.svg",
                 "Queue length per service over time",
@@ -294,7 +390,7 @@ pub fn run_charts(
             .collect();
         if !shard_rps.is_empty() {
             let all = ys_of(&shard_rps.iter().map(|l| &l.1).collect::<Vec<_>>());
-            let y = value_axis("Requests per second", &all, false);
+            let y = value_axis(&describe("throughput_rps").axis_title(), &all, false);
             let mut p = Plot::new("shards.svg", "Requests per shard over time", x.clone(), y);
             for (i, (n, v)) in shard_rps.iter().enumerate() {
                 p.line(n, color(i), v.clone());
@@ -307,7 +403,7 @@ pub fn run_charts(
             .map(|(n, v)| (n, pts(&v.iter().map(|u| u * 100.0).collect::<Vec<_>>())))
             .collect();
         if !hits.is_empty() {
-            let y = linear_axis("Hit ratio (%)", 0.0, 100.0, 5, true, false);
+            let y = linear_axis(&describe("hit_ratio").axis_title(), 0.0, 100.0, 5, true, false);
             let mut p = Plot::new("hit-ratio.svg", "Cache hit ratio over time", x.clone(), y);
             for (i, (n, v)) in hits.iter().enumerate() {
                 p.line(n, color(i), v.clone());
@@ -324,7 +420,11 @@ pub fn run_charts(
             .collect();
         if stale.iter().any(|(_, v)| v.iter().any(|(_, y)| *y > 0.0)) {
             let all = ys_of(&stale.iter().map(|l| &l.1).collect::<Vec<_>>());
-            let y = value_axis("Stale reads per interval", &all, false);
+            let y = value_axis(
+                &format!("{} per interval", describe("consistency.stale_reads").name),
+                &all,
+                false,
+            );
             let mut p = Plot::new("stale-reads.svg", "Stale reads over time", x.clone(), y);
             p.subtitle = Some(format!(
                 "reads that returned a version older than one already committed, per {interval_text} interval"

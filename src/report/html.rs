@@ -14,7 +14,8 @@ const CSS: &str = "
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif;
   max-width: 1060px; margin: 2rem auto; padding: 0 1rem; color: #222; background: #fff; line-height: 1.5; }
-h1 { font-size: 1.7rem; margin: 0 0 .2rem; }
+h1 { font-size: 1.55rem; margin: 0 0 .2rem; line-height: 1.25; }
+.subtitle { color: #555; font-size: 1.05rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
 .meta { color: #555; margin: 0 0 1rem; }
@@ -25,6 +26,10 @@ pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: .8rem; overflow-x
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #cfcfcf; padding: .3rem .65rem; text-align: right; vertical-align: top; }
 td { white-space: nowrap; }
+th.theory, td.theory { background: #f5f8fb; color: #333; font-style: italic; }
+td.theory.off { color: #C03A00; font-weight: 600; }
+td.better { background: #e3f4ec; }
+td.worse { background: #fbe6dc; }
 .ci { color: #666; font-size: .85em; }
 th { background: #f2f2f2; font-weight: 600; }
 th.l, td.l { text-align: left; }
@@ -93,6 +98,97 @@ pub(crate) fn page(title: &str, body: &str) -> String {
         escape(title),
         env!("CARGO_PKG_VERSION"),
     )
+}
+
+/// The question a scenario asks, for a page's title: from the first
+/// paragraph of its description, the first sentence ending in `?`, else
+/// the first sentence; `None` without a description.
+pub(crate) fn question(description: &str) -> Option<String> {
+    let para = description.trim().split("\n\n").next().unwrap_or("");
+    let flat = para.split_whitespace().collect::<Vec<_>>().join(" ");
+    let all = sentences(&flat);
+    if let Some(q) = all.iter().find(|s| s.ends_with('?')) {
+        return Some(q.clone());
+    }
+    let first = all.first()?;
+    // A long first sentence that opens with a lead-in ("A retry storm, a
+    // metastable failure: an api with 8 cores…") is titled by its lead-in.
+    if first.chars().count() > LONG_TITLE
+        && let Some((lead, _)) = first.split_once(": ")
+        && lead.chars().count() <= LEAD_IN
+        && !lead.contains('`')
+    {
+        return Some(lead.to_string());
+    }
+    Some(first.clone())
+}
+
+/// Characters beyond which a title sentence is cut at its colon.
+const LONG_TITLE: usize = 90;
+/// Longest lead-in before a colon that can stand as a title.
+const LEAD_IN: usize = 80;
+
+/// The sentences of one line of text: each ends at `.`, `?` or `!`
+/// followed by a space and a word that does not start in lower case
+/// (`0.8 s`, `e.g. a` and `vs. b` do not end one).
+fn sentences(flat: &str) -> Vec<String> {
+    let chars: Vec<(usize, char)> = flat.char_indices().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        if !matches!(c, '.' | '?' | '!') {
+            continue;
+        }
+        let next = chars.get(k + 1).map(|x| x.1);
+        let after = chars.get(k + 2).map(|x| x.1);
+        let word = flat[start..i].rsplit(' ').next().unwrap_or("");
+        // `e.g.`, `i.e.`, `vs.`: letters and dots only.
+        let dotted = word.contains('.') && word.chars().all(|ch| ch.is_alphabetic() || ch == '.');
+        let abbreviation = c == '.' && (dotted || ["vs", "etc", "approx", "cf"].contains(&word));
+        let ends = match (next, after) {
+            (None, _) => true,
+            (Some(' '), Some(a)) => !a.is_lowercase() && !abbreviation,
+            _ => false,
+        };
+        if ends {
+            let s = flat[start..=i].trim();
+            if !s.is_empty() {
+                out.push(s.to_string());
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    let rest = flat[start.min(flat.len())..].trim();
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
+}
+
+/// A page's heading: the scenario's question as the title, its name (and
+/// what the page is: run, sweep, comparison) as a smaller subtitle; the
+/// name as the title when there is no description. Returns the text for
+/// `<title>` and the HTML of the heading.
+pub(crate) fn heading(description: &str, name: &str, kind: &str) -> (String, String) {
+    match question(description) {
+        Some(q) => (
+            format!("{} · {name}", q.replace('`', "")),
+            format!(
+                "<h1>{}</h1>\n<p class=\"subtitle\">{} · archsim {}</p>\n",
+                inline(&q),
+                escape(name),
+                escape(kind)
+            ),
+        ),
+        None => (
+            format!("{name} · archsim {kind}"),
+            format!(
+                "<h1>{}</h1>\n<p class=\"subtitle\">archsim {}</p>\n",
+                escape(name),
+                escape(kind)
+            ),
+        ),
+    }
 }
 
 /// A chart's SVG ready to sit inside HTML: the XML namespace dropped (HTML
@@ -194,11 +290,51 @@ const HEADLINE: &[(&str, &str, &str, f64)] = &[
     ("cost.total", "Cost", "$", 1.0),
 ];
 
+/// The theory cell beside a simulated value of `metric`: the prediction
+/// (scaled like the value), marked `off` when it lies outside the
+/// simulated value's 95% interval (or differs by more than 10% without
+/// one), and by more than a gap too small to matter (0.1 ms, one
+/// percentage point).
+fn theory_cell(metric: &str, sim: Option<&MetricValue>, predicted: Option<f64>, scale: f64) -> String {
+    use super::metrics::{Unit, unit_of};
+    let Some(t) = predicted.filter(|t| t.is_finite()) else {
+        return "<td class=\"theory\">-</td>".into();
+    };
+    let floor = match unit_of(metric) {
+        Unit::Ms => 0.1,
+        Unit::Fraction => 0.01,
+        _ => 0.0,
+    };
+    let off = sim.is_some_and(|m| {
+        let gap = (m.value - t).abs();
+        let allowed = match m.ci95 {
+            Some(c) if c.is_finite() && c > 0.0 => c,
+            _ => 0.1 * t.abs().max(m.value.abs()),
+        };
+        gap > allowed.max(floor)
+    });
+    let (class, tip) = if off {
+        (" off", " title=\"outside the simulated value's interval\"")
+    } else {
+        ("", "")
+    };
+    format!("<td class=\"theory{class}\"{tip}>{}</td>", num(t * scale))
+}
+
 fn headline_table(r: &Report) -> String {
     let ci = r.replications > 1;
+    // Steady state, what is served is what is offered.
+    let predicted = |key: &str| match key {
+        "throughput_rps" => r.theory.get("offered_rps"),
+        k => r.theory.get(k),
+    };
+    let theory = HEADLINE.iter().any(|(k, ..)| predicted(k).is_some());
     let mut s = String::from("<table>\n<tr><th class=\"l\">metric</th><th>value</th>");
     if ci {
         s.push_str("<th>± 95%</th>");
+    }
+    if theory {
+        s.push_str("<th class=\"theory\">theory</th>");
     }
     s.push_str("<th class=\"l\">unit</th><th class=\"l\">name in report.json</th></tr>\n");
     for (key, label, unit, scale) in HEADLINE {
@@ -218,6 +354,12 @@ fn headline_table(r: &Report) -> String {
                 "<td>{}</td>",
                 m.ci95.map(|c| num(c * scale)).unwrap_or_else(|| "-".into())
             );
+        }
+        if theory {
+            match predicted(key) {
+                Some(t) => s.push_str(&theory_cell(key, Some(m), Some(*t), *scale)),
+                None => s.push_str("<td class=\"theory\"></td>"),
+            }
         }
         let _ = writeln!(
             s,
@@ -247,6 +389,7 @@ fn components_table(r: &Report) -> String {
         ("utilization", "utilization %", 100.0),
         ("queue_length_mean", "queue (mean)", 1.0),
         ("wait.mean_ms", "wait ms (mean)", 1.0),
+        ("hit_ratio", "hit ratio %", 100.0),
         ("throughput_rps", "req/s", 1.0),
         ("rejected", "rejected", 1.0),
         ("replicas_mean", "replicas (mean)", 1.0),
@@ -259,9 +402,19 @@ fn components_table(r: &Report) -> String {
                 .any(|n| r.metrics.contains_key(&format!("components.{n}.{m}")))
         })
         .collect();
+    // A theory column beside each metric queueing theory predicts for
+    // some component.
+    let predicted = |m: &str| {
+        names
+            .iter()
+            .any(|n| r.theory.contains_key(&format!("components.{n}.{m}")))
+    };
     let mut s = String::from("<div class=\"scroll\"><table>\n<tr><th class=\"l\">component</th>");
-    for (_, h, _) in &present {
+    for (m, h, _) in &present {
         let _ = write!(s, "<th>{h}</th>");
+        if predicted(m) {
+            s.push_str("<th class=\"theory\">theory</th>");
+        }
     }
     s.push_str("</tr>\n");
     for n in &names {
@@ -286,6 +439,10 @@ fn components_table(r: &Report) -> String {
                 })
                 .unwrap_or_else(|| "-".into());
             let _ = write!(s, "<td>{cell}</td>");
+            if predicted(m) {
+                let t = r.theory.get(&format!("components.{n}.{m}")).copied();
+                s.push_str(&theory_cell(&key, r.metrics.get(&key), t, *scale));
+            }
         }
         s.push_str("</tr>\n");
     }
@@ -311,11 +468,19 @@ fn all_metrics(r: &Report) -> String {
     s
 }
 
+/// How to read the theory columns.
+const THEORY_NOTE: &str = "<p class=\"meta\"><em>theory</em> is what <code>archsim explain</code> predicts \
+(steady state, Poisson arrivals, the queueing model it names for each tier). A prediction in \
+<span style=\"color:#C03A00;font-weight:600\">red</span> lies outside the simulated value's 95% interval: \
+the model's assumptions do not hold here, for instance a bottleneck elsewhere, retries, a finite queue \
+or work that is not exponential.</p>\n";
+
 /// The run's page: name, description, notes (UNSTABLE in a warning box),
 /// the headline and component tables, the text summary, every chart.
 pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: &[ChartFile]) -> String {
     let mut b = String::new();
-    let _ = writeln!(b, "<h1>{}</h1>", escape(&report.scenario));
+    let (title, head) = heading(description, &report.scenario, "run");
+    b.push_str(&head);
     let reps = if report.replications == 1 {
         "1 replication".to_string()
     } else {
@@ -340,6 +505,9 @@ pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: 
         b.push_str("<h3>Components</h3>\n");
         b.push_str(&comps);
     }
+    if !report.theory.is_empty() {
+        b.push_str(THEORY_NOTE);
+    }
     if !summary_text.trim().is_empty() {
         let _ = writeln!(
             b,
@@ -349,7 +517,7 @@ pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: 
     }
     b.push_str(&all_metrics(report));
     b.push_str(&charts_section(charts));
-    page(&format!("{} · archsim run", report.scenario), &b)
+    page(&title, &b)
 }
 
 #[cfg(test)]
@@ -362,5 +530,59 @@ mod tests {
         assert_eq!(num(12345.0), "12345");
         assert_eq!(num(0.99912), "0.9991");
         assert_eq!(num(0.0), "0");
+    }
+
+    #[test]
+    fn the_question_is_the_first_sentence_or_the_first_one_asked() {
+        // A question in the first paragraph wins, wherever it is.
+        assert_eq!(
+            question("Each replica has 2 cores.\n  How many replicas keep p99 under 100 ms? Try more.")
+                .as_deref(),
+            Some("How many replicas keep p99 under 100 ms?")
+        );
+        // Else the first sentence; decimals and abbreviations do not end one.
+        assert_eq!(
+            question("One server at utilisation 0.8. Theory predicts 50 ms.").as_deref(),
+            Some("One server at utilisation 0.8.")
+        );
+        assert_eq!(
+            question("Compare A vs. B, e.g. Redis, at 0.8 load. More.").as_deref(),
+            Some("Compare A vs. B, e.g. Redis, at 0.8 load.")
+        );
+        // A question in a later paragraph does not count.
+        assert_eq!(
+            question("A cache in front of a database.\n\nWhat hit ratio do we need?").as_deref(),
+            Some("A cache in front of a database.")
+        );
+        assert_eq!(
+            question("No full stop at all").as_deref(),
+            Some("No full stop at all")
+        );
+        // A long sentence with a lead-in before a colon: the lead-in.
+        assert_eq!(
+            question(
+                "A retry storm, a metastable failure: an api with 8 cores of 8 ms work serves 700/s; \
+                 for five seconds the load doubles. Clients retry."
+            )
+            .as_deref(),
+            Some("A retry storm, a metastable failure")
+        );
+        // A short one keeps its colon.
+        assert_eq!(question("Caching: why? No.").as_deref(), Some("Caching: why?"));
+        assert_eq!(question("  \n "), None);
+    }
+
+    #[test]
+    fn the_heading_is_the_question_with_the_name_below() {
+        let (title, h) = heading("Is `retry` <safe>? Yes.", "storm", "run");
+        assert_eq!(title, "Is retry <safe>? · storm");
+        assert!(
+            h.starts_with("<h1>Is <code>retry</code> &lt;safe&gt;?</h1>"),
+            "{h}"
+        );
+        assert!(h.contains("<p class=\"subtitle\">storm · archsim run</p>"), "{h}");
+        let (title, h) = heading("", "storm", "sweep");
+        assert_eq!(title, "storm · archsim sweep");
+        assert!(h.starts_with("<h1>storm</h1>"), "{h}");
     }
 }

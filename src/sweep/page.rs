@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::report::answers::{badge_html, fmt_value, objective_text};
-use crate::report::html::{charts_section, description_html, escape, inline, page};
+use crate::report::html::{charts_section, description_html, escape, heading, inline, page};
 use crate::report::plot::ChartFile;
 use crate::report::value_label;
 use crate::run::SweepReport;
@@ -17,7 +17,8 @@ use crate::run::slo::{SloResult, Verdict, lookup, overall};
 /// verdict, UNSTABLE marked), every chart.
 pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile]) -> String {
     let mut b = String::new();
-    let _ = writeln!(b, "<h1>{} <small>sweep</small></h1>", escape(&report.scenario));
+    let (title, head) = heading(description, &report.scenario, "sweep");
+    b.push_str(&head);
     let _ = writeln!(
         b,
         "<p class=\"meta\">seed {} · {} points · {} replication{} per point (common random numbers)</p>",
@@ -111,7 +112,7 @@ pub fn sweep_page(report: &SweepReport, description: &str, charts: &[ChartFile])
         b.push_str("</ul>\n</details>\n");
     }
     b.push_str(&charts_section(charts));
-    page(&format!("{} · archsim sweep", report.scenario), &b)
+    page(&title, &b)
 }
 
 /// Dotted names may break after a dot, so a column can be narrow.
