@@ -988,7 +988,11 @@ fn stage_outputs(
         .and_then(|s| s.slo.as_ref())
         .map(|s| s.targets())
         .unwrap_or_default();
-    let charts = charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
+    let mut charts = charts::sweep_charts(report, sweep.and_then(|s| s.plot.as_ref()), &slo);
+    charts.splice(
+        0..0,
+        scenario.and_then(|s| crate::report::topology::of_scenario(s, Path::new("."))),
+    );
     let files = crate::report::plot::chart_files(&charts, png)
         .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
     for (name, bytes) in &files {
