@@ -544,15 +544,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
     let summary = report::summary::render(&rep, &loaded.scenario.description, &loaded.component_kinds());
     let summary =
         report::provenance::insert_line(&summary, &report::provenance::line(&provenance.provenance));
-    if let Err(e) = write_run(
-        &folder,
-        &rep,
-        &summary,
-        &outs[0],
-        &loaded.scenario.description,
-        a.png,
-        &provenance,
-    ) {
+    if let Err(e) = write_run(&folder, &rep, &summary, &outs[0], &loaded, a.png, &provenance) {
         eprintln!("{e}");
         return e.exit_code();
     }
@@ -627,7 +619,7 @@ fn write_run(
     rep: &crate::run::Report,
     summary: &str,
     first: &crate::model::RunOutput,
-    description: &str,
+    loaded: &crate::scenario::Loaded,
     png: bool,
     provenance: &report::provenance::Written,
 ) -> Result<(), OutputError> {
@@ -642,12 +634,16 @@ fn write_run(
     if let Some(c) = report::breakdown::chart(rep) {
         charts.insert(0, c);
     }
+    // Before them, the system they are about: its topology.
+    let graph = crate::explain::predict(&loaded.scenario, &loaded.config).graph;
+    let title = report::topology::title(None);
+    charts.insert(0, report::topology::chart(&graph, &title, report::topology::FILE));
     let mut files = report::run_folder_files(rep, summary, first);
     files.extend(
         report::plot::chart_files(&charts, png)
             .map_err(|e| OutputError::Io(format!("cannot draw the charts: {e}")))?,
     );
-    let page = report::html::run_page(rep, description, summary, &charts);
+    let page = report::html::run_page(rep, &loaded.scenario.description, summary, &charts);
     files.push(("index.html".into(), page.into_bytes()));
     files.extend(provenance.files());
     let mut stage = folder.stage()?;

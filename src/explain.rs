@@ -30,8 +30,10 @@
 
 use std::fmt::Write;
 
-use crate::model::Config;
+use crate::model::client::ArrivalCfg;
+use crate::model::{Config, FaultAction};
 use crate::scenario::Scenario;
+use crate::scenario::kinds::ComponentSpec;
 use crate::scenario::kinds::Kind;
 use crate::scenario::kinds::forecast::{Flow, Setting, mean_rate};
 
@@ -70,8 +72,102 @@ pub struct Prediction {
     /// Mean end-to-end latency (ms): the sum over components of visits ×
     /// response time (parallel calls counted in full: an upper bound).
     pub latency_ms: Option<f64>,
-    /// Edges for diagrams: (from, to, label).
-    pub edges: Vec<(String, String, String)>,
+    /// The topology with the offered load on each call: what `--format
+    /// dot`, `--format mermaid` and the pages' diagram draw.
+    pub graph: Graph,
+}
+
+/// The topology as one graph: every client and component, every call with
+/// the load theory offers it, and what else a diagram marks (faults, an
+/// autoscaler's target). `explain --format dot` and `mermaid` and the
+/// pages' topology diagram are all drawn from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Graph {
+    /// Clients in file order, then components in file order (the global
+    /// ids of the model's config).
+    pub nodes: Vec<GraphNode>,
+    /// Calls in the order the load is pushed through them, then the
+    /// autoscalers' links; at most one per pair and kind.
+    pub edges: Vec<GraphEdge>,
+}
+
+/// A client or a component.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphNode {
+    /// Name in the scenario.
+    pub name: String,
+    /// `client`, or the component's `kind:` word.
+    pub kind: &'static str,
+    /// What the kind counts (`3 replicas`, `4 shards`), when more than one.
+    pub count: Option<String>,
+    /// Its region, when the scenario names regions.
+    pub region: Option<String>,
+    /// The faults the scenario injects into it, in short words (`crash`,
+    /// `slow ×5`, `partition`), each once.
+    pub faults: Vec<String>,
+}
+
+/// What an edge stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// Requests sent on (a client's, a call, a balancer's, a cache's misses
+    /// and writes to its backend, a queue's deliveries…).
+    Call,
+    /// A cache-aside cache's misses, read by the calling service from the
+    /// cache's backend.
+    Misses,
+    /// A client's static content, sent to its own target (`static:`).
+    Static,
+    /// An autoscaler changing a service's replica count: not a call.
+    Scales,
+}
+
+/// One edge of the [`Graph`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphEdge {
+    /// Node index of the sender.
+    pub from: usize,
+    /// Node index of the receiver.
+    pub to: usize,
+    /// What it stands for.
+    pub kind: EdgeKind,
+    /// Requests per second theory offers it (`None`: not predicted — a
+    /// closed-loop client, static content, an autoscaler's link).
+    pub rate: Option<f64>,
+}
+
+impl GraphEdge {
+    /// The label drawn on it: `600/s`, `45/s misses`, `closed loop`,
+    /// `static`, `scales`.
+    pub fn label(&self) -> String {
+        match (self.kind, self.rate) {
+            (EdgeKind::Scales, _) => "scales".into(),
+            (EdgeKind::Static, _) => "static".into(),
+            (EdgeKind::Misses, Some(r)) => format!("{r:.0}/s misses"),
+            (EdgeKind::Misses, None) => "misses".into(),
+            (EdgeKind::Call, Some(r)) => format!("{r:.0}/s"),
+            (EdgeKind::Call, None) => "closed loop".into(),
+        }
+    }
+}
+
+impl Graph {
+    /// Add `rate` to the edge `from → to` of this kind, or add the edge.
+    fn add(&mut self, from: usize, to: usize, kind: EdgeKind, rate: Option<f64>) {
+        match self
+            .edges
+            .iter_mut()
+            .find(|e| e.from == from && e.to == to && e.kind == kind)
+        {
+            Some(e) => {
+                e.rate = match (e.rate, rate) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => self.edges.push(GraphEdge { from, to, kind, rate }),
+        }
+    }
 }
 
 /// Predict a resolved scenario: `sc` is what the file says (each
@@ -92,18 +188,25 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
     // Visits that a client waits for (a queue that acks on enqueue cuts its
     // consumer out of the client's latency).
     let mut sync = vec![0.0f64; n];
-    let mut edges = Vec::new();
+    let mut graph = Graph {
+        nodes: nodes(sc, cfg),
+        edges: Vec::new(),
+    };
     let mut offered = 0.0;
-    for c in &cfg.clients {
-        let Some(rate) = mean_rate(&c.arrival, cfg.duration) else {
+    for (ci, c) in cfg.clients.iter().enumerate() {
+        let t = c.target as usize;
+        let rate = mean_rate(&c.arrival, cfg.duration);
+        graph.add(ci, t, EdgeKind::Call, rate);
+        if let Some((_, st, _)) = c.static_content {
+            graph.add(ci, st as usize, EdgeKind::Static, None);
+        }
+        let Some(rate) = rate else {
             continue;
         };
         offered += rate;
-        let t = c.target as usize;
         load[t].0 += rate * (1.0 - c.write_fraction);
         load[t].1 += rate * c.write_fraction;
         sync[t] += rate;
-        edges.push((c.name.clone(), names[t].clone(), format!("{rate:.0}/s")));
     }
     // Push the load down in topological order (calls form a DAG).
     let mut outs: Vec<Vec<Flow>> = vec![Vec::new(); n];
@@ -144,9 +247,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             if r + w > 0.0 && !kind.decouples(c) {
                 sync[t] += sync[i] * (rr + ww) / (r + w);
             }
-            if rr + ww > 0.0 {
-                edges.push((names[i].clone(), names[t].clone(), format!("{:.0}/s", rr + ww)));
-            }
+            graph.add(i, t, EdgeKind::Call, Some(rr + ww));
             indeg[t] -= 1;
             if indeg[t] == 0 {
                 ready.push(t);
@@ -157,11 +258,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             if r + w > 0.0 {
                 sync[b] += sync[i] * misses / (r + w);
             }
-            edges.push((
-                names[i].clone(),
-                names[b].clone(),
-                format!("{misses:.0}/s misses"),
-            ));
+            graph.add(i, b, EdgeKind::Misses, Some(misses));
         }
     }
     let mut tiers = Vec::new();
@@ -207,12 +304,116 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             }
         }
     }
+    scales(sc, nclients, &mut graph);
     Prediction {
         tiers,
         offered,
         bottleneck,
         latency_ms: latency_ok.then_some(latency),
-        edges,
+        graph,
+    }
+}
+
+/// Every client and component as a node, with what a diagram marks.
+fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
+    let nclients = cfg.clients.len();
+    let net = &cfg.network;
+    let region = |id: usize| {
+        net.region
+            .get(id)
+            .and_then(|&r| net.regions.get(usize::from(r)))
+            .cloned()
+    };
+    let mut nodes: Vec<GraphNode> = cfg
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| GraphNode {
+            name: c.name.clone(),
+            kind: "client",
+            count: match c.arrival {
+                ArrivalCfg::Closed { users, .. } => Some(format!("{users} users")),
+                _ => None,
+            },
+            region: region(i),
+            faults: Vec::new(),
+        })
+        .collect();
+    for (i, (name, spec)) in sc.components.iter().enumerate() {
+        let n = spec.as_kind().instances().unwrap_or(1);
+        let unit = match spec.kind() {
+            "service" => "replicas",
+            "cache" => "nodes",
+            "database" => "shards",
+            _ => "instances",
+        };
+        nodes.push(GraphNode {
+            name: name.clone(),
+            kind: spec.kind(),
+            count: (n > 1).then(|| format!("{n} {unit}")),
+            region: region(nclients + i),
+            faults: Vec::new(),
+        });
+    }
+    let mut mark = |id: usize, what: String| {
+        if let Some(n) = nodes.get_mut(id)
+            && !n.faults.contains(&what)
+        {
+            n.faults.push(what);
+        }
+    };
+    let members =
+        |g: &crate::model::Groups| -> Vec<usize> { (0..g.comp.len()).filter(|&c| g.comp[c] != 0).collect() };
+    for f in &cfg.faults {
+        let id = f.comp as usize;
+        match f.action {
+            FaultAction::Crash(_) | FaultAction::CrashAll => mark(id, "crash".into()),
+            FaultAction::Slow(x) => mark(id, format!("slow ×{x}")),
+            FaultAction::CrashPrimary(_) => mark(id, "primary crash".into()),
+            FaultAction::DiskLoss(_) => mark(id, "disk loss".into()),
+            FaultAction::Partition(p) => {
+                for c in cfg
+                    .partitions
+                    .get(p as usize)
+                    .map(|g| members(g))
+                    .unwrap_or_default()
+                {
+                    mark(c, "partition".into());
+                }
+            }
+            FaultAction::Latency(l) => {
+                for c in cfg
+                    .latencies
+                    .get(l as usize)
+                    .map(|g| members(&g.0))
+                    .unwrap_or_default()
+                {
+                    mark(c, "added latency".into());
+                }
+            }
+            FaultAction::Outage(r) => {
+                for c in nclients..net.region.len() {
+                    if net.region[c] == r {
+                        mark(c, "region outage".into());
+                    }
+                }
+            }
+        }
+    }
+    for f in &cfg.random_faults {
+        mark(f.comp as usize, "random crashes".into());
+    }
+    nodes
+}
+
+/// The autoscalers' links to the services they scale.
+fn scales(sc: &Scenario, nclients: usize, graph: &mut Graph) {
+    for (i, spec) in sc.components.values().enumerate() {
+        if let ComponentSpec::Autoscaler(a) = spec
+            && let Some(t) = sc.components.get_index_of(&a.target)
+        {
+            graph.add(nclients + i, nclients + t, EdgeKind::Scales, None);
+        }
     }
 }
 
@@ -224,8 +425,10 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 pub fn render_text(p: &Prediction) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Topology (mean offered load on each edge)");
-    for (a, b, l) in &p.edges {
-        let _ = writeln!(s, "  {a} ──{l}──▶ {b}");
+    let g = &p.graph;
+    for e in g.edges.iter().filter(|e| e.kind != EdgeKind::Scales) {
+        let (a, b) = (&g.nodes[e.from].name, &g.nodes[e.to].name);
+        let _ = writeln!(s, "  {a} ──{}──▶ {b}", e.label());
     }
     let _ = writeln!(
         s,
@@ -284,21 +487,100 @@ pub fn render_text(p: &Prediction) -> String {
     s
 }
 
-/// A Mermaid flowchart.
+/// A node's label in the text diagrams: its name, then its kind (and
+/// count), then its faults, one per line.
+fn node_lines(n: &GraphNode) -> Vec<String> {
+    let mut kind = n.kind.replace('_', " ");
+    if let Some(c) = &n.count {
+        kind = format!("{kind} · {c}");
+    }
+    if let Some(r) = &n.region {
+        kind = format!("{kind} · {r}");
+    }
+    let mut lines = vec![n.name.clone(), kind];
+    if !n.faults.is_empty() {
+        lines.push(format!("fault: {}", n.faults.join(", ")));
+    }
+    lines
+}
+
+/// A Mermaid flowchart of the [`Graph`]: every node (clients as stadiums,
+/// databases as cylinders, queues as parallelograms), every call with its
+/// load, an autoscaler's link dotted, faulted nodes in the fail class.
 pub fn render_mermaid(p: &Prediction) -> String {
+    let g = &p.graph;
     let mut s = String::from("flowchart LR\n");
-    let id = |n: &str| n.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-    for (a, b, l) in &p.edges {
-        let _ = writeln!(s, "  {}[{a}] -->|{l}| {}[{b}]", id(a), id(b));
+    let id = |i: usize| format!("n{i}");
+    for (i, n) in g.nodes.iter().enumerate() {
+        let text = node_lines(n).join("<br/>").replace('"', "#quot;");
+        let (open, close) = match n.kind {
+            "client" => ("([", "])"),
+            "database" => ("[(", ")]"),
+            "queue" => ("[/", "/]"),
+            "cache" | "cdn" => ("(", ")"),
+            "load_balancer" | "gateway" | "dns" => ("{{", "}}"),
+            _ => ("[", "]"),
+        };
+        let _ = writeln!(s, "  {}{open}\"{text}\"{close}", id(i));
+    }
+    for e in &g.edges {
+        let arrow = match e.kind {
+            EdgeKind::Scales => "-.->",
+            _ => "-->",
+        };
+        let _ = writeln!(s, "  {} {arrow}|\"{}\"| {}", id(e.from), e.label(), id(e.to));
+    }
+    let faulted: Vec<String> = (0..g.nodes.len())
+        .filter(|&i| !g.nodes[i].faults.is_empty())
+        .map(id)
+        .collect();
+    if !faulted.is_empty() {
+        let _ = writeln!(s, "  classDef fault stroke:#C03A00,stroke-width:3px");
+        let _ = writeln!(s, "  class {} fault", faulted.join(","));
     }
     s
 }
 
-/// A Graphviz graph.
+/// A Graphviz graph of the [`Graph`]: every node with its kind (and faults)
+/// under its name, every call labelled with its load, an autoscaler's link
+/// dotted, faulted nodes outlined in the fail colour.
 pub fn render_dot(p: &Prediction) -> String {
-    let mut s = String::from("digraph archsim {\n  rankdir=LR;\n");
-    for (a, b, l) in &p.edges {
-        let _ = writeln!(s, "  \"{a}\" -> \"{b}\" [label=\"{l}\"];");
+    let g = &p.graph;
+    let q = |t: &str| t.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut s = String::from("digraph archsim {\n  rankdir=LR;\n  node [shape=box];\n");
+    for n in &g.nodes {
+        let shape = match n.kind {
+            "client" => "oval",
+            "database" => "cylinder",
+            "queue" => "parallelogram",
+            "load_balancer" | "gateway" | "dns" => "hexagon",
+            _ => "box",
+        };
+        let label = node_lines(n).iter().map(|l| q(l)).collect::<Vec<_>>().join("\\n");
+        let fault = if n.faults.is_empty() {
+            ""
+        } else {
+            ", color=\"#C03A00\", penwidth=3"
+        };
+        let _ = writeln!(
+            s,
+            "  \"{}\" [shape={shape}, label=\"{label}\"{fault}];",
+            q(&n.name)
+        );
+    }
+    for e in &g.edges {
+        let style = if e.kind == EdgeKind::Scales {
+            ", style=dotted"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "  \"{}\" -> \"{}\" [label=\"{}\"{style}];",
+            q(&g.nodes[e.from].name),
+            q(&g.nodes[e.to].name),
+            e.label()
+        );
     }
     s.push_str("}\n");
     s

@@ -464,12 +464,11 @@ pub fn write_folder(paths: &[PathBuf], dir: &Path, png: bool, force: bool) -> Re
         }
     }
     let names: Vec<String> = (0..paths.len()).map(|i| chart_name(&comparison, i)).collect();
-    let charts = if reports.len() == paths.len() {
+    let mut charts = crate::report::topology::of_run_folders(paths, &names);
+    if reports.len() == paths.len() {
         let refs: Vec<&Report> = reports.iter().collect();
-        charts::compare_charts(&names, &refs)
-    } else {
-        Vec::new()
-    };
+        charts.extend(charts::compare_charts(&names, &refs));
+    }
     let out = |e: crate::files::OutputError| CompareError::from_output(&e);
     let mut stage = folder.stage().map_err(out)?;
     let files = crate::report::plot::chart_files(&charts, png)

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod plot;
 pub mod provenance;
 pub mod summary;
+pub mod topology;
 
 use std::path::Path;
 

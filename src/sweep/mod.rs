@@ -1061,6 +1061,10 @@ fn stage_outputs(
     if let Some(p) = plot {
         charts.extend(overlay::overlay_charts(lines, &p.over_time, &report.vary));
     }
+    charts.splice(
+        0..0,
+        scenario.and_then(|s| crate::report::topology::of_scenario(s, Path::new("."))),
+    );
     let files = crate::report::plot::chart_files(&charts, png)
         .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
     for (name, bytes) in &files {

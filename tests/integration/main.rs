@@ -33,3 +33,4 @@ mod scenarios;
 mod sweep;
 mod sweep_answers;
 mod sweep_overlay;
+mod topology;
