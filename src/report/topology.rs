@@ -57,12 +57,15 @@ pub fn chart(graph: &Graph, title: &str, file: &str) -> ChartFile {
     }
 }
 
-/// The diagram of a scenario (resolved with files relative to `base_dir`),
-/// or `None` when it does not resolve (a trace file that is not there).
+/// The diagram of a scenario as its file has it (a sweep's base, resolved
+/// with files relative to `base_dir`), or `None` when it does not resolve
+/// (a trace file that is not there).
 pub fn of_scenario(sc: &crate::scenario::Scenario, base_dir: &Path) -> Option<ChartFile> {
     let cfg = crate::scenario::validate::build(sc, base_dir, &Default::default()).ok()?;
     let p = crate::explain::predict(sc, &cfg);
-    Some(chart(&p.graph, &title(None), FILE))
+    let t =
+        "Topology of the scenario as written (before a sweep's changes): the load theory offers each call";
+    Some(chart(&p.graph, t, FILE))
 }
 
 /// The title of a diagram, of one input when named.
@@ -1009,10 +1012,14 @@ pub fn svg(g: &Graph, title: &str) -> String {
         "<rect width=\"{WIDTH}\" height=\"{}\" fill=\"#FFFFFF\"/>",
         f(height)
     );
+    // A long title (a compare input's path) is set smaller to fit.
+    let room = f64::from(WIDTH) - 2.0 * MARGIN;
+    let title_px = (15.0 * room / bold_width(title, 15.0)).clamp(8.0, 15.0);
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\" fill=\"{INK}\">{}</text>",
+        "<text x=\"{}\" y=\"22\" font-size=\"{}\" font-weight=\"bold\" fill=\"{INK}\">{}</text>",
         f(MARGIN),
+        f(title_px),
         esc(title)
     );
     let _ = writeln!(s, "<g transform=\"translate(0 {})\">", f(lift));
