@@ -32,3 +32,4 @@ mod robustness_model;
 mod scenarios;
 mod sweep;
 mod sweep_answers;
+mod sweep_charts;
