@@ -30,7 +30,13 @@
 //! - a point marker is a `<circle>` (a filled dot, or an open ring for an
 //!   UNSTABLE point), or, for an SLO verdict, a `×` of two `<polyline
 //!   stroke-width="3">` in [`FAIL_COLOR`] (missed) or an open diamond (two
-//!   `<polygon>`s) in the series' colour (undecided).
+//!   `<polygon>`s) in the series' colour (undecided);
+//! - a bar is a translucent `<rect>` filled with its series' palette colour
+//!   (opacity below 1; legend swatches are opaque) and an outline `<rect>`;
+//! - a prediction beside the data (explain's theory) is a `<polyline
+//!   stroke-width="1">` in the series' colour with a `stroke-dasharray`;
+//! - a value above a clipped axis is a `<polygon>` triangle at the top
+//!   edge and a `<text>` with the value.
 
 use std::sync::{Arc, OnceLock};
 
@@ -1421,5 +1427,34 @@ mod tests {
         let a = log_axis("", 0.3, 8.0);
         let t: Vec<&str> = a.ticks.iter().map(|t| t.1.as_str()).collect();
         assert_eq!(t, ["0.1", "0.2", "0.5", "1", "2", "5", "10"]);
+    }
+
+    #[test]
+    fn nines_scale() {
+        assert!((nines(0.999) - 3.0).abs() < 1e-9);
+        assert_eq!(nines(1.0), MAX_NINES);
+        let a = nines_axis("", 3.4);
+        let t: Vec<&str> = a.ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(t, ["0%", "90%", "99%", "99.9%", "99.99%"]);
+    }
+
+    #[test]
+    fn category_labels_wrap_or_become_letters() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (_, how) = fitted_category_axis("", &l(&["strong", "eventual"]));
+        assert_eq!(
+            how,
+            CategoryLabels::Lines(vec![vec!["strong".into()], vec!["eventual".into()]])
+        );
+        let six = l(&["a", "b", "c", "d", "e", "weighted_round_robin"]);
+        match fitted_category_axis("", &six).1 {
+            CategoryLabels::Lines(lines) => assert_eq!(lines[5], ["weighted_", "round_robin"]),
+            CategoryLabels::Keyed(_) => panic!("two lines fit"),
+        }
+        let long = l(&["schedule=at=0s, replicas=2 at=28m, replicas=18 at=90m, replicas=2"; 4]);
+        match fitted_category_axis("", &long).1 {
+            CategoryLabels::Keyed(k) => assert_eq!(k[3].0, "D"),
+            CategoryLabels::Lines(l) => panic!("too long for two lines: {l:?}"),
+        }
     }
 }

@@ -615,6 +615,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn y_scales() {
+        let ms = Unit::Ms;
+        // batching: 15 → 27 ms and an overloaded point far above.
+        let v = [15.0, 27.0, 27.0, 28.0, 28.0, 37.0, 30_000.0, 7_600.0];
+        assert_eq!(y_scale("latency.mean_ms", ms, &v, false), YScale::Clipped(37.0));
+        // Spread over decades evenly: log for lines, never for bars.
+        let v = [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0];
+        assert_eq!(y_scale("latency.mean_ms", ms, &v, false), YScale::Log);
+        assert_eq!(y_scale("latency.mean_ms", ms, &v, true), YScale::Linear);
+        assert_eq!(
+            y_scale("latency.mean_ms", ms, &[40.0, 60.0], false),
+            YScale::Linear
+        );
+        let a = [99.0, 99.9, 99.99];
+        assert_eq!(y_scale("availability", Unit::Fraction, &a, true), YScale::Nines);
+        let a = [80.0, 100.0];
+        assert_eq!(y_scale("availability", Unit::Fraction, &a, true), YScale::Linear);
+        assert_eq!(
+            y_scale("availability", Unit::Fraction, &[100.0], true),
+            YScale::Linear
+        );
+    }
+
+    #[test]
     fn units_are_stripped_from_parameter_values() {
         let v = |s: &str| Value::String(s.into());
         match x_values(&[v("150/s"), v("300/s")]) {
