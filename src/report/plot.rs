@@ -30,7 +30,13 @@
 //! - a point marker is a `<circle>` (a filled dot, or an open ring for an
 //!   UNSTABLE point), or, for an SLO verdict, a `×` of two `<polyline
 //!   stroke-width="3">` in [`FAIL_COLOR`] (missed) or an open diamond (two
-//!   `<polygon>`s) in the series' colour (undecided).
+//!   `<polygon>`s) in the series' colour (undecided);
+//! - a bar is a translucent `<rect>` filled with its series' palette colour
+//!   (opacity below 1; legend swatches are opaque) and an outline `<rect>`;
+//! - a prediction beside the data (explain's theory) is a `<polyline
+//!   stroke-width="1">` in the series' colour with a `stroke-dasharray`;
+//! - a value above a clipped axis is a `<polygon>` triangle at the top
+//!   edge and a `<text>` with the value.
 
 use std::sync::{Arc, OnceLock};
 
@@ -115,7 +121,7 @@ pub(crate) const DEJAVU_ADVANCE: [u16; 95] = [
 ];
 
 /// Width in pixels of `s` set in DejaVu Sans at `px` pixels.
-pub(crate) fn text_width(s: &str, px: f64) -> f64 {
+pub fn text_width(s: &str, px: f64) -> f64 {
     let units: u32 = s
         .chars()
         .map(|c| match c as u32 {
@@ -145,7 +151,8 @@ pub(crate) fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle
 }
 
 pub(crate) const TITLE_PX: f64 = 17.0;
-pub(crate) const TEXT_PX: f64 = 13.0;
+/// Size of tick labels, legends and keys, pixels.
+pub const TEXT_PX: f64 = 13.0;
 pub(crate) const DESC_PX: f64 = 14.0;
 
 /// `s` cut to at most `max` characters, keeping its end (paths differ there).
@@ -439,6 +446,124 @@ pub(crate) fn category_axis(desc: &str, labels: &[String]) -> Axis {
     }
 }
 
+/// An availability as its number of nines, −log10(1 − a): 0.9 is 1,
+/// 0.999 is 3. A perfect 1 (or more) counts as [`MAX_NINES`], the top of
+/// any nines scale.
+pub(crate) fn nines(a: f64) -> f64 {
+    let miss = (1.0 - a).max(10f64.powf(-MAX_NINES));
+    (-miss.log10()).clamp(0.0, MAX_NINES)
+}
+
+/// Most nines a nines scale shows (99.9999%).
+pub(crate) const MAX_NINES: f64 = 6.0;
+
+/// A "nines" axis for availabilities crowded near 100%: the axis runs in
+/// nines (see [`nines`]) from 0 (0%) to `top` nines, a tick at each whole
+/// nine labelled as the availability it stands for (90%, 99%, 99.9%).
+/// Equal steps are equal factors of unavailability, so 99% and 99.99%,
+/// a hundred times fewer failures, sit far apart instead of 1% apart.
+pub(crate) fn nines_axis(desc: &str, top: f64) -> Axis {
+    let top = top.ceil().clamp(2.0, MAX_NINES);
+    let ticks = (0..=top as usize)
+        .map(|k| {
+            let label = if k == 0 {
+                "0%".to_string()
+            } else {
+                let pct = 100.0 * (1.0 - 10f64.powi(-(k as i32)));
+                format!("{pct:.*}%", k.saturating_sub(2))
+            };
+            (k as f64, label)
+        })
+        .collect();
+    Axis {
+        desc: desc.to_string(),
+        lo: 0.0,
+        hi: top,
+        log: false,
+        ticks,
+    }
+}
+
+/// How the labels of a category axis are written.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum CategoryLabels {
+    /// Each category's label in one or two lines, every line narrower
+    /// than its slot.
+    Lines(Vec<Vec<String>>),
+    /// Labels too long even in two lines: each category is a letter (A,
+    /// B, …; numbers past Z) and a key under the chart gives (letter, full
+    /// label).
+    Keyed(Vec<(String, String)>),
+}
+
+/// Width of the narrowest plot area a chart can have (the widest y labels
+/// and margins taken off [`WIDTH`]), pixels: category labels are fitted to
+/// it, so they fit in every chart.
+pub(crate) const MIN_PLOT_WIDTH: f64 = 600.0;
+
+/// Room around a category label in its slot, pixels.
+const LABEL_GAP: f64 = 10.0;
+
+/// `label` in at most two lines no wider than `room`, split after a space,
+/// comma, `=`, `_`, `/`, `:` or `-` so that the wider line is as narrow as
+/// possible; None when no split fits.
+fn wrap_two(label: &str, room: f64) -> Option<Vec<String>> {
+    let w = |s: &str| text_width(s, TEXT_PX);
+    if w(label) <= room {
+        return Some(vec![label.to_string()]);
+    }
+    label
+        .char_indices()
+        .filter(|(_, c)| matches!(c, ' ' | ',' | '=' | '_' | '/' | ':' | '-'))
+        .map(|(i, c)| {
+            let (a, b) = label.split_at(i + c.len_utf8());
+            (a.trim().to_string(), b.trim().to_string())
+        })
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .map(|(a, b)| (w(&a).max(w(&b)), a, b))
+        .filter(|(m, _, _)| *m <= room)
+        .min_by(|x, y| x.0.total_cmp(&y.0))
+        .map(|(_, a, b)| vec![a, b])
+}
+
+/// A category axis whose labels are never cut: positions 0..n−1; each
+/// label that does not fit its slot (the narrowest plot's width over n)
+/// wraps onto two lines, and when one does not fit in two lines either,
+/// every category is named by a letter with the full labels in a key
+/// under the chart. The axis's own tick labels are empty: the labels are
+/// drawn by [`Plot::render`] from the [`CategoryLabels`] set in
+/// [`Plot::x_labels`].
+pub(crate) fn fitted_category_axis(desc: &str, labels: &[String]) -> (Axis, CategoryLabels) {
+    let n = labels.len().max(1);
+    let room = MIN_PLOT_WIDTH / n as f64 - LABEL_GAP;
+    let wrapped: Option<Vec<Vec<String>>> = labels.iter().map(|l| wrap_two(l, room)).collect();
+    let how = match wrapped {
+        Some(lines) => CategoryLabels::Lines(lines),
+        None => CategoryLabels::Keyed(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mark = if labels.len() <= 26 {
+                        char::from(b'A' + i as u8).to_string()
+                    } else {
+                        (i + 1).to_string()
+                    };
+                    (mark, l.clone())
+                })
+                .collect(),
+        ),
+    };
+    let axis = Axis {
+        desc: desc.to_string(),
+        lo: -0.5,
+        hi: n as f64 - 0.5,
+        log: false,
+        ticks: (0..labels.len()).map(|i| (i as f64, String::new())).collect(),
+    };
+    (axis, how)
+}
+
 // ---------------------------------------------------------------------------
 // A chart, described before it is drawn
 // ---------------------------------------------------------------------------
@@ -568,6 +693,28 @@ pub(crate) struct ErrBar {
     pub(crate) color: RGBColor,
 }
 
+/// A bar from 0 (or the axis's bottom) up to `y`, centred on `x`.
+#[derive(Clone, Debug)]
+pub(crate) struct Bar {
+    pub(crate) x: f64,
+    /// Half its width, in x-axis units.
+    pub(crate) half: f64,
+    pub(crate) y: f64,
+    pub(crate) color: RGBColor,
+}
+
+/// A value above the top of a clipped axis: an upward triangle at the top
+/// edge over `x`, in `color`, with `label` (the value) under it.
+#[derive(Clone, Debug)]
+pub(crate) struct OffScale {
+    pub(crate) x: f64,
+    pub(crate) label: String,
+    pub(crate) color: RGBColor,
+}
+
+/// The legend entry of prediction lines ([`Plot::theory`]).
+pub(crate) const THEORY_LABEL: &str = "theory (explain)";
+
 #[derive(Clone, Debug)]
 pub(crate) struct Rule {
     pub(crate) y: f64,
@@ -591,6 +738,21 @@ pub(crate) struct Plot {
     /// colour, shape), after `marker_key_title`.
     pub(crate) marker_key: Vec<(String, RGBColor, Marker)>,
     pub(crate) marker_key_title: Option<String>,
+    /// Bars, drawn under everything else but the shading.
+    pub(crate) bars: Vec<Bar>,
+    /// Predictions beside the data (thin dashed lines in the series'
+    /// colours), never in the legend one by one: one entry,
+    /// [`THEORY_LABEL`], stands for them all.
+    pub(crate) theory: Vec<Line>,
+    /// The legend's series entries when they are not the lines' (bars:
+    /// squares); shown, like the lines', only when there are two or more.
+    pub(crate) series_key: Vec<(String, RGBColor, Swatch)>,
+    /// Labels of a category x axis drawn by the chart itself (the axis's
+    /// tick labels are then empty): in lines under each category, or
+    /// letters under them and a key under the chart.
+    pub(crate) x_labels: Option<CategoryLabels>,
+    /// Values above a clipped y axis.
+    pub(crate) off_scale: Vec<OffScale>,
 }
 
 impl Plot {
@@ -608,6 +770,11 @@ impl Plot {
             errbars: Vec::new(),
             marker_key: Vec::new(),
             marker_key_title: None,
+            bars: Vec::new(),
+            theory: Vec::new(),
+            series_key: Vec::new(),
+            x_labels: None,
+            off_scale: Vec::new(),
         }
     }
 
@@ -650,7 +817,7 @@ where
 }
 
 /// What a legend entry's swatch looks like.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Swatch {
     Line,
     /// A broken line ([`Dash::Dashed`] or [`Dash::Dotted`]).
@@ -684,6 +851,35 @@ impl Item<'_> {
     }
 }
 
+const FLOW_GAP: f64 = 18.0;
+
+/// `items` split into rows no wider than the chart less 60 pixels.
+fn flow_split<'b, 'a>(items: &'b [Item<'a>]) -> Vec<Vec<&'b Item<'a>>> {
+    let max_row = f64::from(WIDTH) - 60.0;
+    let mut rows: Vec<Vec<&Item>> = vec![Vec::new()];
+    let mut used = 0.0;
+    for it in items {
+        let row = rows.last_mut().expect("rows is never empty");
+        if !row.is_empty() && used + FLOW_GAP + it.width() > max_row {
+            rows.push(vec![it]);
+            used = it.width();
+        } else {
+            used += if row.is_empty() {
+                it.width()
+            } else {
+                FLOW_GAP + it.width()
+            };
+            row.push(it);
+        }
+    }
+    rows
+}
+
+/// How many rows [`flow`] lays `items` out in.
+pub(crate) fn flow_rows(items: &[Item]) -> usize {
+    flow_split(items).iter().filter(|r| !r.is_empty()).count()
+}
+
 /// Lay `items` out in centred rows from `y` down, wrapping where a row is
 /// full; returns the y below the last row.
 pub(crate) fn flow<DB: DrawingBackend>(
@@ -691,24 +887,8 @@ pub(crate) fn flow<DB: DrawingBackend>(
     y: i32,
     items: &[Item],
 ) -> DrawResult<i32, DB> {
-    let gap = 18.0;
-    let max_row = f64::from(WIDTH) - 60.0;
-    let mut rows: Vec<Vec<&Item>> = vec![Vec::new()];
-    let mut used = 0.0;
-    for it in items {
-        let row = rows.last_mut().expect("rows is never empty");
-        if !row.is_empty() && used + gap + it.width() > max_row {
-            rows.push(vec![it]);
-            used = it.width();
-        } else {
-            used += if row.is_empty() {
-                it.width()
-            } else {
-                gap + it.width()
-            };
-            row.push(it);
-        }
-    }
+    let gap = FLOW_GAP;
+    let rows = flow_split(items);
     let mut y = y;
     for row in rows.iter().filter(|r| !r.is_empty()) {
         let total: f64 = row.iter().map(|i| i.width()).sum::<f64>() + gap * (row.len() as f64 - 1.0);
@@ -884,18 +1064,32 @@ pub(crate) fn band_layout(p: &Plot) -> BandLayout {
 
 pub(crate) fn draw_plot<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Plot) -> DrawResult<(), DB> {
     let mut legend: Vec<Item> = Vec::new();
-    if p.lines.len() > 1 {
+    let series: Vec<Item> = if p.series_key.is_empty() {
+        p.lines
+            .iter()
+            .map(|l| {
+                let swatch = match (l.markers.is_empty(), l.dash) {
+                    (true, Dash::Solid) => Swatch::Line,
+                    (true, d) => Swatch::Broken(d),
+                    (false, _) => Swatch::LineAndMarker,
+                };
+                Item::Series(&l.label, l.color, swatch)
+            })
+            .collect()
+    } else {
+        p.series_key
+            .iter()
+            .map(|(l, c, s)| Item::Series(l, *c, *s))
+            .collect()
+    };
+    if series.len() > 1 {
         if let Some(t) = &p.legend_title {
             legend.push(Item::Heading(t));
         }
-        for l in &p.lines {
-            let swatch = match (l.markers.is_empty(), l.dash) {
-                (true, Dash::Solid) => Swatch::Line,
-                (true, d) => Swatch::Broken(d),
-                (false, _) => Swatch::LineAndMarker,
-            };
-            legend.push(Item::Series(&l.label, l.color, swatch));
-        }
+        legend.extend(series);
+    }
+    if !p.theory.is_empty() {
+        legend.push(Item::Series(THEORY_LABEL, MUTED, Swatch::Broken(Dash::Dashed)));
     }
     let bands = band_layout(p);
     let mut key: Vec<Item> = bands.key.iter().map(|(n, l)| Item::Key(n, l)).collect();
@@ -907,7 +1101,15 @@ pub(crate) fn draw_plot<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &P
     }
     let top = draw_header(root, &p.title, p.subtitle.as_deref(), &legend, &key)?;
     let top = top + bands.n_rows as i32 * BAND_ROW + if bands.n_rows > 0 { 4 } else { 0 };
-    let area = root.margin(top, 10, LEFT_MARGIN, right_margin(&p.x));
+    // A key of category letters goes under the chart.
+    let mut bottom = 10;
+    if let Some(CategoryLabels::Keyed(k)) = &p.x_labels {
+        let items: Vec<Item> = k.iter().map(|(n, l)| Item::Key(n, l)).collect();
+        let rows = flow_rows(&items);
+        bottom += rows as i32 * 20;
+        flow(root, HEIGHT as i32 - 6 - rows as i32 * 20, &items)?;
+    }
+    let area = root.margin(top, bottom, LEFT_MARGIN, right_margin(&p.x));
     let (x, y) = (p.x.coord(), p.y.coord());
     match (x, y) {
         (Coord::Linear(x), Coord::Linear(y)) => draw_body(root, &area, p, &bands, x, y),
@@ -936,15 +1138,19 @@ where
     X: Ranged<ValueType = f64, FormatOption = DefaultFormatting>,
     Y: Ranged<ValueType = f64, FormatOption = DefaultFormatting>,
 {
+    let two_lines = matches!(&p.x_labels, Some(CategoryLabels::Lines(l)) if l.iter().any(|l| l.len() > 1));
     let mut chart = ChartBuilder::on(area)
-        .x_label_area_size(50)
+        .x_label_area_size(if two_lines { 66 } else { 50 })
         .y_label_area_size(y_label_area(&p.y))
         .build_cartesian_2d(xr, yr)?;
     let xfmt = |v: &f64| p.x.label_of(*v);
     let yfmt = |v: &f64| p.y.label_of(*v);
-    chart
-        .configure_mesh()
-        .x_labels(p.x.ticks.len().max(2))
+    let mut mesh = chart.configure_mesh();
+    if !p.bars.is_empty() {
+        // No vertical grid lines through the bars.
+        mesh.disable_x_mesh();
+    }
+    mesh.x_labels(p.x.ticks.len().max(2))
         .y_labels(p.y.ticks.len().max(2))
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
@@ -978,15 +1184,55 @@ where
         ))?;
     }
 
-    for l in &p.lines {
+    for b in &p.bars {
+        let base = if p.y.log {
+            p.y.lo
+        } else {
+            0f64.clamp(p.y.lo, p.y.hi)
+        };
+        let top = b.y.clamp(p.y.lo, p.y.hi);
+        let corners = [(b.x - b.half, top), (b.x + b.half, base)];
+        chart.draw_series(std::iter::once(Rectangle::new(
+            corners,
+            b.color.mix(0.45).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Rectangle::new(corners, b.color.stroke_width(1))))?;
+    }
+
+    // Category labels written here: in lines, or letters.
+    if let Some(how) = &p.x_labels {
+        let lines: Vec<Vec<String>> = match how {
+            CategoryLabels::Lines(l) => l.clone(),
+            CategoryLabels::Keyed(k) => k.iter().map(|(n, _)| vec![n.clone()]).collect(),
+        };
+        for (i, ls) in lines.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(i as f64, p.y.lo));
+            for (j, l) in ls.iter().enumerate() {
+                let style = if matches!(how, CategoryLabels::Keyed(_)) {
+                    bold(TEXT_PX, INK)
+                } else {
+                    font(TEXT_PX, INK)
+                };
+                root.draw(&Text::new(
+                    l.clone(),
+                    (px, py + 8 + 16 * j as i32),
+                    anchored(style, HPos::Center, VPos::Top),
+                ))?;
+            }
+        }
+    }
+
+    for l in p.theory.iter().chain(&p.lines) {
         let style = l.color.stroke_width(l.width.max(1));
         for seg in l
             .points
             .split(|(x, y)| !(x.is_finite() && y.is_finite()))
             .filter(|s| !s.is_empty())
         {
-            if seg.len() == 1 {
+            if seg.len() == 1 && l.dash == Dash::Solid {
                 chart.draw_series(std::iter::once(Circle::new(seg[0], 2, l.color.filled())))?;
+            } else if seg.len() == 1 {
+                // A lone prediction: nothing to join it to.
             } else if let Some(tag) = l.dash.tag() {
                 let style = l.color.mix(tag).stroke_width(l.width.max(1));
                 chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
@@ -1021,6 +1267,19 @@ where
         for (x, y, marker) in &l.markers {
             draw_marker(root, chart.backend_coord(&(*x, *y)), l.color, *marker)?;
         }
+    }
+
+    for o in &p.off_scale {
+        let (x, top) = chart.backend_coord(&(o.x, p.y.hi));
+        root.draw(&Polygon::new(
+            vec![(x, top + 1), (x + 6, top + 11), (x - 6, top + 11)],
+            o.color.filled(),
+        ))?;
+        root.draw(&Text::new(
+            o.label.clone(),
+            (x, top + 13),
+            anchored(bold(11.0, INK), HPos::Center, VPos::Top),
+        ))?;
     }
 
     for r in &p.rules {
@@ -1168,5 +1427,34 @@ mod tests {
         let a = log_axis("", 0.3, 8.0);
         let t: Vec<&str> = a.ticks.iter().map(|t| t.1.as_str()).collect();
         assert_eq!(t, ["0.1", "0.2", "0.5", "1", "2", "5", "10"]);
+    }
+
+    #[test]
+    fn nines_scale() {
+        assert!((nines(0.999) - 3.0).abs() < 1e-9);
+        assert_eq!(nines(1.0), MAX_NINES);
+        let a = nines_axis("", 3.4);
+        let t: Vec<&str> = a.ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(t, ["0%", "90%", "99%", "99.9%", "99.99%"]);
+    }
+
+    #[test]
+    fn category_labels_wrap_or_become_letters() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (_, how) = fitted_category_axis("", &l(&["strong", "eventual"]));
+        assert_eq!(
+            how,
+            CategoryLabels::Lines(vec![vec!["strong".into()], vec!["eventual".into()]])
+        );
+        let six = l(&["a", "b", "c", "d", "e", "weighted_round_robin"]);
+        match fitted_category_axis("", &six).1 {
+            CategoryLabels::Lines(lines) => assert_eq!(lines[5], ["weighted_", "round_robin"]),
+            CategoryLabels::Keyed(_) => panic!("two lines fit"),
+        }
+        let long = l(&["schedule=at=0s, replicas=2 at=28m, replicas=18 at=90m, replicas=2"; 4]);
+        match fitted_category_axis("", &long).1 {
+            CategoryLabels::Keyed(k) => assert_eq!(k[3].0, "D"),
+            CategoryLabels::Lines(l) => panic!("too long for two lines: {l:?}"),
+        }
     }
 }

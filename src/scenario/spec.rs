@@ -406,6 +406,13 @@ pub struct PlotSpec {
     /// simulated time on x, one line per point (its first replication).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub over_time: Vec<String>,
+    /// Varied parameters whose numbers are names of categories, not
+    /// quantities (a scenario number, a tier index): drawn as grouped
+    /// bars, one group per value, instead of a line through values in
+    /// between that do not exist. Parameters with non-numeric values are
+    /// categories anyway.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categorical: Vec<String>,
 }
 
 /// A client: a named workload sending requests to one target.

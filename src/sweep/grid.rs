@@ -144,6 +144,29 @@ pub fn parameters(
     Ok(out)
 }
 
+/// Check that every parameter `sweep.plot.categorical` names is varied
+/// (by the file's `sweep.vary` or a `--vary` flag).
+pub fn check_plot(
+    plot: Option<&crate::scenario::spec::PlotSpec>,
+    params: &IndexMap<String, Vec<Value>>,
+) -> Result<(), String> {
+    for (i, name) in plot
+        .map(|p| p.categorical.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        if !params.contains_key(name) {
+            let varied: Vec<&str> = params.keys().map(String::as_str).collect();
+            return Err(format!(
+                "sweep.plot.categorical[{i}]: `{name}` is not a varied parameter; it must be one of: {}",
+                varied.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Most points a grid may have: every point's configuration is loaded (and
 /// validated) before anything runs, so the grid is bounded up front.
 pub const MAX_POINTS: u64 = 10_000;

@@ -253,6 +253,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
             opts.file.display()
         )));
     }
+    grid::check_plot(spec.plot.as_ref(), &params).map_err(|e| SweepError::BadInput(format!("error: {e}")))?;
     let replications = opts.replications.or(spec.replications).unwrap_or(1);
     if !(1..=MAX_REPLICATIONS).contains(&replications) {
         return Err(SweepError::BadInput(format!(

@@ -387,6 +387,7 @@ fn sweep_charts_draw_series_error_bars_and_slo() {
         series: Some("components.api.replicas".into()),
         y: vec!["latency.p99_ms".into(), "throughput_rps".into()],
         over_time: Vec::new(),
+        categorical: Vec::new(),
     };
     let charts = sweep_charts(&report, Some(&plot), &slo);
     assert_eq!(
@@ -477,7 +478,9 @@ fn sweep_charts_put_words_on_a_categorical_axis() {
         "only metrics with data"
     );
     let s = read(&charts[0]);
-    assert_eq!(s.lines.len(), 1);
+    // Categories are bars (issue 20), joined by no line.
+    assert!(s.lines.is_empty(), "no line between categories");
+    assert_eq!(s.palette_rects, 3, "a bar per category");
     assert!(s.error_bars.is_empty(), "one replication: no interval");
     for a in algos {
         assert!(has_text(&s, a), "category {a} in {:?}", s.texts);

@@ -32,5 +32,6 @@ mod robustness_model;
 mod scenarios;
 mod sweep;
 mod sweep_answers;
+mod sweep_charts;
 mod sweep_overlay;
 mod topology;
