@@ -294,8 +294,9 @@ mod tests {
         assert!(h.contains("<td class=\"l\">throughput_rps @ x=1,2</td>"), "{h}");
         assert!(
             h.contains(
-                "<td class=\"l\">components.api.wait.mean_ms @ x=1,2</td><td>10.00 ± 1.000</td><td>12.00 ± 1.000</td>\
-                 <td>+2.000</td><td>+20.00%</td><td class=\"l\">yes, worse</td><td class=\"l\">paired</td>"
+                "<td class=\"l\">components.api.wait.mean_ms @ x=1,2</td><td class=\"better\">10.00 ± 1.000</td>\
+                 <td class=\"worse\">12.00 ± 1.000</td><td class=\"worse\">+2.000</td><td class=\"worse\">+20.00%</td>\
+                 <td class=\"l worse\">yes, worse</td><td class=\"l\">paired</td>"
             ),
             "{h}"
         );

@@ -524,3 +524,38 @@ pub(crate) fn cdf_plot(file: &str, title: &str, inputs: &[(&str, &[(f64, f64)])]
     }
     Some(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(a: &Axis) -> Vec<&str> {
+        a.ticks.iter().map(|t| t.1.as_str()).collect()
+    }
+
+    #[test]
+    fn availability_is_drawn_from_zero_percent() {
+        // Down to half: linear, 0–100%.
+        let (y, pts, note) = availability_axis(&[(1.0, 1.0), (2.0, 0.5)]);
+        assert!(!y.log && y.lo == 0.0 && note.is_empty());
+        assert_eq!(labels(&y).first(), Some(&"0"));
+        assert_eq!(labels(&y).last(), Some(&"100"));
+        assert_eq!(pts[1].1, 50.0);
+        // Always 100%: linear too (a flat line at the top says it all).
+        let (y, _, note) = availability_axis(&[(1.0, 1.0), (2.0, 1.0)]);
+        assert_eq!((y.lo, note), (0.0, ""));
+    }
+
+    #[test]
+    fn availability_crowded_near_100_percent_gets_a_nines_scale() {
+        let (y, pts, note) = availability_axis(&[(1.0, 1.0), (2.0, 0.999), (3.0, 0.95)]);
+        assert!(y.desc.contains("nines"), "{}", y.desc);
+        assert!(note.contains("nines"));
+        // Still from 0%, one step per nine, 100% on top.
+        assert_eq!(labels(&y), ["0%", "90%", "99%", "99.9%", "100%"]);
+        assert_eq!(y.lo, 0.0);
+        assert!((pts[1].1 - 3.0).abs() < 1e-9, "99.9% is three nines: {pts:?}");
+        assert_eq!(pts[0].1, 4.0, "100% at the top");
+        assert!((pts[2].1 - 1.30103).abs() < 1e-4);
+    }
+}

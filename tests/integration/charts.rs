@@ -555,10 +555,60 @@ fn run_page_is_self_contained_and_escapes() {
     assert!(page.contains("summary &lt;table&gt; text"));
     assert!(page.contains("<div class=\"warn\">UNSTABLE: &lt;api&gt; cannot keep up</div>"));
     assert!(page.contains("<div class=\"note\">warm-up chosen by MSER-5</div>"));
-    assert!(page.contains("<h1>charts-test</h1>"));
+    // The question is the title, the name the subtitle.
+    assert!(page.contains(
+        "<h1>Does a &lt;script&gt;alert(1)&lt;/script&gt; &amp; <code>code</code> survive?</h1>\n\
+         <p class=\"subtitle\">charts-test · archsim run</p>"
+    ));
+    assert!(
+        !page.contains("class=\"theory"),
+        "no theory column without a prediction"
+    );
     // The headline metrics and the components are tables.
     assert!(page.contains("<code>latency.p99_ms</code>"));
     assert!(page.contains("<td class=\"l\">api</td>") && page.contains("<td class=\"l\">db</td>"));
+}
+
+#[test]
+fn run_page_puts_theory_beside_the_simulated_values() {
+    let (mut report, outs) = run_yaml(SCENARIO, 1, 1);
+    let o = &outs[0];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
+    let mean = report.metrics["latency.mean_ms"].value;
+    let util = report.metrics["components.api.utilization"].value;
+    // A prediction far from the simulated mean, one close to the api's
+    // utilisation, none for db.
+    report.theory.insert("latency.mean_ms".into(), mean * 3.0);
+    report.theory.insert("components.api.utilization".into(), util);
+    let page = html::run_page(&report, "", "", &charts);
+    assert!(page.contains("<h1>charts-test</h1>"), "no description: the name");
+    let row = |label: &str| {
+        let at = page.find(label).unwrap_or_else(|| panic!("{label}"));
+        page[at..at + page[at..].find("</tr>").unwrap()].to_string()
+    };
+    // Beside the mean latency, marked as off (outside 10% with one
+    // replication).
+    let m = row(">Latency, mean<");
+    assert!(
+        m.contains(&format!(
+            "<td class=\"theory off\" title=\"outside the simulated value's interval\">{}</td>",
+            archsim::report::fmt4(mean * 3.0)
+        )),
+        "{m}"
+    );
+    // Beside api's utilisation, in percent, not off; db has none.
+    let api = row("<td class=\"l\">api</td>");
+    assert!(
+        api.contains(&format!(
+            "<td class=\"theory\">{}</td>",
+            archsim::report::fmt4(util * 100.0)
+        )),
+        "{api}"
+    );
+    let db = row("<td class=\"l\">db</td>");
+    assert!(db.contains("<td class=\"theory\">-</td>"), "{db}");
+    assert!(page.contains("<th class=\"theory\">theory</th>"));
+    assert!(page.contains("Poisson arrivals"), "the note on reading a gap");
 }
 
 #[test]
@@ -602,7 +652,130 @@ fn compare_page_renders_the_table_from_the_rows() {
     assert_self_contained(&page, 0);
     assert!(page.contains("<code>&lt;b&gt;/report.json</code>"));
     assert!(page.contains("<th class=\"l\">metric</th><th>A</th>"));
-    assert!(page.contains("<td class=\"l\">latency.p99_ms</td><td>10.00 ± 1.000</td>"));
-    assert!(page.contains("<td class=\"l\">yes, worse</td>"));
+    assert!(page.contains("<td class=\"l\">latency.p99_ms</td><td class=\"better\">10.00 ± 1.000</td>"));
+    assert!(page.contains("<td class=\"l worse\">yes, worse</td>"));
     assert!(page.contains("<em>significance at 95% vs A"));
+}
+
+/// The y-axis tick labels of a chart, panel by panel (plotters writes a
+/// panel's right-aligned labels one after another): (y position, label).
+fn y_ticks(c: &ChartFile) -> Vec<Vec<(f64, String)>> {
+    let doc = roxmltree::Document::parse(&c.svg).expect("valid SVG");
+    let mut panels: Vec<Vec<(f64, String)>> = Vec::new();
+    let mut in_run = false;
+    for n in doc.descendants().filter(|n| n.has_tag_name("text")) {
+        if n.attribute("text-anchor") == Some("end") {
+            if !in_run {
+                panels.push(Vec::new());
+            }
+            let y: f64 = n.attribute("y").and_then(|y| y.parse().ok()).unwrap_or(0.0);
+            let label = n.text().unwrap_or_default().trim().to_string();
+            panels.last_mut().expect("a panel").push((y, label));
+            in_run = true;
+        } else {
+            in_run = false;
+        }
+    }
+    panels
+}
+
+/// The lowest tick label of each panel (the one drawn furthest down).
+fn lowest_ticks(c: &ChartFile) -> Vec<String> {
+    y_ticks(c)
+        .into_iter()
+        .filter_map(|p| p.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)).map(|t| t.1))
+        .collect()
+}
+
+#[test]
+fn the_warm_up_is_shaded_and_labelled_on_every_time_chart() {
+    let (report, outs) = run_yaml(SCENARIO, 3, 1);
+    let o = &outs[0];
+    assert_eq!(report.warmup_s, 2.0);
+    let fault = [Annotation {
+        start_s: 10.0,
+        end_s: 12.0,
+        label: "db slow".into(),
+    }];
+    let charts =
+        charts::run_charts_after_warmup(&o.columns, &o.rows, &report.latency_cdf, &fault, report.warmup_s);
+    let mut time_charts = 0;
+    for c in &charts {
+        let s = read(c);
+        if c.file == "latency-cdf.svg" {
+            assert_eq!(s.bands, 0, "the CDF has no time axis");
+            continue;
+        }
+        time_charts += 1;
+        assert_eq!(s.bands, 2, "{}: the warm-up and the fault", c.file);
+        assert!(has_text(&s, charts::WARMUP_LABEL), "{}: {:?}", c.file, s.texts);
+        assert!(has_text(&s, "db slow"), "{}: {:?}", c.file, s.texts);
+    }
+    assert!(time_charts >= 4, "{:?}", names(&charts));
+    // No warm-up, no band.
+    let none = charts::run_charts_after_warmup(&o.columns, &o.rows, &report.latency_cdf, &[], 0.0);
+    for c in &none {
+        let s = read(c);
+        assert_eq!(s.bands, 0, "{}", c.file);
+        assert!(!has_text(&s, charts::WARMUP_LABEL), "{}", c.file);
+    }
+}
+
+#[test]
+fn utilisation_and_availability_axes_start_at_zero_with_human_titles() {
+    let (report, outs) = run_yaml(SCENARIO, 3, 1);
+    let o = &outs[0];
+    let charts = charts::run_charts(&o.columns, &o.rows, &report.latency_cdf, &[]);
+    for (file, title) in [
+        ("utilization.svg", "Utilisation (%)"),
+        ("availability.svg", "Availability (%)"),
+        ("throughput.svg", "Throughput (req/s)"),
+    ] {
+        let c = chart(&charts, file);
+        assert_eq!(lowest_ticks(c), ["0"], "{file}: {:?}", y_ticks(c));
+        assert!(has_text(&read(c), title), "{file}: {:?}", read(c).texts);
+    }
+    // Utilisation of a service about a quarter busy: the axis still
+    // starts at 0 and reaches 100%.
+    let util = y_ticks(chart(&charts, "utilization.svg")).concat();
+    assert!(util.iter().any(|t| t.1 == "100"), "{util:?}");
+    // p50, p95 and p99 are told apart in the legend.
+    let lat = read(chart(&charts, "latency.svg"));
+    for p in ["p50", "p95", "p99"] {
+        assert!(has_text(&lat, p), "{:?}", lat.texts);
+    }
+}
+
+#[test]
+fn compare_bars_start_at_zero_for_the_headline_metrics_and_keep_whole_names() {
+    let mut reports: Vec<Report> = (1..=2).map(|seed| run_yaml(SCENARIO, seed, 2).0).collect();
+    for r in &mut reports {
+        r.headline = vec![
+            "latency.p99_ms".into(),
+            "components.api.utilization".into(),
+            "availability".into(),
+        ];
+    }
+    let refs: Vec<&Report> = reports.iter().collect();
+    let long = "components.api.replicas=2, components.db.cores=4, clients.web.arrival.poisson=100/s";
+    let names_in = vec![long.to_string(), "b/report.json".to_string()];
+    let charts = compare_charts(&names_in, &refs);
+    let bars = chart(&charts, "compare-metrics.svg");
+    let s = read(bars);
+    // One panel per headline metric, titled by `describe`.
+    for t in ["p99 latency (ms)", "api: utilisation (%)", "Availability (%)"] {
+        assert!(has_text(&s, t), "{t} in {:?}", s.texts);
+    }
+    assert!(!has_text(&s, "Throughput (req/s)"), "not a headline metric here");
+    assert_eq!(
+        s.palette_rects,
+        3 * 2 + 2,
+        "three panels of two bars, two swatches"
+    );
+    // Every panel's y axis starts at 0, availability (about 100%) too.
+    let lowest = lowest_ticks(bars);
+    assert_eq!(lowest.len(), 3, "{:?}", y_ticks(bars));
+    assert!(lowest.iter().all(|l| l.parse::<f64>() == Ok(0.0)), "{lowest:?}");
+    // The key names each input in full.
+    assert!(has_text(&s, &format!("A: {long}")), "{:?}", s.texts);
 }

@@ -378,7 +378,10 @@ fn the_answer_comes_first() {
     let s = tmp.path().join("h.yaml");
     std::fs::write(
         &s,
-        format!("{SCENARIO}headline: [latency.mean_ms, error_ratio, throughput_rps]\nslo: {{ latency_mean: 10ms }}\n"),
+        format!(
+            "{SCENARIO}headline: [latency.mean_ms, error_ratio, throughput_rps]\nslo: {{ latency_mean: 10ms }}\n\
+             description: One replica near saturation. Does a fourth replica help? Compare them.\n"
+        ),
     )
     .unwrap();
     let (one, four) = (tmp.path().join("one"), tmp.path().join("four"));
@@ -463,8 +466,25 @@ fn the_answer_comes_first() {
     for m in ["latency.mean_ms ", "throughput_rps "] {
         assert!(!sig.iter().any(|l| l.starts_with(m)), "{m} is a headline metric");
     }
-    // 4. The rest: neither headline nor significant.
+    // 4. The rest: neither headline nor significant, grouped by what it
+    // measures (the run as a whole, then clients, then components), not
+    // alphabetical.
     let rest = section(3);
+    let first = |p: &str| rest.iter().position(|l| l.starts_with(p));
+    let last = |p: &str| rest.iter().rposition(|l| l.starts_with(p));
+    assert_eq!(
+        first("availability "),
+        Some(1),
+        "availability leads the run's own metrics: {rest:?}"
+    );
+    assert!(
+        last("requests.").unwrap() < first("clients.").unwrap(),
+        "{rest:?}"
+    );
+    assert!(
+        last("clients.").unwrap() < first("components.").unwrap(),
+        "{rest:?}"
+    );
     assert!(
         rest.iter()
             .any(|l| l.starts_with("requests.offered ") && l.contains(" no ")),
@@ -527,6 +547,44 @@ fn the_answer_comes_first() {
         )
     );
     assert!(page.contains("class=\"verdict fail\"") && page.contains("class=\"verdict pass\""));
+    // The scenario's question is the title, its name below.
+    assert!(
+        page.contains("<title>Does a fourth replica help? · compare-test</title>"),
+        "{page}"
+    );
+    assert!(page.contains(
+        "<h1>Does a fourth replica help?</h1>\n<p class=\"subtitle\">compare-test · archsim compare</p>"
+    ));
+    // The configuration before any metric, then headline → significant →
+    // rest, row by row; the rest under group headings.
+    let row_of = |m: &str| {
+        page.find(&format!("<td class=\"l\">{m}"))
+            .unwrap_or_else(|| panic!("no row {m}"))
+    };
+    let config_row = page.find("<code>components.api.replicas</code></td>").unwrap();
+    let order = [
+        config_row,
+        row_of("latency.mean_ms"),
+        row_of("components.api.wait.mean_ms"),
+        row_of("requests.offered"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    let groups: Vec<usize> = ["the run as a whole", "client web", "component api"]
+        .iter()
+        .map(|g| {
+            page.find(&format!("colspan=\"7\">{g}</th>"))
+                .unwrap_or_else(|| panic!("{g}"))
+        })
+        .collect();
+    assert!(groups.windows(2).all(|w| w[0] < w[1]), "{groups:?}");
+    // A significant improvement is marked better on B, worse on A.
+    let mean = &page[row_of("latency.mean_ms")..];
+    let mean = &mean[..mean.find("</tr>").unwrap()];
+    assert!(
+        mean.contains("<td class=\"worse\">") && mean.contains("<td class=\"better\">"),
+        "{mean}"
+    );
+    assert!(mean.contains("<td class=\"l better\">yes, better</td>"), "{mean}");
 
     // An older folder (no resolved scenario): said, and only the seed,
     // duration and replications of its results are compared.
