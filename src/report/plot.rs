@@ -704,12 +704,14 @@ pub(crate) struct Bar {
 }
 
 /// A value above the top of a clipped axis: an upward triangle at the top
-/// edge over `x`, in `color`, with `label` (the value) under it.
+/// edge over `x`, in `color`, with `label` (the value) under it, and under
+/// that the point's marker when it says something (a verdict, UNSTABLE).
 #[derive(Clone, Debug)]
 pub(crate) struct OffScale {
     pub(crate) x: f64,
     pub(crate) label: String,
     pub(crate) color: RGBColor,
+    pub(crate) marker: Option<Marker>,
 }
 
 /// The legend entry of prediction lines ([`Plot::theory`]).
@@ -1052,15 +1054,69 @@ pub(crate) fn band_layout(p: &Plot) -> BandLayout {
             key: Vec::new(),
         };
     }
-    let marks: Vec<String> = (1..=p.bands.len()).map(|i| i.to_string()).collect();
-    let (rows, n_rows) = assign(&marks, true).unwrap_or_default();
+    // Numbered by distinct label: a replica that went down 30 times is one
+    // number, written over each of its 30 bands.
+    let mut distinct: Vec<(String, usize)> = Vec::new();
+    let number: Vec<usize> = labels
+        .iter()
+        .map(|l| match distinct.iter().position(|(d, _)| d == l) {
+            Some(i) => {
+                distinct[i].1 += 1;
+                i
+            }
+            None => {
+                distinct.push((l.clone(), 1));
+                distinct.len() - 1
+            }
+        })
+        .collect();
+    let counted = |(l, n): &(String, usize)| {
+        if *n > 1 { format!("{l} (×{n})") } else { l.clone() }
+    };
+    let marks: Vec<String> = number.iter().map(|i| (i + 1).to_string()).collect();
+    if p.bands.len() <= MAX_MARKED_BANDS
+        && let Some((rows, n_rows)) = assign(&marks, false)
+    {
+        return BandLayout {
+            key: distinct
+                .iter()
+                .enumerate()
+                .map(|(i, d)| ((i + 1).to_string(), counted(d)))
+                .collect(),
+            marks,
+            rows,
+            n_rows,
+        };
+    }
+    // Too many to mark one by one (a hundred random outages): the bands
+    // stay shaded, unmarked, and the key says what they are, with counts.
+    let mut key: Vec<(String, String)> = distinct
+        .iter()
+        .take(MAX_BAND_KEYS)
+        .map(|d| (String::new(), counted(d)))
+        .collect();
+    if distinct.len() > MAX_BAND_KEYS {
+        key.push((
+            String::new(),
+            format!("and {} more", distinct.len() - MAX_BAND_KEYS),
+        ));
+    }
+    if let Some(first) = key.first_mut() {
+        first.0 = "shaded:".into();
+    }
     BandLayout {
-        key: marks.iter().cloned().zip(labels).collect(),
-        marks,
-        rows,
-        n_rows,
+        marks: vec![String::new(); p.bands.len()],
+        rows: vec![0; p.bands.len()],
+        n_rows: 0,
+        key,
     }
 }
+
+/// Most bands marked one by one above the plot; beyond it, only the key.
+pub(crate) const MAX_MARKED_BANDS: usize = 24;
+
+/// Most distinct band labels in the key of an unmarked chart.
+pub(crate) const MAX_BAND_KEYS: usize = 8;
 
 pub(crate) fn draw_plot<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Plot) -> DrawResult<(), DB> {
     let mut legend: Vec<Item> = Vec::new();
@@ -1280,6 +1336,9 @@ where
             (x, top + 13),
             anchored(bold(11.0, INK), HPos::Center, VPos::Top),
         ))?;
+        if let Some(m) = o.marker {
+            draw_marker(root, (x, top + 36), o.color, m)?;
+        }
     }
 
     for r in &p.rules {

@@ -63,8 +63,7 @@ pub fn chart(graph: &Graph, title: &str, file: &str) -> ChartFile {
 pub fn of_scenario(sc: &crate::scenario::Scenario, base_dir: &Path) -> Option<ChartFile> {
     let cfg = crate::scenario::validate::build(sc, base_dir, &Default::default()).ok()?;
     let p = crate::explain::predict(sc, &cfg);
-    let t =
-        "Topology of the scenario as written (before a sweep's changes): the load theory offers each call";
+    let t = "Topology as written, before the sweep's changes: the load theory offers each call";
     Some(chart(&p.graph, t, FILE))
 }
 
@@ -1014,7 +1013,9 @@ pub fn svg(g: &Graph, title: &str) -> String {
     );
     // A long title (a compare input's path) is set smaller to fit.
     let room = f64::from(WIDTH) - 2.0 * MARGIN;
-    let title_px = (15.0 * room / bold_width(title, 15.0)).clamp(8.0, 15.0);
+    // (DejaVu Sans Bold runs up to a fifth wider than the regular widths
+    // `text_width` knows: sized with that margin, a title never spills.)
+    let title_px = (15.0 * room / (text_width(title, 15.0) * 1.2)).clamp(8.0, 15.0);
     let _ = writeln!(
         s,
         "<text x=\"{}\" y=\"22\" font-size=\"{}\" font-weight=\"bold\" fill=\"{INK}\">{}</text>",

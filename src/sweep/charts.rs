@@ -169,7 +169,8 @@ fn clip_cap(values: &[f64]) -> Option<f64> {
 /// - then, when a few values are far above the rest ([`clip_cap`]), the
 ///   axis stops above the rest and those values are marked at its top
 ///   edge, their value written: batching's 15 and 27 ms stay apart instead
-///   of being flattened by an overloaded point's minutes;
+///   of being flattened by an overloaded point's minutes (lines only: a
+///   bar's length is its value);
 /// - else, when the values span more than two decades, a log axis (never
 ///   for bars, whose length must be proportional, nor for fractions);
 /// - else linear from 0 after all.
@@ -184,7 +185,9 @@ fn y_scale(metric: &str, unit: Unit, means: &[f64], bars: bool) -> YScale {
     if !squeezed(means) {
         return YScale::Linear;
     }
-    if let Some(cap) = clip_cap(means) {
+    // Bars must be as long as their values: never clipped (a policy with
+    // 14k stale reads beside ones with 4 is the lesson, not an outlier).
+    if !bars && let Some(cap) = clip_cap(means) {
         return YScale::Clipped(cap);
     }
     if !bars
@@ -459,10 +462,13 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
                 let ty = tf(p.y);
                 let off = above(ty);
                 if off {
+                    // A verdict or an UNSTABLE ring stays visible off the scale.
+                    let says = p.marker != Marker::Dot;
                     off_scale.push(OffScale {
                         x,
                         label: off_scale_label(p.y, desc.unit),
                         color: *c,
+                        marker: says.then_some(p.marker),
                     });
                 }
                 let shown = ty.min(top);

@@ -431,6 +431,19 @@ const STEPS: &[(u32, &[Expect])] = &[
             ),
         ],
     ),
+    (
+        21,
+        &[
+            (
+                "archsim sweep scenarios/caching-strategies.yaml --png",
+                &["components.cache.hit_ratio"],
+            ),
+            (
+                "archsim explain scenarios/caching-strategies.yaml --format dot",
+                &[],
+            ),
+        ],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.

@@ -258,6 +258,7 @@ fn caching() -> (SweepReport, PlotSpec) {
             "availability".into(),
         ],
         categorical: Vec::new(),
+        over_time: Vec::new(),
     };
     (r, plot)
 }
