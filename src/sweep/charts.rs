@@ -405,7 +405,7 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         let y = match ys_scale {
             YScale::Nines => {
                 let top = ys.iter().map(|v| tf(*v)).fold(0.0, f64::max);
-                nines_axis(&format!("{} (nines scale)", capitalised(&desc.name)), top)
+                nines_axis(&format!("{} (nines scale)", desc.name), top)
             }
             YScale::Log => {
                 let hi = ys.iter().copied().fold(0.0, f64::max);
@@ -542,7 +542,8 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
-        let title = format!("{} by {}", capitalised(&desc.name), x_param);
+        // `describe` capitalises a name that starts a sentence already.
+        let title = format!("{} by {}", desc.name, x_param);
         let mut p = Plot::new(&format!("sweep-{slug}.svg"), &title, x_axis_base.clone(), y);
         let reps: Vec<u32> = points.iter().map(|p| p.replications).collect();
         let (rmin, rmax) = (
@@ -601,19 +602,6 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         }
     }
     out
-}
-
-/// Upper-case the first letter, but not of a percentile ("p99 latency")
-/// nor of a component's name ("api: utilisation").
-fn capitalised(s: &str) -> String {
-    if s.contains(": ") || (s.starts_with('p') && s[1..].starts_with(|c: char| c.is_ascii_digit())) {
-        return s.to_string();
-    }
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
