@@ -39,18 +39,6 @@ enum XValues {
     Categorical(Vec<String>),
 }
 
-/// `300/s` → (300, "/s"), `2.5 GB` → (2.5, "GB"), `4` → (4, "").
-fn split_unit(s: &str) -> Option<(f64, String)> {
-    let s = s.trim();
-    let end = s
-        .char_indices()
-        .take_while(|(i, c)| c.is_ascii_digit() || *c == '.' || ((*c == '-' || *c == '+') && *i == 0))
-        .map(|(i, c)| i + c.len_utf8())
-        .last()?;
-    let n: f64 = s[..end].parse().ok()?;
-    Some((n, s[end..].trim().to_string()))
-}
-
 /// Numbers when every value is one (a common unit stripped: rates to /s,
 /// durations to ms or s), else categories.
 fn x_values(values: &[Value]) -> XValues {
@@ -67,7 +55,10 @@ fn x_values(values: &[Value]) -> XValues {
     {
         return XValues::Numeric(nums, String::new());
     }
-    if let Some(parts) = texts.iter().map(|t| split_unit(t)).collect::<Option<Vec<_>>>()
+    if let Some(parts) = texts
+        .iter()
+        .map(|t| super::grid::split_unit(t))
+        .collect::<Option<Vec<_>>>()
         && parts.windows(2).all(|w| w[0].1 == w[1].1)
     {
         let unit = parts.first().map(|p| p.1.clone()).unwrap_or_default();

@@ -55,8 +55,23 @@ fn parse_value(text: &str) -> Result<Value, String> {
     serde_saphyr::from_str::<Value>(text).map_err(|e| format!("`{text}` is not a YAML value: {e}"))
 }
 
-/// Expand `A..B` or `A..B step S` (numbers) into its values; `None` if the
-/// text is not a range.
+/// `300/s` → (300, "/s"), `2.5 GB` → (2.5, "GB"), `4` → (4, "").
+pub(crate) fn split_unit(s: &str) -> Option<(f64, String)> {
+    let s = s.trim();
+    let end = s
+        .char_indices()
+        .take_while(|(i, c)| c.is_ascii_digit() || *c == '.' || ((*c == '-' || *c == '+') && *i == 0))
+        .map(|(i, c)| i + c.len_utf8())
+        .last()?;
+    let n: f64 = s[..end].parse().ok()?;
+    Some((n, s[end..].trim().to_string()))
+}
+
+/// Expand `A..B` or `A..B step S` into its values; `None` if the text is
+/// not a range. The ends may carry a unit, the same one, which the step
+/// may repeat: `400/s..1000/s step 100/s` gives `400/s`, `500/s`, …,
+/// `1000/s` (strings, read as the parameter's type like any value);
+/// `10ms..50ms step 10ms` gives durations. Bare integers give integers.
 pub fn expand_range(text: &str) -> Option<Result<Vec<Value>, String>> {
     let (range, step) = match text.split_once(" step ") {
         Some((r, s)) => (r.trim(), Some(s.trim())),
@@ -75,12 +90,23 @@ pub fn expand_range(text: &str) -> Option<Result<Vec<Value>, String>> {
         }
         return Some(Ok((0..=(b - a) / s).map(|i| Value::from(a + i * s)).collect()));
     }
-    let fa = a.parse::<f64>().ok()?;
-    let fb = b.parse::<f64>().ok()?;
-    let fs = match step {
-        Some(s) => s.parse::<f64>().ok()?,
-        None => 1.0,
+    let (fa, ua) = split_unit(a)?;
+    let (fb, ub) = split_unit(b)?;
+    let (fs, us) = match step {
+        Some(s) => split_unit(s)?,
+        None => (1.0, String::new()),
     };
+    if ua != ub || !(us.is_empty() || us == ua) {
+        return Some(Err(format!(
+            "range `{text}`: its ends and step must share one unit (`{ua}` against `{ub}`{}); \
+             write both ends in the same unit",
+            if us.is_empty() || us == ua {
+                String::new()
+            } else {
+                format!(", step `{us}`")
+            }
+        )));
+    }
     if !(fs > 0.0 && fb >= fa && fa.is_finite() && fb.is_finite()) {
         return Some(Err(format!("range `{text}` needs from ≤ to and a positive step")));
     }
@@ -91,8 +117,19 @@ pub fn expand_range(text: &str) -> Option<Result<Vec<Value>, String>> {
     Some(Ok((0..=n)
         .map(|i| {
             // Round away the binary noise of a + i·s (0.1 + 0.2 …).
-            let x = fa + i as f64 * fs;
-            Value::from((x * 1e9).round() / 1e9)
+            let x = (fa + i as f64 * fs) * 1e9;
+            let x = x.round() / 1e9;
+            if ua.is_empty() {
+                Value::from(x)
+            } else {
+                // With a unit, a value as the user would write it.
+                let sep = if a.trim_end_matches(ua.as_str()).ends_with(' ') {
+                    " "
+                } else {
+                    ""
+                };
+                Value::from(format!("{x}{sep}{ua}"))
+            }
         })
         .collect()))
 }
@@ -223,6 +260,16 @@ mod tests {
         assert_eq!(r, vec![Value::from(0.1), Value::from(0.2), Value::from(0.3)]);
         assert!(expand_range("300/s").is_none());
         assert!(expand_range("5..1").unwrap().is_err());
+        // Units: the values are written as the user would.
+        let r = expand_range("400/s..700/s step 100/s").unwrap().unwrap();
+        assert_eq!(r, ["400/s", "500/s", "600/s", "700/s"].map(Value::from).to_vec());
+        let r = expand_range("10ms..30ms step 10ms").unwrap().unwrap();
+        assert_eq!(r, ["10ms", "20ms", "30ms"].map(Value::from).to_vec());
+        let r = expand_range("0.5s..1.5s step 0.5").unwrap().unwrap();
+        assert_eq!(r, ["0.5s", "1s", "1.5s"].map(Value::from).to_vec());
+        let e = expand_range("500ms..2s step 500ms").unwrap().unwrap_err();
+        assert!(e.contains("share one unit"), "{e}");
+        assert!(expand_range("a..b").is_none());
     }
 
     #[test]

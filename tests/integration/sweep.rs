@@ -234,6 +234,48 @@ fn vary_flags_with_ranges_replace_the_file_grid() {
 }
 
 #[test]
+fn vary_ranges_carry_units() {
+    // A rate range in the unit the file uses: each value is a rate the
+    // client then offers (throughput follows it, within Poisson noise).
+    let (tmp, s) = setup();
+    let d = tmp.path().join("u");
+    let o = sweep(
+        &d,
+        &s,
+        &[
+            "--vary",
+            "clients.web.arrival.poisson=50/s..150/s step 50/s",
+            "--vary",
+            "components.api.replicas=3",
+            "--replications",
+            "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(
+        v["vary"]["clients.web.arrival.poisson"],
+        serde_json::json!(["50/s", "100/s", "150/s"])
+    );
+    for (p, rate) in v["points"].as_array().unwrap().iter().zip([50.0, 100.0, 150.0]) {
+        let tp = p["metrics"]["throughput_rps"]["value"].as_f64().unwrap();
+        // Poisson counts over the measured window: well within 25%.
+        assert!((tp - rate).abs() < rate * 0.25, "{rate}/s offered, {tp} served");
+    }
+    // Ends in two units are refused before anything runs.
+    let o = sweep(
+        &tmp.path().join("mixed"),
+        &s,
+        &["--vary", "clients.web.arrival.poisson=1/s..2/m"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("share one unit"), "{err}");
+    assert!(!tmp.path().join("mixed/points.jsonl").exists());
+}
+
+#[test]
 fn merge_refuses_an_incomplete_split_and_resume_survives_a_torn_line() {
     let (tmp, s) = setup();
     let mut dirs = Vec::new();
