@@ -188,20 +188,46 @@ pub fn headline_html(r: &Report) -> String {
     if r.headline.is_empty() {
         return String::new();
     }
+    // Beside each metric queueing theory predicts, the prediction (see
+    // `Report::theory`; throughput against the offered load).
+    let predicted = |m: &str| match m {
+        "throughput_rps" => r.theory.get("offered_rps").copied(),
+        m => r.theory.get(m).copied(),
+    };
+    let theory = r.headline.iter().any(|m| predicted(m).is_some());
     let mut s = String::from(
         "<h2 id=\"headline\">Headline</h2>\n<table class=\"headline\">\n\
-         <tr><th class=\"l\">metric</th><th>value</th></tr>\n",
+         <tr><th class=\"l\">metric</th><th>value</th>",
     );
+    if theory {
+        s.push_str("<th class=\"theory\">theory</th>");
+    }
+    s.push_str("</tr>\n");
     for m in &r.headline {
-        let v = lookup(&r.metrics, m)
-            .map(|v| fmt_value(m, &v, r.replications))
+        let sim = lookup(&r.metrics, m);
+        let v = sim
+            .as_ref()
+            .map(|v| fmt_value(m, v, r.replications))
             .unwrap_or_else(|| "-".into());
-        let _ = writeln!(
+        let _ = write!(
             s,
-            "<tr><td class=\"l\"><code>{}</code></td><td>{}</td></tr>",
+            "<tr><td class=\"l\">{} <code>{}</code></td><td>{}</td>",
+            escape(&super::metrics::describe(m).name),
             escape(m),
             escape(&v)
         );
+        if theory {
+            match predicted(m) {
+                Some(t) => s.push_str(&super::html::theory_cell_text(
+                    m,
+                    sim.as_ref(),
+                    t,
+                    &fmt_metric(m, t),
+                )),
+                None => s.push_str("<td class=\"theory\"></td>"),
+            }
+        }
+        s.push_str("</tr>\n");
     }
     s.push_str("</table>\n");
     s

@@ -296,10 +296,15 @@ const HEADLINE: &[(&str, &str, &str, f64)] = &[
 /// one), and by more than a gap too small to matter (0.1 ms, one
 /// percentage point).
 fn theory_cell(metric: &str, sim: Option<&MetricValue>, predicted: Option<f64>, scale: f64) -> String {
+    match predicted.filter(|t| t.is_finite()) {
+        Some(t) => theory_cell_text(metric, sim, t, &num(t * scale)),
+        None => "<td class=\"theory\">-</td>".into(),
+    }
+}
+
+/// As [`theory_cell`], the prediction `t` written as `text`.
+pub(crate) fn theory_cell_text(metric: &str, sim: Option<&MetricValue>, t: f64, text: &str) -> String {
     use super::metrics::{Unit, unit_of};
-    let Some(t) = predicted.filter(|t| t.is_finite()) else {
-        return "<td class=\"theory\">-</td>".into();
-    };
     let floor = match unit_of(metric) {
         Unit::Ms => 0.1,
         Unit::Fraction => 0.01,
@@ -318,7 +323,7 @@ fn theory_cell(metric: &str, sim: Option<&MetricValue>, predicted: Option<f64>, 
     } else {
         ("", "")
     };
-    format!("<td class=\"theory{class}\"{tip}>{}</td>", num(t * scale))
+    format!("<td class=\"theory{class}\"{tip}>{}</td>", escape(text))
 }
 
 fn headline_table(r: &Report) -> String {

@@ -580,8 +580,33 @@ fn run_page_puts_theory_beside_the_simulated_values() {
     // utilisation, none for db.
     report.theory.insert("latency.mean_ms".into(), mean * 3.0);
     report.theory.insert("components.api.utilization".into(), util);
+    report.headline = vec!["latency.mean_ms".into(), "latency.p99_ms".into()];
     let page = html::run_page(&report, "", "", &charts);
     assert!(page.contains("<h1>charts-test</h1>"), "no description: the name");
+    // The headline table too: the prediction in the metric's unit, off;
+    // p99 has none (theory predicts means).
+    let headline = &page[page.find("id=\"headline\"").expect("headline")..];
+    let headline = &headline[..headline.find("</table>").unwrap()];
+    assert!(
+        headline.contains("<th class=\"theory\">theory</th>"),
+        "{headline}"
+    );
+    assert!(
+        headline.contains(&format!(
+            "<td class=\"theory off\" title=\"outside the simulated value's interval\">{} ms</td>",
+            archsim::report::fmt4(mean * 3.0)
+        )),
+        "{headline}"
+    );
+    assert!(
+        headline.contains("p99 latency <code>latency.p99_ms</code>"),
+        "{headline}"
+    );
+    assert_eq!(
+        headline.matches("<td class=\"theory\"></td>").count(),
+        1,
+        "{headline}"
+    );
     let row = |label: &str| {
         let at = page.find(label).unwrap_or_else(|| panic!("{label}"));
         page[at..at + page[at..].find("</tr>").unwrap()].to_string()
