@@ -9,8 +9,8 @@ use super::{headline_union, letter};
 use crate::report::charts::cdf_plot;
 use crate::report::metrics::describe;
 use crate::report::plot::{
-    AXIS, ChartFile, Coord, DESC_PX, DrawResult, GRID, INK, Item, Swatch, TEXT_PX, anchored, category_axis,
-    color, draw_header, fmt_value, font, linear_axis, render_svg, text_width, y_label_area,
+    ChartFile, Coord, DESC_PX, DrawResult, INK, Item, Swatch, TEXT_PX, anchored, category_axis, color,
+    draw_header, fmt_value, font, house_mesh, linear_axis, render_svg, text_width, y_label_area,
 };
 use crate::run::Report;
 
@@ -157,20 +157,14 @@ fn draw_bar_panel<DB: DrawingBackend>(
         .build_cartesian_2d(xc, yc)?;
     let xfmt = |v: &f64| x.label_of(*v);
     let yfmt = |v: &f64| y.label_of(*v);
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
         .x_labels(letters.len().max(2))
         .y_labels(y.ticks.len().max(2))
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
-        .y_desc(desc.to_string())
-        .label_style(font(TEXT_PX, INK))
-        .axis_desc_style(font(DESC_PX - 1.0, INK))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS.stroke_width(1))
-        .draw()?;
+        .y_desc(desc.to_string());
+    house_mesh(&mut mesh, DESC_PX - 1.0).draw()?;
     let half = if reports.len() > 1 { 0.36 } else { 0.25 };
     for (i, v) in vals.iter().enumerate() {
         let Some((v, ci)) = v else { continue };

@@ -13,8 +13,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::plot::{
-    AXIS, BLUE, ChartFile, Coord, DESC_PX, GREEN, GRID, INK, Item, MUTED, Swatch, TEXT_PX, VERMILLION,
-    anchored, category_axis, draw_header, fmt_value, font, linear_axis, render_svg, y_label_area,
+    BLUE, ChartFile, Coord, DESC_PX, GREEN, INK, Item, MUTED, Swatch, VERMILLION, anchored, category_axis,
+    draw_header, fmt_value, font, house_mesh, linear_axis, render_svg, y_label_area,
 };
 use crate::run::{MetricValue, Report};
 
@@ -309,21 +309,15 @@ pub fn chart(r: &Report) -> Option<ChartFile> {
             .build_cartesian_2d(xc, yc)?;
         let xfmt = |v: &f64| x.label_of(*v);
         let yfmt = |v: &f64| y.label_of(*v);
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_x_mesh()
             .x_labels(labels.len().max(2))
             .y_labels(y.ticks.len().max(2))
             .x_label_formatter(&xfmt)
             .y_label_formatter(&yfmt)
             .x_desc(x.desc.clone())
-            .y_desc(y.desc.clone())
-            .label_style(font(TEXT_PX, INK))
-            .axis_desc_style(font(DESC_PX, INK))
-            .bold_line_style(GRID.stroke_width(1))
-            .light_line_style(TRANSPARENT)
-            .axis_style(AXIS.stroke_width(1))
-            .draw()?;
+            .y_desc(y.desc.clone());
+        house_mesh(&mut mesh, DESC_PX).draw()?;
         let half = 0.34;
         for (i, (_, parts, ci)) in bars.iter().enumerate() {
             let xi = i as f64;

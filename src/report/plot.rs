@@ -1181,6 +1181,25 @@ pub(crate) fn y_label_area(y: &Axis) -> u32 {
     (y.widest_label() + 16.0 + 30.0).ceil() as u32
 }
 
+/// The house style of a chart's mesh, shared by every chart drawn through
+/// plotters: tick labels at [`TEXT_PX`], axis titles at `desc_px`, light
+/// grid lines only at the labelled ticks, grey axes.
+pub(crate) fn house_mesh<'m, 'a, 'b, X, Y, DB>(
+    m: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+    desc_px: f64,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    m.label_style(font(TEXT_PX, INK))
+        .axis_desc_style(font(desc_px, INK))
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS.stroke_width(1))
+}
+
 pub(crate) fn draw_body<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
     area: &DrawingArea<DB, Shift>,
@@ -1211,13 +1230,8 @@ where
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
         .x_desc(p.x.desc.clone())
-        .y_desc(p.y.desc.clone())
-        .label_style(font(TEXT_PX, INK))
-        .axis_desc_style(font(DESC_PX, INK))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS.stroke_width(1))
-        .draw()?;
+        .y_desc(p.y.desc.clone());
+    house_mesh(&mut mesh, DESC_PX).draw()?;
 
     // Shading first, so the data is drawn over it.
     for (i, b) in p.bands.iter().enumerate() {
