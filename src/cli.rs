@@ -87,6 +87,8 @@ pub enum Command {
     },
     /// Run a grid of variants × replications in parallel (resumable).
     Sweep(SweepArgs),
+    /// Answer a capacity question by search: max load, min resources, cheapest configuration, headroom.
+    Plan(PlanArgs),
     /// Side-by-side table of report.json / sweep.json files with significance.
     Compare {
         /// Two or more report.json or sweep.json files (or run/sweep folders).
@@ -177,6 +179,82 @@ pub struct SweepArgs {
     pub stop_after: Option<usize>,
 }
 
+/// The question `archsim plan --question` asks.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum QuestionArg {
+    /// The largest value of the parameter at which every SLO holds.
+    #[value(name = "max_load", alias = "max-load")]
+    MaxLoad,
+    /// The smallest integer value of the parameter meeting every SLO.
+    #[value(name = "min_resources", alias = "min-resources")]
+    MinResources,
+    /// The cheapest configuration of the choices meeting every SLO.
+    Cheapest,
+    /// When compound growth first breaks an SLO.
+    Headroom,
+}
+
+/// Flags of `archsim plan`; each overrides the file's `plan:` block.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// Scenario file (its `plan:` block asks the question; its `slo:` judges each probe).
+    pub file: PathBuf,
+    /// The question.
+    #[arg(long, value_enum)]
+    pub question: Option<QuestionArg>,
+    /// The searched parameter: a dotted path (clients.web.arrival.poisson, components.api.replicas) or `load` (× every client's rate).
+    #[arg(long)]
+    pub parameter: Option<String>,
+    /// Where to search, A..B (e.g. 100/s..2000/s, 1..64) [default: around explain's prediction].
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// The answer's resolution: a value in the parameter's unit (5/s) or a percentage (2%) [default: 2%, 1 for min_resources].
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// Add or replace a cheapest choice: PATH=V1,V2,… from least to most capacity (ranges A..B step S).
+    #[arg(long, value_name = "PATH=V1,V2,…")]
+    pub choice: Vec<String>,
+    /// Headroom: compound growth per period, e.g. 8%/month.
+    #[arg(long)]
+    pub growth: Option<String>,
+    /// Replications of each probe at first [default: the file's plan.replications, else 3].
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Most replications of a probe whose verdict is uncertain [default: 24].
+    #[arg(long)]
+    pub max_replications: Option<u32>,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Plan folder (default output/<scenario name>-plan/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue a plan, reading back the replications already in probes.jsonl.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start over in a folder that already holds results.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Seed (overrides the file's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated duration of each probe (overrides the file's).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Override a field: PATH=VALUE (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// No progress, only the answer.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Also write each chart as PNG.
+    #[arg(long)]
+    pub png: bool,
+    /// Test hook: stop as if interrupted after N replications.
+    #[arg(long, hide = true)]
+    pub stop_after: Option<usize>,
+}
+
 /// What goes to standard output.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -251,6 +329,7 @@ pub fn run(args: Args) -> i32 {
             0
         }
         Command::Sweep(a) => cmd_sweep(&a),
+        Command::Plan(a) => cmd_plan(&a),
         Command::Compare {
             files,
             format,
@@ -415,6 +494,70 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
                     );
                 }
                 return EXIT_SLO_FAILED;
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn cmd_plan(a: &PlanArgs) -> i32 {
+    use crate::scenario::spec::PlanQuestion;
+    let mut overrides = Vec::new();
+    if let Some(s) = a.seed {
+        overrides.push(scenario::labeled("--seed", &format!("seed={s}")));
+    }
+    if let Some(d) = &a.duration {
+        overrides.push(scenario::labeled("--duration", &format!("duration={d}")));
+    }
+    overrides.extend(a.set.iter().cloned());
+    let opts = crate::plan::PlanOptions {
+        file: a.file.clone(),
+        overrides,
+        question: a.question.map(|q| match q {
+            QuestionArg::MaxLoad => PlanQuestion::MaxLoad,
+            QuestionArg::MinResources => PlanQuestion::MinResources,
+            QuestionArg::Cheapest => PlanQuestion::Cheapest,
+            QuestionArg::Headroom => PlanQuestion::Headroom,
+        }),
+        parameter: a.parameter.clone(),
+        range: a.range.clone(),
+        precision: a.precision.clone(),
+        choices: a.choice.clone(),
+        growth: a.growth.clone(),
+        replications: a.replications,
+        max_replications: a.max_replications,
+        jobs: a.jobs,
+        out: a.out.clone(),
+        resume: a.resume,
+        force: a.force,
+        progress: Some(if a.quiet {
+            crate::sweep::ProgressMode::Quiet
+        } else {
+            crate::sweep::ProgressMode::Auto
+        }),
+        stop_after: a.stop_after,
+        png: a.png,
+    };
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    match crate::plan::run(&opts, &cancel) {
+        Ok(o) => {
+            if a.quiet {
+                outln!("{}", o.report.answer.sentence);
+            } else {
+                out!("{}", crate::plan::output::summary(&o.report));
+                outln!(
+                    "Ran {} replications ({:.1} M events/s) in {:.1} s. Wrote {}",
+                    o.ran,
+                    o.events as f64 / o.wall_s.max(1e-9) / 1e6,
+                    o.wall_s,
+                    o.dir.display()
+                );
             }
             0
         }

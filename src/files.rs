@@ -341,6 +341,8 @@ pub enum Kind {
     Sweep,
     /// A comparison folder (`archsim compare --out`).
     Compare,
+    /// A capacity plan's folder (`archsim plan`).
+    Plan,
 }
 
 impl Kind {
@@ -349,6 +351,7 @@ impl Kind {
             Kind::Run => "run",
             Kind::Sweep => "sweep",
             Kind::Compare => "comparison",
+            Kind::Plan => "plan",
         }
     }
 }
@@ -405,6 +408,13 @@ fn known_files(kind: Kind, name: &str) -> bool {
                 )
         }
         Kind::Compare => chart || matches!(name, "compare.md" | "index.html"),
+        Kind::Plan => {
+            chart
+                || matches!(
+                    name,
+                    "plan.json" | "summary.txt" | "probes.jsonl" | "plan-input.json" | "index.html"
+                )
+        }
     }
 }
 
@@ -424,7 +434,9 @@ fn inspect(dir: &Path, entries: &[String]) -> Option<(Kind, String)> {
             .unwrap_or_default()
     };
     let has = |f: &str| entries.iter().any(|e| e == f);
-    if has("sweep-plan.json") {
+    if has("plan-input.json") {
+        Some((Kind::Plan, name_in("plan-input.json")))
+    } else if has("sweep-plan.json") {
         Some((Kind::Sweep, name_in("sweep-plan.json")))
     } else if has("report.json") {
         Some((Kind::Run, name_in("report.json")))

@@ -29,6 +29,7 @@ pub mod engine;
 pub mod explain;
 pub mod files;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scenario;

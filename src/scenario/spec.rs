@@ -78,6 +78,10 @@ pub struct Scenario {
     /// The grid `archsim sweep` runs (ignored by `run`).
     #[serde(default)]
     pub sweep: Option<SweepSpec>,
+    /// The capacity question `archsim plan` answers by search (ignored by
+    /// `run` and `sweep`).
+    #[serde(default)]
+    pub plan: Option<PlanSpec>,
     /// Timed operations on the system: `{ at: 2m, add_shard: db }`, `{ at: 4m, remove_shard: db }`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventSpec>,
@@ -367,6 +371,79 @@ pub struct SweepSpec {
     /// Which metrics to chart against which parameter.
     #[serde(default)]
     pub plot: Option<PlotSpec>,
+}
+
+/// What `archsim plan` asks: which question, over which parameter, to what
+/// precision. Flags of `archsim plan` override each field.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSpec {
+    /// `max_load` (the largest value of `parameter` at which every SLO
+    /// holds), `min_resources` (the smallest integer value of `parameter`
+    /// meeting every SLO), `cheapest` (the configuration of `choices` with
+    /// the lowest price meeting every SLO) or `headroom` (when `growth`
+    /// first breaks an SLO).
+    #[serde(default)]
+    pub question: Option<PlanQuestion>,
+    /// The searched parameter: a dotted path as for `--set`
+    /// (`clients.web.arrival.poisson`, `components.api.replicas`), or `load`:
+    /// a factor on every client's arrival rate (1 = as written). Default
+    /// `load` for `max_load` and `headroom`.
+    #[serde(default)]
+    pub parameter: Option<String>,
+    /// Where to search, `A..B` (`50/s..2000/s`, `1..64`); default: a
+    /// bracket around what `explain` predicts, widened until it holds.
+    #[serde(default)]
+    pub range: Option<String>,
+    /// How narrow the answer must be: the gap between the last value that
+    /// passes and the first that fails, in the parameter's unit (`5/s`) or
+    /// relative (`2%`). Default 2% (1 for `min_resources`).
+    #[serde(default)]
+    pub precision: Option<String>,
+    /// `cheapest`: each dotted path's options, listed from least to most
+    /// capacity. A value that is a map sets several fields under the path
+    /// at once (a vertical size and its price:
+    /// `components.api: [{cores: 2, price_per_hour: 0.1}, {cores: 4, price_per_hour: 0.19}]`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub choices: IndexMap<String, Vec<serde_json::Value>>,
+    /// `headroom`: compound growth of the load per period, `8%/month`
+    /// (periods: day, week, month, quarter, year).
+    #[serde(default)]
+    pub growth: Option<String>,
+    /// Replications of each probe at first (default 3). A probe whose
+    /// verdict is uncertain doubles them, up to `max_replications`.
+    #[serde(default)]
+    pub replications: Option<u32>,
+    /// Most replications of one probe (default 24).
+    #[serde(default)]
+    pub max_replications: Option<u32>,
+}
+
+/// The question `archsim plan` answers.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanQuestion {
+    /// The largest value of the parameter at which every SLO holds.
+    MaxLoad,
+    /// The smallest integer value of the parameter meeting every SLO.
+    MinResources,
+    /// The cheapest configuration of `choices` meeting every SLO.
+    Cheapest,
+    /// When compound growth of the load first breaks an SLO.
+    Headroom,
+}
+
+impl PlanQuestion {
+    /// The word used in the file and on the command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            PlanQuestion::MaxLoad => "max_load",
+            PlanQuestion::MinResources => "min_resources",
+            PlanQuestion::Cheapest => "cheapest",
+            PlanQuestion::Headroom => "headroom",
+        }
+    }
 }
 
 /// Settings of `archsim run` kept in the file (flags win over them).

@@ -31,7 +31,8 @@ fn layer(module: &str) -> Option<u32> {
         "run" => 5,
         "report" => 6,
         "sweep" | "compare" => 7,
-        "cli" => 8,
+        "plan" => 8,
+        "cli" => 9,
         _ => return None,
     })
 }
@@ -268,7 +269,7 @@ fn modules_use_only_the_layers_below() {
     assert!(
         v.is_empty(),
         "{} layering violation(s) (layers: 0 files/stats/theory, 1 engine, 2 model, 3 scenario, \
-         4 explain, 5 run, 6 report, 7 sweep/compare, 8 cli):\n{}",
+         4 explain, 5 run, 6 report, 7 sweep/compare, 8 plan, 9 cli):\n{}",
         v.len(),
         v.join("\n")
     );
