@@ -29,7 +29,7 @@ pub mod page;
 pub mod search;
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -625,11 +625,18 @@ fn interrupted() -> PlanError {
     }
 }
 
+/// A probe's key (its parameters as JSON) as `path=value, …`.
+fn key_label(key: &str) -> String {
+    serde_json::from_str::<IndexMap<String, Value>>(key)
+        .map(|p| describe(&p))
+        .unwrap_or_else(|_| key.to_string())
+}
+
 /// A probe's parameters as `path=value, …` for messages.
 fn describe(params: &IndexMap<String, Value>) -> String {
     params
         .iter()
-        .map(|(k, v)| format!("{k}={}", crate::report::value_label(v)))
+        .map(|(k, v)| format!("{k}={}", output::param_text(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -693,13 +700,13 @@ impl Prober<'_> {
             let slo = judge(&self.objectives, &metrics, n);
             let verdict = overall(&slo).unwrap_or(Verdict::NoData);
             rounds.push(n);
-            if let Some(missing) = slo.iter().find(|r| r.verdict == Verdict::NoData) {
-                return Err(bad(format!(
-                    "error: {}: slo: this scenario does not produce the metric `{}` (at {}), so no probe can be judged by it",
-                    self.label,
-                    missing.metric,
-                    describe(&params)
-                )));
+            // A metric missing here (no request finished at an extreme
+            // load) is a probe that does not meet the SLO: more
+            // replications would not bring it. A metric no probe has is
+            // bad input (checked when the search ends).
+            if slo.iter().any(|r| r.verdict == Verdict::NoData) {
+                let notes = crate::run::merge_notes(outs.iter().map(|l| &l.notes));
+                break (metrics, slo, Verdict::NoData, notes);
             }
             if verdict == Verdict::Uncertain && n < self.reps.1 {
                 n = (n * 2).min(self.reps.1);
@@ -708,6 +715,18 @@ impl Prober<'_> {
             let notes = crate::run::merge_notes(outs.iter().map(|l| &l.notes));
             break (metrics, slo, verdict, notes);
         };
+        if verdict == Verdict::NoData {
+            let missing: Vec<&str> = slo
+                .iter()
+                .filter(|r| r.verdict == Verdict::NoData)
+                .map(|r| r.metric.as_str())
+                .collect();
+            self.notes.push(format!(
+                "the probe at {} produced no {}: counted as not meeting the SLO",
+                describe(&params),
+                missing.join(", ")
+            ));
+        }
         if verdict == Verdict::Uncertain {
             self.notes.push(format!(
                 "the probe at {} stayed uncertain after {n} replications (the target lies inside the 95% interval): counted as not meeting the SLO",
@@ -771,6 +790,18 @@ impl Prober<'_> {
             }
             let cancel = self.cancel;
             let (ran, events, stop_after) = (&self.ran, &self.events, self.stop_after);
+            // On a terminal, a bar for the probe's replications (the probe
+            // lines that follow each verdict are the progress elsewhere).
+            let bar = (!self.quiet && std::io::stderr().is_terminal()).then(|| {
+                let b = indicatif::ProgressBar::new(missing.len() as u64);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{spinner} probe {prefix}: {wide_bar} {pos}/{len} replications · {elapsed}",
+                ) {
+                    b.set_style(style);
+                }
+                b.set_prefix(format!("{} at {}", self.probes.len() + 1, key_label(key)));
+                b
+            });
             let outs: Vec<(u32, Option<crate::model::RunOutput>)> = self.pool.install(|| {
                 missing
                     .par_iter()
@@ -780,6 +811,9 @@ impl Prober<'_> {
                         }
                         let out = World::new(cfg, replication_seed(seed, r)).run_until(Some(cancel));
                         if let Some(o) = &out {
+                            if let Some(b) = &bar {
+                                b.inc(1);
+                            }
                             events.fetch_add(o.events, Ordering::Relaxed);
                             let done = ran.fetch_add(1, Ordering::Relaxed) + 1;
                             if stop_after.is_some_and(|s| done as usize >= s) {
@@ -790,10 +824,17 @@ impl Prober<'_> {
                     })
                     .collect()
             });
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
             for (r, out) in outs {
                 let Some(out) = out else { continue };
                 if let Some(msg) = &out.livelock {
-                    return Err(bad(format!("error: {}: plan probe {key}: {msg}", self.label)));
+                    return Err(bad(format!(
+                        "error: {}: plan probe at {}: {msg}",
+                        self.label,
+                        key_label(key)
+                    )));
                 }
                 let line = ProbeLine {
                     key: key.to_string(),
@@ -945,6 +986,22 @@ pub fn run(opts: &PlanOptions, cancel: &AtomicBool) -> Result<PlanOutcome, PlanE
         PlanQuestion::Cheapest => answer_cheapest(&mut prober, &setup),
         _ => answer_threshold(&mut prober, &setup),
     };
+    if let Some(o) = objectives.iter().find(|o| {
+        !prober.probes.is_empty()
+            && prober.probes.iter().all(|p| {
+                p.slo
+                    .iter()
+                    .any(|r| r.metric == o.metric && r.verdict == Verdict::NoData)
+            })
+    }) {
+        return Err(located(
+            "slo",
+            format!(
+                "no probe of this plan produced the metric `{}`, so none can be judged by it; check its name against report.json",
+                o.metric
+            ),
+        ));
+    }
     let (answer, theory, grid) = match answered {
         Ok(a) => a,
         Err(PlanError::Interrupted { .. }) => {
@@ -1184,10 +1241,23 @@ fn answer_threshold(
     let current = setup.current.unwrap_or(1.0);
     let good_below = setup.question != PlanQuestion::MinResources;
     let integer = param.integer();
+    if !integer && !(current > 0.0 && current.is_finite()) && setup.range.is_none() {
+        return Err(bad(format!(
+            "error: {}: {} is {} in the scenario, so there is no scale to search from; give plan.range (A..B)",
+            prober.label,
+            param.name(),
+            current
+        )));
+    }
     let limits = match setup.question {
         _ if integer => (1.0, 1.0e6),
         PlanQuestion::Headroom => (current, current * 1.0e4),
         _ => (current * 1.0e-4, current * 1.0e4),
+    };
+    // A range widens the limits to hold it.
+    let limits = match setup.range {
+        Some((a, b)) => (limits.0.min(a), limits.1.max(b)),
+        None => limits,
     };
     let mut line = Line {
         good_below,
@@ -1305,9 +1375,7 @@ fn answer_threshold(
     if let Some(t) = theory.as_mut() {
         let v = t.value.unwrap_or(0.0);
         let sim = match (found.pass, found.fail) {
-            (Some(p), Some(_)) if integer => {
-                text(p)
-            }
+            (Some(p), Some(_)) if integer => text(p),
             (Some(p), Some(f)) => format!("{}–{}", text(p.min(f)), text(p.max(f))),
             (Some(p), None) => format!("beyond {}", text(p)),
             (None, Some(f)) => format!("none up to {}", text(f)),

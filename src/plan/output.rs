@@ -231,6 +231,25 @@ pub fn summary(r: &PlanReport) -> String {
             c.evaluated, c.implied, c.beyond, c.total
         ));
     }
+    if !r.answer.pareto.is_empty()
+        && let Some(o) = r.objectives.first()
+    {
+        let front: Vec<String> = r
+            .answer
+            .pareto
+            .iter()
+            .filter_map(|&i| r.probes.get(i))
+            .map(|p| {
+                let v = p.slo.first().and_then(|x| x.value).map(num).unwrap_or_default();
+                format!("${:.2} → {v}", p.x)
+            })
+            .collect();
+        s.push_str(&format!(
+            "Pareto front (price per hour → {}; nothing cheaper is better): {}.\n",
+            o.metric,
+            front.join(", ")
+        ));
+    }
     for n in &r.notes {
         s.push_str(&format!("note: {n}\n"));
     }
@@ -278,9 +297,9 @@ pub fn probe_table(r: &PlanReport) -> String {
             row.push(
                 p.params
                     .iter()
-                    .map(|(k, v)| format!("{}={}", short_path(k), crate::report::value_label(v)))
+                    .map(|(k, v)| format!("{}={}", short_path(k), param_text(v)))
                     .collect::<Vec<_>>()
-                    .join(" "),
+                    .join(", "),
             );
             row.push(format!("{:.2}", p.x));
         } else {
@@ -316,6 +335,21 @@ pub fn probe_table(r: &PlanReport) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A probe's parameter value as written: `450/s`, `4`, and a map as
+/// `{cores: 4, price_per_hour: 0.19}`.
+pub fn param_text(v: &Value) -> String {
+    match v {
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{k}: {}", param_text(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        v => crate::report::value_label(v),
+    }
 }
 
 /// The last segment of a dotted path, with its owner: `api.replicas`.
