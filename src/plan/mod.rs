@@ -1241,7 +1241,8 @@ fn answer_threshold(
     let current = setup.current.unwrap_or(1.0);
     let good_below = setup.question != PlanQuestion::MinResources;
     let integer = param.integer();
-    if !integer && !(current > 0.0 && current.is_finite()) && setup.range.is_none() {
+    let positive = current > 0.0 && current.is_finite();
+    if !integer && !positive && setup.range.is_none() {
         return Err(bad(format!(
             "error: {}: {} is {} in the scenario, so there is no scale to search from; give plan.range (A..B)",
             prober.label,
