@@ -1457,28 +1457,24 @@ fn answer_cheapest(
     // Each configuration's list price, from its loaded configuration.
     let mut prices: BTreeMap<Vec<usize>, f64> = BTreeMap::new();
     let total: usize = sizes.iter().product();
-    for n in 0..total {
-        let mut rest = n;
-        let mut idx = vec![0; sizes.len()];
-        for (d, s) in sizes.iter().enumerate().rev() {
-            idx[d] = rest % s;
-            rest /= s;
-        }
-        let params = params_of(&idx);
-        let (_, cfg) = prober.load(&params)?;
+    for idx in search::configurations(&sizes) {
+        let (_, cfg) = prober.load(&params_of(&idx))?;
         prices.insert(idx, list_price_per_hour(&cfg));
     }
-    let ordered = search::by_price(&sizes, |idx| prices.get(idx).copied().unwrap_or(0.0));
-    let result = search::cheapest(&ordered, |idx| {
-        let price = prices.get(idx).copied().unwrap_or(0.0);
-        prober.judge(params_of(idx), price)
+    let price = |idx: &[usize]| prices.get(idx).copied().unwrap_or(0.0);
+    let mut simulated: Vec<(Vec<usize>, bool)> = Vec::new();
+    let result = search::cheapest(&sizes, price, |idx| {
+        let ok = prober.judge(params_of(idx), price(idx))?;
+        simulated.push((idx.to_vec(), ok));
+        Ok::<bool, PlanError>(ok)
     })?;
+    let (evaluated, implied, beyond) = search::tally(&sizes, &simulated);
     let mut answer = Answer {
         found: result.answer.is_some(),
         configurations: Some(Configurations {
-            evaluated: result.evaluated,
-            implied: result.implied,
-            beyond: result.beyond,
+            evaluated,
+            implied,
+            beyond,
             total,
         }),
         ..Answer::default()
@@ -1486,19 +1482,17 @@ fn answer_cheapest(
     answer.pareto = pareto(&prober.probes, &prober.objectives);
     answer.sentence = match &result.answer {
         Some(idx) => {
-            let price = prices.get(idx).copied().unwrap_or(0.0);
+            let price = price(idx);
             let conf = params_of(idx);
             answer.value = Some(price);
             let text = describe(&conf);
             answer.configuration = Some(conf);
             format!(
-                "The cheapest configuration meeting every SLO: {text}, at ${price:.2}/hour ({} of {total} configurations simulated, {} implied to fail).",
-                result.evaluated, result.implied
+                "The cheapest configuration meeting every SLO: {text}, at ${price:.2}/hour ({evaluated} of {total} configurations simulated; {implied} more judged by monotonicity).",
             )
         }
         None => format!(
-            "No configuration of the {total} offered meets every SLO ({} simulated, {} implied to fail); offer more capacity.",
-            result.evaluated, result.implied
+            "No configuration of the {total} offered meets every SLO ({evaluated} simulated, {implied} judged by monotonicity); offer more capacity.",
         ),
     };
     let grid = GridCost {

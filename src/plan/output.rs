@@ -114,9 +114,10 @@ pub struct Answer {
 pub struct Configurations {
     /// Simulated.
     pub evaluated: usize,
-    /// Skipped: no more capacity in any choice than one that failed.
+    /// Not simulated: no more capacity in any choice than one that
+    /// failed, or no less than one that passed.
     pub implied: usize,
-    /// Not reached: dearer than the answer.
+    /// Left unknown: dearer than the answer.
     pub beyond: usize,
     /// The whole space.
     pub total: usize,
@@ -227,7 +228,7 @@ pub fn summary(r: &PlanReport) -> String {
     ));
     if let Some(c) = r.answer.configurations {
         s.push_str(&format!(
-            "Configurations: {} simulated, {} implied to fail by a failure with more capacity, {} dearer than the answer, of {}.\n",
+            "Configurations: {} simulated, {} judged by monotonicity (no more capacity than one that failed, or no less than one that passed), {} left unknown as dearer than the answer, of {}.\n",
             c.evaluated, c.implied, c.beyond, c.total
         ));
     }
