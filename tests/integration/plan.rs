@@ -25,7 +25,6 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use archsim::plan::output::PlanReport;
 use archsim::plan::{PlanOptions, PlanOutcome, ProgressMode, run};
 use archsim::run::slo::Verdict;
 use archsim::theory::Mmc;
@@ -187,7 +186,10 @@ fn check_min_cores(label: &str, lambda: f64, mu: f64, target_ms: f64) {
     let star = min_servers(lambda, mu, target);
     // Not razor-close: c* − 1 is well above the target, c* well below.
     let (above, below) = (wait_s(lambda, mu, star - 1), wait_s(lambda, mu, star));
-    assert!(above >= 1.15 * target && below <= 0.85 * target, "{label}: too close to call");
+    assert!(
+        above >= 1.15 * target && below <= 0.85 * target,
+        "{label}: too close to call"
+    );
     let dir = TempDir::new().unwrap();
     let yaml = mmc_yaml(
         lambda,
@@ -302,7 +304,10 @@ fn an_interrupted_plan_resumes_to_the_same_answer() {
     assert!(resumed_ran < full_ran, "{resumed_ran} ≥ {full_ran}");
     let a = std::fs::read(full_dir.join("plan.json")).unwrap();
     let b = std::fs::read(part_dir.join("plan.json")).unwrap();
-    assert!(a == b, "plan.json after resuming differs from an uninterrupted run's");
+    assert!(
+        a == b,
+        "plan.json after resuming differs from an uninterrupted run's"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -335,12 +340,20 @@ fn an_uncertain_probe_gets_more_replications() {
             p.index, p.x, p.verdict, p.rounds
         );
     }
-    let edge = r.probes.iter().find(|p| p.x == 66.67).expect("a probe at 66.67/s");
+    let edge = r
+        .probes
+        .iter()
+        .find(|p| p.x == 66.67)
+        .expect("a probe at 66.67/s");
     assert_eq!(edge.rounds, vec![3, 6, 12, 24], "{edge:?}");
     assert_eq!(edge.replications, 24);
     assert_eq!(edge.verdict, Verdict::Uncertain);
     let (pass, fail) = (r.answer.pass.unwrap(), r.answer.fail.unwrap());
-    assert!(pass < 66.67 && fail <= 66.67, "the uncertain probe counted as passing: {:?}", r.answer);
+    assert!(
+        pass < 66.67 && fail <= 66.67,
+        "the uncertain probe counted as passing: {:?}",
+        r.answer
+    );
     assert!(
         r.notes
             .iter()
@@ -380,7 +393,11 @@ fn a_probe_uncertain_at_the_cap_counts_as_not_passing() {
     );
     let o = plan(dir.path(), &yaml, "cap", |_| {});
     let r = &o.report;
-    let edge = r.probes.iter().find(|p| p.x == 66.67).expect("a probe at 66.67/s");
+    let edge = r
+        .probes
+        .iter()
+        .find(|p| p.x == 66.67)
+        .expect("a probe at 66.67/s");
     assert_eq!(edge.rounds, vec![3]);
     assert_eq!(edge.verdict, Verdict::Uncertain);
     assert!(r.answer.pass.unwrap() < 66.67);
@@ -453,7 +470,11 @@ fn cheapest_matches_brute_force() {
     let r = &o.report;
     let conf = r.answer.configurations.expect("configurations");
     assert_eq!(conf.total, 12);
-    assert_eq!(conf.evaluated + conf.implied + conf.beyond, conf.total, "{conf:?}");
+    assert_eq!(
+        conf.evaluated + conf.implied + conf.beyond,
+        conf.total,
+        "{conf:?}"
+    );
     assert!(conf.implied > 0, "{conf:?}");
     assert_eq!(conf.evaluated, r.probes.len());
     let cores_of = |v: &serde_json::Value| v["cores"].as_u64().unwrap() as u32;
@@ -618,7 +639,9 @@ fn bad_plans_exit_2_with_the_place() {
     );
     check_bad(
         "min-resources-rate",
-        &format!("{BAD_BASE}{BAD_SLO}plan:\n  question: min_resources\n  parameter: clients.web.arrival.poisson\n"),
+        &format!(
+            "{BAD_BASE}{BAD_SLO}plan:\n  question: min_resources\n  parameter: clients.web.arrival.poisson\n"
+        ),
         &[],
         Some("clients.web.arrival.poisson"),
         "plan.parameter",
