@@ -546,7 +546,9 @@ fn cheapest_matches_brute_force() {
             t.0
         );
     }
-    assert_eq!(implied, conf.implied);
+    // `implied` also counts dearer configurations known to pass (no less
+    // of either choice than a pass simulated).
+    assert!(implied <= conf.implied, "{implied} {conf:?}");
     assert!(r.simulations < 12 * 3);
 }
 
