@@ -444,6 +444,27 @@ const STEPS: &[(u32, &[Expect])] = &[
             ),
         ],
     ),
+    (
+        22,
+        &[
+            (
+                "archsim plan scenarios/capacity-planning.yaml",
+                &["latency.p99_ms"],
+            ),
+            (
+                "archsim plan scenarios/fewest-replicas.yaml",
+                &["latency.p99_ms", "availability"],
+            ),
+            (
+                "archsim plan scenarios/cheapest-scaling.yaml",
+                &["latency.p99_ms"],
+            ),
+            (
+                "archsim plan scenarios/growth-headroom.yaml",
+                &["latency.p99_ms"],
+            ),
+        ],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.
@@ -563,7 +584,8 @@ fn words(line: &str) -> Vec<String> {
 }
 
 /// A command of the tour made short and private: 20 s with a 2 s warm-up,
-/// one replication a sweep point, its folder (and trace) in `dir`.
+/// one replication a sweep point, its folder (and trace) in `dir`; a plan
+/// only gets its folder in `dir`.
 fn shortened(line: &str, dir: &Path) -> Vec<String> {
     let w = words(line);
     assert_eq!(w.first().map(String::as_str), Some("archsim"), "{line}");
@@ -589,6 +611,12 @@ fn shortened(line: &str, dir: &Path) -> Vec<String> {
     }
     if sub == "sweep" {
         args.extend(["--replications", "1"].map(String::from));
+    }
+    // A plan keeps its file's duration and replications (its answer needs
+    // them; the four of step 22 take about 40 s on 2 cores together).
+    if sub == "plan" {
+        args.extend(["--force", "--out"].map(String::from));
+        args.push(dir.join("out").display().to_string());
     }
     args
 }
