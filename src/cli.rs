@@ -551,13 +551,20 @@ fn cmd_plan(a: &PlanArgs) -> i32 {
                 outln!("{}", o.report.answer.sentence);
             } else {
                 out!("{}", crate::plan::output::summary(&o.report));
-                outln!(
-                    "Ran {} replications ({:.1} M events/s) in {:.1} s. Wrote {}",
-                    o.ran,
-                    o.events as f64 / o.wall_s.max(1e-9) / 1e6,
-                    o.wall_s,
-                    o.dir.display()
-                );
+                if o.ran == 0 {
+                    outln!(
+                        "Ran nothing new: every replication was read back. Wrote {}",
+                        o.dir.display()
+                    );
+                } else {
+                    outln!(
+                        "Ran {} replications ({:.1} M events/s) in {:.1} s. Wrote {}",
+                        o.ran,
+                        o.events as f64 / o.wall_s.max(1e-9) / 1e6,
+                        o.wall_s,
+                        o.dir.display()
+                    );
+                }
             }
             0
         }

@@ -634,11 +634,7 @@ fn key_label(key: &str) -> String {
 
 /// A probe's parameters as `path=value, …` for messages.
 fn describe(params: &IndexMap<String, Value>) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", output::param_text(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    output::params_text(params)
 }
 
 impl Prober<'_> {
@@ -1397,10 +1393,12 @@ fn answer_threshold(
         let missing = if t.unpredicted.is_empty() {
             String::new()
         } else {
-            format!(
-                "; it has no formula for {}, which simulation alone judges",
-                t.unpredicted.join(", ")
-            )
+            let list = match t.unpredicted.as_slice() {
+                [one] => one.clone(),
+                [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+                [] => String::new(),
+            };
+            format!("; it has no formula for {list}, which simulation alone judges")
         };
         t.sentence = if saturation && !good_below {
             format!(

@@ -219,8 +219,9 @@ pub fn summary(r: &PlanReport) -> String {
         _ => String::new(),
     };
     s.push_str(&format!(
-        "Search: {} probes, {} simulations; a grid at the same resolution{over}: {} points × {} replications = {} simulations.\n",
+        "Search: {} probe{}, {} simulations; a grid at the same resolution{over}: {} points × {} replications = {} simulations.\n",
         r.probes.len(),
+        if r.probes.len() == 1 { "" } else { "s" },
         r.simulations,
         r.grid.points,
         r.replications.0,
@@ -235,11 +236,10 @@ pub fn summary(r: &PlanReport) -> String {
     if !r.answer.pareto.is_empty()
         && let Some(o) = r.objectives.first()
     {
-        let front: Vec<String> = r
-            .answer
-            .pareto
-            .iter()
-            .filter_map(|&i| r.probes.get(i))
+        let mut on: Vec<&Probe> = r.answer.pareto.iter().filter_map(|&i| r.probes.get(i)).collect();
+        on.sort_by(|a, b| a.x.total_cmp(&b.x));
+        let front: Vec<String> = on
+            .into_iter()
             .map(|p| {
                 let v = p.slo.first().and_then(|x| x.value).map(num).unwrap_or_default();
                 format!("${:.2} → {v}", p.x)
@@ -353,6 +353,18 @@ pub fn param_text(v: &Value) -> String {
     }
 }
 
+/// A probe's parameters as `path=value, …` (the load factor as `load ×1.2`).
+pub fn params_text(params: &IndexMap<String, Value>) -> String {
+    params
+        .iter()
+        .map(|(k, v)| match (k.as_str(), v.as_f64()) {
+            ("load", Some(x)) => format!("load {}", value_text(x, "×")),
+            _ => format!("{k}={}", param_text(v)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The last segment of a dotted path, with its owner: `api.replicas`.
 pub fn short_path(p: &str) -> String {
     let parts: Vec<&str> = p.split('.').collect();
@@ -363,7 +375,7 @@ pub fn short_path(p: &str) -> String {
 }
 
 fn num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+    if v.fract() == 0.0 && v.abs() < 1e15 && v.abs() != 1.0 {
         format!("{}", v as i64)
     } else if v.abs() >= 100.0 {
         format!("{v:.0}")

@@ -459,10 +459,7 @@ const STEPS: &[(u32, &[Expect])] = &[
                 "archsim plan scenarios/cheapest-scaling.yaml",
                 &["latency.p99_ms"],
             ),
-            (
-                "archsim plan scenarios/growth-headroom.yaml",
-                &["latency.p99_ms"],
-            ),
+            ("archsim plan scenarios/growth-headroom.yaml", &["latency.p99_ms"]),
         ],
     ),
 ];
