@@ -14,8 +14,8 @@ use super::output::{PlanReport, Probe, short_path};
 use crate::model::Annotation;
 use crate::report::metrics::{Unit, describe};
 use crate::report::plot::{
-    Axis, BLUE, ChartFile, Dash, ErrBar, GREEN, Line, MUTED, Marker, OffScale, Plot, PointLabel, Rule, Swatch,
-    fmt_tick, linear_axis, log_axis, metric_label, nines, nines_axis,
+    Axis, BLUE, ChartFile, Dash, ErrBar, GREEN, Line, MUTED, Marker, OffScale, Plot, PointLabel, Rule,
+    Swatch, fmt_tick, linear_axis, log_axis, metric_label, nines, nines_axis,
 };
 use crate::report::value_label;
 use crate::run::slo::Verdict;
@@ -126,7 +126,11 @@ fn chart(r: &PlanReport, obj: usize) -> Option<ChartFile> {
         // The story is near the target: an overloaded probe's seconds
         // beside 100 ms flatten it even when they squeeze no majority.
         YScale::Linear if ys_scale_wants_clip(&means, target) => {
-            let near = means.iter().copied().filter(|v| *v <= 4.0 * target).fold(target, f64::max);
+            let near = means
+                .iter()
+                .copied()
+                .filter(|v| *v <= 4.0 * target)
+                .fold(target, f64::max);
             YScale::Clipped(clip_cap(&means).map_or(near, |c| c.max(near)))
         }
         s => s,
@@ -142,10 +146,16 @@ fn chart(r: &PlanReport, obj: usize) -> Option<ChartFile> {
         YScale::Clipped(cap) => v <= cap * 1.5,
         _ => true,
     };
-    let lo_end = |p: &Pt| p.ci.map_or(p.y, |c| if p.y >= 0.0 { (p.y - c).max(0.0) } else { p.y - c });
+    let lo_end = |p: &Pt| {
+        p.ci.map_or(p.y, |c| if p.y >= 0.0 { (p.y - c).max(0.0) } else { p.y - c })
+    };
     let hi_end = |p: &Pt| {
         let h = p.ci.map_or(p.y, |c| p.y + c);
-        if desc.unit == Unit::Fraction && p.y <= 100.0 { h.min(100.0) } else { h }
+        if desc.unit == Unit::Fraction && p.y <= 100.0 {
+            h.min(100.0)
+        } else {
+            h
+        }
     };
     let mut ys: Vec<f64> = Vec::new();
     for p in pts.iter().filter(|p| in_view(p.y)) {
@@ -420,7 +430,9 @@ fn x_axis(r: &PlanReport, xs: &[f64], cheapest: bool) -> Axis {
     }
     if r.unit == "/s" || r.unit == "ms" {
         // Tick labels as plain numbers; the unit is in the axis title.
-        a.ticks.iter_mut().for_each(|t| t.1 = t.1.trim_end_matches(&r.unit).to_string());
+        a.ticks
+            .iter_mut()
+            .for_each(|t| t.1 = t.1.trim_end_matches(&r.unit).to_string());
     }
     a
 }
@@ -433,7 +445,11 @@ fn y_axis(s: YScale, ydesc: &str, name: &str, unit: Unit, ys: &[f64], tf: impl F
         }
         YScale::Log => {
             let hi = ys.iter().copied().fold(0.0, f64::max);
-            let lo = ys.iter().copied().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+            let lo = ys
+                .iter()
+                .copied()
+                .filter(|v| *v > 0.0)
+                .fold(f64::INFINITY, f64::min);
             if lo.is_finite() && hi > lo {
                 log_axis(&format!("{ydesc}, log scale"), lo, hi)
             } else {

@@ -1305,9 +1305,7 @@ fn answer_threshold(
     if let Some(t) = theory.as_mut() {
         let v = t.value.unwrap_or(0.0);
         let sim = match (found.pass, found.fail) {
-            (Some(p), Some(_)) if integer => {
-                text(p)
-            }
+            (Some(p), Some(_)) if integer => text(p),
             (Some(p), Some(f)) => format!("{}–{}", text(p.min(f)), text(p.max(f))),
             (Some(p), None) => format!("beyond {}", text(p)),
             (None, Some(f)) => format!("none up to {}", text(f)),

@@ -6,7 +6,9 @@ use std::fmt::Write;
 
 use super::output::{PlanReport, objectives_text, value_text};
 use crate::report::answers::badge_html;
-use crate::report::html::{charts_section, description_html, escape, heading, inline, notes_section, num, page};
+use crate::report::html::{
+    charts_section, description_html, escape, heading, inline, notes_section, num, page,
+};
 use crate::report::plot::ChartFile;
 
 /// The page: the question as title, the answer (`id="answer"`), theory's
@@ -68,7 +70,11 @@ pub fn plan_page(r: &PlanReport, description: &str, charts: &[ChartFile]) -> Str
     }
     b.push_str(&description_html(description));
     // The plan's chart first, then the rest (topology).
-    let mut ordered: Vec<ChartFile> = charts.iter().filter(|c| c.file.starts_with("plan")).cloned().collect();
+    let mut ordered: Vec<ChartFile> = charts
+        .iter()
+        .filter(|c| c.file.starts_with("plan"))
+        .cloned()
+        .collect();
     ordered.extend(charts.iter().filter(|c| !c.file.starts_with("plan")).cloned());
     b.push_str(&charts_section(&ordered));
     b.push_str(&probes_table(r));
@@ -98,7 +104,11 @@ fn probes_table(r: &PlanReport) -> String {
         );
     }
     for o in &r.objectives {
-        let _ = write!(s, "<th><code>{}</code></th>", escape(&o.metric).replace('.', ".<wbr>"));
+        let _ = write!(
+            s,
+            "<th><code>{}</code></th>",
+            escape(&o.metric).replace('.', ".<wbr>")
+        );
     }
     s.push_str("<th>replications</th><th class=\"l\">verdict</th></tr>\n");
     for p in &r.probes {
@@ -129,11 +139,20 @@ fn probes_table(r: &PlanReport) -> String {
             let _ = write!(s, "<td>{text}</td>");
         }
         let rounds = if p.rounds.len() > 1 {
-            p.rounds.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("→")
+            p.rounds
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join("→")
         } else {
             p.replications.to_string()
         };
-        let _ = writeln!(s, "<td>{}</td><td class=\"l\">{}</td></tr>", escape(&rounds), badge_html(p.verdict));
+        let _ = writeln!(
+            s,
+            "<td>{}</td><td class=\"l\">{}</td></tr>",
+            escape(&rounds),
+            badge_html(p.verdict)
+        );
     }
     s.push_str("</table></div>\n");
     s

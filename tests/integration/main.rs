@@ -24,6 +24,7 @@ mod lessons;
 mod mutation;
 mod network;
 mod outputs;
+mod plan_page;
 mod provenance;
 mod queueing;
 mod queues;
