@@ -755,6 +755,30 @@ pub(crate) struct Plot {
     pub(crate) x_labels: Option<CategoryLabels>,
     /// Values above a clipped y axis.
     pub(crate) off_scale: Vec<OffScale>,
+    /// Text placed beside points (a probe's order, a chosen point's name),
+    /// drawn last.
+    pub(crate) labels: Vec<PointLabel>,
+}
+
+/// Text beside a point, offset from it in pixels, optionally with a ring
+/// around the point (a highlighted one).
+#[derive(Clone, Debug)]
+pub(crate) struct PointLabel {
+    pub(crate) x: f64,
+    pub(crate) y: f64,
+    pub(crate) text: String,
+    pub(crate) color: RGBColor,
+    /// Offset of the text's anchor from the point, pixels.
+    pub(crate) dx: i32,
+    pub(crate) dy: i32,
+    /// The text ends at its anchor (else it starts there).
+    pub(crate) align_right: bool,
+    /// The text hangs below its anchor (else it sits above it).
+    pub(crate) hang: bool,
+    pub(crate) px: f64,
+    pub(crate) bold: bool,
+    /// A ring of this radius around the point, in the label's colour.
+    pub(crate) ring: Option<i32>,
 }
 
 impl Plot {
@@ -777,6 +801,7 @@ impl Plot {
             series_key: Vec::new(),
             x_labels: None,
             off_scale: Vec::new(),
+            labels: Vec::new(),
         }
     }
 
@@ -1353,6 +1378,96 @@ where
         if let Some(m) = o.marker {
             draw_marker(root, (x, top + 36), o.color, m)?;
         }
+    }
+
+    // Point labels, each where it hides no marker, error bar, off-scale
+    // mark or label placed before it: as asked, else moved away from its
+    // point step by step, else mirrored across it.
+    let mut blocked: Vec<(i32, i32, i32, i32)> = Vec::new();
+    for l in &p.lines {
+        for (x, y, _) in &l.markers {
+            let (px, py) = chart.backend_coord(&(*x, *y));
+            blocked.push((px - 7, py - 7, px + 7, py + 7));
+        }
+    }
+    for e in &p.errbars {
+        let (x, top) = chart.backend_coord(&(e.x, e.hi));
+        let (_, bot) = chart.backend_coord(&(e.x, if p.y.log { e.lo.max(p.y.lo) } else { e.lo }));
+        blocked.push((x - 5, top.min(bot), x + 5, top.max(bot)));
+    }
+    for o in &p.off_scale {
+        let (x, top) = chart.backend_coord(&(o.x, p.y.hi));
+        let w = (text_width(&o.label, 11.0) / 2.0).ceil() as i32;
+        blocked.push((x - 6, top, x + 6, top + 11));
+        blocked.push((x - w, top + 14, x + w, top + 26));
+        if o.marker.is_some() {
+            blocked.push((x - 7, top + 29, x + 7, top + 43));
+        }
+    }
+    for l in &p.labels {
+        let (x, y) = chart.backend_coord(&(l.x, l.y.clamp(p.y.lo.min(p.y.hi), p.y.hi.max(p.y.lo))));
+        if let Some(r) = l.ring {
+            root.draw(&Circle::new((x, y), r, l.color.stroke_width(2)))?;
+        }
+        if l.text.is_empty() {
+            continue;
+        }
+        let style = if l.bold {
+            bold(l.px, l.color)
+        } else {
+            font(l.px, l.color)
+        };
+        let (w, h) = (text_width(&l.text, l.px).ceil() as i32, l.px.ceil() as i32);
+        // A candidate (anchor offset, horizontal alignment: -1 right,
+        // 0 centre, 1 left; hanging below the anchor) and its box.
+        let boxed = |(dx, dy, align, hang): (i32, i32, i8, bool)| {
+            let x0 = match align {
+                -1 => x + dx - w,
+                0 => x + dx - w / 2,
+                _ => x + dx,
+            };
+            let y0 = if hang { y + dy } else { y + dy - h };
+            (x0, y0, x0 + w, y0 + h)
+        };
+        let mut candidates: Vec<(i32, i32, i8, bool)> = Vec::new();
+        let own = if l.align_right { -1 } else { 1 };
+        if l.dx == 0 {
+            // Centred over the point, rising past its error bar.
+            candidates.extend((0..24).map(|k| (0, -(l.dy.abs() + 3 * k), 0, false)));
+            candidates.extend([(9, h / 2, 1, false), (-9, h / 2, -1, false)]);
+            candidates.extend((0..24).map(|k| (0, l.dy.abs() + 3 * k, 0, true)));
+        } else {
+            let step = if l.hang { 7 } else { -7 };
+            candidates.extend((0..8).map(|k| (l.dx, l.dy + step * k, own, l.hang)));
+            candidates.extend((0..8).map(|k| (-l.dx, l.dy + step * k, -own, l.hang)));
+        }
+        let free = |b: (i32, i32, i32, i32)| {
+            b.0 >= 2
+                && b.2 <= WIDTH as i32 - 2
+                && b.1 >= 0
+                && b.3 <= HEIGHT as i32
+                && !blocked
+                    .iter()
+                    .filter(|q| (q.0 + q.2) / 2 != x || (q.1 + q.3) / 2 != y)
+                    .any(|q| b.0 < q.2 + 2 && q.0 < b.2 + 2 && b.1 < q.3 + 2 && q.1 < b.3 + 2)
+        };
+        let choice = candidates
+            .iter()
+            .copied()
+            .find(|c| free(boxed(*c)))
+            .unwrap_or(candidates[0]);
+        blocked.push(boxed(choice));
+        let hp = match choice.2 {
+            -1 => HPos::Right,
+            0 => HPos::Center,
+            _ => HPos::Left,
+        };
+        let vp = if choice.3 { VPos::Top } else { VPos::Bottom };
+        root.draw(&Text::new(
+            l.text.clone(),
+            (x + choice.0, y + choice.1),
+            anchored(style, hp, vp),
+        ))?;
     }
 
     for r in &p.rules {

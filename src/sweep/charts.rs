@@ -19,7 +19,7 @@ use crate::run::{DEFAULT_HEADLINE, PointReport, SweepReport};
 use crate::scenario::spec::PlotSpec;
 
 /// The short unit of an SLO label.
-fn slo_text(metric: &str, value: f64, scale: f64) -> String {
+pub(crate) fn slo_text(metric: &str, value: f64, scale: f64) -> String {
     let v = value * scale;
     let num = trim_zeros(format!("{v:.4}"));
     if scale == 100.0 {
@@ -103,7 +103,7 @@ struct Pt {
 
 /// How a chart's y axis maps values.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum YScale {
+pub(crate) enum YScale {
     /// Linear from 0 (or from the lowest value, when one is negative).
     Linear,
     /// Linear from 0 up to about this value; the few values far above it
@@ -133,7 +133,7 @@ fn squeezed(values: &[f64]) -> bool {
 /// that gap is a factor of 10 or more and fewer than half the values lie
 /// above it (overloaded points whose latency grows with the run), and the
 /// values below it are not themselves squeezed.
-fn clip_cap(values: &[f64]) -> Option<f64> {
+pub(crate) fn clip_cap(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values
         .iter()
         .copied()
@@ -165,7 +165,7 @@ fn clip_cap(values: &[f64]) -> Option<f64> {
 /// - else, when the values span more than two decades, a log axis (never
 ///   for bars, whose length must be proportional, nor for fractions);
 /// - else linear from 0 after all.
-fn y_scale(metric: &str, unit: Unit, means: &[f64], bars: bool) -> YScale {
+pub(crate) fn y_scale(metric: &str, unit: Unit, means: &[f64], bars: bool) -> YScale {
     if is_availability(metric)
         && !means.is_empty()
         && means.iter().all(|v| *v >= 90.0)
@@ -193,7 +193,7 @@ fn y_scale(metric: &str, unit: Unit, means: &[f64], bars: bool) -> YScale {
 
 /// A value written over an off-scale mark: three significant figures, in
 /// thousands or millions when large, with its unit.
-fn off_scale_label(v: f64, unit: Unit) -> String {
+pub(crate) fn off_scale_label(v: f64, unit: Unit) -> String {
     let n = if v >= 1e6 {
         format!("{}M", trim_zeros(format!("{:.1}", v / 1e6)))
     } else if v >= 1e4 {

@@ -25,6 +25,7 @@ mod mutation;
 mod network;
 mod outputs;
 mod plan;
+mod plan_page;
 mod provenance;
 mod queueing;
 mod queues;
