@@ -1065,7 +1065,11 @@ fn stage_outputs(
         .write("summary.txt", output::summary(report).as_bytes())
         .map_err(out)?;
     let mut charts = chart::plan_charts(report);
-    charts.extend(crate::report::topology::of_scenario(sc, Path::new(".")));
+    charts.extend(crate::report::topology::of_scenario_titled(
+        sc,
+        Path::new("."),
+        "Topology as written, before the plan's probes change it: the load theory offers each call",
+    ));
     let files = crate::report::plot::chart_files(&charts, png)
         .map_err(|e| PlanError::Io(format!("error: cannot draw the charts: {e}")))?;
     for (name, bytes) in &files {

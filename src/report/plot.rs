@@ -1364,7 +1364,20 @@ where
         }
     }
 
+    // Off-scale labels that would overlap a neighbour's drop a line (up to
+    // two lines down), so that each value stays readable.
+    let mut drops: Vec<i32> = Vec::with_capacity(p.off_scale.len());
+    let mut placed: Vec<(i32, i32, i32)> = Vec::new();
     for o in &p.off_scale {
+        let (x, _) = chart.backend_coord(&(o.x, p.y.hi));
+        let w = (text_width(&o.label, 11.0) / 2.0).ceil() as i32 + 2;
+        let drop = (0..3)
+            .find(|d| !placed.iter().any(|(a, b, r)| r == d && x - w < *b && *a < x + w))
+            .unwrap_or(0);
+        placed.push((x - w, x + w, drop));
+        drops.push(drop * 13);
+    }
+    for (o, drop) in p.off_scale.iter().zip(&drops) {
         let (x, top) = chart.backend_coord(&(o.x, p.y.hi));
         root.draw(&Polygon::new(
             vec![(x, top + 1), (x + 6, top + 11), (x - 6, top + 11)],
@@ -1372,11 +1385,11 @@ where
         ))?;
         root.draw(&Text::new(
             o.label.clone(),
-            (x, top + 13),
+            (x, top + 13 + drop),
             anchored(bold(11.0, INK), HPos::Center, VPos::Top),
         ))?;
         if let Some(m) = o.marker {
-            draw_marker(root, (x, top + 36), o.color, m)?;
+            draw_marker(root, (x, top + 36 + drop), o.color, m)?;
         }
     }
 
@@ -1395,13 +1408,13 @@ where
         let (_, bot) = chart.backend_coord(&(e.x, if p.y.log { e.lo.max(p.y.lo) } else { e.lo }));
         blocked.push((x - 5, top.min(bot), x + 5, top.max(bot)));
     }
-    for o in &p.off_scale {
+    for (o, drop) in p.off_scale.iter().zip(&drops) {
         let (x, top) = chart.backend_coord(&(o.x, p.y.hi));
         let w = (text_width(&o.label, 11.0) / 2.0).ceil() as i32;
         blocked.push((x - 6, top, x + 6, top + 11));
-        blocked.push((x - w, top + 14, x + w, top + 26));
+        blocked.push((x - w, top + 14 + drop, x + w, top + 26 + drop));
         if o.marker.is_some() {
-            blocked.push((x - 7, top + 29, x + 7, top + 43));
+            blocked.push((x - 7, top + 29 + drop, x + 7, top + 43 + drop));
         }
     }
     for l in &p.labels {

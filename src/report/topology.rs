@@ -61,10 +61,18 @@ pub fn chart(graph: &Graph, title: &str, file: &str) -> ChartFile {
 /// with files relative to `base_dir`), or `None` when it does not resolve
 /// (a trace file that is not there).
 pub fn of_scenario(sc: &crate::scenario::Scenario, base_dir: &Path) -> Option<ChartFile> {
+    of_scenario_titled(
+        sc,
+        base_dir,
+        "Topology as written, before the sweep's changes: the load theory offers each call",
+    )
+}
+
+/// As [`of_scenario`], with its own title (a plan's: before its probes).
+pub fn of_scenario_titled(sc: &crate::scenario::Scenario, base_dir: &Path, title: &str) -> Option<ChartFile> {
     let cfg = crate::scenario::validate::build(sc, base_dir, &Default::default()).ok()?;
     let p = crate::explain::predict(sc, &cfg);
-    let t = "Topology as written, before the sweep's changes: the load theory offers each call";
-    Some(chart(&p.graph, t, FILE))
+    Some(chart(&p.graph, title, FILE))
 }
 
 /// The title of a diagram, of one input when named.
