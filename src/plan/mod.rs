@@ -508,7 +508,9 @@ fn setup(
                 ),
             )
         })?;
-        let integer = question == PlanQuestion::MinResources;
+        // Whole numbers: every min_resources parameter, and a count
+        // written as one (closed-loop users, replicas) for any question.
+        let integer = question == PlanQuestion::MinResources || v.is_u64() || v.is_i64();
         if integer && (!unit.is_empty() || x.fract() != 0.0) {
             return Err(from_flag(
                 flag_param,

@@ -674,7 +674,13 @@ fn name_char(c: char) -> bool {
 
 /// Renames one client, component or the scenario everywhere it is written.
 fn rename(text: &str, rng: &mut XorShift) -> String {
-    let names: Vec<String> = entries(text).into_iter().map(|e| e.1).collect();
+    // An empty name (an earlier mutation renamed one to "") would match
+    // everywhere and never advance: leave it out.
+    let names: Vec<String> = entries(text)
+        .into_iter()
+        .map(|e| e.1)
+        .filter(|n| !n.is_empty())
+        .collect();
     let new = pick(rng, &attack_names()).clone();
     if names.is_empty() || rng.below(4) == 0 {
         let lines: Vec<String> = text
