@@ -329,15 +329,7 @@ fn chart(r: &PlanReport, obj: usize) -> Option<ChartFile> {
     }
 
     let reps: Vec<u32> = r.probes.iter().map(|p| p.replications).collect();
-    let (rmin, rmax) = (
-        reps.iter().copied().min().unwrap_or(0),
-        reps.iter().copied().max().unwrap_or(0),
-    );
-    let mut sub = if rmin == rmax {
-        format!("mean of {rmin} replication{}", if rmin == 1 { "" } else { "s" })
-    } else {
-        format!("mean of {rmin}–{rmax} replications")
-    };
+    let mut sub = crate::sweep::charts::mean_of(&reps);
     if !errbars.is_empty() {
         sub.push_str(", bars: 95% interval");
     }

@@ -537,15 +537,7 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         let title = format!("{} by {}", desc.name, x_param);
         let mut p = Plot::new(&format!("sweep-{slug}.svg"), &title, x_axis_base.clone(), y);
         let reps: Vec<u32> = points.iter().map(|p| p.replications).collect();
-        let (rmin, rmax) = (
-            reps.iter().copied().min().unwrap_or(0),
-            reps.iter().copied().max().unwrap_or(0),
-        );
-        let mut sub = if rmin == rmax {
-            format!("mean of {rmin} replication{}", if rmin == 1 { "" } else { "s" })
-        } else {
-            format!("mean of {rmin}–{rmax} replications")
-        };
+        let mut sub = mean_of(&reps);
         if !errbars.is_empty() {
             sub.push_str(if bars {
                 ", whiskers: 95% interval"
@@ -642,5 +634,19 @@ mod tests {
             XValues::Numeric(n, u) => assert_eq!((n, u.as_str()), (vec![2.0, 4.0], "")),
             XValues::Categorical(_) => panic!("numeric expected"),
         }
+    }
+}
+
+/// A chart subtitle's start: `mean of 3 replications`, or `mean of 3–24
+/// replications` when points differ.
+pub(crate) fn mean_of(reps: &[u32]) -> String {
+    let (rmin, rmax) = (
+        reps.iter().copied().min().unwrap_or(0),
+        reps.iter().copied().max().unwrap_or(0),
+    );
+    if rmin == rmax {
+        format!("mean of {rmin} replication{}", if rmin == 1 { "" } else { "s" })
+    } else {
+        format!("mean of {rmin}–{rmax} replications")
     }
 }
