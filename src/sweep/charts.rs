@@ -587,6 +587,20 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
     out
 }
 
+/// A chart subtitle's start: `mean of 3 replications`, or `mean of 3–24
+/// replications` when points differ.
+pub(crate) fn mean_of(reps: &[u32]) -> String {
+    let (rmin, rmax) = (
+        reps.iter().copied().min().unwrap_or(0),
+        reps.iter().copied().max().unwrap_or(0),
+    );
+    if rmin == rmax {
+        format!("mean of {rmin} replication{}", if rmin == 1 { "" } else { "s" })
+    } else {
+        format!("mean of {rmin}–{rmax} replications")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,19 +648,5 @@ mod tests {
             XValues::Numeric(n, u) => assert_eq!((n, u.as_str()), (vec![2.0, 4.0], "")),
             XValues::Categorical(_) => panic!("numeric expected"),
         }
-    }
-}
-
-/// A chart subtitle's start: `mean of 3 replications`, or `mean of 3–24
-/// replications` when points differ.
-pub(crate) fn mean_of(reps: &[u32]) -> String {
-    let (rmin, rmax) = (
-        reps.iter().copied().min().unwrap_or(0),
-        reps.iter().copied().max().unwrap_or(0),
-    );
-    if rmin == rmax {
-        format!("mean of {rmin} replication{}", if rmin == 1 { "" } else { "s" })
-    } else {
-        format!("mean of {rmin}–{rmax} replications")
     }
 }
