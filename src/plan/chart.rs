@@ -146,17 +146,8 @@ fn chart(r: &PlanReport, obj: usize) -> Option<ChartFile> {
         YScale::Clipped(cap) => v <= cap * 1.5,
         _ => true,
     };
-    let lo_end = |p: &Pt| {
-        p.ci.map_or(p.y, |c| if p.y >= 0.0 { (p.y - c).max(0.0) } else { p.y - c })
-    };
-    let hi_end = |p: &Pt| {
-        let h = p.ci.map_or(p.y, |c| p.y + c);
-        if desc.unit == Unit::Fraction && p.y <= 100.0 {
-            h.min(100.0)
-        } else {
-            h
-        }
-    };
+    let lo_end = |p: &Pt| crate::sweep::charts::whisker_ends(p.y, p.ci, desc.unit).0;
+    let hi_end = |p: &Pt| crate::sweep::charts::whisker_ends(p.y, p.ci, desc.unit).1;
     let mut ys: Vec<f64> = Vec::new();
     for p in pts.iter().filter(|p| in_view(p.y)) {
         ys.extend([p.y, lo_end(p), hi_end(p)].into_iter().filter(|v| in_view(*v)));

@@ -364,17 +364,8 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         };
         // What the axis must show: means, interval ends, SLOs, and
         // predictions not far beyond the data.
-        let lo_end = |p: &Pt| {
-            p.ci.map_or(p.y, |c| if p.y >= 0.0 { (p.y - c).max(0.0) } else { p.y - c })
-        };
-        let hi_end = |p: &Pt| {
-            let h = p.ci.map_or(p.y, |c| p.y + c);
-            if desc.unit == Unit::Fraction && p.y <= 100.0 {
-                h.min(100.0)
-            } else {
-                h
-            }
-        };
+        let lo_end = |p: &Pt| whisker_ends(p.y, p.ci, desc.unit).0;
+        let hi_end = |p: &Pt| whisker_ends(p.y, p.ci, desc.unit).1;
         let in_view = |v: f64| match ys_scale {
             YScale::Clipped(cap) => v <= cap * 1.5,
             _ => true,
@@ -585,6 +576,19 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         }
     }
     out
+}
+
+/// The ends of a 95% whisker around `y`: never below 0 for a
+/// non-negative value, never above 100% for a percentage.
+pub(crate) fn whisker_ends(y: f64, ci: Option<f64>, unit: Unit) -> (f64, f64) {
+    let lo = ci.map_or(y, |c| if y >= 0.0 { (y - c).max(0.0) } else { y - c });
+    let hi = ci.map_or(y, |c| y + c);
+    let hi = if unit == Unit::Fraction && y <= 100.0 {
+        hi.min(100.0)
+    } else {
+        hi
+    };
+    (lo, hi)
 }
 
 /// A chart subtitle's start: `mean of 3 replications`, or `mean of 3–24
