@@ -12,10 +12,10 @@ use plotters::style::RGBColor;
 
 use super::output::{PlanReport, Probe, short_path};
 use crate::model::Annotation;
-use crate::report::metrics::{Unit, describe};
+use crate::report::metrics::describe;
 use crate::report::plot::{
     Axis, BLUE, ChartFile, Dash, ErrBar, GREEN, Line, MUTED, Marker, OffScale, Plot, PointLabel, Rule,
-    Swatch, fmt_tick, linear_axis, log_axis, metric_label, nines, nines_axis,
+    Swatch, fmt_tick, linear_axis, metric_label, nines,
 };
 use crate::report::value_label;
 use crate::run::slo::Verdict;
@@ -155,7 +155,7 @@ fn chart(r: &PlanReport, obj: usize) -> Option<ChartFile> {
     if target.is_finite() && in_view(target) {
         ys.push(target);
     }
-    let y = y_axis(ys_scale, &ydesc, &desc.name, desc.unit, &ys, tf);
+    let y = crate::sweep::charts::y_axis(ys_scale, &ydesc, &desc.name, desc.unit, &ys, tf, 1.05);
     let (top, bottom) = (y.hi, y.lo);
     let above = |v: f64| v > top + (top - bottom).abs() * 1e-9;
 
@@ -418,40 +418,4 @@ fn x_axis(r: &PlanReport, xs: &[f64], cheapest: bool) -> Axis {
             .for_each(|t| t.1 = t.1.trim_end_matches(&r.unit).to_string());
     }
     a
-}
-
-fn y_axis(s: YScale, ydesc: &str, name: &str, unit: Unit, ys: &[f64], tf: impl Fn(f64) -> f64) -> Axis {
-    match s {
-        YScale::Nines => {
-            let top = ys.iter().map(|v| tf(*v)).fold(0.0, f64::max);
-            nines_axis(&format!("{name} (nines scale)"), top)
-        }
-        YScale::Log => {
-            let hi = ys.iter().copied().fold(0.0, f64::max);
-            let lo = ys
-                .iter()
-                .copied()
-                .filter(|v| *v > 0.0)
-                .fold(f64::INFINITY, f64::min);
-            if lo.is_finite() && hi > lo {
-                log_axis(&format!("{ydesc}, log scale"), lo, hi)
-            } else {
-                linear_axis(ydesc, 0.0, hi, 6, true, false)
-            }
-        }
-        YScale::Linear | YScale::Clipped(_) => {
-            let min = ys.iter().copied().fold(0.0, f64::min);
-            let max = ys.iter().copied().fold(0.0, f64::max);
-            if unit == Unit::Fraction {
-                let mut a = linear_axis(ydesc, min, max.max(1.0), 5, true, false);
-                if max <= 100.0 {
-                    a.ticks.retain(|(v, _)| *v <= 100.0 + 1e-9);
-                    a.hi = a.hi.min(100.0 + (100.0 - a.lo) * 0.03);
-                }
-                a
-            } else {
-                linear_axis(ydesc, min, max * 1.05, 6, true, false)
-            }
-        }
-    }
 }

@@ -384,35 +384,7 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
                 .flat_map(|s| s.3.iter().filter_map(|p| p.theory))
                 .filter(|t| in_view(*t) && *t <= data_hi * 2.0 && *t >= 0.0),
         );
-        let y = match ys_scale {
-            YScale::Nines => {
-                let top = ys.iter().map(|v| tf(*v)).fold(0.0, f64::max);
-                nines_axis(&format!("{} (nines scale)", desc.name), top)
-            }
-            YScale::Log => {
-                let hi = ys.iter().copied().fold(0.0, f64::max);
-                let lo = ys
-                    .iter()
-                    .copied()
-                    .filter(|v| *v > 0.0)
-                    .fold(f64::INFINITY, f64::min);
-                log_axis(&format!("{ydesc}, log scale"), lo, hi)
-            }
-            YScale::Linear | YScale::Clipped(_) => {
-                let min = ys.iter().copied().fold(0.0, f64::min);
-                let max = ys.iter().copied().fold(0.0, f64::max);
-                if desc.unit == Unit::Fraction {
-                    let mut a = linear_axis(&ydesc, min, max.max(1.0), 5, true, false);
-                    if max <= 100.0 {
-                        a.ticks.retain(|(v, _)| *v <= 100.0 + 1e-9);
-                        a.hi = a.hi.min(100.0 + (100.0 - a.lo) * 0.03);
-                    }
-                    a
-                } else {
-                    linear_axis(&ydesc, min, max, 6, true, false)
-                }
-            }
-        };
+        let y = y_axis(ys_scale, &ydesc, &desc.name, desc.unit, &ys, tf, 1.0);
         let top = y.hi;
         let above = |v: f64| v > top + (top - y.lo).abs() * 1e-9;
 
@@ -576,6 +548,53 @@ pub fn sweep_charts(report: &SweepReport, plot: Option<&PlotSpec>, slo: &[(Strin
         }
     }
     out
+}
+
+/// The y axis for a scale: nines, log (linear from 0 when the values
+/// give no decade), or linear from 0 (percentages capped at 100%), the
+/// top raised by `headroom` (1 = none).
+pub(crate) fn y_axis(
+    s: YScale,
+    ydesc: &str,
+    name: &str,
+    unit: Unit,
+    ys: &[f64],
+    tf: impl Fn(f64) -> f64,
+    headroom: f64,
+) -> Axis {
+    match s {
+        YScale::Nines => {
+            let top = ys.iter().map(|v| tf(*v)).fold(0.0, f64::max);
+            nines_axis(&format!("{name} (nines scale)"), top)
+        }
+        YScale::Log => {
+            let hi = ys.iter().copied().fold(0.0, f64::max);
+            let lo = ys
+                .iter()
+                .copied()
+                .filter(|v| *v > 0.0)
+                .fold(f64::INFINITY, f64::min);
+            if lo.is_finite() && hi > lo {
+                log_axis(&format!("{ydesc}, log scale"), lo, hi)
+            } else {
+                linear_axis(ydesc, 0.0, hi, 6, true, false)
+            }
+        }
+        YScale::Linear | YScale::Clipped(_) => {
+            let min = ys.iter().copied().fold(0.0, f64::min);
+            let max = ys.iter().copied().fold(0.0, f64::max);
+            if unit == Unit::Fraction {
+                let mut a = linear_axis(ydesc, min, max.max(1.0), 5, true, false);
+                if max <= 100.0 {
+                    a.ticks.retain(|(v, _)| *v <= 100.0 + 1e-9);
+                    a.hi = a.hi.min(100.0 + (100.0 - a.lo) * 0.03);
+                }
+                a
+            } else {
+                linear_axis(ydesc, min, max * headroom, 6, true, false)
+            }
+        }
+    }
 }
 
 /// The ends of a 95% whisker around `y`: never below 0 for a
