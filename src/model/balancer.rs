@@ -34,9 +34,11 @@
 //! health state or an ejection changes (ejections end by time alone, so a
 //! small heap of their end times is applied before each choice). A choice
 //! is then O(log n): the least key, and the first slot from the
-//! round-robin position that has it. `least_time` evaluates the cost of the
-//! replicas whose keys lie within a narrow band above the least (usually
-//! one) exactly as the scan did and takes the scan's pick among them, so the
+//! round-robin position that has it. `least_time` takes the replicas whose
+//! keys lie within a narrow band above the least: usually one, which the
+//! tree's root names (the root also keeps the next least key), and then the
+//! choice is O(1); else it evaluates their costs exactly as the scan did,
+//! in the scan's order, and takes the scan's pick among them. So the
 //! choices are exactly the scan's, rounding and underflow included (the
 //! argument is at `least_time_choice`). Memory O(n); nothing is allocated
 //! per request, and the other algorithms keep no tree.
@@ -308,46 +310,61 @@ fn least_connections_choice(tree: &MinTree<u64>, start: u32, n: u32) -> u32 {
     first.map_or(start, |i| i as u32)
 }
 
-/// A least_time slot's summary (a leaf: that slot; a node: the least of
-/// its slots'): `key` the least [`time_key`], `finite` the least finite one
-/// (+∞ if none). An out slot's key is +∞.
+/// A least_time summary of a group of slots (a leaf: one slot): `key` the
+/// least [`time_key`] and `arg` a slot that has it, `second` the least key
+/// but for that slot's (equal to `key` on a tie), `finite` the least finite
+/// key; +∞ where there is none. An out slot's key is +∞.
 #[derive(Clone, Copy, PartialEq, Debug)]
 struct TimeKey {
     key: f64,
+    second: f64,
     finite: f64,
+    arg: u32,
+}
+
+#[inline]
+fn min_f64(a: f64, b: f64) -> f64 {
+    if b < a { b } else { a }
 }
 
 impl Summary for TimeKey {
     const EMPTY: TimeKey = TimeKey {
         key: f64::INFINITY,
+        second: f64::INFINITY,
         finite: f64::INFINITY,
+        arg: u32::MAX,
     };
     #[inline]
     fn merge(self, other: TimeKey) -> TimeKey {
+        let (low, high) = if other.key < self.key {
+            (other, self)
+        } else {
+            (self, other)
+        };
         TimeKey {
-            key: if other.key < self.key { other.key } else { self.key },
-            finite: if other.finite < self.finite {
-                other.finite
-            } else {
-                self.finite
-            },
+            key: low.key,
+            second: min_f64(low.second, high.key),
+            finite: min_f64(self.finite, other.finite),
+            arg: low.arg,
         }
     }
 }
 
-/// A least_time slot's key, ln(avg) + at / τ + ln(outstanding + 1), the
+/// Slot `i`'s least_time key, ln(avg) + at / τ + ln(outstanding + 1), the
 /// logarithm of its cost times e^(now / τ): a key that does not change as
 /// time passes, ordered as the costs are. −∞ when avg is 0; +∞ when the
 /// replica is out of rotation.
 #[inline]
-fn time_key(out: bool, (avg, at): (f64, SimTime), outstanding: u32) -> TimeKey {
+fn time_key(i: usize, out: bool, (avg, at): (f64, SimTime), outstanding: u32) -> TimeKey {
     if out {
         return TimeKey::EMPTY;
     }
     let key = avg.ln() + at as f64 / EWMA_TAU_NS + (f64::from(outstanding) + 1.0).ln();
     TimeKey {
         key,
+        second: f64::INFINITY,
         finite: if key.is_finite() { key } else { f64::INFINITY },
+        arg: i as u32,
     }
 }
 
@@ -379,7 +396,9 @@ fn least_time_band(z: f64) -> f64 {
 /// from `start` with the least cost among those in rotation, the cost
 /// computed by [`least_time_cost`] exactly as the scan does; `start` if
 /// every slot is out (then the scan's choice is out too, and so is every
-/// replica, so `pick_healthy` answers `None` either way). O(log n) plus
+/// replica, so `pick_healthy` answers `None` either way). O(1) when a single
+/// replica is within the band (below): the root knows the least key, the
+/// slot that has it and the next least key; otherwise O(log n) plus
 /// O(log n) per replica whose cost is evaluated.
 ///
 /// Why it is exactly the scan's choice. The scan ends on the first replica
@@ -412,11 +431,14 @@ fn least_time_band(z: f64) -> f64 {
 /// Else every replica is accurate and those with key ≤ m + band are
 /// evaluated: the band (at least 10^-9, and 10^-13·z) is over a hundred
 /// times the sum of both keys' and both costs' errors, so a replica above it
-/// costs more than the least-key one. Usually a single replica is in the
-/// band; it holds many only where keys tie (replicas with the same EWMA,
-/// time and load) or where replicas have not answered for over
-/// 600·τ = 100 minutes while others are in rotation, and there the choice
-/// costs O(log n) per replica evaluated, which is never more than the scan.
+/// costs more than the least-key one. In each case, when the root's next
+/// least key is above the bound (above −∞ in the second), the least-key
+/// replica is alone and is the choice without evaluating anything. Usually
+/// a single replica is in the band; it holds many only where keys tie
+/// (replicas with the same EWMA, time and load) or where replicas have not
+/// answered for over (600 + ln avg)·τ, about 100 minutes, while others are
+/// in rotation, and there the choice costs O(log n) per replica in the band
+/// (the scan's O(n) at worst, times a log factor).
 fn least_time_choice(
     tree: &MinTree<TimeKey>,
     ewma: &[(f64, SimTime)],
@@ -434,11 +456,18 @@ fn least_time_choice(
     let bound = if all.finite < z - LT_ACCURATE {
         (all.key + least_time_band(z)).max(z - LT_WIDE)
     } else if all.key == f64::NEG_INFINITY {
+        if all.second > all.key {
+            return all.arg;
+        }
         let first = tree.first_from(from, n, &|k: &TimeKey| k.key == f64::NEG_INFINITY);
         return first.map_or(start, |i| i as u32);
     } else {
         all.key + least_time_band(z)
     };
+    if all.second > bound {
+        // The band holds the least-key slot alone.
+        return all.arg;
+    }
     let mut best = start;
     let mut best_cost = f64::INFINITY;
     let mut found = false;
@@ -478,7 +507,7 @@ impl Balancer {
         };
         let index = match cfg.algorithm {
             Algorithm::LeastConnections => LoadIndex::Conn(MinTree::new(n, |_| conn_key(false, 0))),
-            Algorithm::LeastTime => LoadIndex::Time(MinTree::new(n, |_| time_key(false, (0.0, 0), 0))),
+            Algorithm::LeastTime => LoadIndex::Time(MinTree::new(n, |i| time_key(i, false, (0.0, 0), 0))),
             _ => LoadIndex::None,
         };
         let max_ejected = cfg
@@ -523,7 +552,7 @@ impl Balancer {
         match &mut self.index {
             LoadIndex::None => {}
             LoadIndex::Conn(t) => t.set(i, conn_key(out, self.outstanding[i])),
-            LoadIndex::Time(t) => t.set(i, time_key(out, self.ewma[i], self.outstanding[i])),
+            LoadIndex::Time(t) => t.set(i, time_key(i, out, self.ewma[i], self.outstanding[i])),
         }
     }
 
@@ -1093,7 +1122,11 @@ mod index_matches_scan {
             match &b.index {
                 LoadIndex::Conn(t) => assert_eq!(t.leaf(i), conn_key(out, b.outstanding[i]), "slot {i}"),
                 LoadIndex::Time(t) => {
-                    assert_eq!(t.leaf(i), time_key(out, b.ewma[i], b.outstanding[i]), "slot {i}")
+                    assert_eq!(
+                        t.leaf(i),
+                        time_key(i, out, b.ewma[i], b.outstanding[i]),
+                        "slot {i}"
+                    )
                 }
                 LoadIndex::None => panic!("no index"),
             }

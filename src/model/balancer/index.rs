@@ -22,6 +22,7 @@ pub(super) trait Summary: Copy + PartialEq {
 /// root, node `k` has children `2k` and `2k + 1`, and slot `i` is node
 /// `size + i`. Leaves past the last slot hold [`Summary::EMPTY`].
 pub(super) struct MinTree<S> {
+    slots: usize,
     size: usize,
     nodes: Vec<S>,
 }
@@ -37,7 +38,7 @@ impl<S: Summary> MinTree<S> {
         for k in (1..size).rev() {
             nodes[k] = nodes[2 * k].merge(nodes[2 * k + 1]);
         }
-        MinTree { size, nodes }
+        MinTree { slots, size, nodes }
     }
 
     /// Slot `i`'s summary.
@@ -65,8 +66,12 @@ impl<S: Summary> MinTree<S> {
         }
     }
 
-    /// The merge of slots `lo..hi`: O(log n).
+    /// The merge of slots `lo..hi`: O(log n), O(1) for all the slots.
     pub(super) fn fold(&self, lo: usize, hi: usize) -> S {
+        if lo == 0 && hi >= self.slots {
+            // The leaves past the last slot are neutral.
+            return self.nodes[1];
+        }
         let (mut l, mut r) = (lo + self.size, hi + self.size);
         let (mut left, mut right) = (S::EMPTY, S::EMPTY);
         while l < r {
@@ -90,7 +95,9 @@ impl<S: Summary> MinTree<S> {
     /// `test` must pass a merge exactly when it passes one of the two merged
     /// summaries (as "at most x" does for a minimum): then a node that fails
     /// has no slot below it that passes and is skipped whole, and one that
-    /// passes has at least one. Cost O((k + 1) log n) for k slots visited.
+    /// passes has at least one. The range is covered by at most two nodes
+    /// per level, visited left to right; below each, only nodes that pass
+    /// are entered. Cost O((k + 1) log n) for k slots visited.
     pub(super) fn visit(
         &self,
         lo: usize,
@@ -98,32 +105,38 @@ impl<S: Summary> MinTree<S> {
         test: &impl Fn(&S) -> bool,
         f: &mut impl FnMut(usize) -> bool,
     ) -> bool {
-        if lo >= hi {
-            return true;
+        let (mut l, mut r) = (lo + self.size, hi + self.size);
+        // The right-hand covering nodes come bottom up, so right to left:
+        // kept to be visited after the left-hand ones, in reverse.
+        let mut right = [0usize; usize::BITS as usize];
+        let mut rn = 0;
+        while l < r {
+            if l & 1 == 1 {
+                if !self.visit_below(l, test, f) {
+                    return false;
+                }
+                l += 1;
+            }
+            if r & 1 == 1 {
+                r -= 1;
+                right[rn] = r;
+                rn += 1;
+            }
+            l /= 2;
+            r /= 2;
         }
-        self.visit_node(1, 0, self.size, lo, hi, test, f)
+        right[..rn].iter().rev().all(|&k| self.visit_below(k, test, f))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn visit_node(
-        &self,
-        k: usize,
-        from: usize,
-        to: usize,
-        lo: usize,
-        hi: usize,
-        test: &impl Fn(&S) -> bool,
-        f: &mut impl FnMut(usize) -> bool,
-    ) -> bool {
-        if to <= lo || hi <= from || !test(&self.nodes[k]) {
+    /// [`MinTree::visit`] on every slot below node `k`.
+    fn visit_below(&self, k: usize, test: &impl Fn(&S) -> bool, f: &mut impl FnMut(usize) -> bool) -> bool {
+        if !test(&self.nodes[k]) {
             return true;
         }
-        if to - from == 1 {
-            return f(from);
+        if k >= self.size {
+            return f(k - self.size);
         }
-        let mid = from + (to - from) / 2;
-        self.visit_node(2 * k, from, mid, lo, hi, test, f)
-            && self.visit_node(2 * k + 1, mid, to, lo, hi, test, f)
+        self.visit_below(2 * k, test, f) && self.visit_below(2 * k + 1, test, f)
     }
 
     /// The first slot of `lo..hi` whose summary passes `test` (the same
