@@ -22,11 +22,32 @@
 //!   cost function of Finagle's and Linkerd's "peak EWMA" balancer (decay
 //!   time constant 10 s; a slower sample replaces the average at once).
 //!
+//! How `least_connections` and `least_time` choose: as if scanning the
+//! serving replicas in the cyclic order from the round-robin position
+//! (which advances by one per request), a replica in rotation before any
+//! out of it, then the lowest cost, the first in that order on a tie. They
+//! do not scan: a tournament tree over the replica slots (`index.rs`) holds
+//! each replica's rotation flag and a key ordered as its cost — for
+//! `least_connections` the outstanding count itself; for `least_time`
+//! ln(avg) + at / τ + ln(outstanding + 1), which does not change as time
+//! passes — updated in O(log n) wherever an outstanding count, an EWMA, a
+//! health state or an ejection changes (ejections end by time alone, so a
+//! small heap of their end times is applied before each choice). A choice
+//! is then O(log n): the least key, and the first slot from the
+//! round-robin position that has it. `least_time` takes the replicas whose
+//! keys lie within a narrow band above the least: usually one, which the
+//! tree's root names (the root also keeps the next least key), and then the
+//! choice is O(1); else it evaluates their costs exactly as the scan did,
+//! in the scan's order, and takes the scan's pick among them. So the
+//! choices are exactly the scan's, rounding and underflow included (the
+//! argument is at `least_time_choice`). Memory O(n); nothing is allocated
+//! per request, and the other algorithms keep no tree.
+//!
 //! Two ways take a replica out of rotation, and a replica out by either is
 //! not picked: round robin and weighted round robin leave it out of the
-//! rotation, the load-aware algorithms skip it in their scan, and the
-//! others (random and the hashes) move from their choice to the next
-//! replica that is in:
+//! rotation, the load-aware algorithms pass it over, and the others
+//! (random and the hashes) move from their choice to the next replica that
+//! is in:
 //! - Active health checks (`health_check`): HAProxy's `inter`, `timeout
 //!   check`, `fall` and `rise`.
 //! - Passive health checks (`outlier_detection`), Envoy's consecutive-5xx
@@ -47,8 +68,12 @@
 //!   balancer fails requests at once, as it does when the health checks
 //!   have marked every replica down).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use rand::RngExt;
 
+use self::index::{MinTree, Summary};
 use super::{Component, Ctx, Metrics, Msg, ReportCtx, Request, Timer, TimerWord};
 use crate::engine::rng::{self, Rng};
 use crate::engine::{NS_PER_S, SimTime};
@@ -78,6 +103,8 @@ pub enum Algorithm {
     /// Lowest peak-EWMA response time × (outstanding + 1).
     LeastTime,
 }
+
+mod index;
 
 /// Peak-EWMA decay time constant.
 const EWMA_TAU_NS: f64 = 10.0 * NS_PER_S as f64;
@@ -237,12 +264,223 @@ pub struct Balancer {
     ejections: u64,
     /// Replicas serving: slots `0..active`.
     active: u32,
+    /// The tournament tree of least_connections and least_time.
+    index: LoadIndex,
+    /// Ends of ejections not yet applied to `index`: (until, replica), the
+    /// earliest on top. Empty for the other algorithms.
+    expiry: BinaryHeap<Reverse<(SimTime, u32)>>,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixed hash of a number.
 #[inline]
 fn mix(x: u64) -> u64 {
     crate::engine::rng::mix_seed(x, 0x5bd1_e995)
+}
+
+/// The tournament tree of the load-aware algorithms that used to scan
+/// every replica per request (see [`least_connections_choice`] and
+/// [`least_time_choice`]); the other algorithms have none.
+enum LoadIndex {
+    None,
+    /// least_connections: per slot [`conn_key`].
+    Conn(MinTree<u64>),
+    /// least_time: per slot [`time_key`].
+    Time(MinTree<TimeKey>),
+}
+
+/// A least_connections slot: out of rotation (ejected or marked down) in
+/// bit 32, outstanding requests below, so that the smallest key is the
+/// scan's best: in rotation first, then fewest outstanding.
+#[inline]
+fn conn_key(out: bool, outstanding: u32) -> u64 {
+    (u64::from(out) << 32) | u64::from(outstanding)
+}
+
+/// least_connections' choice: of the slots `0..n`, the first in the cyclic
+/// order from `start` whose key is the least. O(log n).
+///
+/// Exactly the scan's choice: the scan takes a replica only if it is
+/// strictly better (in rotation where the best is out, or as far in or out
+/// with fewer outstanding), which is a strict total order on the keys, so
+/// it ends on the first replica in its order that has the least key.
+fn least_connections_choice(tree: &MinTree<u64>, start: u32, n: u32) -> u32 {
+    let least = tree.fold(0, n as usize);
+    let first = tree.first_from(start as usize, n as usize, &|k: &u64| *k <= least);
+    // `least` is some slot's key in 0..n, so one is found.
+    first.map_or(start, |i| i as u32)
+}
+
+/// A least_time summary of a group of slots (a leaf: one slot): `key` the
+/// least [`time_key`] and `arg` a slot that has it, `second` the least key
+/// but for that slot's (equal to `key` on a tie), `finite` the least finite
+/// key; +∞ where there is none. An out slot's key is +∞.
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct TimeKey {
+    key: f64,
+    second: f64,
+    finite: f64,
+    arg: u32,
+}
+
+#[inline]
+fn min_f64(a: f64, b: f64) -> f64 {
+    if b < a { b } else { a }
+}
+
+impl Summary for TimeKey {
+    const EMPTY: TimeKey = TimeKey {
+        key: f64::INFINITY,
+        second: f64::INFINITY,
+        finite: f64::INFINITY,
+        arg: u32::MAX,
+    };
+    #[inline]
+    fn merge(self, other: TimeKey) -> TimeKey {
+        let (low, high) = if other.key < self.key {
+            (other, self)
+        } else {
+            (self, other)
+        };
+        TimeKey {
+            key: low.key,
+            second: min_f64(low.second, high.key),
+            finite: min_f64(self.finite, other.finite),
+            arg: low.arg,
+        }
+    }
+}
+
+/// Slot `i`'s least_time key, ln(avg) + at / τ + ln(outstanding + 1), the
+/// logarithm of its cost times e^(now / τ): a key that does not change as
+/// time passes, ordered as the costs are. −∞ when avg is 0; +∞ when the
+/// replica is out of rotation.
+#[inline]
+fn time_key(i: usize, out: bool, (avg, at): (f64, SimTime), outstanding: u32) -> TimeKey {
+    if out {
+        return TimeKey::EMPTY;
+    }
+    let key = avg.ln() + at as f64 / EWMA_TAU_NS + (f64::from(outstanding) + 1.0).ln();
+    TimeKey {
+        key,
+        second: f64::INFINITY,
+        finite: if key.is_finite() { key } else { f64::INFINITY },
+        arg: i as u32,
+    }
+}
+
+/// A replica's least_time cost at `now`: its peak EWMA decayed to now, times
+/// outstanding + 1. Both the choice and the reference scan of the tests
+/// compute it here, operation for operation as the scan always has.
+#[inline]
+fn least_time_cost((avg, at): (f64, SimTime), outstanding: u32, now: SimTime) -> f64 {
+    let decayed = avg * (-((now - at) as f64) / EWMA_TAU_NS).exp();
+    decayed * f64::from(outstanding + 1)
+}
+
+/// Keys within this of now / τ, below it, mark a replica whose cost may lose
+/// precision to underflow (see [`least_time_choice`]).
+const LT_ACCURATE: f64 = 600.0;
+/// With such a replica in rotation, every key up to now / τ − this is
+/// evaluated.
+const LT_WIDE: f64 = 590.0;
+
+/// The width of the band of keys above the least whose costs are evaluated:
+/// over 100 times the keys' and the costs' rounding errors together (see
+/// [`least_time_choice`]).
+#[inline]
+fn least_time_band(z: f64) -> f64 {
+    1e-9 + 1e-13 * z
+}
+
+/// least_time's choice: of the slots `0..n`, the first in the cyclic order
+/// from `start` with the least cost among those in rotation, the cost
+/// computed by [`least_time_cost`] exactly as the scan does; `start` if
+/// every slot is out (then the scan's choice is out too, and so is every
+/// replica, so `pick_healthy` answers `None` either way). O(1) when a single
+/// replica is within the band (below): the root knows the least key, the
+/// slot that has it and the next least key; otherwise O(log n) plus
+/// O(log n) per replica whose cost is evaluated.
+///
+/// Why it is exactly the scan's choice. The scan ends on the first replica
+/// in its order with the least computed cost (`<` on costs that are never
+/// NaN is a strict total order), so it suffices that every replica whose
+/// cost is not evaluated here has a computed cost above some evaluated one.
+/// With z = now / τ the true cost is e^(key − z). Let m be the least key and
+/// write ε = 2^-53.
+/// - The key is computed with an absolute error under 4ε(800 + z) (each of
+///   ln avg ∈ [−745, 45) — avg is an RTT in ns, below 2^64 — at / τ ≤ z and
+///   ln(outstanding + 1) < 23 within an ulp, two additions).
+/// - A replica with a finite key ≥ z − 600 has a true cost of at least
+///   e^-600, avg × decay above e^-623 and an exponent −(now − at) / τ ≥
+///   −667 (as ln avg < 45): every intermediate of
+///   [`least_time_cost`] is a normal number, so its computed cost is within
+///   a relative 2·10^-13 (667·2ε for the exponent, an ulp for exp, two
+///   roundings) of the true one. Call it accurate.
+/// - A replica with avg = 0 (key −∞) costs exactly 0 (0 × a finite decay).
+/// - A replica with a finite key < z − 600 may have underflowed, but its
+///   computed cost is below e^-599: true cost below e^-600 plus at most
+///   2^64 × 2^32 × 2^-1075 of subnormal rounding.
+///
+/// So: if some finite key in rotation is < z − 600, every replica in
+/// rotation with key ≤ max(m + band, z − 590) is evaluated, and any other
+/// is accurate with a cost above e^-599 (so above the inaccurate ones'),
+/// above 0, and more than (1 + 10^-9) times the least-key replica's if that
+/// one is accurate. Else, if m = −∞, the replicas with avg = 0 all cost
+/// exactly 0 and every other one a positive normal number: the first with
+/// key −∞ in the cyclic order is the choice, found without evaluating.
+/// Else every replica is accurate and those with key ≤ m + band are
+/// evaluated: the band (at least 10^-9, and 10^-13·z) is over a hundred
+/// times the sum of both keys' and both costs' errors, so a replica above it
+/// costs more than the least-key one. In each case, when the root's next
+/// least key is above the bound (above −∞ in the second), the least-key
+/// replica is alone and is the choice without evaluating anything. Usually
+/// a single replica is in the band; it holds many only where keys tie
+/// (replicas with the same EWMA, time and load) or where replicas have not
+/// answered for over (600 + ln avg)·τ, about 100 minutes, while others are
+/// in rotation, and there the choice costs O(log n) per replica in the band
+/// (the scan's O(n) at worst, times a log factor).
+fn least_time_choice(
+    tree: &MinTree<TimeKey>,
+    ewma: &[(f64, SimTime)],
+    outstanding: &[u32],
+    start: u32,
+    n: u32,
+    now: SimTime,
+) -> u32 {
+    let (from, n) = (start as usize, n as usize);
+    let all = tree.fold(0, n);
+    if all.key == f64::INFINITY {
+        return start;
+    }
+    let z = now as f64 / EWMA_TAU_NS;
+    let bound = if all.finite < z - LT_ACCURATE {
+        (all.key + least_time_band(z)).max(z - LT_WIDE)
+    } else if all.key == f64::NEG_INFINITY {
+        if all.second > all.key {
+            return all.arg;
+        }
+        let first = tree.first_from(from, n, &|k: &TimeKey| k.key == f64::NEG_INFINITY);
+        return first.map_or(start, |i| i as u32);
+    } else {
+        all.key + least_time_band(z)
+    };
+    if all.second > bound {
+        // The band holds the least-key slot alone.
+        return all.arg;
+    }
+    let mut best = start;
+    let mut best_cost = f64::INFINITY;
+    let mut found = false;
+    tree.visit_from(from, n, &|k: &TimeKey| k.key <= bound, &mut |i| {
+        let c = least_time_cost(ewma[i], outstanding[i], now);
+        if !found || c < best_cost {
+            best = i as u32;
+            best_cost = c;
+            found = true;
+        }
+        true
+    });
+    best
 }
 
 impl Balancer {
@@ -267,6 +505,18 @@ impl Balancer {
         } else {
             Vec::new()
         };
+        let index = match cfg.algorithm {
+            Algorithm::LeastConnections => LoadIndex::Conn(MinTree::new(n, |_| conn_key(false, 0))),
+            Algorithm::LeastTime => LoadIndex::Time(MinTree::new(n, |i| time_key(i, false, (0.0, 0), 0))),
+            _ => LoadIndex::None,
+        };
+        let max_ejected = cfg
+            .outlier
+            .map_or(0, |o| max_ejected(cfg.replicas, o.max_ejection_percent));
+        let expiry = match index {
+            LoadIndex::None => BinaryHeap::new(),
+            _ => BinaryHeap::with_capacity(max_ejected as usize),
+        };
         Balancer {
             cfg: cfg.clone(),
             id,
@@ -284,11 +534,38 @@ impl Balancer {
             marked_down: 0,
             no_backend: 0,
             outlier: vec![Outlier::default(); n],
-            max_ejected: cfg
-                .outlier
-                .map_or(0, |o| max_ejected(cfg.replicas, o.max_ejection_percent)),
+            max_ejected,
             ejections: 0,
             active: cfg.active.clamp(1, cfg.replicas.max(1)),
+            index,
+            expiry,
+        }
+    }
+
+    /// Brings replica `i`'s slot in the index up to date with its state at
+    /// `now`; called wherever its outstanding count, its EWMA, its health or
+    /// its ejection changes (and by [`Balancer::expire`] when an ejection
+    /// ends). Nothing for the algorithms without an index.
+    #[inline]
+    fn refresh(&mut self, i: usize, now: SimTime) {
+        let out = self.health[i].down || self.outlier[i].until > now;
+        match &mut self.index {
+            LoadIndex::None => {}
+            LoadIndex::Conn(t) => t.set(i, conn_key(out, self.outstanding[i])),
+            LoadIndex::Time(t) => t.set(i, time_key(i, out, self.ewma[i], self.outstanding[i])),
+        }
+    }
+
+    /// Returns to the index the replicas whose ejection has ended by `now`:
+    /// an ejection ends at its time with no event, so the index learns of it
+    /// here, before a choice and before an ejection.
+    fn expire(&mut self, now: SimTime) {
+        while let Some(&Reverse((until, i))) = self.expiry.peek() {
+            if until > now {
+                break;
+            }
+            self.expiry.pop();
+            self.refresh(i as usize, now);
         }
     }
 
@@ -333,8 +610,19 @@ impl Balancer {
         st.ejections = st.ejections.saturating_add(1);
         st.until = now.saturating_add(ejection_time(&o, st.ejections));
         st.errors = 0;
+        let until = st.until;
         if now >= warm {
             self.ejections += 1;
+        }
+        if !matches!(self.index, LoadIndex::None) {
+            // Emptying the ended ejections first leaves one entry per
+            // replica ejected now, fewer than max_ejected before this push
+            // (the cap above): the heap never outgrows its capacity.
+            self.expire(now);
+            if until > now {
+                self.expiry.push(Reverse((until, replica as u32)));
+            }
+            self.refresh(replica, now);
         }
     }
 
@@ -389,6 +677,7 @@ impl Balancer {
             return;
         }
         st.answered = true;
+        let was_down = st.down;
         if ok {
             st.oks += 1;
             st.fails = 0;
@@ -405,6 +694,43 @@ impl Balancer {
                 }
             }
         }
+        if st.down != was_down {
+            self.refresh(replica as usize, now);
+        }
+    }
+
+    /// The service reports `n` replicas serving (slots `0..n`). The index
+    /// needs nothing: the choice looks at slots `0..active` only.
+    fn members(&mut self, n: u32) {
+        self.active = n.clamp(1, self.cfg.replicas.max(1));
+    }
+
+    /// A request is forwarded to `replica`.
+    fn forwarded(&mut self, replica: u32, now: SimTime) {
+        self.outstanding[replica as usize] += 1;
+        self.sent[replica as usize] += 1;
+        self.refresh(replica as usize, now);
+    }
+
+    /// `replica` answers a request forwarded to it at `sent`.
+    fn answered(
+        &mut self,
+        replica: usize,
+        outcome: super::Outcome,
+        sent: SimTime,
+        now: SimTime,
+        warm: SimTime,
+    ) {
+        self.outstanding[replica] = self.outstanding[replica].saturating_sub(1);
+        self.observe(replica, outcome, now, warm);
+        if self.cfg.algorithm == Algorithm::LeastTime {
+            let rtt = (now - sent) as f64;
+            let (avg, at) = self.ewma[replica];
+            let w = (-((now - at) as f64) / EWMA_TAU_NS).exp();
+            let next = avg * w + rtt * (1.0 - w);
+            self.ewma[replica] = (if rtt > next { rtt } else { next }, now);
+        }
+        self.refresh(replica, now);
     }
 
     fn pick(&mut self, key: u64, identity: u64, now: SimTime) -> u32 {
@@ -449,22 +775,15 @@ impl Balancer {
                 best as u32
             }
             Algorithm::LeastConnections => {
-                // An out replica answers nothing, so it looks idle: the scan
-                // skips it, or its successor would inherit all it attracts.
+                // An out replica answers nothing, so it looks idle: the
+                // choice passes it over, or its successor would inherit all
+                // it attracts.
+                self.expire(now);
                 let start = self.next_rr();
-                let mut best = start;
-                let mut best_out = self.out(start, now);
-                for k in 1..n {
-                    let i = (start + k) % n;
-                    let out = self.out(i, now);
-                    if (best_out && !out)
-                        || (out == best_out && self.outstanding[i as usize] < self.outstanding[best as usize])
-                    {
-                        best = i;
-                        best_out = out;
-                    }
+                match &self.index {
+                    LoadIndex::Conn(t) => least_connections_choice(t, start, n),
+                    _ => unreachable!("least_connections has its index"),
                 }
-                best
             }
             Algorithm::PowerOfTwo => {
                 let d = self.cfg.choices.min(n);
@@ -509,6 +828,45 @@ impl Balancer {
                 }
             }
             Algorithm::LeastTime => {
+                self.expire(now);
+                let start = self.next_rr();
+                match &self.index {
+                    LoadIndex::Time(t) => least_time_choice(t, &self.ewma, &self.outstanding, start, n, now),
+                    _ => unreachable!("least_time has its index"),
+                }
+            }
+        }
+    }
+}
+
+/// The scans that least_connections and least_time used before their
+/// index, kept as the reference the tests hold the index to.
+#[cfg(test)]
+impl Balancer {
+    /// `pick` with the scans.
+    fn pick_scan(&mut self, now: SimTime) -> u32 {
+        let n = self.active;
+        if n == 1 {
+            return 0;
+        }
+        match self.cfg.algorithm {
+            Algorithm::LeastConnections => {
+                let start = self.next_rr();
+                let mut best = start;
+                let mut best_out = self.out(start, now);
+                for k in 1..n {
+                    let i = (start + k) % n;
+                    let out = self.out(i, now);
+                    if (best_out && !out)
+                        || (out == best_out && self.outstanding[i as usize] < self.outstanding[best as usize])
+                    {
+                        best = i;
+                        best_out = out;
+                    }
+                }
+                best
+            }
+            Algorithm::LeastTime => {
                 let start = self.next_rr();
                 let cost = |s: &Self, i: u32| {
                     let (avg, at) = s.ewma[i as usize];
@@ -530,7 +888,18 @@ impl Balancer {
                 }
                 best
             }
+            a => panic!("no scan for {a:?}"),
         }
+    }
+
+    /// `pick_healthy` with the scans.
+    fn pick_healthy_scan(&mut self, now: SimTime) -> Option<u32> {
+        let r = self.pick_scan(now);
+        if !self.out(r, now) {
+            return Some(r);
+        }
+        let n = self.cfg.replicas;
+        (1..n).map(|k| (r + k) % n).find(|&i| !self.out(i, now))
     }
 }
 
@@ -546,7 +915,7 @@ impl Component for Balancer {
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         match msg {
-            Msg::Members(n) => self.active = n.clamp(1, self.cfg.replicas.max(1)),
+            Msg::Members(n) => self.members(n),
             Msg::Request(req) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
                 let tmpl = Request::child_of(req, r, self.id, now);
@@ -563,8 +932,7 @@ impl Component for Balancer {
                     tag: replica,
                     ..tmpl
                 });
-                self.outstanding[replica as usize] += 1;
-                self.sent[replica as usize] += 1;
+                self.forwarded(replica, now);
                 ctx.reqs.path_group(req, now);
                 ctx.send(&mut self.net, self.cfg.backend, Msg::Request(child));
             }
@@ -578,15 +946,7 @@ impl Component for Balancer {
                 if let Some(p) = ctx.reqs.get_mut(parent) {
                     p.version = version;
                 }
-                self.outstanding[replica] = self.outstanding[replica].saturating_sub(1);
-                self.observe(replica, outcome, now, ctx.warmup);
-                if self.cfg.algorithm == Algorithm::LeastTime {
-                    let rtt = (now - sent) as f64;
-                    let (avg, at) = self.ewma[replica];
-                    let w = (-((now - at) as f64) / EWMA_TAU_NS).exp();
-                    let next = avg * w + rtt * (1.0 - w);
-                    self.ewma[replica] = (if rtt > next { rtt } else { next }, now);
-                }
+                self.answered(replica, outcome, sent, now, ctx.warmup);
                 ctx.respond(&mut self.net, parent, outcome);
             }
             Msg::ProbeReply { replica, seq } => self.probe_result(replica, seq, true, now, ctx.warmup),
@@ -712,6 +1072,254 @@ mod timer_codes {
             );
             // The round is kept whole, even where the code drops its top bits.
             assert_eq!(BalancerTimer::decode(t.encode()), Some(t));
+        }
+    }
+}
+
+/// The index's choices against the scans', over random sequences of what
+/// changes them.
+#[cfg(test)]
+mod index_matches_scan {
+    use super::*;
+    use crate::model::Outcome;
+
+    const S: SimTime = NS_PER_S;
+
+    fn balancer(algorithm: Algorithm, n: u32, seed: u64) -> Balancer {
+        let cfg = BalancerCfg {
+            name: "lb".into(),
+            algorithm,
+            backend: 0,
+            replicas: n,
+            active: n,
+            choices: 2,
+            weights: vec![1.0; n as usize],
+            vnodes: 1,
+            identities: 1,
+            health: Some(HealthCfg {
+                interval: S,
+                timeout: S,
+                unhealthy_after: 1,
+                healthy_after: 1,
+            }),
+            outlier: Some(OutlierCfg {
+                consecutive_errors: 2,
+                base_ejection_time: S / 2,
+                max_ejection_time: 3 * S,
+                max_ejection_percent: 40.0,
+            }),
+        };
+        Balancer::new(&cfg, 0, seed)
+    }
+
+    /// Every slot of the index as its replica's state says at `now`, once
+    /// the ejections ended by then are applied (as before every choice that
+    /// uses the index; with one replica serving there is no choice).
+    fn check_index(b: &mut Balancer, now: SimTime) {
+        b.expire(now);
+        for i in 0..b.cfg.replicas as usize {
+            let out = b.health[i].down || b.outlier[i].until > now;
+            match &b.index {
+                LoadIndex::Conn(t) => assert_eq!(t.leaf(i), conn_key(out, b.outstanding[i]), "slot {i}"),
+                LoadIndex::Time(t) => {
+                    assert_eq!(
+                        t.leaf(i),
+                        time_key(i, out, b.ewma[i], b.outstanding[i]),
+                        "slot {i}"
+                    )
+                }
+                LoadIndex::None => panic!("no index"),
+            }
+        }
+    }
+
+    /// The index's choice and the scan's from the same state: they must be
+    /// the same replica (and advance the rotation alike).
+    fn compare(b: &mut Balancer, now: SimTime, ctx: &str) -> Option<u32> {
+        let rr = b.rr;
+        let scan_raw = b.pick_scan(now);
+        b.rr = rr;
+        let scan = b.pick_healthy_scan(now);
+        let rr_after = b.rr;
+        b.rr = rr;
+        let raw = b.pick(0, 0, now);
+        assert_eq!(b.rr, rr_after, "{ctx}: rotation");
+        // With every replica out, least_time's index answers its start
+        // without costing the out ones: pick_healthy still finds none.
+        let any_in = (0..b.active).any(|i| !b.out(i, now));
+        if b.cfg.algorithm == Algorithm::LeastConnections || any_in {
+            assert_eq!(raw, scan_raw, "{ctx}: pick");
+        } else {
+            assert!(b.out(raw, now), "{ctx}: an out replica");
+        }
+        b.rr = rr;
+        let got = b.pick_healthy(0, 0, now);
+        assert_eq!(got, scan, "{ctx}: pick_healthy");
+        assert_eq!(b.rr, rr_after, "{ctx}: rotation");
+        check_index(b, now);
+        got
+    }
+
+    /// `steps` random operations on a balancer over `n` replicas, comparing
+    /// the choices at every request.
+    fn run(algorithm: Algorithm, n: u32, seed: u64, steps: usize) {
+        let mut b = balancer(algorithm, n, seed);
+        let mut r = rng::stream(seed, &format!("test/{algorithm:?}/{n}"));
+        let mut now: SimTime = 0;
+        let mut inflight: Vec<(u32, SimTime)> = Vec::new();
+        let lt = algorithm == Algorithm::LeastTime;
+        let mut picks = 0;
+        for step in 0..steps {
+            let ctx = format!("{algorithm:?} n={n} seed={seed} step={step} now={now}");
+            match r.random_range(0..100u32) {
+                0..40 => {
+                    picks += 1;
+                    if let Some(rep) = compare(&mut b, now, &ctx) {
+                        b.forwarded(rep, now);
+                        inflight.push((rep, now));
+                    }
+                }
+                40..65 => {
+                    if !inflight.is_empty() {
+                        let k = r.random_range(0..inflight.len());
+                        let (rep, sent) = inflight.swap_remove(k);
+                        let outcome = if r.random_range(0..10u32) < 4 {
+                            Outcome::Failed
+                        } else {
+                            Outcome::Ok
+                        };
+                        b.answered(rep as usize, outcome, sent, now, 0);
+                    }
+                }
+                65..67 => {
+                    // An answer from a replica with nothing outstanding
+                    // (saturates), or a failure from any replica.
+                    let rep = r.random_range(0..n) as usize;
+                    b.answered(rep, Outcome::Failed, now, now, 0);
+                }
+                67..80 => {
+                    now += match r.random_range(0..20u32) {
+                        0 => 0,
+                        1 => 1,
+                        2..10 => r.random_range(1..1_000_000u64),
+                        10..18 => r.random_range(1..3 * S),
+                        18 => r.random_range(1..30 * S),
+                        // Hours: EWMAs decay past underflow.
+                        _ => r.random_range(5_000 * S..12_000 * S),
+                    }
+                }
+                80..85 => {
+                    let rep = r.random_range(0..n);
+                    let ok = r.random_range(0..3u32) > 0;
+                    let st = &mut b.health[rep as usize];
+                    st.seq = st.seq.wrapping_add(1);
+                    st.answered = false;
+                    let seq = st.seq;
+                    b.probe_result(rep, seq, ok, now, 0);
+                }
+                85..89 => {
+                    let m = if r.random_range(0..4u32) == 0 {
+                        n
+                    } else {
+                        r.random_range(1..=n)
+                    };
+                    b.members(m);
+                }
+                89..97 if lt => {
+                    // Coarse EWMAs: exact ties, near ties (3000 × 1 against
+                    // 1000 × 3), zeros, tiny averages and stale times.
+                    let rep = r.random_range(0..n) as usize;
+                    let avg = [0.0, 0.0, 1e3, 2e3, 3e3, 1e6, 1.5e6, 3e6, 1e-300, 5e-324]
+                        [r.random_range(0..10usize)];
+                    let age = [0, 0, 0, S, 7 * S, 1_000 * S, 6_000 * S, 7_500 * S][r.random_range(0..8usize)];
+                    b.ewma[rep] = (avg, now.saturating_sub(age));
+                    b.refresh(rep, now);
+                }
+                89..97 => {
+                    // Coarse loads: many ties.
+                    let rep = r.random_range(0..n) as usize;
+                    b.outstanding[rep] = r.random_range(0..3u32);
+                    b.refresh(rep, now);
+                }
+                _ => {
+                    let rep = r.random_range(0..n) as usize;
+                    b.outstanding[rep] = r.random_range(0..4u32);
+                    b.refresh(rep, now);
+                }
+            }
+        }
+        assert!(picks > steps / 4);
+    }
+
+    fn sizes(algorithm: Algorithm) {
+        for n in [1u32, 2, 3, 7, 64, 1000] {
+            let (seeds, steps) = if n >= 1000 { (2, 3_000) } else { (6, 4_000) };
+            for seed in 0..seeds {
+                run(algorithm, n, seed, steps);
+            }
+        }
+    }
+
+    #[test]
+    fn least_connections_index_chooses_as_the_scan() {
+        sizes(Algorithm::LeastConnections);
+    }
+
+    #[test]
+    fn least_time_index_chooses_as_the_scan() {
+        sizes(Algorithm::LeastTime);
+    }
+
+    #[test]
+    fn least_time_index_chooses_as_the_scan_with_all_averages_zero() {
+        for n in [2u32, 3, 7, 64, 1000] {
+            let mut b = balancer(Algorithm::LeastTime, n, 1);
+            for k in 0..3 * n as u64 {
+                let now = k * 1000;
+                let rep = compare(&mut b, now, "zero").unwrap();
+                b.forwarded(rep, now);
+                if k % 5 == 4 {
+                    b.members(1 + (k as u32 * 7) % n);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn least_time_index_chooses_as_the_scan_among_near_ties_and_underflow() {
+        let n = 64u32;
+        let mut b = balancer(Algorithm::LeastTime, n, 2);
+        let mut now = 20_000 * S;
+        // avg × (outstanding + 1) equal in exact arithmetic, at the same
+        // time: the computed costs may differ in the last bit.
+        for i in 0..n as usize {
+            let o = (i % 4) as u32;
+            b.ewma[i] = (3e3 * 12.0 / f64::from(o + 1), now - (i as u64 % 3) * S);
+            b.outstanding[i] = o;
+            b.refresh(i, now);
+        }
+        for k in 0..200 {
+            compare(&mut b, now, "near ties");
+            now += 1 + k % 7;
+        }
+        // Some replicas stale for two to three hours, their costs
+        // underflowing to subnormals and to zero, others fresh.
+        for i in 0..n as usize {
+            let age = match i % 4 {
+                0 => 0,
+                1 => 7_100 * S + i as u64 * S,
+                2 => 7_440 * S + i as u64 * S,
+                _ => 9_000 * S,
+            };
+            b.ewma[i] = (1e6 + i as f64, now - age);
+            b.refresh(i, now);
+        }
+        for k in 0..400 {
+            let rep = compare(&mut b, now, "underflow").unwrap();
+            if k % 2 == 0 {
+                b.forwarded(rep, now);
+            }
+            now += 3 * S;
         }
     }
 }
