@@ -348,20 +348,17 @@ impl Client {
     fn settle(&mut self, req: ReqRef, end: End, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get(req) else { return };
-        if end == End::Answer(Outcome::Ok) && r.born >= ctx.warmup {
+        let (born, user, parent, flags) = (r.born, r.tag, r.parent, r.flags);
+        if end == End::Answer(Outcome::Ok) && born >= ctx.warmup {
             // Where its time went (the same requests as the latency).
-            let lat = now - r.born;
+            let lat = now - born;
             ctx.breakdown.record(ctx.reqs.path_segs(req), lat);
         }
-        let Some(r) = ctx.reqs.get_mut(req) else { return };
-        let (born, user) = (r.born, r.tag);
-        if end == End::TimedOut
-            && r.parent == ReqRef::NONE
-            && !self.cfg.policy.guarded()
-            && r.flags & LOST == 0
-        {
+        if end == End::TimedOut && parent == ReqRef::NONE && !self.cfg.policy.guarded() && flags & LOST == 0 {
             // Unguarded: the record travels on; its late answer frees it.
-            r.abandoned = true;
+            if let Some(r) = ctx.reqs.get_mut(req) {
+                r.abandoned = true;
+            }
         } else {
             ctx.reqs.free(req);
         }
