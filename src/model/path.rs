@@ -360,8 +360,30 @@ impl Breakdown {
     }
 
     /// A successful request of latency `latency` ns with path `segs`.
+    #[inline]
     pub fn record(&mut self, segs: &[Seg], latency: u64) {
         self.n += 1;
+        let covered = match segs {
+            // The common paths: nothing, or one component (no repeat to merge).
+            [] => 0,
+            [s] => {
+                self.add(s.comp, [s.net, s.queue, s.service, s.down]);
+                s.net + s.queue + s.service
+            }
+            _ => self.record_path(segs),
+        };
+        let other = i128::from(latency) - i128::from(covered);
+        self.other_sum += other;
+        if other > 0 {
+            self.other
+                .get_or_insert_with(|| Box::new(Histogram::new()))
+                .record(other as u64);
+        }
+    }
+
+    /// [`Breakdown::record`]'s tiers for a path of several segments: what
+    /// network, queue and service cover.
+    fn record_path(&mut self, segs: &[Seg]) -> u64 {
         let mut covered: u64 = 0;
         for (i, s) in segs.iter().enumerate() {
             covered += s.net + s.queue + s.service;
@@ -377,25 +399,25 @@ impl Breakdown {
                 v[2] += e.service;
                 v[3] += e.down;
             }
-            let Some(slot) = self.tiers.get_mut(s.comp as usize) else {
-                continue;
-            };
-            let tier = slot.get_or_insert_with(Box::default);
-            for (k, &x) in v.iter().enumerate() {
-                if x > 0 {
-                    tier.sums[k] += u128::from(x);
-                    tier.hists[k]
-                        .get_or_insert_with(|| Box::new(Histogram::new()))
-                        .record(x);
-                }
-            }
+            self.add(s.comp, v);
         }
-        let other = i128::from(latency) - i128::from(covered);
-        self.other_sum += other;
-        if other > 0 {
-            self.other
-                .get_or_insert_with(|| Box::new(Histogram::new()))
-                .record(other as u64);
+        covered
+    }
+
+    /// Component `comp`'s categories on one request's path.
+    #[inline]
+    fn add(&mut self, comp: u32, v: [u64; 4]) {
+        let Some(slot) = self.tiers.get_mut(comp as usize) else {
+            return;
+        };
+        let tier = slot.get_or_insert_with(Box::default);
+        for (k, &x) in v.iter().enumerate() {
+            if x > 0 {
+                tier.sums[k] += u128::from(x);
+                tier.hists[k]
+                    .get_or_insert_with(|| Box::new(Histogram::new()))
+                    .record(x);
+            }
         }
     }
 
