@@ -345,6 +345,7 @@ impl Client {
 
     /// The request `req` has its outcome: count it, free it unless an
     /// answer is still to come, and let a closed-loop user think.
+    #[inline(always)]
     fn settle(&mut self, req: ReqRef, end: End, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get(req) else { return };
@@ -403,6 +404,7 @@ impl Client {
         self.think_then_send(user, ctx);
     }
 
+    #[inline]
     fn think_then_send(&mut self, user: u32, ctx: &mut Ctx) {
         if ctx.draining {
             return;
@@ -415,7 +417,7 @@ impl Client {
 }
 
 /// A key drawn from a popularity (zipf ranks start at key 0, the most popular).
-#[inline]
+#[inline(always)]
 fn draw_key(keys: &KeysCfg, zipf: Option<&Zipf<f64>>, rng: &mut Rng) -> u64 {
     match keys {
         KeysCfg::Single => 0,
