@@ -450,7 +450,7 @@ impl Service {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn demand(&mut self, op: Op, ri: usize, login: bool, items: u16) -> f64 {
         let s = match op {
             Op::Read => &self.cfg.read_time,
@@ -490,6 +490,7 @@ impl Service {
 
     /// Count service time `work` given to hop `req`: wasted when nobody up
     /// its chain still waits for it (a caller timed out or failed).
+    #[inline]
     fn account_work(&mut self, req: ReqRef, ctx: &Ctx) {
         if ctx.now() < self.started {
             return;
@@ -597,7 +598,7 @@ impl Service {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn admit(&mut self, ri: usize, req: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
         let rep = &mut self.reps[ri];
@@ -617,7 +618,7 @@ impl Service {
         ctx.respond(&mut self.net, req, Outcome::Rejected);
     }
 
-    #[inline]
+    #[inline(always)]
     fn start(&mut self, ri: usize, req: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
         let rep = &mut self.reps[ri];
@@ -766,6 +767,7 @@ impl Service {
         }
     }
 
+    #[inline(always)]
     fn finish(&mut self, req: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get_mut(req) else { return };

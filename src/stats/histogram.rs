@@ -115,7 +115,7 @@ impl Histogram {
     }
 
     /// Records one latency sample in nanoseconds. Never allocates, never panics.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, ns: u64) {
         // As HdrHistogram's `saturating_record`: out-of-range values (> 10^15 ns) count in the
         // top counter.
