@@ -113,7 +113,7 @@ impl Sampler {
     /// is >= 0 at least half of all draws are accepted, so this takes fewer
     /// than two normal draws on average. It does mean the number of values
     /// taken from `rng` varies between calls.
-    #[inline]
+    #[inline(always)]
     pub fn sample_f64<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match &self.shape {
             Shape::Constant(ns) => *ns as f64,

@@ -345,23 +345,21 @@ impl Client {
 
     /// The request `req` has its outcome: count it, free it unless an
     /// answer is still to come, and let a closed-loop user think.
+    #[inline(always)]
     fn settle(&mut self, req: ReqRef, end: End, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get(req) else { return };
-        if end == End::Answer(Outcome::Ok) && r.born >= ctx.warmup {
+        let (born, user, parent, flags) = (r.born, r.tag, r.parent, r.flags);
+        if end == End::Answer(Outcome::Ok) && born >= ctx.warmup {
             // Where its time went (the same requests as the latency).
-            let lat = now - r.born;
+            let lat = now - born;
             ctx.breakdown.record(ctx.reqs.path_segs(req), lat);
         }
-        let Some(r) = ctx.reqs.get_mut(req) else { return };
-        let (born, user) = (r.born, r.tag);
-        if end == End::TimedOut
-            && r.parent == ReqRef::NONE
-            && !self.cfg.policy.guarded()
-            && r.flags & LOST == 0
-        {
+        if end == End::TimedOut && parent == ReqRef::NONE && !self.cfg.policy.guarded() && flags & LOST == 0 {
             // Unguarded: the record travels on; its late answer frees it.
-            r.abandoned = true;
+            if let Some(r) = ctx.reqs.get_mut(req) {
+                r.abandoned = true;
+            }
         } else {
             ctx.reqs.free(req);
         }
@@ -406,6 +404,7 @@ impl Client {
         self.think_then_send(user, ctx);
     }
 
+    #[inline]
     fn think_then_send(&mut self, user: u32, ctx: &mut Ctx) {
         if ctx.draining {
             return;
@@ -418,7 +417,7 @@ impl Client {
 }
 
 /// A key drawn from a popularity (zipf ranks start at key 0, the most popular).
-#[inline]
+#[inline(always)]
 fn draw_key(keys: &KeysCfg, zipf: Option<&Zipf<f64>>, rng: &mut Rng) -> u64 {
     match keys {
         KeysCfg::Single => 0,

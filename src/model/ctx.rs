@@ -113,7 +113,7 @@ impl Ctx {
 
     /// Send `msg` to `to` across the network; the sender's stream draws the
     /// latency, so another component's traffic never shifts its numbers.
-    #[inline]
+    #[inline(always)]
     pub fn send(&mut self, rng: &mut Rng, to: u32, msg: Msg) {
         if !self.net.simple {
             return self.send_far(rng, to, msg);

@@ -238,7 +238,7 @@ impl Arena {
     /// segments under it join the path of `parent` (the hop it was made
     /// for; a batch names each message's), replacing what `parent`'s open
     /// group held. Without a parent (a client's request) they stay with it.
-    #[inline]
+    #[inline(always)]
     pub fn path_answered(&mut self, child: ReqRef, parent: ReqRef, now: u64) {
         let ci = child.idx as usize;
         let Some(own) = self
@@ -334,6 +334,19 @@ struct Tier {
     hists: [Option<Box<Histogram>>; 4],
 }
 
+impl Tier {
+    /// A request's `x` ns in category `k`.
+    #[inline(always)]
+    fn add(&mut self, k: usize, x: u64) {
+        if x > 0 {
+            self.sums[k] += u128::from(x);
+            self.hists[k]
+                .get_or_insert_with(|| Box::new(Histogram::new()))
+                .record(x);
+        }
+    }
+}
+
 /// Per-component totals of the critical paths of successful requests
 /// (those counted in `latency.mean_ms`), and what they leave over.
 pub struct Breakdown {
@@ -360,8 +373,30 @@ impl Breakdown {
     }
 
     /// A successful request of latency `latency` ns with path `segs`.
+    #[inline]
     pub fn record(&mut self, segs: &[Seg], latency: u64) {
         self.n += 1;
+        let covered = match segs {
+            // The common paths: nothing, or one component (no repeat to merge).
+            [] => 0,
+            [s] => {
+                self.add(s.comp, [s.net, s.queue, s.service, s.down]);
+                s.net + s.queue + s.service
+            }
+            _ => self.record_path(segs),
+        };
+        let other = i128::from(latency) - i128::from(covered);
+        self.other_sum += other;
+        if other > 0 {
+            self.other
+                .get_or_insert_with(|| Box::new(Histogram::new()))
+                .record(other as u64);
+        }
+    }
+
+    /// [`Breakdown::record`]'s tiers for a path of several segments: what
+    /// network, queue and service cover.
+    fn record_path(&mut self, segs: &[Seg]) -> u64 {
         let mut covered: u64 = 0;
         for (i, s) in segs.iter().enumerate() {
             covered += s.net + s.queue + s.service;
@@ -377,26 +412,23 @@ impl Breakdown {
                 v[2] += e.service;
                 v[3] += e.down;
             }
-            let Some(slot) = self.tiers.get_mut(s.comp as usize) else {
-                continue;
-            };
-            let tier = slot.get_or_insert_with(Box::default);
-            for (k, &x) in v.iter().enumerate() {
-                if x > 0 {
-                    tier.sums[k] += u128::from(x);
-                    tier.hists[k]
-                        .get_or_insert_with(|| Box::new(Histogram::new()))
-                        .record(x);
-                }
-            }
+            self.add(s.comp, v);
         }
-        let other = i128::from(latency) - i128::from(covered);
-        self.other_sum += other;
-        if other > 0 {
-            self.other
-                .get_or_insert_with(|| Box::new(Histogram::new()))
-                .record(other as u64);
-        }
+        covered
+    }
+
+    /// Component `comp`'s categories on one request's path.
+    #[inline]
+    fn add(&mut self, comp: u32, v: [u64; 4]) {
+        let Some(slot) = self.tiers.get_mut(comp as usize) else {
+            return;
+        };
+        let tier = slot.get_or_insert_with(Box::default);
+        // Unrolled: most categories are 0 for most components.
+        tier.add(0, v[0]);
+        tier.add(1, v[1]);
+        tier.add(2, v[2]);
+        tier.add(3, v[3]);
     }
 
     /// The `breakdown.*` metrics, naming component `id` by `names[id]`.

@@ -226,7 +226,7 @@ impl Arena {
     }
 
     /// A new record, copied from `init` except for its generation.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, init: Request) -> ReqRef {
         self.live += 1;
         if let Some(idx) = self.free.pop() {
@@ -269,7 +269,7 @@ impl Arena {
     }
 
     /// Free the record; later uses of `r` see `None`.
-    #[inline]
+    #[inline(always)]
     pub fn free(&mut self, r: ReqRef) {
         if let Some(s) = self.get_mut(r) {
             s.generation = s.generation.wrapping_add(1);

@@ -450,7 +450,7 @@ impl Service {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn demand(&mut self, op: Op, ri: usize, login: bool, items: u16) -> f64 {
         let s = match op {
             Op::Read => &self.cfg.read_time,
@@ -490,6 +490,7 @@ impl Service {
 
     /// Count service time `work` given to hop `req`: wasted when nobody up
     /// its chain still waits for it (a caller timed out or failed).
+    #[inline]
     fn account_work(&mut self, req: ReqRef, ctx: &Ctx) {
         if ctx.now() < self.started {
             return;
@@ -538,7 +539,7 @@ impl Service {
         r.arrived = now;
         r.step = 0;
         r.pending = 0;
-        let (op, items) = (r.op, r.items);
+        let (op, items, flags) = (r.op, r.items, r.flags);
         let ri = ri as usize;
         self.arrivals += 1;
         let cores = self.cfg.cores;
@@ -553,10 +554,12 @@ impl Service {
         if rep.in_system >= self.cfg.max_concurrency {
             return self.reject(req, ctx);
         }
-        if !self.owner.is_empty() {
+        let login = if self.owner.is_empty() {
+            flags & LOGIN != 0
+        } else {
             self.session(req, ri, now, ctx);
-        }
-        let login = ctx.reqs.get(req).is_some_and(|r| r.flags & LOGIN != 0);
+            ctx.reqs.get(req).is_some_and(|r| r.flags & LOGIN != 0)
+        };
         let rep = &mut self.reps[ri];
         match self.cfg.discipline {
             Discipline::Fifo => {
@@ -595,7 +598,7 @@ impl Service {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn admit(&mut self, ri: usize, req: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
         let rep = &mut self.reps[ri];
@@ -615,6 +618,7 @@ impl Service {
         ctx.respond(&mut self.net, req, Outcome::Rejected);
     }
 
+    #[inline(always)]
     fn start(&mut self, ri: usize, req: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
         let rep = &mut self.reps[ri];
@@ -623,17 +627,16 @@ impl Service {
             rep.busy_tw.add(now, 1);
         }
         self.busy.add(now, 1);
-        let Some(r) = ctx.reqs.get(req) else { return };
+        let Some(r) = ctx.reqs.get_mut(req) else { return };
         let (op, login, items, wait) = (r.op, r.flags & LOGIN != 0, r.items, now - r.arrived);
         self.wait_sum += wait as f64;
         self.wait_n += 1;
-        ctx.reqs.path_queued(req, wait);
         let d = self.demand(op, ri, login, items);
         // d ≥ 0, so adding ½ and truncating rounds to nearest (cheaper than round()).
         let d = (d + 0.5) as u64;
-        if let Some(r) = ctx.reqs.get_mut(req) {
-            r.work = d;
-        }
+        // One lookup for both: `demand` draws from the service's own streams only.
+        r.work = d;
+        ctx.reqs.path_queued(req, wait);
         ctx.sched.after(d, self.id, Msg::Done(req));
     }
 
@@ -656,6 +659,10 @@ impl Service {
             self.start(ri, next, ctx);
         }
         self.account_work(req, ctx);
+        if self.cfg.calls.is_empty() {
+            // No calls to make: answer now (what `continue_calls` would do).
+            return self.finish(req, Outcome::Ok, ctx);
+        }
         self.continue_calls(req, ctx);
     }
 
@@ -760,6 +767,7 @@ impl Service {
         }
     }
 
+    #[inline(always)]
     fn finish(&mut self, req: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get_mut(req) else { return };
@@ -767,7 +775,7 @@ impl Service {
             return;
         }
         r.step = FINISHED;
-        let (ri, arrived, pos) = (r.replica as usize, r.arrived, r.pos as usize);
+        let (ri, arrived, pos, reply_to) = (r.replica as usize, r.arrived, r.pos as usize, r.reply_to);
         let rep = &mut self.reps[ri];
         if rep.held.get(pos) == Some(&req) {
             rep.held.swap_remove(pos);
@@ -793,7 +801,8 @@ impl Service {
         } else {
             self.failed += 1;
         }
-        ctx.respond(&mut self.net, req, outcome);
+        // `ctx.respond` without looking the record up again.
+        ctx.send(&mut self.net, reply_to, Msg::Response(req, outcome));
         if drained {
             self.reps[ri].life = Life::Off;
             self.refresh(ctx);

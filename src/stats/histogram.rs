@@ -22,17 +22,63 @@ const HIST_SIGFIG: u8 = 3;
 /// while the exact mean and max still see the real value. A recorded 0 is counted as 0 (see
 /// `HIST_LOW_NS`).
 ///
+/// Recording is the hot path (several samples per simulated request), so the counters are kept
+/// here in HdrHistogram's own layout for these bounds (see [`index`]) and a sample is one index
+/// computation and an increment; the reading methods (quantiles, the CDF) hand the counts to an
+/// `hdrhistogram::Histogram` built for the read ([`Histogram::hdr`]), so every reported value is
+/// HdrHistogram's, exactly as if it had recorded the samples itself.
+///
 /// Memory is fixed at creation (about 330 KiB of counters for this range and precision) and
-/// never grows: the underlying histogram is created with fixed bounds and auto-resize off.
+/// never grows.
 #[derive(Clone, Debug)]
 pub struct Histogram {
-    h: hdrhistogram::Histogram<u64>,
+    /// HdrHistogram's counters for these bounds, index for index.
+    counts: Vec<u64>,
+    /// Samples recorded.
+    total: u64,
     /// Exact sum of the recorded values; u128 cannot overflow for fewer than 2^64 samples.
     sum: u128,
     /// Exact smallest recorded value (`u64::MAX` while empty).
     min: u64,
     /// Exact largest recorded value (0 while empty).
     max: u64,
+}
+
+/// HdrHistogram's layout for 1 ns .. 10^15 ns at 3 significant digits: 2,048 sub-buckets
+/// (2^11, the first power of two ≥ 2·10^3), of which every bucket but the first uses the upper
+/// half (1,024), unit magnitude 0 (the lowest value is 1), and 40 buckets to cover 10^15, so
+/// (40 + 1) · 1,024 counters. A unit test checks all of it against the crate.
+const SUB_HALF_MAG: u32 = 10;
+const SUB_HALF: u64 = 1 << SUB_HALF_MAG;
+const SUB_MASK: u64 = (1 << (SUB_HALF_MAG + 1)) - 1;
+const LEADING_ZERO_BASE: u32 = 64 - (SUB_HALF_MAG + 1);
+const BUCKETS: usize = 40;
+const COUNTS: usize = (BUCKETS + 1) << SUB_HALF_MAG;
+/// Where a value too large for the counters goes: the highest trackable value's counter.
+const SATURATED: usize = raw_index(HIST_HIGH_NS);
+
+/// HdrHistogram's counter index of `v` (its `index_for`), unchecked.
+#[inline(always)]
+const fn raw_index(v: u64) -> usize {
+    let bucket = LEADING_ZERO_BASE - (v | SUB_MASK).leading_zeros();
+    let sub = v >> bucket;
+    // ((bucket + 1) << half_mag) + sub − half, with sub ≥ half past bucket 0.
+    ((bucket as usize) << SUB_HALF_MAG) + sub as usize
+}
+
+/// The counter of `v`, values beyond the counters saturating into the top one, as
+/// HdrHistogram's `saturating_record` does.
+#[inline(always)]
+fn index(v: u64) -> usize {
+    let i = raw_index(v);
+    if i < COUNTS { i } else { SATURATED }
+}
+
+/// The lowest value counted at index `i` (HdrHistogram's `value_for`).
+fn value_at_index(i: usize) -> u64 {
+    let bucket = (i >> SUB_HALF_MAG) as i64 - 1;
+    let sub = (i as u64 & (SUB_HALF - 1)) + SUB_HALF;
+    if bucket < 0 { sub - SUB_HALF } else { sub << bucket }
 }
 
 impl Default for Histogram {
@@ -44,24 +90,38 @@ impl Default for Histogram {
 impl Histogram {
     /// Creates an empty histogram covering 1 ns .. 10^15 ns at 3 significant digits.
     pub fn new() -> Self {
-        // `new_with_bounds` leaves auto-resize off, so `record` never allocates.
-        let h = hdrhistogram::Histogram::new_with_bounds(HIST_LOW_NS, HIST_HIGH_NS, HIST_SIGFIG)
-            .expect("constant histogram bounds are valid");
         Histogram {
-            h,
+            counts: vec![0; COUNTS],
+            total: 0,
             sum: 0,
             min: u64::MAX,
             max: 0,
         }
     }
 
+    /// An `hdrhistogram::Histogram` holding exactly these counts (for the reading methods).
+    fn hdr(&self) -> hdrhistogram::Histogram<u64> {
+        // `new_with_bounds` leaves auto-resize off: the counts fit, as the layout is the same.
+        let mut h = hdrhistogram::Histogram::new_with_bounds(HIST_LOW_NS, HIST_HIGH_NS, HIST_SIGFIG)
+            .expect("constant histogram bounds are valid");
+        debug_assert_eq!(h.distinct_values(), COUNTS);
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                h.record_n(value_at_index(i), c)
+                    .expect("a counter's own value is in range");
+            }
+        }
+        h
+    }
+
     /// Records one latency sample in nanoseconds. Never allocates, never panics.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, ns: u64) {
-        // `saturating_record` is the single-sample record that clamps out-of-range values
-        // (here: > 10^15 ns) instead of returning an error; in range it is a bucket index
-        // computation and an increment.
-        self.h.saturating_record(ns);
+        // As HdrHistogram's `saturating_record`: out-of-range values (> 10^15 ns) count in the
+        // top counter.
+        let c = &mut self.counts[index(ns)];
+        *c = c.saturating_add(1);
+        self.total = self.total.saturating_add(1);
         self.sum += u128::from(ns);
         if ns < self.min {
             self.min = ns;
@@ -73,12 +133,12 @@ impl Histogram {
 
     /// Number of recorded samples.
     pub fn count(&self) -> u64 {
-        self.h.len()
+        self.total
     }
 
     /// Whether no sample has been recorded (since creation or the last `reset`).
     pub fn is_empty(&self) -> bool {
-        self.h.is_empty()
+        self.total == 0
     }
 
     /// Exact arithmetic mean of the recorded values in ns (0 when empty).
@@ -97,7 +157,7 @@ impl Histogram {
             return 0;
         }
         let q = if q.is_nan() { 0.0 } else { q.clamp(0.0, 1.0) };
-        self.h.value_at_quantile(q).clamp(self.min, self.max)
+        self.hdr().value_at_quantile(q).clamp(self.min, self.max)
     }
 
     /// Exact largest recorded value in ns (0 when empty).
@@ -112,10 +172,13 @@ impl Histogram {
 
     /// Adds all samples of `other` into `self` (e.g. merging replications or components).
     pub fn add(&mut self, other: &Histogram) {
-        // Both histograms have identical fixed bounds, so the addition cannot run out of range.
-        self.h
-            .add(&other.h)
-            .expect("histograms with identical bounds always add");
+        if other.is_empty() {
+            return;
+        }
+        for (c, &o) in self.counts.iter_mut().zip(&other.counts) {
+            *c = c.saturating_add(o);
+        }
+        self.total = self.total.saturating_add(other.total);
         self.sum += other.sum;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
@@ -123,7 +186,8 @@ impl Histogram {
 
     /// Removes all samples, keeping the allocated counters (warm-up deletion).
     pub fn reset(&mut self) {
-        self.h.reset();
+        self.counts.fill(0);
+        self.total = 0;
         self.sum = 0;
         self.min = u64::MAX;
         self.max = 0;
@@ -146,7 +210,8 @@ impl Histogram {
         }
         let mut candidates: Vec<(u64, u64)> = Vec::new();
         let mut cum = 0u64;
-        for v in self.h.iter_recorded() {
+        let h = self.hdr();
+        for v in h.iter_recorded() {
             cum += v.count_since_last_iteration();
             let value = v.value_iterated_to().clamp(self.min, self.max);
             candidates.push((value, cum));
@@ -193,6 +258,84 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same samples recorded straight into an `hdrhistogram::Histogram`.
+    fn reference(values: &[u64]) -> hdrhistogram::Histogram<u64> {
+        let mut h = hdrhistogram::Histogram::new_with_bounds(HIST_LOW_NS, HIST_HIGH_NS, HIST_SIGFIG).unwrap();
+        for &v in values {
+            h.saturating_record(v);
+        }
+        h
+    }
+
+    #[test]
+    fn layout_is_hdrhistograms() {
+        let h = reference(&[]);
+        assert_eq!(h.distinct_values(), COUNTS);
+        // Every counter's lowest value lands in that counter, and its neighbours elsewhere.
+        for i in 0..COUNTS {
+            let v = value_at_index(i);
+            assert_eq!(index(v), i, "index {i} value {v}");
+            assert_eq!(h.lowest_equivalent(v), v, "index {i}");
+            let top = h.highest_equivalent(v);
+            assert_eq!(index(top), i, "index {i} top {top}");
+            if i + 1 < COUNTS {
+                assert_eq!(top + 1, value_at_index(i + 1), "index {i}");
+            }
+        }
+        assert_eq!(index(u64::MAX), index(HIST_HIGH_NS));
+        assert_eq!(index(HIST_HIGH_NS * 2), index(HIST_HIGH_NS));
+    }
+
+    #[test]
+    fn counts_and_readings_match_hdrhistogram() {
+        // Small, bucket-edge, large, saturating and random values.
+        let mut values: Vec<u64> = (0..5000).collect();
+        for e in 10..64 {
+            let p = 1u64 << e;
+            values.extend([p - 1, p, p + 1, p + p / 3]);
+        }
+        values.extend([
+            HIST_HIGH_NS - 1,
+            HIST_HIGH_NS,
+            HIST_HIGH_NS + 1,
+            3 * HIST_HIGH_NS,
+            u64::MAX,
+        ]);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        let r = reference(&values);
+        let mut h = Histogram::new();
+        for &v in &values {
+            h.record(v);
+        }
+        assert_eq!(h.count(), r.len());
+        let got = h.hdr();
+        let a: Vec<(u64, u64)> = got
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        let b: Vec<(u64, u64)> = r
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        assert_eq!(a, b);
+        for q in [0.0, 1e-6, 0.1, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0] {
+            assert_eq!(got.value_at_quantile(q), r.value_at_quantile(q), "q {q}");
+            assert_eq!(
+                h.quantile_ns(q),
+                r.value_at_quantile(q).clamp(h.min_ns(), h.max_ns()),
+                "q {q}"
+            );
+        }
+        assert_eq!(got.max(), r.max());
+        assert_eq!(got.min_nz(), r.min_nz());
+    }
 
     #[test]
     fn histogram_uniform_percentiles_and_exact_mean() {

@@ -57,7 +57,7 @@ impl IntervalHistogram {
     }
 
     /// Count one value.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, v: u64) {
         let i = Self::index(v);
         self.counts[i] = self.counts[i].saturating_add(1);
