@@ -229,7 +229,11 @@ fn cases(size: Size, long: bool) -> Vec<Case> {
             name.into(),
             format!(
                 "100k req/s, {}, least_connections over 100 replicas, latency {}",
-                if timeout.is_empty() { "no timeout" } else { "timeout 2 s" },
+                if timeout.is_empty() {
+                    "no timeout"
+                } else {
+                    "timeout 2 s"
+                },
                 if lat.is_empty() { "0" } else { lat }
             ),
             d,

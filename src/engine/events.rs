@@ -252,15 +252,43 @@ impl<M: Message> Scheduler<M> {
     }
 
     /// Advance the clock to the earliest pending event, if it is not later
-    /// than `end`, and make `current` the events of that instant. `current`
-    /// and the due-now queue must be empty.
-    #[inline(never)]
-    fn advance(&mut self, end: SimTime) -> bool {
+    /// than `end`, and take the first event of that instant; the others of
+    /// the instant, if any, go to `current`. `current` and the due-now
+    /// queue must be empty.
+    #[inline(always)]
+    fn advance(&mut self, end: SimTime) -> Option<(u32, M)> {
         if self.levels == 0 {
-            return false;
+            return None;
         }
         let level = self.levels.trailing_zeros() as usize;
         let digit = self.digits[level].trailing_zeros() as usize;
+        let i = level * DIGITS + digit;
+        let bucket = &mut self.buckets[i];
+        if bucket.len() == 1 {
+            // The common case when few events are pending: one event, due next.
+            let e = bucket[0];
+            if e.time > end {
+                return None;
+            }
+            bucket.clear();
+            self.now = e.time;
+            self.len -= 1;
+            self.digits[level] &= !(1 << digit);
+            if self.digits[level] == 0 {
+                self.levels &= !(1 << level);
+            }
+            return Some((e.target, e.msg));
+        }
+        if !self.spread(level, digit, end) {
+            return None;
+        }
+        self.take_current()
+    }
+
+    /// [`Scheduler::advance`] for a bucket of several events: advance the
+    /// clock to its earliest, if not later than `end`, and spread it.
+    #[inline(never)]
+    fn spread(&mut self, level: usize, digit: usize, end: SimTime) -> bool {
         let i = level * DIGITS + digit;
         let mut from = std::mem::take(&mut self.buckets[i]);
         // At level 0 the bucket is one instant; above, find its earliest.
@@ -306,12 +334,7 @@ impl<M: Message> Scheduler<M> {
             Some(ev) => ev,
             None => match self.due_now.pop_front() {
                 Some(ev) => ev,
-                None => {
-                    if !self.advance(end) {
-                        return None;
-                    }
-                    self.take_current()?
-                }
+                None => self.advance(end)?,
             },
         };
         self.processed += 1;
