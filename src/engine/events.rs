@@ -80,6 +80,14 @@ pub struct Scheduler<M> {
     /// The radix heap's buckets, `LEVELS × DIGITS`: see the module
     /// documentation.
     buckets: Vec<Vec<Entry<M>>>,
+    /// Allocations of emptied buckets of more than [`SMALL`] slots, by
+    /// size class (⌊log2 capacity⌋), most recently emptied last. A bucket
+    /// that outgrows its allocation takes one of the next class if there
+    /// is one, so the memory in use follows the events pending, not every
+    /// bucket's high-water mark (a bucket's events move on to lower levels
+    /// as the clock nears them, leaving it empty for a while), and what is
+    /// reused is still in the cache.
+    spare: Vec<Vec<Vec<Entry<M>>>>,
     /// Bit l set when level l has an event.
     levels: u16,
     /// Bit d of `digits[l]` set when bucket (l, d) has an event.
@@ -91,6 +99,16 @@ pub struct Scheduler<M> {
     fingerprint: u64,
     /// Length at which [`Scheduler::compact`] next passes over the events.
     compact_at: usize,
+}
+
+/// Buckets keep an allocation of up to this many events when they empty;
+/// larger ones go to the spare pool.
+const SMALL: usize = 16;
+
+/// The size class of an allocation of `capacity` slots: ⌊log2 capacity⌋.
+#[inline]
+fn class(capacity: usize) -> usize {
+    (usize::BITS - 1 - capacity.max(1).leading_zeros()) as usize
 }
 
 /// The radix heap is never compacted below this many entries: a pass then
@@ -112,6 +130,7 @@ impl<M: Message> Scheduler<M> {
             current: Vec::new(),
             head: 0,
             buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(),
+            spare: (0..usize::BITS).map(|_| Vec::new()).collect(),
             levels: 0,
             digits: [0; LEVELS],
             len: 0,
@@ -150,6 +169,7 @@ impl<M: Message> Scheduler<M> {
     /// its need, so this follows the most events pending at once.
     pub fn reserved(&self) -> usize {
         self.buckets.iter().map(Vec::capacity).sum::<usize>()
+            + self.spare.iter().flatten().map(Vec::capacity).sum::<usize>()
             + self.current.capacity()
             + self.due_now.capacity()
     }
@@ -186,6 +206,7 @@ impl<M: Message> Scheduler<M> {
             v.len()
         };
         let mut kept = thin(&mut self.current);
+        self.spare.iter_mut().for_each(Vec::clear);
         self.levels = 0;
         self.digits = [0; LEVELS];
         for (i, v) in self.buckets.iter_mut().enumerate() {
@@ -220,6 +241,9 @@ impl<M: Message> Scheduler<M> {
     #[inline(always)]
     fn push(&mut self, e: Entry<M>) {
         let i = slot(e.time, self.now);
+        if self.buckets[i].len() == self.buckets[i].capacity() {
+            self.grow(i);
+        }
         self.buckets[i].push(e);
         self.levels |= 1 << (i / DIGITS);
         self.digits[i / DIGITS] |= 1 << (i % DIGITS);
@@ -271,6 +295,10 @@ impl<M: Message> Scheduler<M> {
                 return None;
             }
             bucket.clear();
+            if bucket.capacity() > SMALL {
+                let v = std::mem::take(bucket);
+                self.retire(v);
+            }
             self.now = e.time;
             self.len -= 1;
             self.digits[level] &= !(1 << digit);
@@ -307,7 +335,7 @@ impl<M: Message> Scheduler<M> {
             self.levels &= !(1 << level);
         }
         if level == 0 {
-            // Swap it in whole: the emptied `current` serves as the bucket.
+            // Swap it in whole: the emptied `current` takes its place.
             std::mem::swap(&mut self.current, &mut from);
         } else {
             // The bucket's events share every digit above `level` and the
@@ -322,8 +350,36 @@ impl<M: Message> Scheduler<M> {
                 }
             }
         }
-        self.buckets[i] = from;
+        if from.capacity() > SMALL {
+            self.retire(from);
+        } else {
+            self.buckets[i] = from;
+        }
         true
+    }
+
+    /// Bucket `i` is full: move its events to a spare allocation of twice
+    /// its size if there is one (else `push` grows it as usual).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, i: usize) {
+        let want = (2 * self.buckets[i].capacity()).max(SMALL + 1);
+        let Some(mut v) = self.spare[class(want)].pop() else {
+            return;
+        };
+        v.extend_from_slice(&self.buckets[i]);
+        let mut old = std::mem::replace(&mut self.buckets[i], v);
+        if old.capacity() > SMALL {
+            old.clear();
+            self.retire(old);
+        }
+    }
+
+    /// Keep an emptied allocation for a bucket that will need its size.
+    #[inline]
+    fn retire(&mut self, v: Vec<Entry<M>>) {
+        debug_assert!(v.is_empty());
+        self.spare[class(v.capacity())].push(v);
     }
 
     /// The next event not later than `end`, advancing the clock to it.
