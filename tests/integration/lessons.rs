@@ -462,6 +462,20 @@ const STEPS: &[(u32, &[Expect])] = &[
             ("archsim plan scenarios/growth-headroom.yaml", &["latency.p99_ms"]),
         ],
     ),
+    (
+        23,
+        &[
+            ("archsim run scenarios/large-fleet.yaml", &["latency.p99_ms"]),
+            (
+                "archsim run scenarios/large-fleet.yaml --set components.lb.algorithm=round_robin",
+                &["latency.p99_ms"],
+            ),
+            (
+                "archsim run scenarios/large-fleet.yaml --set network.latency=0ms",
+                &["latency.p99_ms"],
+            ),
+        ],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.
