@@ -548,7 +548,7 @@ impl Balancer {
     /// ends). Nothing for the algorithms without an index.
     #[inline]
     fn refresh(&mut self, i: usize, now: SimTime) {
-        let out = self.health[i].down || self.outlier[i].until > now;
+        let out = self.sidelined(i, now);
         match &mut self.index {
             LoadIndex::None => {}
             LoadIndex::Conn(t) => t.set(i, conn_key(out, self.outstanding[i])),
@@ -573,10 +573,14 @@ impl Balancer {
     /// ejected by outlier detection.
     #[inline]
     fn out(&self, i: u32, now: SimTime) -> bool {
-        i >= self.active || {
-            let i = i as usize;
-            self.health[i].down || self.outlier[i].until > now
-        }
+        i >= self.active || self.sidelined(i as usize, now)
+    }
+
+    /// Replica `i` is marked down or ejected (whether it is among the
+    /// serving slots aside).
+    #[inline]
+    fn sidelined(&self, i: usize, now: SimTime) -> bool {
+        self.health[i].down || self.outlier[i].until > now
     }
 
     /// Outlier detection sees one answer from `replica`.
