@@ -44,6 +44,14 @@ pub trait Message: Copy {
     /// A number identifying the message's kind and payload, folded into the
     /// run's fingerprint.
     fn code(&self) -> u64;
+
+    /// The slot of the record this message will touch when it is handled,
+    /// if any: the scheduler lists it in [`Scheduler::ahead`] when the
+    /// event nears, so the caller can prefetch it.
+    #[inline(always)]
+    fn slot(&self) -> Option<u32> {
+        None
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -99,11 +107,27 @@ pub struct Scheduler<M> {
     fingerprint: u64,
     /// Length at which [`Scheduler::compact`] next passes over the events.
     compact_at: usize,
+    /// Slots ([`Message::slot`]) of events that have just come near: see
+    /// [`Scheduler::ahead`].
+    ahead: Vec<u32>,
+    /// Bit d of `warm[l]` set when bucket (l, d) was filled by a spread
+    /// whose events went to `ahead`: they are not listed again.
+    warm: [u64; LEVELS],
 }
 
 /// Buckets keep an allocation of up to this many events when they empty;
 /// larger ones go to the spare pool.
 const SMALL: usize = 16;
+
+/// The events of a bucket being spread are listed in [`Scheduler::ahead`]
+/// (once each) when it holds at most this many: far enough ahead for their
+/// records to arrive before they are handled, near enough for what is
+/// fetched (about half a megabyte for 1,024 requests' records) to stay in
+/// the cache until then…
+const AHEAD_MAX: usize = 1024;
+/// …and its level is at least this (a bucket spans 4 µs at level 2;
+/// below, the events are due too soon for a prefetch to help).
+const AHEAD_LEVEL: usize = 2;
 
 /// The size class of an allocation of `capacity` slots: ⌊log2 capacity⌋.
 #[inline]
@@ -138,6 +162,8 @@ impl<M: Message> Scheduler<M> {
             processed: 0,
             fingerprint: 0xcbf2_9ce4_8422_2325,
             compact_at: COMPACT_FLOOR,
+            ahead: Vec::new(),
+            warm: [0; LEVELS],
         }
     }
 
@@ -239,14 +265,29 @@ impl<M: Message> Scheduler<M> {
 
     /// File a future event in its bucket.
     #[inline(always)]
-    fn push(&mut self, e: Entry<M>) {
+    fn push(&mut self, e: Entry<M>) -> usize {
         let i = slot(e.time, self.now);
         if self.buckets[i].len() == self.buckets[i].capacity() {
             self.grow(i);
         }
-        self.buckets[i].push(e);
+        let b = &mut self.buckets[i];
+        b.push(e);
+        // A long bucket (many events pending): fetch the line the next
+        // appends will write, so that they do not each wait for one.
+        if b.len() >= 8 {
+            crate::engine::prefetch_bytes(b.as_ptr().wrapping_add(b.len() + 4).cast(), 1);
+        }
         self.levels |= 1 << (i / DIGITS);
         self.digits[i / DIGITS] |= 1 << (i % DIGITS);
+        i
+    }
+
+    /// Slots of the records of events that have just come near the clock
+    /// (a few hundred events ahead at most), for the caller to prefetch and
+    /// clear. Nothing here changes the order of events.
+    #[inline(always)]
+    pub fn ahead(&mut self) -> &mut Vec<u32> {
+        &mut self.ahead
     }
 
     /// Schedule `msg` for `target` after `delay` nanoseconds.
@@ -301,6 +342,7 @@ impl<M: Message> Scheduler<M> {
             }
             self.now = e.time;
             self.len -= 1;
+            self.warm[level] &= !(1 << digit);
             self.digits[level] &= !(1 << digit);
             if self.digits[level] == 0 {
                 self.levels &= !(1 << level);
@@ -342,11 +384,21 @@ impl<M: Message> Scheduler<M> {
             // digit at `level` with the new instant, so each lands at the
             // instant or in a bucket of a lower level: all of them empty,
             // filled in the order the events were here.
+            let bit = 1u64 << digit;
+            let listed = self.warm[level] & bit != 0;
+            self.warm[level] &= !bit;
+            let list = !listed && level >= AHEAD_LEVEL && from.len() <= AHEAD_MAX;
+            if list {
+                self.ahead.extend(from.iter().filter_map(|e| e.msg.slot()));
+            }
             for e in from.drain(..) {
                 if e.time == min {
                     self.current.push(e);
                 } else {
-                    self.push(e);
+                    let to = self.push(e);
+                    if list {
+                        self.warm[to / DIGITS] |= 1 << (to % DIGITS);
+                    }
                 }
             }
         }
@@ -410,6 +462,9 @@ mod tests {
     impl Message for M {
         fn code(&self) -> u64 {
             u64::from(self.0)
+        }
+        fn slot(&self) -> Option<u32> {
+            Some(self.0)
         }
     }
 
@@ -652,6 +707,54 @@ mod tests {
             }
         }
         assert!(compactions >= 12, "{compactions} compactions");
+    }
+
+    #[test]
+    fn lists_events_ahead_once_each_and_before_they_are_due() {
+        // 2·10^4 events pending, as with 200k req/s and 100 ms of network
+        // latency: each pop schedules one event about 100 ms on and, half
+        // the time, one up to 100 µs on (a service's completion).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut s = Scheduler::new();
+        let (mut id, mut far) = (0u32, Vec::new());
+        let mut listed = std::collections::BTreeSet::new();
+        let mut popped = std::collections::BTreeSet::new();
+        for _ in 0..20_000 {
+            id += 1;
+            s.at(rnd() % 100_000_000, 0, M(id));
+            far.push(id);
+        }
+        for _ in 0..200_000 {
+            let (_, M(got)) = s.next(u64::MAX).expect("events pending");
+            for &slot in s.ahead().iter() {
+                assert!(listed.insert(slot), "event {slot} listed twice");
+                assert!(!popped.contains(&slot), "event {slot} listed after it was due");
+            }
+            s.ahead().clear();
+            popped.insert(got);
+            id += 1;
+            s.after(100_000_000 + rnd() % 10_000, 0, M(id));
+            far.push(id);
+            if rnd() % 2 == 0 {
+                id += 1;
+                s.after(1_000 + rnd() % 100_000, 0, M(id));
+            }
+        }
+        // Nearly every far event handled was listed before it came due.
+        let due: Vec<u32> = far.into_iter().filter(|i| popped.contains(i)).collect();
+        let early = due.iter().filter(|i| listed.contains(i)).count();
+        assert!(due.len() > 90_000, "{} far events handled", due.len());
+        assert!(
+            early as f64 > 0.95 * due.len() as f64,
+            "{early} of {} listed",
+            due.len()
+        );
     }
 
     #[test]

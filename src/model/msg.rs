@@ -72,6 +72,19 @@ pub enum Msg {
 }
 
 impl Message for Msg {
+    #[inline(always)]
+    fn slot(&self) -> Option<u32> {
+        match *self {
+            Msg::Request(r)
+            | Msg::Response(r, _)
+            | Msg::Done(r)
+            | Msg::Timeout(r)
+            | Msg::Later(r)
+            | Msg::Fill(r) => Some(r.idx),
+            _ => None,
+        }
+    }
+
     #[inline]
     fn code(&self) -> u64 {
         match *self {

@@ -108,6 +108,16 @@ impl Trail {
         self.down = 0;
     }
 
+    /// Prefetch the segment list's first segments, read or written soon
+    /// (see [`Arena::prefetch`]).
+    #[inline(always)]
+    pub(super) fn prefetch_segs(&self) {
+        let n = self.segs.capacity().min(3);
+        if n > 0 {
+            crate::engine::prefetch_bytes(self.segs.as_ptr().cast(), n * std::mem::size_of::<Seg>());
+        }
+    }
+
     /// Its record was freed: references to it no longer reach it.
     #[inline]
     pub(super) fn retire(&mut self, generation: u32) {

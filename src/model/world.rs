@@ -460,6 +460,10 @@ impl World {
             let Some((target, msg)) = self.ctx.sched.next(end) else {
                 break;
             };
+            if !self.ctx.sched.ahead().is_empty() {
+                let Ctx { sched, reqs, .. } = &mut self.ctx;
+                reqs.prefetch(sched.ahead());
+            }
             self.dispatch(target, msg, DRAINING);
             if self.ctx.stop.is_some() {
                 break;
