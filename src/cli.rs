@@ -121,6 +121,9 @@ pub enum Command {
         /// Replace what --out holds even if it is another sweep's results.
         #[arg(long)]
         force: bool,
+        /// Merge even if replications are missing (they are listed on standard error).
+        #[arg(long)]
+        partial: bool,
     },
 }
 
@@ -150,6 +153,24 @@ pub struct SweepArgs {
     /// Run only the K-th of N slices of the (point, replication) jobs, e.g. 2/4.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// With --emit or --task: split the sweep into N shards (each a `--shard K/N` slice, in its own folder DIR/shard-K-of-N; DIR defaults to output/<name>-shards).
+    #[arg(long, value_name = "N", conflicts_with = "shard")]
+    pub shards: Option<u32>,
+    /// With --shards: run the shards as T array tasks, each running a range of them (default: one shard per task).
+    #[arg(long, value_name = "T", requires = "shards")]
+    pub tasks: Option<u32>,
+    /// Run one array task's shards: its number from 0, or `env` to read it from ARCHSIM_TASK_INDEX, SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX.
+    #[arg(long, value_name = "I|env", requires = "shards", conflicts_with_all = ["force", "emit"])]
+    pub task: Option<String>,
+    /// With --task: the index names the task at that position of this list (a resubmission of some tasks), e.g. 2,5.
+    #[arg(long, value_name = "I,J,…", requires = "task")]
+    pub task_list: Option<String>,
+    /// Write job files for a workload manager into DIR/jobs (run nothing): slurm, k8s, batch (AWS) or local.
+    #[arg(long, value_enum, value_name = "MANAGER", requires = "shards")]
+    pub emit: Option<crate::sweep::jobfiles::Manager>,
+    /// With --emit: only the tasks whose shards in DIR are unfinished (into DIR/jobs/missing).
+    #[arg(long, requires = "emit")]
+    pub missing: bool,
     /// Add replications until METRIC's 95% half-width is at most REL of its value, e.g. latency.p99_ms=2%.
     #[arg(long, value_name = "METRIC=REL")]
     pub precision: Vec<String>,
@@ -364,7 +385,8 @@ pub fn run(args: Args) -> i32 {
             out,
             png,
             force,
-        } => match crate::sweep::merge(&dirs, &out, png, force) {
+            partial,
+        } => match crate::sweep::merge(&dirs, &out, png, force, partial) {
             Ok(r) => {
                 outln!("merged {} points into {}", r.points.len(), out.display());
                 0
@@ -461,6 +483,9 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
         png: a.png,
         build: BuildOptions::default(),
     };
+    if let Some(n) = a.shards {
+        return cmd_cluster(a, &opts, n);
+    }
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = cancel.clone();
     // Ctrl-C: finish nothing new, keep every finished line.
@@ -501,6 +526,199 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
             eprintln!("{e}");
             e.exit_code()
         }
+    }
+}
+
+/// `archsim sweep … --shards N` with `--emit` (write job files) or
+/// `--task` (run one array task's shards).
+fn cmd_cluster(a: &SweepArgs, opts: &crate::sweep::SweepOptions, n: u32) -> i32 {
+    use crate::sweep::cluster::{self, Split};
+    let fail = |e: crate::sweep::SweepError| {
+        eprintln!("{e}");
+        e.exit_code()
+    };
+    let bad = |msg: String| {
+        eprintln!("error: {msg}");
+        EXIT_BAD_INPUT
+    };
+    let split = match Split::new(n, a.tasks) {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
+    if !a.precision.is_empty() {
+        return bad(
+            "--precision adds replications as results come in, so it cannot be split into --shards".into(),
+        );
+    }
+    let prepared = match crate::sweep::prepare(opts) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    // The split's own folder (its shard folders, jobs/ and merged/), apart
+    // from the plain sweep's default.
+    let root = a.out.clone().unwrap_or_else(|| {
+        std::path::Path::new("output").join(format!("{}-shards", prepared.base.scenario.name))
+    });
+    if root.join("sweep-plan.json").exists() {
+        return bad(format!(
+            "--out {}: holds a sweep of its own; a split needs a folder for its shard folders (choose another --out)",
+            root.display()
+        ));
+    }
+    if let Some(task) = &a.task {
+        let list: Result<Vec<u32>, _> = a
+            .task_list
+            .as_deref()
+            .map(|l| l.split(',').map(|x| x.trim().parse::<u32>()).collect())
+            .unwrap_or(Ok(Vec::new()));
+        let Ok(list) = list else {
+            return bad(format!(
+                "--task-list {}: expected task numbers separated by commas",
+                a.task_list.as_deref().unwrap_or_default()
+            ));
+        };
+        let i = match cluster::task_index(task, &list, split) {
+            Ok(i) => i,
+            Err(e) => return bad(e),
+        };
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = cancel.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+        let shards = split.shards_of(i);
+        if !a.quiet {
+            outln!(
+                "task {i} of 0–{}: shards {}–{} of {n} into {}",
+                split.tasks - 1,
+                shards.start(),
+                shards.end(),
+                root.display()
+            );
+        }
+        return match cluster::run_task(opts, &root, split, i, &cancel) {
+            Ok(done) => {
+                if !a.quiet {
+                    for (k, o) in &done {
+                        outln!(
+                            "  shard {k}/{n}: ran {} replications in {:.1} s ({} points) → {}",
+                            o.ran,
+                            o.wall_s,
+                            o.report.points.len(),
+                            o.dir.display()
+                        );
+                    }
+                }
+                0
+            }
+            Err(e) => fail(e),
+        };
+    }
+    let Some(manager) = a.emit else {
+        return bad("--shards needs --emit MANAGER (write job files) or --task I (run one task)".into());
+    };
+    let plan = crate::sweep::plan_of(opts, &prepared);
+    let tasks: Vec<u32> = if a.missing {
+        match cluster::unfinished_tasks(&plan, prepared.points, &root, split) {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        }
+    } else {
+        (0..split.tasks).collect()
+    };
+    let merged = root.join("merged");
+    if tasks.is_empty() {
+        outln!(
+            "nothing is missing: every shard under {} is complete; merge with: archsim merge {} --out {}",
+            root.display(),
+            root.display(),
+            merged.display()
+        );
+        return 0;
+    }
+    // A task's command: the flags that shape the results, as given.
+    let file = a.file.display().to_string();
+    let mut args: Vec<String> = vec!["sweep".into(), file.clone()];
+    for v in &a.vary {
+        args.extend(["--vary".into(), v.clone()]);
+    }
+    if let Some(r) = a.replications {
+        args.extend(["--replications".into(), r.to_string()]);
+    }
+    if let Some(s) = a.seed {
+        args.extend(["--seed".into(), s.to_string()]);
+    }
+    if let Some(d) = &a.duration {
+        args.extend(["--duration".into(), d.clone()]);
+    }
+    for s in &a.set {
+        args.extend(["--set".into(), s.clone()]);
+    }
+    let root_text = root.display().to_string();
+    args.extend([
+        "--shards".into(),
+        n.to_string(),
+        "--tasks".into(),
+        split.tasks.to_string(),
+        "--out".into(),
+        root_text.clone(),
+        "--quiet".into(),
+        "--task".into(),
+        "env".into(),
+    ]);
+    let mut merge_args: Vec<String> = vec![
+        "merge".into(),
+        root_text,
+        "--out".into(),
+        merged.display().to_string(),
+    ];
+    if a.png {
+        merge_args.push("--png".into());
+    }
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "archsim".into());
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    let about = format!(
+        "{file}, {} points × {} replications = {} jobs",
+        prepared.points,
+        prepared.replications,
+        prepared.points * u64::from(prepared.replications)
+    );
+    let emit = crate::sweep::jobfiles::Emit {
+        manager,
+        split,
+        tasks: &tasks,
+        name: &prepared.base.scenario.name,
+        root: &root,
+        cwd: &cwd,
+        exe: &exe,
+        task_args: &args,
+        merge_args: &merge_args,
+        cpus: a.jobs.unwrap_or(1).max(1) as u32,
+        about: &about,
+    };
+    match crate::sweep::jobfiles::emit(&emit) {
+        Ok((files, submit)) => {
+            outln!(
+                "{about}: {n} shards in {} tasks{}",
+                split.tasks,
+                if a.missing {
+                    format!(
+                        ", {} unfinished: {}",
+                        tasks.len(),
+                        crate::sweep::jobfiles::array_spec(&tasks)
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            for f in &files {
+                outln!("wrote {}", f.display());
+            }
+            outln!("submit with: {submit}");
+            outln!("merged results: {}", merged.display());
+            0
+        }
+        Err(e) => fail(e),
     }
 }
 

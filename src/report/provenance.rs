@@ -314,7 +314,7 @@ pub fn insert_line(summary: &str, line: &str) -> String {
 }
 
 /// A word as a shell would need it: unchanged when safe, else in single quotes.
-fn shell_word(s: &str) -> String {
+pub fn shell_word(s: &str) -> String {
     let safe = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-./=:,+@%^".contains(c));

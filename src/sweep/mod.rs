@@ -13,7 +13,9 @@
 //!   (wall-clock metrics aside).
 
 pub mod charts;
+pub mod cluster;
 pub mod grid;
+pub mod jobfiles;
 pub mod overlay;
 pub mod page;
 mod provenance;
@@ -228,6 +230,26 @@ struct Job {
     replication: u32,
 }
 
+/// Whether job `j` (point × replications + replication, in grid order)
+/// belongs to slice K of N (`--shard K/N`): `j mod N = K − 1`.
+#[inline]
+pub fn in_slice(j: u64, shard: Option<(u32, u32)>) -> bool {
+    shard.is_none_or(|(k, n)| j % u64::from(n) == u64::from(k - 1))
+}
+
+/// The (point, replication) jobs of slice `shard` of a grid of `points`
+/// points × `replications` (all of them without a shard), in job order.
+pub fn slice_jobs(
+    points: u64,
+    replications: u32,
+    shard: Option<(u32, u32)>,
+) -> impl Iterator<Item = (usize, u32)> {
+    let r = u64::from(replications.max(1));
+    (0..points.saturating_mul(r))
+        .filter(move |j| in_slice(*j, shard))
+        .map(move |j| ((j / r) as usize, (j % r) as u32))
+}
+
 /// A loaded point: its configuration and seed.
 struct PointCfg {
     point: Point,
@@ -236,10 +258,41 @@ struct PointCfg {
     seed: u64,
 }
 
-/// Run a sweep. `cancel` (set by Ctrl-C) stops it between and inside
-/// replications, keeping what finished.
-pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, SweepError> {
-    let started = Instant::now();
+/// A sweep's grid, checked as `run` checks it before running anything.
+pub struct Prepared {
+    /// The scenario with the overrides.
+    pub base: scenario::Loaded,
+    /// Its text with the overrides (hashed into the plan).
+    pub text: String,
+    /// The varied parameters, in grid order.
+    pub params: IndexMap<String, Vec<Value>>,
+    /// Replications per point (before precision rounds).
+    pub replications: u32,
+    /// Points in the grid.
+    pub points: u64,
+    /// The sweep folder: `--out`, else output/<name>-sweep.
+    pub dir: PathBuf,
+}
+
+/// The plan a sweep folder of `opts` records (`sweep-plan.json`).
+pub fn plan_of(opts: &SweepOptions, p: &Prepared) -> Plan {
+    Plan {
+        archsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: p.base.scenario.name.clone(),
+        file: opts.file.display().to_string(),
+        input_hash: plan_hash(&p.text, &opts.overrides),
+        seed: p.base.scenario.seed,
+        replications: p.replications,
+        vary: p.params.clone(),
+        shard: opts.shard,
+        max_replications: (!opts.precision.is_empty()).then_some(opts.max_replications),
+        overrides: opts.overrides.clone(),
+    }
+}
+
+/// Load the scenario and check the grid and the flags: everything `run`
+/// refuses before it starts (exit 2).
+pub fn prepare(opts: &SweepOptions) -> Result<Prepared, SweepError> {
     let base = scenario::load(&opts.file, &opts.overrides, &opts.build)
         .map_err(|e| SweepError::BadInput(e.to_string()))?;
     let text = scenario::read_source(&opts.file, &opts.overrides)
@@ -294,31 +347,45 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
              replications one sweep may hold; vary fewer values or run fewer replications"
         )));
     }
-    let points = load_points(opts, &text, &params)?;
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", base.scenario.name)));
+    Ok(Prepared {
+        base,
+        text,
+        params,
+        replications,
+        points: n_points,
+        dir,
+    })
+}
+
+/// Run a sweep. `cancel` (set by Ctrl-C) stops it between and inside
+/// replications, keeping what finished.
+pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, SweepError> {
+    let started = Instant::now();
+    let prepared = prepare(opts)?;
+    let Prepared {
+        base,
+        text,
+        params,
+        replications,
+        dir,
+        ..
+    } = &prepared;
+    let replications = *replications;
+    let spec = base.scenario.sweep.clone().unwrap_or_default();
+    let points = load_points(opts, text, params)?;
     let over_time = spec
         .plot
         .as_ref()
         .map(|p| p.over_time.clone())
         .unwrap_or_default();
-    check_over_time(opts, &text, &points, &over_time)?;
-    let dir = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", base.scenario.name)));
-    let plan = Plan {
-        archsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: base.scenario.name.clone(),
-        file: opts.file.display().to_string(),
-        input_hash: plan_hash(&text, &opts.overrides),
-        seed: base.scenario.seed,
-        replications,
-        vary: params.clone(),
-        shard: opts.shard,
-        max_replications: (!opts.precision.is_empty()).then_some(opts.max_replications),
-        overrides: opts.overrides.clone(),
-    };
-    let question = question(&opts.file, &text, &base.scenario, &opts.overrides, &params)?;
-    let mut folder = Folder::claim(&dir, Kind::Sweep, &plan.scenario, opts.force, "--out")
+    check_over_time(opts, text, &points, &over_time)?;
+    let plan = plan_of(opts, &prepared);
+    let question = question(&opts.file, text, &base.scenario, &opts.overrides, params)?;
+    let mut folder = Folder::claim(dir, Kind::Sweep, &plan.scenario, opts.force, "--out")
         .map_err(|e| SweepError::from_output(&e))?;
     prepare_folder(&mut folder, &plan, opts)?;
     let lines_path = dir.join("points.jsonl");
@@ -364,10 +431,7 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                 })
             })
             .enumerate()
-            .filter(|(j, _)| {
-                opts.shard
-                    .is_none_or(|(k, n)| *j as u64 % u64::from(n) == u64::from(k - 1))
-            })
+            .filter(|(j, _)| in_slice(*j as u64, opts.shard))
             .map(|(_, job)| job)
             .filter(|job| !done.contains_key(&(job.point, job.replication)))
             .collect();
@@ -497,13 +561,13 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     let report = build_report(&plan, &lines, Some(&question));
     let mut stage = folder.stage().map_err(|e| SweepError::from_output(&e))?;
     stage_outputs(&mut stage, &report, &lines, Some(&base.scenario), opts.png)?;
-    provenance::stage(&mut stage, opts, &dir, base.scenario.seed, &params, replications)?;
+    provenance::stage(&mut stage, opts, dir, base.scenario.seed, params, replications)?;
     stage
         .commit(&["sweep-plan.json", "points.jsonl"])
         .map_err(|e| SweepError::from_output(&e))?;
     Ok(SweepOutcome {
         report,
-        dir,
+        dir: dir.clone(),
         ran: ran.load(Ordering::Relaxed),
         events: total_events.load(Ordering::Relaxed),
         wall_s: started.elapsed().as_secs_f64(),
@@ -1076,10 +1140,23 @@ fn stage_outputs(
 }
 
 /// Join shard folders into one sweep folder, identical to an unsharded run.
-pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<SweepReport, SweepError> {
+///
+/// A folder that is not a sweep folder but holds shard folders of a
+/// cluster run (`shard-K-of-N`, see [`cluster`]) stands for them. Every
+/// (point, replication) of the plan must be in some folder: what is
+/// missing is named, by shard, and refused (exit 2) unless `partial`.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    png: bool,
+    force: bool,
+    partial: bool,
+) -> Result<SweepReport, SweepError> {
+    let dirs = &cluster::expand_roots(dirs);
     let mut plan: Option<Plan> = None;
     let mut lines: BTreeMap<(usize, u32), Line> = BTreeMap::new();
     let mut shards: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut shard_dirs: BTreeMap<u32, &Path> = BTreeMap::new();
     let mut whole = false;
     for d in dirs {
         let pp = d.join("sweep-plan.json");
@@ -1096,6 +1173,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<Swe
         match p.shard.take() {
             Some((k, n)) => {
                 shards.insert(k, n);
+                shard_dirs.entry(k).or_insert(d.as_path());
             }
             None => whole = true,
         }
@@ -1133,9 +1211,32 @@ pub fn merge(dirs: &[PathBuf], out: &Path, png: bool, force: bool) -> Result<Swe
             .collect();
         if !missing.is_empty() {
             return Err(SweepError::BadInput(format!(
-                "error: shards {} are missing: merge every slice of the split",
-                missing.join(", ")
+                "error: shards {} are missing: merge every slice of the split{}",
+                missing.join(", "),
+                cluster::RERUN_HINT
             )));
+        }
+    }
+    // Every replication of every slice must have finished.
+    if plan.max_replications.is_none() {
+        let points = plan.vary.values().map(|v| v.len() as u64).product::<u64>();
+        let n = if whole {
+            None
+        } else {
+            shards.values().next().copied()
+        };
+        let gaps = cluster::gaps(points, plan.replications, n, &shard_dirs, |job| {
+            lines.contains_key(&job)
+        });
+        if !gaps.is_empty() {
+            let text = cluster::describe_gaps(&gaps, &plan);
+            if !partial {
+                return Err(SweepError::BadInput(format!(
+                    "error: {text}{}\n  or merge what there is with --partial",
+                    cluster::RERUN_HINT
+                )));
+            }
+            eprintln!("note: --partial: {text}");
         }
     }
     let mut folder = Folder::claim(out, Kind::Sweep, &plan.scenario, force, "--out")

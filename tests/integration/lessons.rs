@@ -476,6 +476,23 @@ const STEPS: &[(u32, &[Expect])] = &[
             ),
         ],
     ),
+    (
+        24,
+        &[
+            (
+                "archsim sweep scenarios/capacity-planning.yaml --shards 8 --tasks 4 --emit local",
+                &[],
+            ),
+            (
+                "archsim sweep scenarios/capacity-planning.yaml --shards 8 --tasks 4 --emit slurm",
+                &[],
+            ),
+            (
+                "archsim sweep scenarios/capacity-planning.yaml --shards 8 --tasks 4 --emit local --missing",
+                &[],
+            ),
+        ],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.

@@ -8,6 +8,7 @@ mod balancer_faults;
 mod breakdown;
 mod charts;
 mod cli;
+mod cluster;
 mod common;
 mod compare;
 mod csv_files;
