@@ -533,6 +533,7 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
 /// `--task` (run one array task's shards).
 fn cmd_cluster(a: &SweepArgs, opts: &crate::sweep::SweepOptions, n: u32) -> i32 {
     use crate::sweep::cluster::{self, Split};
+    use crate::sweep::jobfiles::Manager;
     let fail = |e: crate::sweep::SweepError| {
         eprintln!("{e}");
         e.exit_code()
@@ -683,9 +684,17 @@ fn cmd_cluster(a: &SweepArgs, opts: &crate::sweep::SweepOptions, n: u32) -> i32 
         prepared.replications,
         prepared.points * u64::from(prepared.replications)
     );
+    if root.is_absolute() && matches!(manager, Manager::K8s | Manager::Batch) {
+        eprintln!(
+            "note: --out {} is absolute: in the container the tasks write there, not under the working \
+             directory the shared volume is mounted on; give --out relative to it",
+            root.display()
+        );
+    }
     let emit = crate::sweep::jobfiles::Emit {
         manager,
         split,
+        missing: a.missing,
         tasks: &tasks,
         name: &prepared.base.scenario.name,
         root: &root,

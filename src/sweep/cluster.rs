@@ -31,9 +31,23 @@ pub const INDEX_VARS: [&str; 4] = [
 ];
 
 /// What to do about missing shards or replications, appended to merge's
-/// refusal.
-pub const RERUN_HINT: &str = "\n  rerun the tasks that hold them: `archsim sweep … --emit MANAGER --missing` \
-     writes a job file for just those (a task's rerun redoes only what its folders lack)";
+/// refusal: for a split's folders (`shard-K-of-N`, [`--emit`](super::jobfiles)),
+/// rerun the tasks; for slices made by hand, the slices.
+pub fn rerun_hint(dirs: &[PathBuf]) -> &'static str {
+    let split = dirs.iter().any(|d| {
+        d.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(parse_shard_dir)
+            .is_some()
+    });
+    if split {
+        "\n  rerun the tasks that hold them: `archsim sweep … --emit MANAGER --missing` writes job files \
+         for just those (a task's rerun redoes only what its folders lack)"
+    } else {
+        "\n  rerun each incomplete slice with the command that made it plus --resume \
+         (`archsim sweep … --shard K/N --resume --out DIR`): it runs only what the folder lacks"
+    }
+}
 
 /// N shards run by T array tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -32,8 +32,11 @@ pub struct Emit<'a> {
     pub manager: Manager,
     /// The split.
     pub split: Split,
-    /// The tasks to submit: all of them, or the unfinished ones (`--missing`).
+    /// The tasks to submit: all of them, or the unfinished ones.
     pub tasks: &'a [u32],
+    /// A resubmission of unfinished tasks (`--missing`): its own folder
+    /// (`jobs/missing`) and job names.
+    pub missing: bool,
     /// Scenario name (job names).
     pub name: &'a str,
     /// The sweep folder as given (relative to `cwd` unless absolute).
@@ -114,9 +117,10 @@ fn task_command(e: &Emit, list: bool) -> Vec<String> {
     args
 }
 
-/// Whether the tasks are all of them, numbered 0 … T−1.
+/// Whether the tasks are all of them, numbered 0 … T−1 (else the command
+/// maps the array's index through `--task-list`).
 fn all_tasks(e: &Emit) -> bool {
-    e.tasks.len() as u32 == e.split.tasks
+    e.tasks.len() as u32 == e.split.tasks && e.tasks.iter().enumerate().all(|(i, &t)| i as u32 == t)
 }
 
 /// Write the job files into `DIR/jobs` (or `DIR/jobs/missing` for a
@@ -124,13 +128,19 @@ fn all_tasks(e: &Emit) -> bool {
 /// the files written and the command that submits them.
 pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
     let abs_root = e.cwd.join(e.root);
-    let jobs = if all_tasks(e) {
-        abs_root.join("jobs")
-    } else {
+    let jobs = if e.missing {
         abs_root.join("jobs").join("missing")
+    } else {
+        abs_root.join("jobs")
     };
     let logs = abs_root.join("jobs").join("logs");
-    for d in [&jobs, &logs] {
+    // Slurm does not create the folder of its output files.
+    let folders = if e.manager == Manager::Slurm {
+        vec![&jobs, &logs]
+    } else {
+        vec![&jobs]
+    };
+    for d in folders {
         std::fs::create_dir_all(d).map_err(|err| super::io_err("create", d, err))?;
     }
     let header = format!(
@@ -146,10 +156,10 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
         e.about,
         e.split.shards,
         e.split.tasks,
-        if all_tasks(e) {
-            String::new()
-        } else {
+        if e.missing {
             format!(" (these files: only tasks {}, unfinished)", array_spec(e.tasks))
+        } else {
+            String::new()
         },
         match e.manager {
             Manager::Slurm => "slurm",
@@ -175,7 +185,7 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
             args.push("--jobs".into());
             let array = format!(
                 "#!/bin/bash\n{}#SBATCH --job-name={}\n#SBATCH --array={}\n#SBATCH --cpus-per-task={}\n\
-                 #SBATCH --chdir={}\n#SBATCH --output={}/task-%a.out\n#SBATCH --requeue\n\
+                 #SBATCH --chdir={}\n#SBATCH --output={}/task-%a-job-%A.out\n#SBATCH --requeue\n\
                  set -euo pipefail\nexec {} {} \"${{SLURM_CPUS_PER_TASK:-1}}\"\n",
                 comment("#"),
                 k8s_name(e.name, ""),
@@ -188,7 +198,7 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
             );
             let merge = format!(
                 "#!/bin/bash\n# Merge the shards of the array into {}/merged (queued by submit-slurm.sh after the array succeeds).\n\
-                 #SBATCH --job-name={}\n#SBATCH --chdir={}\n#SBATCH --output={}/merge.out\n\
+                 #SBATCH --job-name={}\n#SBATCH --chdir={}\n#SBATCH --output={}/merge-job-%j.out\n\
                  set -euo pipefail\nexec {} {}\n",
                 e.root.display(),
                 k8s_name(e.name, "-merge"),
@@ -217,8 +227,11 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
         }
         Manager::K8s => {
             // A resubmission is a new Job: the first one's spec cannot be changed.
-            let name = k8s_name(e.name, if all_tasks(e) { "" } else { "-rerun" });
-            let merge_name = k8s_name(e.name, "-merge");
+            let (name, merge_name) = if e.missing {
+                (k8s_name(e.name, "-rerun"), k8s_name(e.name, "-rerun-merge"))
+            } else {
+                (k8s_name(e.name, ""), k8s_name(e.name, "-merge"))
+            };
             let mut cmd = vec!["archsim".to_string()];
             cmd.extend(task_command(e, !all_tasks(e)));
             let mut merge_cmd = vec!["archsim".to_string()];
@@ -259,10 +272,17 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
             files.push(("k8s-job.yaml", job(&name, &cmd, true), false));
             files.push(("k8s-merge.yaml", job(&merge_name, &merge_cmd, false), false));
             let submit_text = format!(
-                "#!/bin/bash\n# Start the Indexed Job, wait for every index to complete, then start the merge Job.\n\
+                "#!/bin/bash\n# Start the Indexed Job, wait until every index has completed (or the Job has\n\
+                 # failed), then start the merge Job.\n\
                  set -euo pipefail\nhere=\"$(cd \"$(dirname \"$0\")\" && pwd)\"\n\
                  kubectl apply -f \"$here/k8s-job.yaml\"\n\
-                 kubectl wait --for=condition=complete --timeout=24h job/{name}\n\
+                 while :; do\n  \
+                 state=$(kubectl get job/{name} -o jsonpath='{{.status.conditions[*].type}}')\n  \
+                 case \"$state\" in\n    \
+                 *Complete*) break ;;\n    \
+                 *Failed*) echo \"job/{name} failed: see which indexes with kubectl describe job/{name}; \
+                 archsim sweep … --emit k8s --missing writes a Job for just the unfinished tasks\" >&2; exit 1 ;;\n  \
+                 esac\n  sleep 10\ndone\n\
                  kubectl apply -f \"$here/k8s-merge.yaml\"\n"
             );
             files.push(("submit-k8s.sh", submit_text, true));
@@ -295,9 +315,14 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
                 "jobQueue": "archsim",
                 "jobDefinition": name,
             });
-            // Batch arrays have 2 to 10,000 children; one task is a plain job.
+            // Batch arrays have 2 to 10,000 children; one task is a plain
+            // job, which Batch gives no array index: it gets its own.
             if e.tasks.len() >= 2 {
                 array["arrayProperties"] = json!({ "size": e.tasks.len() });
+            } else {
+                array["containerOverrides"] = json!({
+                    "environment": [{ "name": "ARCHSIM_TASK_INDEX", "value": "0" }]
+                });
             }
             let merge = json!({
                 "jobName": k8s_name(e.name, "-merge"),
@@ -318,9 +343,13 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
                  array=$(aws batch submit-job --cli-input-json \"file://$here/batch-submit-array.json\" --query jobId --output text)\n\
                  sed \"s/ARRAY_JOB_ID/$array/\" \"$here/batch-submit-merge.json\" > \"$here/.merge-$array.json\"\n\
                  merge=$(aws batch submit-job --cli-input-json \"file://$here/.merge-$array.json\" --query jobId --output text)\n\
-                 echo \"array job $array ({} tasks), merge job $merge after it\"\n",
+                 echo \"job $array ({}), merge job $merge after it\"\n",
                 comment("#"),
-                e.tasks.len()
+                if e.tasks.len() == 1 {
+                    "1 task".to_string()
+                } else {
+                    format!("an array of {} tasks", e.tasks.len())
+                }
             );
             files.push(("submit-batch.sh", submit_text, true));
             submit = format!(

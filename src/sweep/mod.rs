@@ -520,7 +520,11 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         }
         if cancel.load(Ordering::Relaxed) {
             let have = read_plan_lines(&lines_path, &plan)?.0.len();
-            let total: usize = target.iter().map(|t| *t as usize).sum();
+            // The folder's own share: its slice of the grid.
+            let total: usize = match opts.shard {
+                Some(_) => slice_jobs(points.len() as u64, replications, opts.shard).count(),
+                None => target.iter().map(|t| *t as usize).sum(),
+            };
             return Err(SweepError::Interrupted {
                 done: have,
                 total,
@@ -1213,7 +1217,7 @@ pub fn merge(
             return Err(SweepError::BadInput(format!(
                 "error: shards {} are missing: merge every slice of the split{}",
                 missing.join(", "),
-                cluster::RERUN_HINT
+                cluster::rerun_hint(dirs)
             )));
         }
     }
@@ -1233,7 +1237,7 @@ pub fn merge(
             if !partial {
                 return Err(SweepError::BadInput(format!(
                     "error: {text}{}\n  or merge what there is with --partial",
-                    cluster::RERUN_HINT
+                    cluster::rerun_hint(dirs)
                 )));
             }
             eprintln!("note: --partial: {text}");

@@ -302,6 +302,20 @@ fn merge_names_what_is_missing_and_missing_reemits_only_those_tasks() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("1 unfinished: 0"));
     let array = read(&dir.join("m/jobs/missing/slurm-array.sh"));
     assert!(array.contains("#SBATCH --array=0\n"), "{array}");
+    // AWS Batch gives a single job no array index: the resubmission of one
+    // task sets archsim's own, and Kubernetes gets a Job of a new name.
+    emit(&dir, "m", "batch", &["--missing"]);
+    let one: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("m/jobs/missing/batch-submit-array.json"))).unwrap();
+    assert!(one.get("arrayProperties").is_none(), "{one}");
+    assert_eq!(
+        one["containerOverrides"]["environment"][0],
+        serde_json::json!({ "name": "ARCHSIM_TASK_INDEX", "value": "0" })
+    );
+    emit(&dir, "m", "k8s", &["--missing"]);
+    let rerun = read(&dir.join("m/jobs/missing/k8s-job.yaml"));
+    assert!(rerun.contains("name: archsim-cluster-test-rerun\n"), "{rerun}");
+    assert!(k8s_command(&rerun).ends_with(&["--task-list".into(), "0".into(), "--jobs".into(), "1".into()]));
     // The local form runs just that task, through --task-list.
     emit(&dir, "m", "local", &["--missing"]);
     let script = dir.join("m/jobs/missing/local.sh");
