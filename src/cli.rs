@@ -124,6 +124,9 @@ pub enum Command {
         /// Merge even if replications are missing (they are listed on standard error).
         #[arg(long)]
         partial: bool,
+        /// Exit with code 3 when any merged point fails an SLO objective, as `sweep --check-slo` does.
+        #[arg(long)]
+        check_slo: bool,
     },
 }
 
@@ -386,9 +389,19 @@ pub fn run(args: Args) -> i32 {
             png,
             force,
             partial,
+            check_slo,
         } => match crate::sweep::merge(&dirs, &out, png, force, partial) {
             Ok(r) => {
                 outln!("merged {} points into {}", r.points.len(), out.display());
+                let failed = failed_points(&r);
+                if check_slo && failed > 0 {
+                    eprintln!(
+                        "error: --check-slo: {failed} of {} points fail an SLO objective (see {}/sweep.csv)",
+                        r.points.len(),
+                        out.display()
+                    );
+                    return EXIT_SLO_FAILED;
+                }
                 0
             }
             Err(e) => {
@@ -397,6 +410,14 @@ pub fn run(args: Args) -> i32 {
             }
         },
     }
+}
+
+/// Points of a sweep whose overall SLO verdict is fail (`--check-slo`).
+fn failed_points(r: &crate::run::SweepReport) -> usize {
+    r.points
+        .iter()
+        .filter(|p| crate::run::slo::overall(&p.slo) == Some(crate::run::slo::Verdict::Fail))
+        .count()
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
@@ -505,12 +526,7 @@ fn cmd_sweep(a: &SweepArgs) -> i32 {
                     o.dir.display()
                 );
             }
-            let failed = o
-                .report
-                .points
-                .iter()
-                .filter(|p| crate::run::slo::overall(&p.slo) == Some(crate::run::slo::Verdict::Fail))
-                .count();
+            let failed = failed_points(&o.report);
             if a.check_slo && failed > 0 {
                 if !a.quiet {
                     eprintln!(
@@ -673,6 +689,10 @@ fn cmd_cluster(a: &SweepArgs, opts: &crate::sweep::SweepOptions, n: u32) -> i32 
     ];
     if a.png {
         merge_args.push("--png".into());
+    }
+    // The merge job fails (exit 3) when a point fails an SLO objective.
+    if a.check_slo {
+        merge_args.push("--check-slo".into());
     }
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())

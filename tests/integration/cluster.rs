@@ -379,3 +379,75 @@ fn bad_splits_and_task_numbers_are_refused_with_exit_2() {
         "--shard",
     );
 }
+
+#[test]
+fn merge_check_slo_exits_3_when_a_merged_point_fails() {
+    let (_tmp, dir) = setup();
+    // p99 of a 10 ms exponential service is at least 46 ms: 1 ms fails everywhere.
+    std::fs::write(
+        dir.join("tight.yaml"),
+        format!("{SCENARIO}slo: {{ latency_p99: 1ms }}\n"),
+    )
+    .unwrap();
+    let run = [
+        "sweep",
+        "tight.yaml",
+        "--shards",
+        "2",
+        "--tasks",
+        "1",
+        "--out",
+        "t",
+        "--quiet",
+        "--task",
+        "0",
+    ];
+    ok(archsim_in(&dir, &run, None));
+    let o = archsim_in(&dir, &["merge", "t", "--out", "t/merged", "--check-slo"], None);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(
+        err(&o).contains("6 of 6 points fail an SLO objective"),
+        "{}",
+        err(&o)
+    );
+    // `--emit … --check-slo` gives the merge job the flag.
+    let emit = [
+        "sweep",
+        "tight.yaml",
+        "--shards",
+        "2",
+        "--out",
+        "t",
+        "--emit",
+        "slurm",
+        "--check-slo",
+    ];
+    ok(archsim_in(&dir, &emit, None));
+    assert!(read(&dir.join("t/jobs/slurm-merge.sh")).contains("--out t/merged --check-slo"));
+    // Without the flag the same merge succeeds; with a lenient SLO it passes.
+    ok(archsim_in(&dir, &["merge", "t", "--out", "t/merged"], None));
+    std::fs::write(
+        dir.join("loose.yaml"),
+        format!("{SCENARIO}slo: {{ latency_p99: 10s }}\n"),
+    )
+    .unwrap();
+    let run = [
+        "sweep",
+        "loose.yaml",
+        "--shards",
+        "2",
+        "--tasks",
+        "1",
+        "--out",
+        "l",
+        "--quiet",
+        "--task",
+        "0",
+    ];
+    ok(archsim_in(&dir, &run, None));
+    ok(archsim_in(
+        &dir,
+        &["merge", "l", "--out", "l/merged", "--check-slo"],
+        None,
+    ));
+}
