@@ -623,6 +623,16 @@ mod tests {
         }
     }
 
+    /// Marsaglia's xorshift64: the random schedules of the tests below.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     #[test]
     fn pops_in_the_order_of_a_binary_heap_keyed_by_time_and_sequence() {
         // Random schedules: events scheduled while others are dispatched,
@@ -631,13 +641,7 @@ mod tests {
         // stops at an `end` and resumes, and with compaction dropping a
         // random class of events (cancelled timers) on the way, from both.
         // Every pop must match the reference's, and so must the clock.
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = xorshift(0x2545_f491_4f6c_dd1d);
         let mut compactions = 0;
         for round in 0..12u32 {
             let mut s = Scheduler::new();
@@ -671,7 +675,7 @@ mod tests {
                     }
                 }
                 // Pop a few, sometimes stopping at an end before the next event.
-                let end = if rnd() % 50 == 0 {
+                let end = if rnd().is_multiple_of(50) {
                     s.now().saturating_add(rnd() % spread)
                 } else {
                     u64::MAX
@@ -714,13 +718,7 @@ mod tests {
         // 2·10^4 events pending, as with 200k req/s and 100 ms of network
         // latency: each pop schedules one event about 100 ms on and, half
         // the time, one up to 100 µs on (a service's completion).
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
         let mut s = Scheduler::new();
         let (mut id, mut far) = (0u32, Vec::new());
         let mut listed = std::collections::BTreeSet::new();
@@ -741,7 +739,7 @@ mod tests {
             id += 1;
             s.after(100_000_000 + rnd() % 10_000, 0, M(id));
             far.push(id);
-            if rnd() % 2 == 0 {
+            if rnd().is_multiple_of(2) {
                 id += 1;
                 s.after(1_000 + rnd() % 100_000, 0, M(id));
             }

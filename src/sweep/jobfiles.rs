@@ -161,12 +161,9 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
         } else {
             String::new()
         },
-        match e.manager {
-            Manager::Slurm => "slurm",
-            Manager::K8s => "k8s",
-            Manager::Batch => "batch",
-            Manager::Local => "local",
-        },
+        clap::ValueEnum::to_possible_value(&e.manager)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default(),
         e.root.display(),
         e.split.shards
     );
