@@ -45,6 +45,7 @@ mod network;
 pub mod partition;
 pub mod path;
 pub mod queue;
+pub mod raft;
 pub mod request;
 pub mod resilience;
 pub mod service;
