@@ -521,6 +521,86 @@ pub fn parallel_availability(a: f64, n: u32) -> f64 {
 }
 
 // ============================================================================================
+// Raft consensus
+// ============================================================================================
+
+/// Mean time for a Raft leader to commit an entry it has just appended: the entry commits when
+/// ⌊n/2⌋ of the n − 1 followers have acknowledged it (with the leader, a majority of n), so
+/// the commit time is the ⌊n/2⌋-th smallest of the followers' round trips. For independent
+/// round trips with CDF `rtt_cdf` (seconds), E[X₍ₖ₎] = ∫₀^∞ P(X₍ₖ₎ > t) dt with
+/// P(X₍ₖ₎ > t) = Σ_{j<k} C(M, j) F(t)^j (1 − F(t))^(M−j), M = n − 1 (David & Nagaraja,
+/// *Order Statistics*, 3rd ed. 2003, §2.1). Integrated by Simpson's rule on [0, `upper`],
+/// where the survival must be negligible. `None` for n < 2 or a bad `upper`.
+pub fn raft_commit_mean(rtt_cdf: impl Fn(f64) -> f64, n: u32, upper: f64) -> Option<f64> {
+    if n < 2 || !(upper.is_finite() && upper > 0.0) {
+        return None;
+    }
+    let m = n - 1;
+    let k = n / 2;
+    let survival = |t: f64| {
+        let f = rtt_cdf(t).clamp(0.0, 1.0);
+        (0..k)
+            .map(|j| binomial(m, j) * f.powi(j as i32) * (1.0 - f).powi((m - j) as i32))
+            .sum::<f64>()
+    };
+    let steps = 20_000;
+    let h = upper / f64::from(steps);
+    let mut sum = survival(0.0) + survival(upper);
+    for i in 1..steps {
+        let w = if i % 2 == 1 { 4.0 } else { 2.0 };
+        sum += w * survival(f64::from(i) * h);
+    }
+    Some(sum * h / 3.0)
+}
+
+/// [`raft_commit_mean`] for exponential one-way delays of mean `m` seconds each way: a round
+/// trip is the sum of two, Gamma(2, m), with F(t) = 1 − e^(−t/m)(1 + t/m). For n = 3 this is
+/// exactly 5m/4 (the minimum of two such round trips).
+pub fn raft_commit_mean_exponential(m: f64, n: u32) -> Option<f64> {
+    if !(m.is_finite() && m > 0.0) {
+        return None;
+    }
+    raft_commit_mean(|t| 1.0 - (-t / m).exp() * (1.0 + t / m), n, 60.0 * m)
+}
+
+fn binomial(n: u32, k: u32) -> f64 {
+    (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
+}
+
+/// Mean time without a leader after a Raft leader crashes, for election timeouts uniform on
+/// [`a`, `b`], a heartbeat every `h`, n members and a constant one-way delay `d` (seconds).
+///
+/// The last heartbeat left the leader a phase u ~ U[0, h) before the crash (the crash falls
+/// anywhere in a heartbeat period) and reset every follower's timer on arrival, d later. The
+/// first of the n − 1 followers times out after the minimum of n − 1 draws, whose mean is
+/// a + (b − a)/n (Raft, Ongaro & Ousterhout 2014, §5.2: randomised timeouts), stands, and has
+/// the votes it needs a round trip later. So E = a + (b − a)/n − h/2 + 3d when the vote does
+/// not split. It splits when so many others time out within d of the first (each then votes
+/// for itself) that fewer than ⌊n/2⌋ grants remain: for n = 3 when the one other follower
+/// does, with probability p = 1 − (1 − d/L)² (the spacing of two uniforms, L = b − a); for
+/// larger n, to first order, when more than (n − 2) − ⌊n/2⌋ of the n − 2 others do, each with
+/// probability d/L. A split costs another timeout, about a + L/3 (the earlier of the two
+/// candidates' fresh draws), and repeats geometrically: + p/(1 − p)·(a + L/3).
+pub fn raft_election_mean(a: f64, b: f64, h: f64, n: u32, d: f64) -> Option<f64> {
+    let l = b - a;
+    if n < 3 || !(a > 0.0 && l > 0.0 && h > 0.0 && d >= 0.0) || d >= l {
+        return None;
+    }
+    let base = a + l / f64::from(n) - h / 2.0 + 3.0 * d;
+    let q = d / l;
+    let p = if n == 3 {
+        1.0 - (1.0 - q) * (1.0 - q)
+    } else {
+        let others = n - 2;
+        let spare = others - n / 2; // others that may time out without a split
+        (spare + 1..=others)
+            .map(|j| binomial(others, j) * q.powi(j as i32) * (1.0 - q).powi((others - j) as i32))
+            .sum()
+    };
+    Some(base + p / (1.0 - p) * (a + l / 3.0))
+}
+
+// ============================================================================================
 // Caches under the independent reference model
 // ============================================================================================
 
@@ -598,6 +678,60 @@ pub fn ttl_hit_ratio(p: &[f64], rate: f64, ttl: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raft_commit_mean_is_the_order_statistic_of_round_trips() {
+        // n = 3: the faster of two Gamma(2, m) round trips, exactly 5m/4.
+        let m = 0.001;
+        assert!((raft_commit_mean_exponential(m, 3).unwrap() - 1.25e-3).abs() < 1e-9);
+        // Constant round trips 2d: every order statistic is 2d.
+        let c = raft_commit_mean(|t| if t >= 0.002 { 1.0 } else { 0.0 }, 5, 0.01).unwrap();
+        assert!((c - 0.002).abs() < 1e-5, "{c}");
+        // n = 5, 7 against a Monte Carlo of the order statistic (10^6 draws: se < 1e-3 m).
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut u = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        for n in [5u32, 7] {
+            let draws = 200_000;
+            let mut sum = 0.0;
+            let mut r = vec![0.0; (n - 1) as usize];
+            for _ in 0..draws {
+                for v in r.iter_mut() {
+                    *v = -u().ln() - u().ln();
+                }
+                r.sort_by(f64::total_cmp);
+                sum += r[(n / 2 - 1) as usize];
+            }
+            let mc = sum / f64::from(draws);
+            let th = raft_commit_mean_exponential(1.0, n).unwrap();
+            assert!((mc - th).abs() < 0.01, "n={n}: Monte Carlo {mc} vs {th}");
+        }
+        // More members wait for a later order statistic.
+        let t: Vec<f64> = [3, 5, 7]
+            .iter()
+            .map(|&n| raft_commit_mean_exponential(1.0, n).unwrap())
+            .collect();
+        assert!(t[0] < t[1] && t[1] < t[2]);
+        assert!(
+            (t[1] - 1.4378).abs() < 5e-4 && (t[2] - 1.5115).abs() < 5e-4,
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn raft_election_mean_has_its_parts() {
+        // 150–300 ms, 50 ms heartbeat, 1 ms: 150 + 50 − 25 + 3 = 178 ms before splits (n = 3).
+        let e3 = raft_election_mean(0.150, 0.300, 0.050, 3, 0.001).unwrap();
+        let p: f64 = 1.0 - (1.0 - 1.0 / 150.0f64).powi(2);
+        assert!((e3 - (0.178 + p / (1.0 - p) * 0.2)).abs() < 1e-12, "{e3}");
+        let e5 = raft_election_mean(0.150, 0.300, 0.050, 5, 0.001).unwrap();
+        assert!((e5 - 0.158).abs() < 1e-4, "{e5}");
+        assert!(raft_election_mean(0.150, 0.150, 0.050, 3, 0.001).is_none());
+    }
 
     #[test]
     fn cache_approximations_have_the_known_limits() {

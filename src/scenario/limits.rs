@@ -50,6 +50,9 @@ pub const MAX_DATA_KEYS: u64 = 1 << 25;
 pub const MAX_CACHE_ENTRIES: u64 = 1 << 24;
 /// Most per-key version cells one database may keep (keys × copies per key).
 pub const MAX_DB_CELLS: u64 = 1 << 27;
+/// Most Raft log entries a database may hold (shards × members × 2 ×
+/// `log_capacity`, 16 bytes each: 512 MiB).
+pub const MAX_RAFT_LOG_ENTRIES: u64 = 1 << 25;
 /// Most key copies a run's database backups may make (keys × backups): a
 /// backup snapshots every key, about 10 ns each, so this is seconds of work.
 pub const MAX_BACKUP_COPIES: u64 = 1 << 30;

@@ -64,6 +64,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+mod consensus;
+
+use consensus::{Consensus, RFORWARD, RaftTimer};
+pub use consensus::{RaftCfg, RaftReads};
+
 use rand::RngExt;
 
 use super::partition::{Partitioner, Scheme};
@@ -106,6 +111,8 @@ pub enum Mode {
         /// Nodes a read asks.
         r: u32,
     },
+    /// Each shard a Raft group.
+    Raft(RaftCfg),
 }
 
 /// Event code: add a shard.
@@ -205,6 +212,7 @@ impl DatabaseCfg {
     pub fn per_shard(&self) -> u32 {
         match self.mode {
             Mode::Quorum { n, .. } => n,
+            Mode::Raft(r) => r.members,
             _ => self.followers + 1,
         }
     }
@@ -333,6 +341,8 @@ pub struct Database {
     rpo: f64,
     rto: f64,
     fault_notes: Vec<String>,
+    /// Raft groups, in `Mode::Raft`.
+    raft: Option<Box<Consensus>>,
 }
 
 /// How long a database remembers which logical requests' writes it applied
@@ -361,7 +371,7 @@ impl Database {
             .collect();
         let spread = cfg.placement.iter().any(|&r| r != cfg.placement[0]);
         let assigned = match cfg.mode {
-            Mode::Quorum { .. } => vec![0; cfg.key_space as usize],
+            Mode::Quorum { .. } | Mode::Raft(_) => vec![0; cfg.key_space as usize],
             _ => Vec::new(),
         };
         let mut slots = Occupancy::new(0);
@@ -426,6 +436,10 @@ impl Database {
             rpo: 0.0,
             rto: 0.0,
             fault_notes: Vec::new(),
+            raft: match cfg.mode {
+                Mode::Raft(r) => Some(Box::new(Consensus::new(r, &cfg.name, cfg.max_shards, seed))),
+                _ => None,
+            },
         }
     }
 
@@ -519,6 +533,9 @@ impl Database {
         let seen = ctx.data.committed(self.cfg.slot, key);
         let base = shard * self.per;
         let calm = self.calm;
+        if self.is_raft() {
+            return self.raft_route(req, shard, op, caller, seen, ctx);
+        }
         match (op, self.cfg.mode) {
             (Op::Read, Mode::Quorum { n, r: rq, .. }) => {
                 // r distinct serving nodes: a partial Fisher–Yates shuffle.
@@ -857,6 +874,9 @@ impl Database {
         let (key, op, step, version, parent) = (r.key, r.op, r.step, r.version, r.parent);
         let (replica, seen, sent) = (r.replica, r.seen, r.sent);
         let rank = replica % self.per;
+        if step == SERVE && self.is_raft() {
+            return self.raft_served(rec, ctx);
+        }
         match step {
             SERVE if op == Op::Read => {
                 let served = self.version(rank, key);
@@ -1054,6 +1074,7 @@ impl Database {
                     self.ack(parent, ctx);
                 }
             }
+            RFORWARD => self.raft_forwarded(rec, ctx),
             QTRAVEL => {
                 let node = r.replica;
                 if !self.nodes[node as usize].up {
@@ -1148,6 +1169,16 @@ impl Database {
     fn refresh(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
         let quorum = matches!(self.cfg.mode, Mode::Quorum { .. });
+        if self.is_raft() {
+            // Members serve while up; the group decides who leads.
+            let mut calm = !self.split;
+            for n in &mut self.nodes {
+                n.ok = n.up;
+                calm &= n.up;
+            }
+            self.calm = calm;
+            return;
+        }
         let mut calm = !self.split;
         for s in 0..self.cfg.max_shards {
             let base = s * self.per;
@@ -1206,7 +1237,10 @@ impl Database {
         self.nodes[n as usize].held = held;
         self.nodes[n as usize].queue = queue;
         let s = n / self.per;
-        if !matches!(self.cfg.mode, Mode::Quorum { .. }) && n % self.per == self.shard_st[s as usize].primary
+        if self.is_raft() {
+            self.raft_crash(n, ctx);
+        } else if !matches!(self.cfg.mode, Mode::Quorum { .. })
+            && n % self.per == self.shard_st[s as usize].primary
         {
             // The primary's log stops here: replication in flight is dropped.
             self.shard_st[s as usize].term += 1;
@@ -1228,6 +1262,8 @@ impl Database {
                 // Read repair stands in for hinted handoff: take the newest copy.
                 self.newest_everywhere(s, true);
             }
+            // It catches up through the log (or a snapshot) from the leader.
+            Mode::Raft(_) => self.raft_recover(n, ctx),
             _ => {
                 let p = base + self.shard_st[s as usize].primary;
                 if p == n {
@@ -1333,6 +1369,11 @@ impl Database {
     fn repartition(&mut self, ctx: &mut Ctx) {
         let was = self.split;
         self.split = self.spread && !ctx.net.cuts.is_empty();
+        if self.is_raft() {
+            // No anti-entropy: members catch up through the log.
+            self.refresh(ctx);
+            return self.raft_repartition(ctx);
+        }
         if was && !self.split {
             self.heal(ctx);
         }
@@ -1530,7 +1571,10 @@ impl Component for Database {
     }
 
     fn timer_name(&self, w: TimerWord) -> &'static str {
-        super::timer_name::<DatabaseTimer>(w)
+        match RaftTimer::decode(w) {
+            Some(t) if self.is_raft() => t.name(),
+            _ => super::timer_name::<DatabaseTimer>(w),
+        }
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
@@ -1542,6 +1586,10 @@ impl Component for Database {
             Msg::Timer(w) => {
                 if let Some(t) = DatabaseTimer::decode(w) {
                     self.timer(t, ctx);
+                } else if self.is_raft()
+                    && let Some(t) = RaftTimer::decode(w)
+                {
+                    self.raft_timer(t, ctx);
                 }
             }
             _ => {}
@@ -1562,6 +1610,9 @@ impl Component for Database {
         if let Some((every, _)) = self.cfg.backup {
             ctx.sched.after(every, self.id, Msg::timer(DatabaseTimer::Backup));
         }
+        if self.is_raft() {
+            self.raft_start(ctx);
+        }
     }
 
     fn fault(&mut self, action: super::FaultAction, on: bool, ctx: &mut Ctx) {
@@ -1569,7 +1620,11 @@ impl Component for Database {
         match action {
             FaultAction::CrashPrimary(s) if s < self.cfg.max_shards => {
                 if on {
-                    let n = s * self.per + self.shard_st[s as usize].primary;
+                    let n = if self.is_raft() {
+                        self.raft_leader_node(s)
+                    } else {
+                        s * self.per + self.shard_st[s as usize].primary
+                    };
                     self.shard_st[s as usize].crashed = Some(n);
                     self.crash_node(n, ctx);
                 } else if let Some(n) = self.shard_st[s as usize].crashed.take() {
@@ -1625,6 +1680,9 @@ impl Component for Database {
         self.failed = 0;
         for s in 0..self.shard_st.len() {
             self.shard_st[s].primary_warm = self.primary_area(s, now);
+        }
+        if self.is_raft() {
+            self.raft_warmup(now);
         }
     }
 
@@ -1740,7 +1798,7 @@ impl Component for Database {
         if let Some(m) = self.keys_moved {
             put("keys_moved", m);
         }
-        if !matches!(self.cfg.mode, Mode::Quorum { .. }) {
+        if !matches!(self.cfg.mode, Mode::Quorum { .. } | Mode::Raft(_)) {
             // `utilization` pools every node, so a saturated primary beside
             // idle followers reads as a third busy: each role on its own,
             // time-averaged over the window as `utilization` is. Busy cores
@@ -1780,6 +1838,7 @@ impl Component for Database {
                 );
             }
         }
+        self.raft_report(now, out);
         *out.entry("consistency.stale_reads".into()).or_insert(0.0) += self.stale as f64;
         *out.entry("consistency.reads".into()).or_insert(0.0) += self.reads_done as f64;
         *out.entry("data.lost_writes".into()).or_insert(0.0) += (self.lost + self.lost_updates) as f64;
@@ -1802,7 +1861,7 @@ impl Component for Database {
                     if second > 1.5 * n.held_mid + 10.0 && u >= 0.95 {
                         let (s, rank) = (i as u32 / self.per, i as u32 % self.per);
                         let role = match self.cfg.mode {
-                            Mode::Quorum { .. } => format!("node {rank}"),
+                            Mode::Quorum { .. } | Mode::Raft(_) => format!("node {rank}"),
                             _ if rank == 0 => "primary".to_string(),
                             _ => format!("follower {rank}"),
                         };

@@ -13,7 +13,7 @@ use super::cache::price;
 use super::forecast::{Forecast, Setting};
 use super::{Home, Kind, one};
 use crate::model::CompCfg;
-use crate::model::database::{DatabaseCfg, Mode};
+use crate::model::database::{DatabaseCfg, Mode, RaftCfg, RaftReads};
 use crate::model::partition::Scheme;
 use crate::scenario::dist::{DistSpec, Sampler};
 use crate::scenario::limits::*;
@@ -147,6 +147,48 @@ pub enum Replication {
     Sync,
     /// Dynamo-style: `n` equal nodes per shard, a write waits for `w`, a read asks `r`.
     Quorum(QuorumSpec),
+    /// Each shard a Raft group: an elected leader, writes committed by a majority.
+    Raft(RaftSpec),
+}
+
+/// A Raft group per shard: `{ members: 5, election_timeout: [150ms, 300ms], heartbeat: 50ms }`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RaftSpec {
+    /// Members per shard: 3, 5 or 7 (default 3); a majority must be up and connected.
+    #[serde(default = "three")]
+    pub members: u32,
+    /// Election timeouts are drawn uniformly from `[min, max]` at every reset (default `[150ms, 300ms]`).
+    #[serde(default = "election_timeout")]
+    pub election_timeout: [Duration; 2],
+    /// The leader's heartbeat period, shorter than the smallest election timeout (default 50ms).
+    #[serde(default = "heartbeat")]
+    pub heartbeat: Duration,
+    /// Ask for pre-votes before standing, so a member that was cut off cannot depose a leader (default false).
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// Where reads go: `leader` (ReadIndex), `lease` or `follower` (may be stale); default `leader`.
+    #[serde(default)]
+    pub reads: RaftReads,
+    /// Applied entries each member keeps before compacting its log (default 10000, at least 100).
+    #[serde(default = "log_capacity")]
+    pub log_capacity: u64,
+}
+
+fn three() -> u32 {
+    3
+}
+
+fn election_timeout() -> [Duration; 2] {
+    [Duration::from_millis(150), Duration::from_millis(300)]
+}
+
+fn heartbeat() -> Duration {
+    Duration::from_millis(50)
+}
+
+fn log_capacity() -> u64 {
+    10_000
 }
 
 /// Quorum sizes.
@@ -286,6 +328,7 @@ pub(crate) fn database(
                 r: q.r.clamp(1, n),
             }
         }
+        Replication::Raft(r) => raft(ck, p, d, &r, shards, max_shards),
     };
     if d.replicas > MAX_FOLLOWERS {
         ck.err(
@@ -298,6 +341,7 @@ pub(crate) fn database(
     }
     let followers = match mode {
         Mode::Quorum { n, .. } => n - 1,
+        Mode::Raft(r) => r.members - 1,
         _ => d.replicas.min(MAX_FOLLOWERS),
     };
     let copies = u64::from(followers) + 3;
@@ -360,7 +404,10 @@ pub(crate) fn database(
         None => Sampler::constant(500_000),
     };
     price(ck, p, d.price_per_hour);
-    if d.failover.is_some() && d.replicas == 0 && !matches!(d.replication, Replication::Quorum(_)) {
+    if d.failover.is_some()
+        && d.replicas == 0
+        && !matches!(d.replication, Replication::Quorum(_) | Replication::Raft(_))
+    {
         ck.err(
             format!("{p}.failover"),
             "failover promotes a follower: give the shards `replicas: 1` or more",
@@ -400,5 +447,97 @@ pub(crate) fn database(
         failover: d.failover.map(|f| f.detect_after.as_nanos()),
         eventual: d.consistency == Consistency::Eventual,
         backup: d.backup.map(|b| (b.every.as_nanos(), b.restore_time.as_nanos())),
+    })
+}
+
+/// Check a `replication: { raft: … }` and resolve it.
+fn raft(ck: &mut Checker, p: &str, d: &DatabaseSpec, r: &RaftSpec, shards: u32, max_shards: u32) -> Mode {
+    let rp = format!("{p}.replication.raft");
+    if !matches!(r.members, 3 | 5 | 7) {
+        ck.err(
+            format!("{rp}.members"),
+            format!(
+                "members must be 3, 5 or 7, found {}: an even group survives no more failures than the odd \
+                 one below it (4 members tolerate 1 failure, as 3 do) and needs a larger majority",
+                r.members
+            ),
+        );
+    }
+    let [lo, hi] = r.election_timeout;
+    let (min, max) = (lo.as_nanos(), hi.as_nanos());
+    if min == 0 || min >= max {
+        ck.err(
+            format!("{rp}.election_timeout"),
+            format!(
+                "expected [min, max] with 0 < min < max, found [{lo}, {hi}]: equal timeouts are not \
+                 randomised, so split votes can repeat for ever (Raft §5.2)"
+            ),
+        );
+    }
+    let hb = r.heartbeat.as_nanos();
+    if hb == 0 || hb >= min {
+        ck.err(
+            format!("{rp}.heartbeat"),
+            format!(
+                "the heartbeat ({}) must be longer than zero and shorter than the smallest election \
+                 timeout ({lo}): followers would start elections between heartbeats",
+                r.heartbeat
+            ),
+        );
+    }
+    if r.log_capacity < 100 {
+        ck.err(
+            format!("{rp}.log_capacity"),
+            format!("log_capacity must be at least 100, found {}", r.log_capacity),
+        );
+    }
+    let members = if matches!(r.members, 3 | 5 | 7) {
+        r.members
+    } else {
+        3
+    };
+    let cells = u64::from(max_shards.max(shards))
+        .saturating_mul(u64::from(members))
+        .saturating_mul(r.log_capacity.saturating_mul(2));
+    if cells > MAX_RAFT_LOG_ENTRIES {
+        ck.err(
+            format!("{rp}.log_capacity"),
+            format!(
+                "shards × members × 2 × log_capacity is {cells} log entries (16 bytes each); at most \
+                 {MAX_RAFT_LOG_ENTRIES} fit in memory: lower log_capacity"
+            ),
+        );
+    }
+    if d.replicas != 0 && d.replicas + 1 != members {
+        ck.err(
+            format!("{p}.replicas"),
+            format!(
+                "under raft every shard has `members` = {members} nodes; omit `replicas` or set it to \
+                 members − 1 = {}",
+                members - 1
+            ),
+        );
+    }
+    if d.failover.is_some() {
+        ck.err(
+            format!("{p}.failover"),
+            "a Raft group elects its own leader: remove `failover`",
+        );
+    }
+    if d.consistency == Consistency::Eventual {
+        ck.err(
+            format!("{p}.consistency"),
+            "a Raft group never serves writes on a minority side; for available but stale reads use \
+             `replication.raft.reads: follower`",
+        );
+    }
+    Mode::Raft(RaftCfg {
+        members,
+        min: min.max(1),
+        max: max.max(min.max(1) + 1),
+        heartbeat: hb.clamp(1, min.max(2) - 1),
+        pre_vote: r.pre_vote,
+        reads: r.reads,
+        log_capacity: r.log_capacity.max(100),
     })
 }

@@ -208,7 +208,9 @@ pub(crate) fn faults(
                     continue;
                 };
                 match shard {
-                    Some(n) if kind == "database" && n < shards && rest == ".primary" => {
+                    // `.leader` names a Raft shard's leader of the moment (a
+                    // primary/follower shard's leader is its primary).
+                    Some(n) if kind == "database" && n < shards && matches!(rest, ".primary" | ".leader") => {
                         fixed.push(FaultCfg {
                             comp,
                             action: FaultAction::CrashPrimary(n),
@@ -220,8 +222,8 @@ pub(crate) fn faults(
                     _ => ck.err(
                         format!("{fp}.crash"),
                         format!(
-                            "`{target}`: a database crash names a shard's primary, `{name}.shard[N].primary`, \
-                             with N from 0 to {}",
+                            "`{target}`: a database crash names a shard's primary, `{name}.shard[N].primary` \
+                             (or its leader, `{name}.shard[N].leader`), with N from 0 to {}",
                             shards.saturating_sub(1)
                         ),
                     ),
