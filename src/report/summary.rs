@@ -200,6 +200,17 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
                 if let Some(lag) = v("replication_lag.mean_ms") {
                     line.push_str(&format!(", replication lag {lag:.1} ms"));
                 }
+                if let Some(n) = v("raft.members") {
+                    line.push_str(&format!(
+                        ", raft {n:.0} members: {} elections, {:.3} s without a leader, commit p99 {} ms, \
+                         committed writes lost {}, safety violations {}",
+                        count(r, &format!("{p}raft.elections")),
+                        v("raft.unavailable_s").unwrap_or(0.0),
+                        val(r, &format!("{p}raft.commit_latency.p99_ms"), 3),
+                        count(r, &format!("{p}raft.lost_committed_writes")),
+                        count(r, &format!("{p}raft.safety_violations")),
+                    ));
+                }
                 if let (Some(cv), Some(hot)) = (v("shard_load_cv"), v("hottest_shard_share")) {
                     line.push_str(&format!(", shard load CV {cv:.2} (busiest {:.0}%)", hot * 100.0));
                 }

@@ -1785,7 +1785,7 @@ impl Component for Database {
             put("deduplicated_writes", self.deduplicated as f64);
         }
         put("shards", f64::from(self.part.shards()));
-        if self.per > 1 {
+        if self.per > 1 && !self.is_raft() {
             put("replication_lag.mean_ms", mean(self.lag_sum, self.lag_n));
         }
         if active > 1 {

@@ -217,7 +217,7 @@ impl Kind for DatabaseSpec {
 
     /// Busy time ÷ (shards × cores), spread evenly over the primaries; each
     /// shard an M/M/c queue of its cores.
-    fn forecast(&self, c: &CompCfg, r: f64, w: f64, _s: &Setting) -> Forecast {
+    fn forecast(&self, c: &CompCfg, r: f64, w: f64, s: &Setting) -> Forecast {
         let CompCfg::Database(d) = c else {
             return Forecast::default();
         };
@@ -235,6 +235,34 @@ impl Kind for DatabaseSpec {
             t.wait_ms = wq.map(|x| x * 1e3);
         } else if util >= 1.0 {
             t.latency_unknown = true;
+        }
+        if let Mode::Raft(rc) = d.mode
+            && let Some(commit) = raft_commit_forecast(d, rc.members, s)
+        {
+            // Writes wait for the commit; ReadIndex reads for a round of the same shape.
+            let reads_wait = if rc.reads == RaftReads::Leader {
+                commit
+            } else {
+                0.0
+            };
+            if let Some(resp) = t.response_ms
+                && r + w > 0.0
+            {
+                t.response_ms = Some(resp + (w * commit + r * reads_wait) * 1e3 / (r + w));
+            }
+            t.model = format!(
+                "busy ÷ (shards × cores), leaders only; raft: a write commits when ⌊n/2⌋ = {} of the {} \
+                 followers have it, at the {} fastest round trip, mean {:.3} ms{}",
+                rc.members / 2,
+                rc.members - 1,
+                ["", "1st", "2nd", "3rd"][(rc.members / 2).min(3) as usize],
+                commit * 1e3,
+                if rc.reads == RaftReads::Leader {
+                    "; a leader read waits for a round of the same shape (ReadIndex)"
+                } else {
+                    ""
+                }
+            );
         }
         t.load = t.utilization;
         t
@@ -540,4 +568,53 @@ fn raft(ck: &mut Checker, p: &str, d: &DatabaseSpec, r: &RaftSpec, shards: u32, 
         reads: r.reads,
         log_capacity: r.log_capacity.max(100),
     })
+}
+
+/// Mean commit time (seconds) of a Raft shard whose leader is rank 0: the
+/// ⌊n/2⌋-th smallest of the n − 1 followers' round trips (the order
+/// statistic of `theory::raft_commit_mean`), estimated from the network's
+/// own delay distributions between the members' regions by 20,000 draws on
+/// a fixed stream, so any shape and any placement are covered.
+fn raft_commit_forecast(d: &DatabaseCfg, members: u32, s: &Setting) -> Option<f64> {
+    use crate::engine::rng;
+    let net = &s.cfg.network;
+    let nr = net.regions.len();
+    let home = net.region.get(s.id).copied().unwrap_or(crate::model::NO_REGION);
+    let region = |rank: u32| -> u16 {
+        if d.placement.is_empty() {
+            home
+        } else {
+            d.placement[rank as usize % d.placement.len()]
+        }
+    };
+    let delay = |a: u16, b: u16, g: &mut rng::Rng| -> f64 {
+        let between = if a != b && (a as usize) < nr && (b as usize) < nr {
+            net.between
+                .get(a as usize * nr + b as usize)
+                .and_then(|x| x.as_ref())
+        } else {
+            None
+        };
+        match between.or(net.latency.as_ref()) {
+            Some(smp) => smp.sample(g) as f64,
+            None => 0.0,
+        }
+    };
+    let mut g = rng::stream(0, &format!("explain/raft/{}", d.name));
+    let k = (members / 2) as usize;
+    let mut rtt = vec![0.0f64; members.saturating_sub(1) as usize];
+    if k == 0 || rtt.is_empty() {
+        return None;
+    }
+    let draws = 20_000;
+    let mut sum = 0.0;
+    for _ in 0..draws {
+        for (i, x) in rtt.iter_mut().enumerate() {
+            let f = region(i as u32 + 1);
+            *x = delay(region(0), f, &mut g) + delay(f, region(0), &mut g);
+        }
+        rtt.select_nth_unstable_by(k - 1, f64::total_cmp);
+        sum += rtt[k - 1];
+    }
+    Some(sum / f64::from(draws) / 1e9)
 }
