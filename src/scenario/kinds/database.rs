@@ -77,6 +77,9 @@ pub struct DatabaseSpec {
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default)]
     pub region: Option<String>,
+    /// Session guarantees per user: `{ guarantee: read_your_writes, strategy: wait, max_wait: 1s }`.
+    #[serde(default)]
+    pub session: Option<super::session::SessionSpec>,
 }
 
 /// Failover: `{ detect_after: 10s }`.
@@ -200,7 +203,7 @@ impl Kind for DatabaseSpec {
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let d = self;
-        database(
+        let mut cfg = database(
             ck,
             p,
             name,
@@ -209,7 +212,11 @@ impl Kind for DatabaseSpec {
             cx.added[cx.sc.components.get_index_of(name).unwrap_or(0)],
             cx.key_space,
             &cx.sc.network.regions,
-        )
+        );
+        if let CompCfg::Database(db) = &mut cfg {
+            db.session = super::session::resolve(ck, cx, name, p, d, db.max_shards);
+        }
+        cfg
     }
 }
 
@@ -400,5 +407,6 @@ pub(crate) fn database(
         failover: d.failover.map(|f| f.detect_after.as_nanos()),
         eventual: d.consistency == Consistency::Eventual,
         backup: d.backup.map(|b| (b.every.as_nanos(), b.restore_time.as_nanos())),
+        session: None,
     })
 }
