@@ -33,6 +33,7 @@ mod queues;
 mod retries;
 mod robustness_model;
 mod scenarios;
+mod sessions;
 mod sweep;
 mod sweep_answers;
 mod sweep_charts;
