@@ -56,6 +56,10 @@ pub const MAX_RAFT_LOG_ENTRIES: u64 = 1 << 25;
 /// Most key copies a run's database backups may make (keys × backups): a
 /// backup snapshots every key, about 10 ns each, so this is seconds of work.
 pub const MAX_BACKUP_COPIES: u64 = 1 << 30;
+/// Most session-token cells one database may keep (identities × shards;
+/// two 4-byte tokens each, so 128 MiB): a `session:` block tracks what each
+/// user last wrote and read on each shard.
+pub const MAX_SESSION_CELLS: u64 = 1 << 24;
 /// Most shards a database may have (resharding events included).
 pub const MAX_SHARDS: u32 = 10_000;
 /// Largest quorum group `n`.

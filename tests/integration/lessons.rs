@@ -493,6 +493,25 @@ const STEPS: &[(u32, &[Expect])] = &[
             ),
         ],
     ),
+    (
+        27,
+        &[
+            (
+                "archsim sweep scenarios/consistency-models.yaml",
+                &[
+                    "components.db.stale_read_ratio",
+                    "components.db.session.ryw_violations",
+                    "components.db.session.monotonic_violations",
+                    "components.db.read.mean_ms",
+                    "components.db.session.waits",
+                ],
+            ),
+            (
+                "archsim run scenarios/consistency-models.yaml --set components.db.session.strategy=route",
+                &["components.db.read.mean_ms", "components.db.session.fallbacks"],
+            ),
+        ],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.

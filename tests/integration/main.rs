@@ -34,6 +34,7 @@ mod raft;
 mod retries;
 mod robustness_model;
 mod scenarios;
+mod sessions;
 mod sweep;
 mod sweep_answers;
 mod sweep_charts;

@@ -1149,6 +1149,36 @@ fn cap_partition_cp_refuses_and_ap_goes_stale() {
     assert!(metric(&cp, "availability") < metric(&ap, "availability"));
 }
 
+/// consistency-models: session guarantees on async followers. The oracle's
+/// violations are 0 under the matching guarantee (a property, in any seed);
+/// stale reads fall from none to read_your_writes and are 0 on the primary;
+/// waiting for one's own writes costs read latency, routing does not.
+#[test]
+fn consistency_models_a_guarantee_buys_fresher_reads_with_waiting() {
+    let file = "consistency-models.yaml";
+    let m = |r: &Report, k: &str| metric(r, &format!("components.db.{k}"));
+    let none = run(file, &["components.db.session.guarantee=none"], 1);
+    let mono = run(file, &["components.db.session.guarantee=monotonic_reads"], 1);
+    let ryw = run(file, &[], 1);
+    let causal = run(file, &["components.db.session.guarantee=causal"], 1);
+    let primary = run(file, &["components.db.reads=primary"], 1);
+    let route = run(file, &["components.db.session.strategy=route"], 1);
+    assert!(m(&none, "session.ryw_violations") > 100.0);
+    assert!(m(&none, "session.monotonic_violations") > 0.0);
+    assert_eq!(m(&mono, "session.monotonic_violations"), 0.0);
+    for r in [&ryw, &causal, &route] {
+        assert_eq!(m(r, "session.ryw_violations"), 0.0);
+    }
+    assert_eq!(m(&causal, "session.monotonic_violations"), 0.0);
+    assert_eq!(m(&primary, "stale_read_ratio"), 0.0);
+    let stale = |r: &Report| m(r, "stale_read_ratio");
+    assert!(stale(&none) > stale(&mono) && stale(&mono) > stale(&ryw) && stale(&ryw) > 0.05);
+    // Users write about every 100 ms against a 50 ms mean lag: most reads
+    // wait for their own last write.
+    assert!(m(&ryw, "read.mean_ms") > 20.0 * m(&none, "read.mean_ms"));
+    assert!(m(&route, "read.mean_ms") < 2.0 && m(&route, "session.fallbacks") > 0.0);
+}
+
 #[test]
 fn backups_lose_the_writes_since_the_last_snapshot() {
     let file = "backups-rpo-rto.yaml";

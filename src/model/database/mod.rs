@@ -68,6 +68,8 @@ mod consensus;
 
 use consensus::{Consensus, RFORWARD, RaftTimer};
 pub use consensus::{RaftCfg, RaftReads};
+mod session;
+pub use session::{Guarantee, ORACLE_CELLS, SessionCfg, Strategy};
 
 use rand::RngExt;
 
@@ -205,6 +207,8 @@ pub struct DatabaseCfg {
     pub eventual: bool,
     /// Backups: every, restore time.
     pub backup: Option<(SimTime, SimTime)>,
+    /// Session guarantees (primary/follower modes; see `session.rs`).
+    pub session: Option<SessionCfg>,
 }
 
 impl DatabaseCfg {
@@ -228,6 +232,14 @@ const QREAD: u16 = 6; // internal: quorum read on a node
 const QWRITE: u16 = 7; // internal: quorum write on a node
 const QTRAVEL: u16 = 8; // internal: quorum write travelling to a node
 const TRAVEL: u16 = 9; // external: on its way to a node in another region
+// 32: session::PARKED, a read waiting on a follower for its session.
+
+/// The log sequence number a replicated write (`APPLY`) carries, in its
+/// otherwise unused `seen` field (0: none; see `session.rs`).
+#[inline]
+fn lsn_of(r: &Request) -> u32 {
+    r.seen
+}
 
 struct Node {
     busy: u32,
@@ -343,6 +355,8 @@ pub struct Database {
     fault_notes: Vec<String>,
     /// Raft groups, in `Mode::Raft`.
     raft: Option<Box<Consensus>>,
+    /// Session guarantees (`session.rs`), when configured.
+    session: Option<Box<session::Sessions>>,
 }
 
 /// How long a database remembers which logical requests' writes it applied
@@ -440,6 +454,10 @@ impl Database {
                 Mode::Raft(r) => Some(Box::new(Consensus::new(r, &cfg.name, cfg.max_shards, seed))),
                 _ => None,
             },
+            session: cfg
+                .session
+                .as_ref()
+                .map(|s| Box::new(session::Sessions::new(s, cfg, per, seed))),
         }
     }
 
@@ -625,6 +643,20 @@ impl Database {
                 }
             }
             (Op::Read, _) => {
+                if self.session.is_some() {
+                    self.session_read_arrives(req, ctx);
+                    if let Some(pick) = self.session_route(req, shard, caller, ctx) {
+                        let Some(rank) = pick else {
+                            return self.fail(req, ctx);
+                        };
+                        self.set(req, ctx, |r| {
+                            r.seen = seen;
+                            r.step = SERVE;
+                            r.replica = base + rank;
+                        });
+                        return self.send_to_node(base + rank, req, ctx);
+                    }
+                }
                 let p = self.shard_st[shard as usize].primary;
                 let f = self.cfg.followers;
                 // The k-th follower, skipping the primary's rank.
@@ -690,6 +722,15 @@ impl Database {
                 ctx.sched.after(d, self.id, Msg::Later(req));
                 return;
             }
+        }
+        self.reach_node(node, req, ctx);
+    }
+
+    /// A caller's request reaches node `node`: a read its session needs a
+    /// fresher copy for waits there (`session.rs`); the rest queue.
+    fn reach_node(&mut self, node: u32, req: ReqRef, ctx: &mut Ctx) {
+        if self.session.is_some() && self.session_holds(node, req, ctx) {
+            return;
         }
         self.enqueue(node, req, ctx);
     }
@@ -899,6 +940,7 @@ impl Database {
                 }
                 self.apply(replica, key, v);
                 self.track_conflict(key, replica, now);
+                let lsn = self.session_wrote(rec, replica);
                 let base = replica - rank;
                 let term = self.shard_st[(replica / self.per) as usize].term;
                 let sync = self.cfg.mode == Mode::Sync;
@@ -913,6 +955,7 @@ impl Database {
                     if let Some(c) = ctx.reqs.get_mut(child) {
                         c.tag = replica;
                         c.pos = term;
+                        c.seen = lsn;
                     }
                     let mut d = self.cfg.lag.sample(&mut self.lag_rng);
                     if self.spread {
@@ -922,6 +965,9 @@ impl Database {
                             self.nodes[to as usize].region,
                         );
                         d = d.saturating_add(self.hop(a, b, ctx));
+                    }
+                    if self.session.is_some() {
+                        d = self.session_apply_after(to, d, now);
                     }
                     ctx.sched.after(d, self.id, Msg::Later(child));
                     sent += 1;
@@ -1009,6 +1055,12 @@ impl Database {
 
     fn read_answered(&mut self, rec: ReqRef, version: u32, stale: bool, ctx: &mut Ctx) {
         let now = ctx.now();
+        // Time parked on a follower for its session counts in the sojourn.
+        let parked = if self.session.is_some() {
+            self.session_read_done(rec, version, ctx)
+        } else {
+            0
+        };
         let Some(r) = ctx.reqs.get_mut(rec) else { return };
         r.version = version;
         r.step = DONE;
@@ -1019,7 +1071,7 @@ impl Database {
             if stale {
                 self.stale += 1;
             }
-            self.read_sojourn += (now - r.arrived) as f64;
+            self.read_sojourn += (now - r.arrived + parked) as f64;
             self.reads_done += 1;
         }
         self.reply(rec, ctx);
@@ -1027,6 +1079,9 @@ impl Database {
 
     fn write_answered(&mut self, rec: ReqRef, ctx: &mut Ctx) {
         let now = ctx.now();
+        if self.session.is_some() {
+            self.session_write_done(rec, ctx);
+        }
         let Some(r) = ctx.reqs.get_mut(rec) else { return };
         r.step = DONE;
         if now >= ctx.warmup {
@@ -1052,21 +1107,27 @@ impl Database {
                     r.seen = seen;
                     r.step = SERVE;
                 });
-                self.enqueue(node, rec, ctx);
+                self.reach_node(node, rec, ctx);
             }
+            session::PARKED => self.session_timeout(rec, ctx),
             APPLY => {
                 let (key, v, parent, sent) = (r.key, r.version, r.parent, r.sent);
-                let (to, from, term) = (r.replica, r.tag, r.pos);
+                let (to, from, term, lsn) = (r.replica, r.tag, r.pos, lsn_of(r));
                 let current = self
                     .shard_st
                     .get((to / self.per) as usize)
                     .is_some_and(|s| s.term == term);
                 // A crashed or cut-off follower, or a deposed primary's log: dropped.
                 if current && self.links(from, to, ctx) {
-                    self.apply(to, key, v);
+                    if self.session.is_none() || self.session_applies(to, lsn) {
+                        self.apply(to, key, v);
+                    }
                     if now >= ctx.warmup {
                         self.lag_sum += (now - sent) as f64;
                         self.lag_n += 1;
+                    }
+                    if self.session.is_some() {
+                        self.session_release(to, ctx);
                     }
                 }
                 ctx.reqs.free(rec);
@@ -1143,6 +1204,7 @@ impl Database {
             self.applied[b + rt] = self.applied[b + rf];
         }
         self.nodes[to as usize].log = self.nodes[from as usize].log;
+        self.session_copied(from, to);
     }
 
     /// Whether node `n` reaches a majority of its shard's nodes (itself included).
@@ -1208,6 +1270,9 @@ impl Database {
             }
         }
         self.calm = calm;
+        if self.session.is_some() {
+            self.session_release_all(ctx);
+        }
     }
 
     /// Crash node `n`: what it holds fails, arrivals are refused.
@@ -1236,6 +1301,9 @@ impl Database {
         }
         self.nodes[n as usize].held = held;
         self.nodes[n as usize].queue = queue;
+        if self.session.is_some() {
+            self.session_crash(n, ctx);
+        }
         let s = n / self.per;
         if self.is_raft() {
             self.raft_crash(n, ctx);
@@ -1336,6 +1404,7 @@ impl Database {
             if committed > have {
                 lost += u64::from(committed - have);
                 ctx.data.reset(self.cfg.slot, k, have);
+                self.session_lost(k, have, ctx);
             }
         }
         self.lost += lost;
@@ -1349,6 +1418,7 @@ impl Database {
         stt.lost_at = None;
         self.failovers += 1;
         self.failover_wait += crate::engine::secs(now - t0);
+        self.session_promoted(s, c);
         for f in base..base + self.per {
             if f != c && self.nodes[f as usize].up && self.links(c, f, ctx) {
                 self.copy_node(s, c, f);
@@ -1442,6 +1512,7 @@ impl Database {
                 }
             }
         }
+        self.session_healed();
         if self.cfg.eventual {
             self.fault_notes.push(format!(
                 "{}: partition healed at {:.1}s; {keys} keys were written on both sides, \
@@ -1491,6 +1562,7 @@ impl Database {
             let committed = ctx.data.committed(self.cfg.slot, k);
             if committed > b {
                 lost += u64::from(committed - b);
+                self.session_lost(k, b, ctx);
             }
             ctx.data.reset(self.cfg.slot, k, b);
             for r in 0..per {
@@ -1498,6 +1570,7 @@ impl Database {
             }
         }
         self.lost += lost;
+        self.session_restored(s);
         self.restores += 1;
         self.rpo = crate::engine::secs(now - self.backup_at);
         self.rto = crate::engine::secs(restore);
@@ -1652,7 +1725,8 @@ impl Component for Database {
         self.nodes
             .iter()
             .map(|n| n.queue.len() as u64 + u64::from(n.busy))
-            .sum()
+            .sum::<u64>()
+            + self.session.as_ref().map_or(0, |s| s.parked())
     }
 
     fn on_warmup(&mut self, now: SimTime) {
@@ -1678,6 +1752,9 @@ impl Component for Database {
         self.lag_n = 0;
         self.shard_requests.iter_mut().for_each(|x| *x = 0);
         self.failed = 0;
+        if let Some(s) = self.session.as_deref_mut() {
+            s.on_warmup();
+        }
         for s in 0..self.shard_st.len() {
             self.shard_st[s].primary_warm = self.primary_area(s, now);
         }
@@ -1825,6 +1902,9 @@ impl Component for Database {
                     (self.busy.mean(now) - busy_primaries).max(0.0) / (slots - primary_slots).max(1e-9),
                 );
             }
+        }
+        if let Some(s) = &self.session {
+            s.report(&p, &self.cfg.name, self.cfg.key_space, out, notes);
         }
         if self.cfg.max_shards <= 64 {
             for s in 0..self.cfg.max_shards as usize {

@@ -77,6 +77,9 @@ pub struct DatabaseSpec {
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default)]
     pub region: Option<String>,
+    /// Session guarantees per user: `{ guarantee: read_your_writes, strategy: wait, max_wait: 1s }`.
+    #[serde(default)]
+    pub session: Option<super::session::SessionSpec>,
 }
 
 /// Failover: `{ detect_after: 10s }`.
@@ -270,7 +273,7 @@ impl Kind for DatabaseSpec {
 
     fn resolve(&self, ck: &mut Checker, cx: &Scope, name: &str, p: &str) -> CompCfg {
         let d = self;
-        database(
+        let mut cfg = database(
             ck,
             p,
             name,
@@ -279,7 +282,11 @@ impl Kind for DatabaseSpec {
             cx.added[cx.sc.components.get_index_of(name).unwrap_or(0)],
             cx.key_space,
             &cx.sc.network.regions,
-        )
+        );
+        if let CompCfg::Database(db) = &mut cfg {
+            db.session = super::session::resolve(ck, cx, name, p, d, db.max_shards);
+        }
+        cfg
     }
 }
 
@@ -475,6 +482,7 @@ pub(crate) fn database(
         failover: d.failover.map(|f| f.detect_after.as_nanos()),
         eventual: d.consistency == Consistency::Eventual,
         backup: d.backup.map(|b| (b.every.as_nanos(), b.restore_time.as_nanos())),
+        session: None,
     })
 }
 
@@ -550,6 +558,14 @@ fn raft(ck: &mut Checker, p: &str, d: &DatabaseSpec, r: &RaftSpec, shards: u32, 
         ck.err(
             format!("{p}.failover"),
             "a Raft group elects its own leader: remove `failover`",
+        );
+    }
+    if d.session.is_some() {
+        ck.err(
+            format!("{p}.session"),
+            "session guarantees ride on a primary's log positions; a Raft shard's `reads: leader` or \
+             `lease` is already linearizable, and `reads: follower` carries no session tokens in this \
+             model: remove `session`",
         );
     }
     if d.consistency == Consistency::Eventual {

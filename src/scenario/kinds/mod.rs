@@ -24,6 +24,7 @@ pub(crate) mod forecast;
 pub mod gateway;
 pub mod queue;
 pub mod service;
+pub mod session;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
