@@ -371,6 +371,7 @@ fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
             FaultAction::Slow(x) => mark(id, format!("slow ×{x}")),
             FaultAction::CrashPrimary(_) => mark(id, "primary crash".into()),
             FaultAction::DiskLoss(_) => mark(id, "disk loss".into()),
+            FaultAction::LoseNode(_) => mark(id, "node loss".into()),
             FaultAction::Partition(p) => {
                 for c in cfg
                     .partitions
@@ -401,7 +402,8 @@ fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
         }
     }
     for f in &cfg.random_faults {
-        mark(f.comp as usize, "random crashes".into());
+        let what = if f.losses { "random node losses" } else { "random crashes" };
+        mark(f.comp as usize, what.into());
     }
     nodes
 }
