@@ -30,6 +30,7 @@ mod plan_page;
 mod provenance;
 mod queueing;
 mod queues;
+mod rereplication;
 mod retries;
 mod robustness_model;
 mod scenarios;

@@ -70,6 +70,12 @@ pub(super) struct Rebuild {
     data_loss_events: u64,
     /// Data-loss events written to the notes so far (the rest are counted).
     noted: u32,
+    /// The keys of each shard, shard-major (`keys[start[s]..start[s + 1]]`),
+    /// built for `indexed_for` shards: a rebuild copies its shard's keys
+    /// without scanning the whole key space.
+    keys: Vec<u64>,
+    start: Vec<usize>,
+    indexed_for: u32,
 }
 
 /// Data-loss events told one by one in the notes; later ones are only counted.
@@ -90,6 +96,9 @@ impl Rebuild {
             rebuild_s: 0.0,
             data_loss_events: 0,
             noted: 0,
+            keys: Vec::new(),
+            start: Vec::new(),
+            indexed_for: 0,
         }
     }
 
@@ -261,6 +270,44 @@ impl Database {
         self.refresh_after(s, ctx);
     }
 
+    /// Node `to` takes node `from`'s copy of every key of shard `s` (as
+    /// [`Self::copy_node`], through the index of each shard's keys, rebuilt
+    /// when the number of shards changed).
+    fn copy_indexed(&mut self, s: u32, from: u32, to: u32) {
+        let shards = self.part.shards();
+        let Some(r) = self.rebuild.as_deref_mut() else {
+            return;
+        };
+        if r.indexed_for != shards {
+            // Counting sort of the keys by shard.
+            let mut count = vec![0usize; shards as usize + 1];
+            let of: Vec<u32> = (0..self.cfg.key_space).map(|k| self.part.shard_of(k)).collect();
+            for &x in &of {
+                count[x as usize + 1] += 1;
+            }
+            for i in 1..count.len() {
+                count[i] += count[i - 1];
+            }
+            r.start = count.clone();
+            r.keys = vec![0; of.len()];
+            for (k, &x) in of.iter().enumerate() {
+                r.keys[count[x as usize]] = k as u64;
+                count[x as usize] += 1;
+            }
+            r.indexed_for = shards;
+        }
+        if from == to || s >= shards {
+            return;
+        }
+        let per = self.per as usize;
+        let (rf, rt) = ((from % self.per) as usize, (to % self.per) as usize);
+        for &k in &r.keys[r.start[s as usize]..r.start[s as usize + 1]] {
+            let b = k as usize * per;
+            self.applied[b + rt] = self.applied[b + rf];
+        }
+        self.nodes[to as usize].log = self.nodes[from as usize].log;
+    }
+
     /// Node `n` (rebuilt) takes its shard's data from a complete node: the
     /// primary when it is complete and is not `n`; otherwise (a rebuilt
     /// primary's slot, or quorum) the complete node that applied the most
@@ -273,7 +320,7 @@ impl Database {
         let primary = base + self.shard_st[s as usize].primary;
         let quorum = matches!(self.cfg.mode, Mode::Quorum { .. });
         if !quorum && primary != n && self.complete(primary) {
-            return self.copy_node(s, primary, n);
+            return self.copy_indexed(s, primary, n);
         }
         let source = (base..base + self.per)
             .filter(|&m| m != n && self.complete(m))
@@ -281,14 +328,13 @@ impl Database {
         let Some(src) = source else {
             return;
         };
-        self.copy_node(s, src, n);
-        if !quorum {
+        self.copy_indexed(s, src, n);
+        if !quorum && let Some(r) = self.rebuild.as_deref() {
             // The primary's slot is rebuilt from a follower's copy.
             let per = self.per as usize;
             let rank = (n % self.per) as usize;
-            let keys: Vec<u64> = self.shard_keys(s).collect();
             let mut lost = 0u64;
-            for k in keys {
+            for &k in &r.keys[r.start[s as usize]..r.start[s as usize + 1]] {
                 let have = self.applied[k as usize * per + rank];
                 let committed = ctx.data.committed(self.cfg.slot, k);
                 if committed > have {
