@@ -493,6 +493,17 @@ const STEPS: &[(u32, &[Expect])] = &[
             ),
         ],
     ),
+    (
+        28,
+        &[(
+            "archsim sweep scenarios/re-replication.yaml",
+            &[
+                "components.db.data_loss_events",
+                "components.db.under_replicated_fraction",
+                "components.db.nodes_lost",
+            ],
+        )],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.
