@@ -964,9 +964,17 @@ mod tests {
         let r = m(1000.0, 50.0, 0.0, 3);
         close(r.q().unwrap(), 1.0 - (-0.05f64).exp(), 1e-14);
         close(r.q().unwrap(), 0.048_770_575_499_285_99, 1e-12);
-        close(r.under_replicated_fraction().unwrap(), 1.0 - (-0.15f64).exp(), 1e-13);
+        close(
+            r.under_replicated_fraction().unwrap(),
+            1.0 - (-0.15f64).exp(),
+            1e-13,
+        );
         let q = r.q().unwrap();
-        close(r.data_loss_rate().unwrap(), 3.0 / 1000.0 * (1.0 - q) * q * q, 1e-14);
+        close(
+            r.data_loss_rate().unwrap(),
+            3.0 / 1000.0 * (1.0 - q) * q * q,
+            1e-14,
+        );
         // E[I] with D = 0: (e^{λR} − 1)/λ; q = E[I]/(1/λ + E[I]) agrees with the closed form.
         let i = r.incomplete_mean().unwrap();
         close(i, 1000.0 * 0.05f64.exp_m1(), 1e-14);
@@ -982,10 +990,19 @@ mod tests {
         assert_eq!(m(1000.0, 0.0, 0.0, 3).data_loss_rate(), Some(0.0));
         assert_eq!(m(1000.0, 0.0, 0.0, 3).mttdl(), Some(f64::INFINITY));
         // One copy loses its data at every loss of a complete slot: λ(1 − q).
-        close(m(1000.0, 50.0, 0.0, 1).data_loss_rate().unwrap(), 1e-3 * (-0.05f64).exp(), 1e-14);
+        close(
+            m(1000.0, 50.0, 0.0, 1).data_loss_rate().unwrap(),
+            1e-3 * (-0.05f64).exp(),
+            1e-14,
+        );
         // A copy far longer than the MTTF almost never finishes: q → 1.
         assert!(m(1.0, 100.0, 0.0, 3).q().unwrap() >= 1.0 - 1e-15);
-        for bad in [m(0.0, 1.0, 0.0, 3), m(1.0, -1.0, 0.0, 3), m(1.0, 1.0, 0.0, 0), m(f64::NAN, 1.0, 0.0, 3)] {
+        for bad in [
+            m(0.0, 1.0, 0.0, 3),
+            m(1.0, -1.0, 0.0, 3),
+            m(1.0, 1.0, 0.0, 0),
+            m(f64::NAN, 1.0, 0.0, 3),
+        ] {
             assert_eq!(bad.q(), None);
             assert_eq!(bad.mttdl(), None);
         }

@@ -510,7 +510,8 @@ impl JsonSchema for Rate {
 }
 
 /// JSON-Schema regex for the string form of a byte size.
-const SIZE_PATTERN: &str = r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$";
+const SIZE_PATTERN: &str =
+    r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$";
 
 /// JSON-Schema regex for the string form of a bandwidth.
 const BANDWIDTH_PATTERN: &str =
@@ -632,7 +633,9 @@ impl Visitor<'_> for ByteSizeVisitor {
             )));
         }
         if v.round() >= TWO_POW_64 {
-            return Err(E::custom(format!("size `{v}` is too large (at most 2^64 − 1 bytes)")));
+            return Err(E::custom(format!(
+                "size `{v}` is too large (at most 2^64 − 1 bytes)"
+            )));
         }
         Ok(ByteSize(v.round() as u64))
     }
@@ -680,9 +683,7 @@ impl Bandwidth {
 }
 
 fn bandwidth_expected(input: &str) -> String {
-    format!(
-        "expected a bandwidth such as 100MB/s, 1GiB/s or 6GB/m (a size per s, m or h), found `{input}`"
-    )
+    format!("expected a bandwidth such as 100MB/s, 1GiB/s or 6GB/m (a size per s, m or h), found `{input}`")
 }
 
 impl FromStr for Bandwidth {
@@ -974,7 +975,11 @@ mod tests {
     }
     #[test]
     fn sizes() {
-        let b = |s: &str| s.parse::<ByteSize>().unwrap_or_else(|e| panic!("{s}: {e}")).bytes();
+        let b = |s: &str| {
+            s.parse::<ByteSize>()
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .bytes()
+        };
         assert_eq!(b("0"), 0);
         assert_eq!(b("512"), 512);
         assert_eq!(b("512B"), 512);
@@ -995,7 +1000,10 @@ mod tests {
         let e = "-1GB".parse::<ByteSize>().unwrap_err();
         assert!(e.contains("cannot be negative"), "{e}");
         let e = "10 parsecs".parse::<ByteSize>().unwrap_err();
-        assert!(e.contains("expected a size such as 500GB") && e.contains("`10 parsecs`"), "{e}");
+        assert!(
+            e.contains("expected a size such as 500GB") && e.contains("`10 parsecs`"),
+            "{e}"
+        );
         let e = "20000000TB".parse::<ByteSize>().unwrap_err();
         assert!(e.contains("too large"), "{e}");
         for (n, text) in [
@@ -1027,7 +1035,11 @@ mod tests {
 
     #[test]
     fn bandwidths() {
-        let w = |s: &str| s.parse::<Bandwidth>().unwrap_or_else(|e| panic!("{s}: {e}")).bytes_per_sec();
+        let w = |s: &str| {
+            s.parse::<Bandwidth>()
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .bytes_per_sec()
+        };
         assert_eq!(w("100MB/s"), 1e8);
         assert_eq!(w("100 MB / s"), 1e8);
         assert_eq!(w("6GB/m"), 1e8);
@@ -1035,13 +1047,25 @@ mod tests {
         assert_eq!(w("1GiB/s"), 1_073_741_824.0);
         assert_eq!(w("512/s"), 512.0);
         assert_eq!(w("0B/s"), 0.0);
-        for bad in ["", "100MB", "100", "MB/s", "100MB/d", "100Mb/s", "/s", "1e400GB/s"] {
+        for bad in [
+            "",
+            "100MB",
+            "100",
+            "MB/s",
+            "100MB/d",
+            "100Mb/s",
+            "/s",
+            "1e400GB/s",
+        ] {
             assert!(bad.parse::<Bandwidth>().is_err(), "{bad:?} should not parse");
         }
         let e = "-1MB/s".parse::<Bandwidth>().unwrap_err();
         assert!(e.contains("cannot be negative"), "{e}");
         let e = "fast".parse::<Bandwidth>().unwrap_err();
-        assert!(e.contains("expected a bandwidth such as 100MB/s") && e.contains("`fast`"), "{e}");
+        assert!(
+            e.contains("expected a bandwidth such as 100MB/s") && e.contains("`fast`"),
+            "{e}"
+        );
         assert_eq!(Bandwidth(1e8).to_string(), "100000000B/s");
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for _ in 0..1000 {

@@ -495,14 +495,17 @@ const STEPS: &[(u32, &[Expect])] = &[
     ),
     (
         28,
-        &[(
-            "archsim sweep scenarios/re-replication.yaml",
-            &[
-                "components.db.data_loss_events",
-                "components.db.under_replicated_fraction",
-                "components.db.nodes_lost",
-            ],
-        )],
+        &[
+            (
+                "archsim sweep scenarios/re-replication.yaml",
+                &[
+                    "components.db.data_loss_events",
+                    "components.db.under_replicated_fraction",
+                    "components.db.nodes_lost",
+                ],
+            ),
+            ("archsim explain scenarios/re-replication.yaml", &[]),
+        ],
     ),
 ];
 

@@ -102,15 +102,23 @@ fn three_copies_match_the_renewal_formulas_and_two_lose_an_order_of_magnitude_mo
     let (_, outs) = run_yaml(&yaml(2), 24, reps);
     let (mean, half) = interval(&per_rep(&outs, "components.db.under_replicated_fraction"));
     let want = m3.under_replicated_fraction().unwrap();
-    println!("[rereplication] under_replicated_fraction (3 copies): theory {want:.5}, simulated {mean:.5} ± {half:.5}");
-    assert!((mean - want).abs() <= half, "under-replicated {mean} ± {half}, theory {want}");
+    println!(
+        "[rereplication] under_replicated_fraction (3 copies): theory {want:.5}, simulated {mean:.5} ± {half:.5}"
+    );
+    assert!(
+        (mean - want).abs() <= half,
+        "under-replicated {mean} ± {half}, theory {want}"
+    );
     assert!(half < 0.01 * want.max(0.1), "interval ±{half} too wide");
 
     // E[I] = (D + 1/λ)e^{λR} − 1/λ, the mean time from a loss to a complete copy.
     let (mean, half) = interval(&per_rep(&outs, "components.db.rereplication.mean_s"));
     let want = m3.incomplete_mean().unwrap();
     println!("[rereplication] rereplication.mean_s: theory {want:.3}, simulated {mean:.3} ± {half:.3}");
-    assert!((mean - want).abs() <= half, "mean rebuild {mean} ± {half}, theory {want}");
+    assert!(
+        (mean - want).abs() <= half,
+        "mean rebuild {mean} ± {half}, theory {want}"
+    );
 
     let lost3: f64 = per_rep(&outs, "components.db.data_loss_events").iter().sum();
     let rate3 = m3.data_loss_rate().unwrap();
@@ -129,12 +137,18 @@ fn three_copies_match_the_renewal_formulas_and_two_lose_an_order_of_magnitude_mo
     let ratio = lost2 / (lost3 / f64::from(reps));
     let want = m2.data_loss_rate().unwrap() / rate3;
     println!("[rereplication] 2 copies lose {ratio:.1}× as often as 3 (theory {want:.1}×)");
-    assert!(want > 10.0 && ratio > 10.0, "2 copies lose only {ratio:.1}× as often");
+    assert!(
+        want > 10.0 && ratio > 10.0,
+        "2 copies lose only {ratio:.1}× as often"
+    );
     // One replication averages 2,000 shards over 18,000 s: within 3% of 1 − (1 − q)².
     let got = per_rep(&outs2, "components.db.under_replicated_fraction")[0];
     let want = m2.under_replicated_fraction().unwrap();
     println!("[rereplication] under_replicated_fraction (2 copies): theory {want:.5}, simulated {got:.5}");
-    assert!((got - want).abs() < 0.03 * want, "2 copies: under-replicated {got}, theory {want}");
+    assert!(
+        (got - want).abs() < 0.03 * want,
+        "2 copies: under-replicated {got}, theory {want}"
+    );
 }
 
 /// One shard of 3 nodes, three scheduled losses: every number is exact.
@@ -172,8 +186,16 @@ faults:
     assert_eq!(g("nodes_lost"), 3.0);
     assert_eq!(g("data_loss_events"), 1.0);
     assert_eq!(g("rereplications"), 3.0);
-    assert!((g("rereplication.mean_s") - 105.0).abs() < 1e-6, "{}", g("rereplication.mean_s"));
-    assert!((g("under_replicated_s") - 125.0).abs() < 1e-6, "{}", g("under_replicated_s"));
+    assert!(
+        (g("rereplication.mean_s") - 105.0).abs() < 1e-6,
+        "{}",
+        g("rereplication.mean_s")
+    );
+    assert!(
+        (g("under_replicated_s") - 125.0).abs() < 1e-6,
+        "{}",
+        g("under_replicated_s")
+    );
     assert!((g("under_replicated_fraction") - 125.0 / 200.0).abs() < 1e-9);
     assert_eq!(g("rebuilt_bytes"), 3e10);
     // Without a backup every write committed before 10 s (the primary's loss stops writes) is gone.

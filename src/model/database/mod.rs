@@ -79,8 +79,8 @@ use crate::stats::Occupancy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use rebuild::RebuildCfg;
 use rebuild::Rebuild;
+pub use rebuild::RebuildCfg;
 
 /// Which node serves a read.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]

@@ -125,10 +125,7 @@ impl Rebuild {
             );
         }
         put("data_loss_events", self.data_loss_events as f64);
-        put(
-            "rebuilt_bytes",
-            self.rereplications as f64 * self.cfg.data as f64,
-        );
+        put("rebuilt_bytes", self.rereplications as f64 * self.cfg.data as f64);
     }
 }
 
@@ -194,8 +191,7 @@ impl Database {
         if d == 0 {
             self.start_copy(n, ctx);
         } else {
-            ctx.sched
-                .after(d, self.id, Msg::timer(DatabaseTimer::Replace(n)));
+            ctx.sched.after(d, self.id, Msg::timer(DatabaseTimer::Replace(n)));
         }
     }
 
@@ -362,7 +358,10 @@ impl Database {
             let from = if self.backups == 0 {
                 "no backup: the shard starts again empty".to_string()
             } else {
-                format!("back to the backup of {:.1}s", crate::engine::secs(self.backup_at))
+                format!(
+                    "back to the backup of {:.1}s",
+                    crate::engine::secs(self.backup_at)
+                )
             };
             self.fault_notes.push(format!(
                 "{}.shard[{s}]: DATA LOSS at {:.1}s, the last of its {} copies was lost before a \

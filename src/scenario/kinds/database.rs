@@ -407,7 +407,9 @@ pub(crate) fn database(
             "`every` must be longer than zero",
         );
     }
-    let rereplication = d.rereplication.and_then(|r| rereplication(ck, &format!("{p}.rereplication"), r));
+    let rereplication = d
+        .rereplication
+        .and_then(|r| rereplication(ck, &format!("{p}.rereplication"), r));
     CompCfg::Database(DatabaseCfg {
         name: name.to_string(),
         slot,
@@ -453,7 +455,10 @@ fn rereplication(ck: &mut Checker, p: &str, r: RereplicationSpec) -> Option<Rebu
         bad = true;
         ck.err(
             format!("{p}.bandwidth"),
-            format!("`bandwidth` must be more than 0 bytes per second, found {}", r.bandwidth),
+            format!(
+                "`bandwidth` must be more than 0 bytes per second, found {}",
+                r.bandwidth
+            ),
         );
     }
     if bad {
