@@ -451,7 +451,7 @@ fn rereplication(ck: &mut Checker, p: &str, r: RereplicationSpec) -> Option<Rebu
         );
     }
     let bw = r.bandwidth.bytes_per_sec();
-    if !(bw > 0.0) {
+    if bw.is_nan() || bw <= 0.0 {
         bad = true;
         ck.err(
             format!("{p}.bandwidth"),

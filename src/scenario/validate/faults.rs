@@ -410,7 +410,7 @@ pub(crate) fn faults(
                 Some(ComponentSpec::Database(d)) => Some(d),
                 _ => None,
             };
-            let per = db.map_or(1, |d| nodes_per_shard(d));
+            let per = db.map_or(1, nodes_per_shard);
             match parsed {
                 Some((_, n, k)) if kind == "database" && n < shards && k < per => {
                     if db.is_some_and(|d| d.rereplication.is_none()) {
@@ -489,6 +489,9 @@ fn parse_node(rest: &str) -> Option<u32> {
         .ok()
 }
 
+/// The fault checker's lookup of a component: its id, kind and instances.
+type Lookup<'a> = dyn Fn(&mut Checker, &str, &str) -> Option<(u32, &'static str, u32)> + 'a;
+
 /// `{ random: DB, mtbf }` with no `mttr` on a database: every node loses
 /// its disk at random, for good (a renewal process per node slot).
 fn random_losses(
@@ -497,7 +500,7 @@ fn random_losses(
     name: &str,
     d: &DatabaseSpec,
     mtbf: Option<Duration>,
-    lookup: &dyn Fn(&mut Checker, &str, &str) -> Option<(u32, &'static str, u32)>,
+    lookup: &Lookup<'_>,
     random: &mut Vec<RandomFaultCfg>,
 ) {
     if d.rereplication.is_none() {
