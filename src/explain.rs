@@ -75,6 +75,20 @@ pub struct Prediction {
     /// The topology with the offered load on each call: what `--format
     /// dot`, `--format mermaid` and the pages' diagram draw.
     pub graph: Graph,
+    /// Databases with `rereplication` and random node losses: the renewal
+    /// forecast of their durability (`theory::Rereplication`).
+    pub durability: Vec<Durability>,
+}
+
+/// A database's durability under random node losses.
+#[derive(Clone, Debug)]
+pub struct Durability {
+    /// The database.
+    pub name: String,
+    /// The model (times in seconds).
+    pub model: crate::theory::Rereplication,
+    /// Shards at the start.
+    pub shards: u32,
 }
 
 /// The topology as one graph: every client and component, every call with
@@ -305,12 +319,33 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         }
     }
     scales(sc, nclients, &mut graph);
+    let mut durability = Vec::new();
+    for f in cfg.random_faults.iter().filter(|f| f.losses) {
+        let Some(k) = (f.comp as usize).checked_sub(nclients) else {
+            continue;
+        };
+        if let Some(crate::model::CompCfg::Database(d)) = cfg.components.get(k)
+            && let Some(r) = d.rereplication
+        {
+            durability.push(Durability {
+                name: names[f.comp as usize].clone(),
+                model: crate::theory::Rereplication {
+                    mttf: f.mtbf / 1e9,
+                    copy: r.copy as f64 / 1e9,
+                    replace_after: r.replace_after as f64 / 1e9,
+                    copies: d.per_shard(),
+                },
+                shards: d.shards,
+            });
+        }
+    }
     Prediction {
         tiers,
         offered,
         bottleneck,
         latency_ms: latency_ok.then_some(latency),
         graph,
+        durability,
     }
 }
 
@@ -371,6 +406,7 @@ fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
             FaultAction::Slow(x) => mark(id, format!("slow ×{x}")),
             FaultAction::CrashPrimary(_) => mark(id, "primary crash".into()),
             FaultAction::DiskLoss(_) => mark(id, "disk loss".into()),
+            FaultAction::LoseNode(_) => mark(id, "node loss".into()),
             FaultAction::Partition(p) => {
                 for c in cfg
                     .partitions
@@ -401,7 +437,12 @@ fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
         }
     }
     for f in &cfg.random_faults {
-        mark(f.comp as usize, "random crashes".into());
+        let what = if f.losses {
+            "random node losses"
+        } else {
+            "random crashes"
+        };
+        mark(f.comp as usize, what.into());
     }
     nodes
 }
@@ -483,6 +524,52 @@ pub fn render_text(p: &Prediction) -> String {
             s,
             "Mean latency ≈ {l:.2} ms (sum over the tiers of visits × response time; network hops not included; parallel calls counted in full, so an upper bound for fan-outs)."
         );
+    }
+    for d in &p.durability {
+        let m = &d.model;
+        let (Some(q), Some(under), Some(i), Some(mttdl)) = (
+            m.q(),
+            m.under_replicated_fraction(),
+            m.incomplete_mean(),
+            m.mttdl(),
+        ) else {
+            continue;
+        };
+        let _ = writeln!(
+            s,
+            "\nDurability of {} (renewal model: a slot lost at rate 1/{:.0}s, replaced after {:.0}s, copied in {:.0}s)",
+            d.name, m.mttf, m.replace_after, m.copy
+        );
+        let _ = writeln!(
+            s,
+            "  q = 1 − e^(−λR)/(1 + λD) = {q:.5} of the time a copy is missing (mean {i:.0}s from loss to complete copy)"
+        );
+        let years = |secs: f64| {
+            let y = secs / (365.25 * 86_400.0);
+            if (0.01..1e6).contains(&y) {
+                format!("{y:.2} years")
+            } else {
+                format!("{y:.3e} years")
+            }
+        };
+        let _ = writeln!(
+            s,
+            "  {} copies: under-replicated {:.3}% of the time; mean time to data loss {mttdl:.3e} s ({}) per shard, {} for any of the {} shards",
+            m.copies,
+            under * 100.0,
+            years(mttdl),
+            years(mttdl / f64::from(d.shards.max(1))),
+            d.shards
+        );
+        if m.copies >= 2 {
+            let w = m.replace_after + m.copy;
+            let par = crate::theory::mttdl_parallel(m.mttf, w, m.copies).unwrap_or(f64::NAN);
+            let ser = crate::theory::mttdl_serial(m.mttf, w, m.copies).unwrap_or(f64::NAN);
+            let _ = writeln!(
+                s,
+                "  Markov approximations with W = D + R: MTTF^n/(n·W^(n−1)) = {par:.3e} s (parallel repair), MTTF^n/(n!·W^(n−1)) = {ser:.3e} s (serial)"
+            );
+        }
     }
     s
 }
@@ -604,6 +691,16 @@ pub fn predicted_metrics(p: &Prediction) -> std::collections::BTreeMap<String, f
         put(format!("components.{}.utilization", t.name), t.utilization);
         put(format!("components.{}.wait.mean_ms", t.name), t.wait_ms);
         put(format!("components.{}.hit_ratio", t.name), t.hit_ratio);
+    }
+    for d in &p.durability {
+        put(
+            format!("components.{}.under_replicated_fraction", d.name),
+            d.model.under_replicated_fraction(),
+        );
+        put(
+            format!("components.{}.rereplication.mean_s", d.name),
+            d.model.incomplete_mean(),
+        );
     }
     m
 }

@@ -601,6 +601,134 @@ pub fn raft_election_mean(a: f64, b: f64, h: f64, n: u32, d: f64) -> Option<f64>
 }
 
 // ============================================================================================
+// Re-replication and durability
+// ============================================================================================
+
+/// Re-replication of one shard's copies: each of `copies` node slots is lost at rate
+/// λ = 1/`mttf` while it holds a node; a lost slot waits `replace_after` (D), then a replacement
+/// copies for `copy` (R) and is lost too at rate λ while copying (the slot then waits D again).
+///
+/// Each slot is an alternating renewal process (Ross 1996, *Stochastic Processes*, §3.4.1): up
+/// for Exp(λ), then incomplete for I = D + the time until a copy of length R meets no loss. One
+/// attempt succeeds with probability e^{−λR} and otherwise costs E[min(T, R)] + D with
+/// E[min(T, R)] = (1 − e^{−λR})/λ, so E[C] = (1/λ + D)(e^{λR} − 1) for the copying part and
+/// **E[I] = D + (D + 1/λ)(e^{λR} − 1) = (D + 1/λ)e^{λR} − 1/λ** (for D = 0 the classic mean wait
+/// for a gap of length R in a Poisson process). The stationary fraction of time a slot is
+/// incomplete is q = E[I]/(1/λ + E[I]) = **1 − e^{−λR}/(1 + λD)**. Slots are independent (a data
+/// loss does not stop the replacements, which finish from the backup), so with n copies the
+/// shard is under-replicated a fraction 1 − (1 − q)ⁿ of the time and loses its data when the
+/// last complete slot fails while the n − 1 others are incomplete: at rate n·λ·(1 − q)·q^{n−1}.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rereplication {
+    /// Mean time to a node's loss (1/λ), s.
+    pub mttf: f64,
+    /// Copy time R = data ÷ bandwidth, s.
+    pub copy: f64,
+    /// Time from a loss until the replacement starts copying (D), s.
+    pub replace_after: f64,
+    /// Copies per shard (n).
+    pub copies: u32,
+}
+
+impl Rereplication {
+    /// λ, or `None` for invalid parameters.
+    fn lambda(&self) -> Option<f64> {
+        let ok = self.mttf > 0.0
+            && self.copy >= 0.0
+            && self.replace_after >= 0.0
+            && self.copies >= 1
+            && self.mttf.is_finite()
+            && self.copy.is_finite()
+            && self.replace_after.is_finite();
+        ok.then(|| 1.0 / self.mttf)
+    }
+
+    /// Mean time a slot is incomplete, E[I] = D·e^{λR} + (e^{λR} − 1)/λ (s; `None` when it
+    /// overflows: copies that almost never finish).
+    pub fn incomplete_mean(&self) -> Option<f64> {
+        let l = self.lambda()?;
+        let x = l * self.copy;
+        let v = self.replace_after * x.exp() + x.exp_m1() / l;
+        v.is_finite().then_some(v)
+    }
+
+    /// Stationary fraction of time a slot is incomplete, q = 1 − e^{−λR}/(1 + λD).
+    pub fn q(&self) -> Option<f64> {
+        let l = self.lambda()?;
+        let x = l * self.copy;
+        // 1 − e^{−x}/(1 + y) = (−expm1(−x) + y)/(1 + y), without cancellation for small λ.
+        let y = l * self.replace_after;
+        Some((-(-x).exp_m1() + y) / (1.0 + y))
+    }
+
+    /// Fraction of time a shard has fewer than n complete copies, 1 − (1 − q)ⁿ.
+    pub fn under_replicated_fraction(&self) -> Option<f64> {
+        let q = self.q()?;
+        Some(-(f64::from(self.copies) * (-q).ln_1p()).exp_m1())
+    }
+
+    /// Data-loss events per shard per second, n·λ·(1 − q)·q^{n−1}.
+    pub fn data_loss_rate(&self) -> Option<f64> {
+        let (l, q) = (self.lambda()?, self.q()?);
+        let n = self.copies;
+        Some(f64::from(n) * l * (1.0 - q) * q.powi(n as i32 - 1))
+    }
+
+    /// Mean time to data loss of one shard, 1 / [`Self::data_loss_rate`] (s; infinite when the
+    /// rate is 0).
+    pub fn mttdl(&self) -> Option<f64> {
+        self.data_loss_rate().map(|r| 1.0 / r)
+    }
+}
+
+/// The textbook MTTDL of n copies with **parallel** repair, every failed copy repaired at once at
+/// rate μ = 1/`w` (a Markov birth–death chain, λ ≪ μ): μ^{n−1}(n−1)!/(n!·λⁿ) = MTTF^n/(n·W^{n−1}),
+/// MTTF³/(3W²) for three copies (Gibson 1991, *Redundant Disk Arrays*, ch. 5; Chun et al.,
+/// "Efficient Replica Maintenance for Distributed Storage Systems", NSDI 2006; Ford et al.,
+/// "Availability in Globally Distributed Storage Systems", OSDI 2010, §6). `None` unless both
+/// are positive and finite.
+pub fn mttdl_parallel(mttf: f64, w: f64, n: u32) -> Option<f64> {
+    let ok = mttf > 0.0 && w > 0.0 && mttf.is_finite() && w.is_finite() && n >= 1;
+    ok.then(|| mttf.powi(n as i32) / (f64::from(n) * w.powi(n as i32 - 1)))
+}
+
+/// The textbook MTTDL of n copies with **serial** repair, one copy at a time at rate μ = 1/`w` in
+/// every degraded state (Patterson, Gibson and Katz, "A Case for Redundant Arrays of Inexpensive
+/// Disks (RAID)", SIGMOD 1988, for n = 2; Gibson 1991 ch. 5): μ^{n−1}/(n!·λⁿ) = MTTF^n/(n!·W^{n−1}),
+/// MTTF³/(6W²) for three copies. `None` unless both are positive and finite.
+pub fn mttdl_serial(mttf: f64, w: f64, n: u32) -> Option<f64> {
+    let ok = mttf > 0.0 && w > 0.0 && mttf.is_finite() && w.is_finite() && (1..=170).contains(&n);
+    let fact: f64 = (1..=n).map(f64::from).product();
+    ok.then(|| mttf.powi(n as i32) / (fact * w.powi(n as i32 - 1)))
+}
+
+/// The exact mean time to absorption from "all n copies up" of the birth–death chain behind
+/// [`mttdl_parallel`] (`parallel`: k failed copies are repaired at rate kμ) or [`mttdl_serial`]
+/// (rate μ): failures at (n − k)λ, absorption at k = n. With τ_k the mean time from k to k + 1
+/// failed copies, τ_0 = 1/b_0 and τ_k = (1 + d_k·τ_{k−1})/b_k; the MTTDL is Σ τ_k.
+pub fn mttdl_markov(mttf: f64, w: f64, n: u32, parallel: bool) -> Option<f64> {
+    let ok = mttf > 0.0 && w > 0.0 && mttf.is_finite() && w.is_finite() && n >= 1;
+    if !ok {
+        return None;
+    }
+    let (l, mu) = (1.0 / mttf, 1.0 / w);
+    let (mut tau, mut sum) = (0.0, 0.0);
+    for k in 0..n {
+        let b = f64::from(n - k) * l;
+        let d = if k == 0 {
+            0.0
+        } else if parallel {
+            f64::from(k) * mu
+        } else {
+            mu
+        };
+        tau = (1.0 + d * tau) / b;
+        sum += tau;
+    }
+    sum.is_finite().then_some(sum)
+}
+
+// ============================================================================================
 // Caches under the independent reference model
 // ============================================================================================
 
@@ -957,5 +1085,101 @@ mod tests {
         let (xn, _) = mva(&[0.2, 0.5], 1.0, 200);
         close(xn, 2.0, 1e-9);
         assert_eq!(mva(&[0.2, 0.5], 1.0, 0), (0.0, 0.7));
+    }
+    #[test]
+    fn rereplication_renewal_formulas() {
+        let m = |mttf: f64, copy: f64, d: f64, n: u32| Rereplication {
+            mttf,
+            copy,
+            replace_after: d,
+            copies: n,
+        };
+        // The design example: λ = 1/1000 s, R = 50 s, D = 0: q = 1 − e^{−0.05}.
+        let r = m(1000.0, 50.0, 0.0, 3);
+        close(r.q().unwrap(), 1.0 - (-0.05f64).exp(), 1e-14);
+        close(r.q().unwrap(), 0.048_770_575_499_285_99, 1e-12);
+        close(
+            r.under_replicated_fraction().unwrap(),
+            1.0 - (-0.15f64).exp(),
+            1e-13,
+        );
+        let q = r.q().unwrap();
+        close(
+            r.data_loss_rate().unwrap(),
+            3.0 / 1000.0 * (1.0 - q) * q * q,
+            1e-14,
+        );
+        // E[I] with D = 0: (e^{λR} − 1)/λ; q = E[I]/(1/λ + E[I]) agrees with the closed form.
+        let i = r.incomplete_mean().unwrap();
+        close(i, 1000.0 * 0.05f64.exp_m1(), 1e-14);
+        close(i / (1000.0 + i), q, 1e-13);
+        // With D: E[I] = (D + 1/λ)e^{λR} − 1/λ, and q = 1 − e^{−λR}/(1 + λD).
+        let r = m(1000.0, 50.0, 300.0, 3);
+        let i = r.incomplete_mean().unwrap();
+        close(i, 1300.0 * 0.05f64.exp() - 1000.0, 1e-13);
+        close(r.q().unwrap(), i / (1000.0 + i), 1e-13);
+        close(r.q().unwrap(), 1.0 - (-0.05f64).exp() / 1.3, 1e-13);
+        // Limits: R = D = 0 is never incomplete, so it never loses data.
+        assert_eq!(m(1000.0, 0.0, 0.0, 3).q(), Some(0.0));
+        assert_eq!(m(1000.0, 0.0, 0.0, 3).data_loss_rate(), Some(0.0));
+        assert_eq!(m(1000.0, 0.0, 0.0, 3).mttdl(), Some(f64::INFINITY));
+        // One copy loses its data at every loss of a complete slot: λ(1 − q).
+        close(
+            m(1000.0, 50.0, 0.0, 1).data_loss_rate().unwrap(),
+            1e-3 * (-0.05f64).exp(),
+            1e-14,
+        );
+        // A copy far longer than the MTTF almost never finishes: q → 1.
+        assert!(m(1.0, 100.0, 0.0, 3).q().unwrap() >= 1.0 - 1e-15);
+        for bad in [
+            m(0.0, 1.0, 0.0, 3),
+            m(1.0, -1.0, 0.0, 3),
+            m(1.0, 1.0, 0.0, 0),
+            m(f64::NAN, 1.0, 0.0, 3),
+        ] {
+            assert_eq!(bad.q(), None);
+            assert_eq!(bad.mttdl(), None);
+        }
+    }
+
+    #[test]
+    fn rereplication_matches_the_markov_approximations_for_small_lambda() {
+        // λW ≪ 1 (W = D + R): q ≈ λW, so the MTTDL ≈ MTTF^n/(n·W^{n−1}), the parallel-repair
+        // Markov result. Serial repair is slower, so its MTTDL is (n − 1)! times smaller.
+        for (n, d) in [(2u32, 0.0), (3, 0.0), (3, 200.0), (4, 100.0)] {
+            let (mttf, copy) = (1e7, 400.0);
+            let w = copy + d;
+            let r = Rereplication {
+                mttf,
+                copy,
+                replace_after: d,
+                copies: n,
+            };
+            let ours = r.mttdl().unwrap();
+            let par = mttdl_parallel(mttf, w, n).unwrap();
+            let ser = mttdl_serial(mttf, w, n).unwrap();
+            // Relative error of the approximation is O(nλW) = O(1e-4).
+            close(ours, par, 1e-3);
+            let fact: f64 = (1..n).map(f64::from).product();
+            close(par / ser, fact, 1e-12);
+            // The exact chains agree with their approximations as λ/μ → 0.
+            close(mttdl_markov(mttf, w, n, true).unwrap(), par, 1e-3);
+            close(mttdl_markov(mttf, w, n, false).unwrap(), ser, 1e-3);
+        }
+        // The named forms for three copies: MTTF³/(3W²) and MTTF³/(6W²).
+        close(mttdl_parallel(1e6, 100.0, 3).unwrap(), 1e18 / 3e4, 1e-14);
+        close(mttdl_serial(1e6, 100.0, 3).unwrap(), 1e18 / 6e4, 1e-14);
+        // One copy: the MTTDL is the MTTF in every model.
+        close(mttdl_markov(1e6, 100.0, 1, true).unwrap(), 1e6, 1e-14);
+        close(mttdl_parallel(1e6, 100.0, 1).unwrap(), 1e6, 1e-14);
+        // Two copies with parallel repair, exactly: (3λ + μ)/(2λ²).
+        let (l, mu) = (1e-3, 1e-1);
+        close(
+            mttdl_markov(1e3, 10.0, 2, true).unwrap(),
+            (3.0 * l + mu) / (2.0 * l * l),
+            1e-12,
+        );
+        assert_eq!(mttdl_parallel(0.0, 1.0, 3), None);
+        assert_eq!(mttdl_markov(1.0, 0.0, 3, true), None);
     }
 }

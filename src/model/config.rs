@@ -30,6 +30,9 @@ pub enum FaultAction {
     CrashPrimary(u32),
     /// A database shard loses its data on every node.
     DiskLoss(u32),
+    /// A database node (shard × nodes per shard + rank) loses its disk for
+    /// good: a replacement re-replicates the shard (`rereplication`).
+    LoseNode(u32),
 }
 
 /// The component id [`FaultCfg::comp`] names for network faults (handled
@@ -64,6 +67,10 @@ pub struct RandomFaultCfg {
     pub mtbf: f64,
     /// Mean time to repair, ns.
     pub mttr: f64,
+    /// Every failure is a permanent [`FaultAction::LoseNode`] (a database
+    /// with `rereplication`, `mttr` omitted): each instance fails again
+    /// after an exponential time of mean `mtbf`, with no repair event.
+    pub losses: bool,
 }
 
 /// A validated, id-resolved system description: everything needed to build

@@ -733,6 +733,18 @@ impl World {
         };
         let comp = f.comp as usize;
         self.ctx.current = f.comp;
+        if f.losses {
+            // A permanent loss, and the instance's next one after Exp(mtbf).
+            self.comps[comp].fault(FaultAction::LoseNode(instance), true, &mut self.ctx);
+            let next = exp_ns(&mut self.fault_rng[r], f.mtbf);
+            let msg = Msg::Fault {
+                idx: idx as u32,
+                instance,
+                on: true,
+            };
+            self.ctx.sched.at(now.saturating_add(next), WORLD, msg);
+            return;
+        }
         self.comps[comp].fault(FaultAction::Crash(instance), on, &mut self.ctx);
         let next = if on {
             self.down_since[r][instance as usize] = Some(now);

@@ -92,7 +92,7 @@ pub struct Scenario {
 }
 
 /// One fault: exactly one of `crash`, `slow` (with `factor`), `random` (with `mtbf`, `mttr`),
-/// `partition`, `outage`, `latency` or `disk_loss`.
+/// `partition`, `outage`, `latency`, `disk_loss` or `node_loss`.
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -104,7 +104,8 @@ pub struct FaultSpec {
     #[serde(default, rename = "for")]
     pub duration: Option<Duration>,
     /// Crash an instance: `api[0]` (one replica), `api` (every replica), `cache.node[1]` (a cache node),
-    /// `db.shard[0].primary` (a database shard's primary).
+    /// `db.shard[0].primary` (a database shard's primary), `db.shard[0].node[2]` (a database node: rank 0
+    /// is the primary at the start, or the first quorum node); a crashed node keeps its disk.
     #[serde(default)]
     pub crash: Option<String>,
     /// Slow a service down (a gray failure): its service times are multiplied by `factor`.
@@ -115,12 +116,14 @@ pub struct FaultSpec {
     pub factor: Option<f64>,
     /// Crash every instance of this service (or cache) independently at random, for ever:
     /// exponential time between failures with mean `mtbf`, exponential repair with mean `mttr`.
+    /// On a database with `rereplication`, omit `mttr`: every node (shards × nodes per shard) loses
+    /// its disk at random with mean time `mtbf` between losses, and is re-replicated.
     #[serde(default)]
     pub random: Option<String>,
     /// `random`: mean time between failures.
     #[serde(default)]
     pub mtbf: Option<Duration>,
-    /// `random`: mean time to repair.
+    /// `random`: mean time to repair (omitted for random database node losses).
     #[serde(default)]
     pub mttr: Option<Duration>,
     /// Split the network: `[[us-east], [eu-west]]` (regions) or `[[web, api], [db]]` (components and
@@ -137,6 +140,10 @@ pub struct FaultSpec {
     /// A database shard loses its data on every node: `db.shard[0]`; restored from the last backup.
     #[serde(default)]
     pub disk_loss: Option<String>,
+    /// A database node loses its disk for good: `db.shard[0].node[1]`; a replacement re-replicates
+    /// the shard (needs the database's `rereplication`; instant, so no `for`).
+    #[serde(default)]
+    pub node_loss: Option<String>,
 }
 
 /// A region outage.

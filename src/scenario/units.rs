@@ -1,4 +1,4 @@
-//! Durations and rates as the scenario file writes them.
+//! Durations, rates, sizes and bandwidths as the scenario file writes them.
 //!
 //! This is a contract shared with every tool that reads or writes scenario
 //! files, so the accepted forms are deliberately small and fixed:
@@ -509,6 +509,271 @@ impl JsonSchema for Rate {
     }
 }
 
+/// JSON-Schema regex for the string form of a byte size.
+const SIZE_PATTERN: &str =
+    r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$";
+
+/// JSON-Schema regex for the string form of a bandwidth.
+const BANDWIDTH_PATTERN: &str =
+    r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*/\s*(s|m|h)\s*$";
+
+/// The units of a byte size, largest first within each family: decimal
+/// (SI, powers of 10, as disks and networks are sold) and binary (IEC,
+/// powers of 2).
+const SIZE_UNITS: [(&str, u64); 11] = [
+    ("TB", 1_000_000_000_000),
+    ("GB", 1_000_000_000),
+    ("MB", 1_000_000),
+    ("kB", 1_000),
+    ("KB", 1_000),
+    ("TiB", 1 << 40),
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+    ("B", 1),
+    ("", 1),
+];
+
+/// A non-negative amount of data, in whole bytes.
+///
+/// Parses from a number followed by `B`, `kB` (also `KB`), `MB`, `GB`, `TB`
+/// (powers of 10) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 2); a bare number
+/// is bytes. `s.to_string().parse() == Ok(s)` holds for every value.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// The size in bytes.
+    pub const fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+fn size_expected(input: &str) -> String {
+    format!(
+        "expected a size such as 500GB, 64MiB or 1.5TB (a number with unit B, kB, MB, GB, TB, \
+         KiB, MiB, GiB or TiB; a bare number is bytes), found `{input}`"
+    )
+}
+
+/// Parses a size's text into bytes (exact for decimals, rounded to the
+/// nearest byte).
+fn parse_size(input: &str, what: &str) -> Result<u64, String> {
+    let s = input.trim();
+    if s.starts_with('-') {
+        return Err(format!("{what} cannot be negative, found `{input}`"));
+    }
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let (dec, rest) = split_number(s).ok_or_else(|| size_expected(input))?;
+    let unit = rest.trim_start();
+    let factor = SIZE_UNITS
+        .iter()
+        .find(|(u, _)| *u == unit)
+        .map(|&(_, f)| f)
+        .ok_or_else(|| size_expected(input))?;
+    scale_decimal(&dec, factor).ok_or_else(|| format!("size `{input}` is too large (at most 2^64 − 1 bytes)"))
+}
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, String> {
+        parse_size(input, "a size").map(ByteSize)
+    }
+}
+
+impl fmt::Display for ByteSize {
+    /// The largest unit the value is a whole multiple of (`500GB`, `64MiB`,
+    /// `1500B`), decimal units first.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        for &(unit, factor) in &SIZE_UNITS[..SIZE_UNITS.len() - 2] {
+            if unit != "KB" && b != 0 && b.is_multiple_of(factor) {
+                return write!(f, "{}{unit}", b / factor);
+            }
+        }
+        write!(f, "{b}B")
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+struct ByteSizeVisitor;
+
+impl Visitor<'_> for ByteSizeVisitor {
+    type Value = ByteSize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a size such as 500GB or 64MiB, or a number of bytes")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
+        Ok(ByteSize(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
+        if v < 0 {
+            return Err(E::custom(format!("a size cannot be negative, found {v}")));
+        }
+        Ok(ByteSize(v.unsigned_abs()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<ByteSize, E> {
+        if !v.is_finite() || v < 0.0 {
+            return Err(E::custom(format!(
+                "a size must be a finite, non-negative number of bytes, found {v}"
+            )));
+        }
+        if v.round() >= TWO_POW_64 {
+            return Err(E::custom(format!(
+                "size `{v}` is too large (at most 2^64 − 1 bytes)"
+            )));
+        }
+        Ok(ByteSize(v.round() as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ByteSizeVisitor)
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn schema_name() -> Cow<'static, str> {
+        "ByteSize".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::ByteSize").into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A size: a number with unit B, kB, MB, GB, TB (powers of 10) or KiB, MiB, \
+                            GiB, TiB (powers of 2), e.g. `500GB`, `64MiB`; a bare number is bytes.",
+            "type": ["string", "integer"],
+            "pattern": SIZE_PATTERN,
+            "minimum": 0
+        })
+    }
+}
+
+/// A non-negative, finite data rate, held as bytes per second.
+///
+/// Parses from a size per second, minute or hour (`100MB/s`, `6GB/m`,
+/// `1TiB/h`) and displays as `<bytes>B/s` with the shortest decimal that
+/// round-trips.
+#[derive(Copy, Clone, Debug, Default, PartialEq, PartialOrd)]
+pub struct Bandwidth(pub f64);
+
+impl Bandwidth {
+    /// Bytes per second.
+    pub fn bytes_per_sec(self) -> f64 {
+        self.0
+    }
+}
+
+fn bandwidth_expected(input: &str) -> String {
+    format!("expected a bandwidth such as 100MB/s, 1GiB/s or 6GB/m (a size per s, m or h), found `{input}`")
+}
+
+impl FromStr for Bandwidth {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if s.starts_with('-') {
+            return Err(format!("a bandwidth cannot be negative, found `{input}`"));
+        }
+        let Some((size, unit)) = s.rsplit_once('/') else {
+            return Err(bandwidth_expected(input));
+        };
+        let per = match unit.trim() {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bandwidth_expected(input)),
+        };
+        let s = size.trim().strip_prefix('+').unwrap_or(size.trim());
+        let (_, rest) = split_number(s).ok_or_else(|| bandwidth_expected(input))?;
+        let unit = rest.trim_start();
+        let factor = SIZE_UNITS
+            .iter()
+            .find(|(u, _)| *u == unit)
+            .map(|&(_, f)| f)
+            .ok_or_else(|| bandwidth_expected(input))?;
+        // Through f64 (a bandwidth only derives a copy time), with f64's
+        // correctly rounded parser so that `Display` round-trips.
+        let number = &s[..s.len() - rest.len()];
+        let value = number.parse::<f64>().map_err(|_| bandwidth_expected(input))? * factor as f64;
+        let per_sec = value / per;
+        if !per_sec.is_finite() {
+            return Err(format!("bandwidth `{input}` is too large"));
+        }
+        Ok(Bandwidth(per_sec))
+    }
+}
+
+impl fmt::Display for Bandwidth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}B/s", self.0)
+    }
+}
+
+impl Serialize for Bandwidth {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+struct BandwidthVisitor;
+
+impl Visitor<'_> for BandwidthVisitor {
+    type Value = Bandwidth;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a bandwidth such as 100MB/s or 1GiB/s")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Bandwidth, E> {
+        v.parse().map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bandwidth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(BandwidthVisitor)
+    }
+}
+
+impl JsonSchema for Bandwidth {
+    fn schema_name() -> Cow<'static, str> {
+        "Bandwidth".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Bandwidth").into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A bandwidth: a size per second, minute or hour (e.g. `100MB/s`, `1GiB/s`, \
+                            `6GB/m`); sizes as for `ByteSize`.",
+            "type": "string",
+            "pattern": BANDWIDTH_PATTERN
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,5 +972,112 @@ mod tests {
         let schema = schemars::schema_for!(Rate);
         let v = serde_json::to_value(&schema).unwrap();
         assert_eq!(v["pattern"], json!(RATE_PATTERN));
+    }
+    #[test]
+    fn sizes() {
+        let b = |s: &str| {
+            s.parse::<ByteSize>()
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .bytes()
+        };
+        assert_eq!(b("0"), 0);
+        assert_eq!(b("512"), 512);
+        assert_eq!(b("512B"), 512);
+        assert_eq!(b("1kB"), 1_000);
+        assert_eq!(b("1KB"), 1_000);
+        assert_eq!(b("1.5 MB"), 1_500_000);
+        assert_eq!(b("500GB"), 500_000_000_000);
+        assert_eq!(b("2TB"), 2_000_000_000_000);
+        assert_eq!(b("1KiB"), 1_024);
+        assert_eq!(b("64MiB"), 64 << 20);
+        assert_eq!(b("1GiB"), 1 << 30);
+        assert_eq!(b("0.5TiB"), 1 << 39);
+        assert_eq!(b("1e3MB"), 1_000_000_000);
+        assert_eq!(b("+3B"), 3);
+        for bad in ["", "GB", "1 G", "1gb", "1Kib", "1 MB/s", "1.2.3GB", "x", "1 0B"] {
+            assert!(bad.parse::<ByteSize>().is_err(), "{bad:?} should not parse");
+        }
+        let e = "-1GB".parse::<ByteSize>().unwrap_err();
+        assert!(e.contains("cannot be negative"), "{e}");
+        let e = "10 parsecs".parse::<ByteSize>().unwrap_err();
+        assert!(
+            e.contains("expected a size such as 500GB") && e.contains("`10 parsecs`"),
+            "{e}"
+        );
+        let e = "20000000TB".parse::<ByteSize>().unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        for (n, text) in [
+            (0, "0B"),
+            (1_500, "1500B"),
+            (1_000, "1kB"),
+            (500_000_000_000, "500GB"),
+            (1 << 30, "1GiB"),
+            (3 << 20, "3MiB"),
+        ] {
+            assert_eq!(ByteSize(n).to_string(), text);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for i in 0..2000u32 {
+            let raw = rng.next_u64();
+            let n = match i % 3 {
+                0 => raw,
+                1 => (raw % 1000) * 1_000_000_000,
+                _ => (raw % 1000) << 30,
+            };
+            assert_eq!(ByteSize(n).to_string().parse::<ByteSize>(), Ok(ByteSize(n)));
+        }
+        let de = |v: serde_json::Value| serde_json::from_value::<ByteSize>(v);
+        assert_eq!(de(json!("5GB")).unwrap(), ByteSize(5_000_000_000));
+        assert_eq!(de(json!(4096)).unwrap(), ByteSize(4096));
+        assert!(de(json!(-1)).is_err());
+        assert_eq!(serde_json::to_value(ByteSize(1 << 20)).unwrap(), json!("1MiB"));
+    }
+
+    #[test]
+    fn bandwidths() {
+        let w = |s: &str| {
+            s.parse::<Bandwidth>()
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .bytes_per_sec()
+        };
+        assert_eq!(w("100MB/s"), 1e8);
+        assert_eq!(w("100 MB / s"), 1e8);
+        assert_eq!(w("6GB/m"), 1e8);
+        assert_eq!(w("3.6TB/h"), 1e9);
+        assert_eq!(w("1GiB/s"), 1_073_741_824.0);
+        assert_eq!(w("512/s"), 512.0);
+        assert_eq!(w("0B/s"), 0.0);
+        for bad in [
+            "",
+            "100MB",
+            "100",
+            "MB/s",
+            "100MB/d",
+            "100Mb/s",
+            "/s",
+            "1e400GB/s",
+        ] {
+            assert!(bad.parse::<Bandwidth>().is_err(), "{bad:?} should not parse");
+        }
+        let e = "-1MB/s".parse::<Bandwidth>().unwrap_err();
+        assert!(e.contains("cannot be negative"), "{e}");
+        let e = "fast".parse::<Bandwidth>().unwrap_err();
+        assert!(
+            e.contains("expected a bandwidth such as 100MB/s") && e.contains("`fast`"),
+            "{e}"
+        );
+        assert_eq!(Bandwidth(1e8).to_string(), "100000000B/s");
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..1000 {
+            let x = Bandwidth((rng.next_u64() >> 11) as f64 / 7.0);
+            assert_eq!(x.to_string().parse::<Bandwidth>(), Ok(x));
+        }
+        let de = |v: serde_json::Value| serde_json::from_value::<Bandwidth>(v);
+        assert_eq!(de(json!("1MB/s")).unwrap(), Bandwidth(1e6));
+        assert!(de(json!(5)).is_err(), "a bare number has no unit of time");
+        let v = serde_json::to_value(schemars::schema_for!(ByteSize)).unwrap();
+        assert_eq!(v["pattern"], json!(SIZE_PATTERN));
+        let v = serde_json::to_value(schemars::schema_for!(Bandwidth)).unwrap();
+        assert_eq!(v["pattern"], json!(BANDWIDTH_PATTERN));
     }
 }

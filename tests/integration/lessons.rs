@@ -512,6 +512,20 @@ const STEPS: &[(u32, &[Expect])] = &[
             ),
         ],
     ),
+    (
+        28,
+        &[
+            (
+                "archsim sweep scenarios/re-replication.yaml",
+                &[
+                    "components.db.data_loss_events",
+                    "components.db.under_replicated_fraction",
+                    "components.db.nodes_lost",
+                ],
+            ),
+            ("archsim explain scenarios/re-replication.yaml", &[]),
+        ],
+    ),
 ];
 
 /// One numbered step of the tour: its commands and its prose.

@@ -31,6 +31,7 @@ mod provenance;
 mod queueing;
 mod queues;
 mod raft;
+mod rereplication;
 mod retries;
 mod robustness_model;
 mod scenarios;

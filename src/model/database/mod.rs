@@ -62,6 +62,8 @@
 //! node: it restores the last snapshot — the writes since then are lost
 //! (the recovery point) — and is down for `restore_time` (the recovery time).
 
+mod rebuild;
+
 use std::collections::{BTreeMap, VecDeque};
 
 mod consensus;
@@ -83,6 +85,9 @@ use crate::model::request::Op;
 use crate::stats::Occupancy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use rebuild::Rebuild;
+pub use rebuild::RebuildCfg;
 
 /// Which node serves a read.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -131,6 +136,10 @@ enum DatabaseTimer {
     Failover(u32),
     /// A restore of this shard from backup ended.
     Restored(u32),
+    /// Re-replication: a replacement for this lost node starts copying.
+    Replace(u32),
+    /// Re-replication: this node's replacement has copied the shard.
+    Rebuilt(u32),
 }
 
 impl Timer for DatabaseTimer {
@@ -145,6 +154,8 @@ impl Timer for DatabaseTimer {
             DatabaseTimer::Backup => TimerWord::new(12, 2, 0, 0),
             DatabaseTimer::Failover(s) => TimerWord::new(12, s, 1, 32),
             DatabaseTimer::Restored(s) => TimerWord::new(12, s, 2, 32),
+            DatabaseTimer::Replace(n) => TimerWord::new(12, n, 3, 32),
+            DatabaseTimer::Rebuilt(n) => TimerWord::new(12, n, 4, 32),
         }
     }
 
@@ -154,6 +165,8 @@ impl Timer for DatabaseTimer {
             (12, 2, 0) => Some(DatabaseTimer::Backup),
             (12, s, 1) => Some(DatabaseTimer::Failover(s)),
             (12, s, 2) => Some(DatabaseTimer::Restored(s)),
+            (12, n, 3) => Some(DatabaseTimer::Replace(n)),
+            (12, n, 4) => Some(DatabaseTimer::Rebuilt(n)),
             _ => None,
         }
     }
@@ -209,6 +222,8 @@ pub struct DatabaseCfg {
     pub backup: Option<(SimTime, SimTime)>,
     /// Session guarantees (primary/follower modes; see `session.rs`).
     pub session: Option<SessionCfg>,
+    /// Re-replication of lost nodes ([`rebuild`]).
+    pub rereplication: Option<RebuildCfg>,
 }
 
 impl DatabaseCfg {
@@ -357,6 +372,8 @@ pub struct Database {
     raft: Option<Box<Consensus>>,
     /// Session guarantees (`session.rs`), when configured.
     session: Option<Box<session::Sessions>>,
+    /// Re-replication state (with `rereplication` only).
+    rebuild: Option<Box<Rebuild>>,
 }
 
 /// How long a database remembers which logical requests' writes it applied
@@ -458,6 +475,9 @@ impl Database {
                 .session
                 .as_ref()
                 .map(|s| Box::new(session::Sessions::new(s, cfg, per, seed))),
+            rebuild: cfg
+                .rereplication
+                .map(|c| Box::new(Rebuild::new(c, max_nodes, cfg.max_shards as usize))),
         }
     }
 
@@ -1229,8 +1249,6 @@ impl Database {
 
     /// Recompute which nodes may serve, and whether routing can skip checks.
     fn refresh(&mut self, ctx: &mut Ctx) {
-        let now = ctx.now();
-        let quorum = matches!(self.cfg.mode, Mode::Quorum { .. });
         if self.is_raft() {
             // Members serve while up; the group decides who leads.
             let mut calm = !self.split;
@@ -1243,31 +1261,7 @@ impl Database {
         }
         let mut calm = !self.split;
         for s in 0..self.cfg.max_shards {
-            let base = s * self.per;
-            let p = base + self.shard_st[s as usize].primary;
-            let cp = self.split && !self.cfg.eventual && !quorum;
-            let side_ok = !cp || self.majority(p, ctx);
-            let pr = self.nodes[p as usize].region;
-            for n in base..base + self.per {
-                let x = &self.nodes[n as usize];
-                let ok = x.up && side_ok && (!cp || ctx.net.regions_reach(pr, x.region));
-                calm &= x.up;
-                self.nodes[n as usize].ok = ok;
-            }
-            if quorum {
-                continue;
-            }
-            let st = self.shard_st[s as usize];
-            let unavailable = self.primary_unavailable(s, ctx);
-            if unavailable && st.lost_at.is_none() && !st.restoring {
-                self.shard_st[s as usize].lost_at = Some(now);
-                if let Some(d) = self.cfg.failover {
-                    ctx.sched
-                        .after(d, self.id, Msg::timer(DatabaseTimer::Failover(s)));
-                }
-            } else if !unavailable && st.lost_at.is_some() {
-                self.shard_st[s as usize].lost_at = None;
-            }
+            calm &= self.refresh_shard(s, ctx);
         }
         self.calm = calm;
         if self.session.is_some() {
@@ -1275,12 +1269,52 @@ impl Database {
         }
     }
 
+    /// [`Self::refresh`] for shard `s` alone; returns whether all its nodes are up.
+    fn refresh_shard(&mut self, s: u32, ctx: &mut Ctx) -> bool {
+        let now = ctx.now();
+        let quorum = matches!(self.cfg.mode, Mode::Quorum { .. });
+        let mut calm = true;
+        let base = s * self.per;
+        let p = base + self.shard_st[s as usize].primary;
+        let cp = self.split && !self.cfg.eventual && !quorum;
+        let side_ok = !cp || self.majority(p, ctx);
+        let pr = self.nodes[p as usize].region;
+        for n in base..base + self.per {
+            let x = &self.nodes[n as usize];
+            let ok = x.up && side_ok && (!cp || ctx.net.regions_reach(pr, x.region));
+            calm &= x.up;
+            self.nodes[n as usize].ok = ok;
+        }
+        if quorum {
+            return calm;
+        }
+        let st = self.shard_st[s as usize];
+        let unavailable = self.primary_unavailable(s, ctx);
+        if unavailable && st.lost_at.is_none() && !st.restoring {
+            self.shard_st[s as usize].lost_at = Some(now);
+            if let Some(d) = self.cfg.failover {
+                ctx.sched
+                    .after(d, self.id, Msg::timer(DatabaseTimer::Failover(s)));
+            }
+        } else if !unavailable && st.lost_at.is_some() {
+            self.shard_st[s as usize].lost_at = None;
+        }
+        calm
+    }
+
     /// Crash node `n`: what it holds fails, arrivals are refused.
     fn crash_node(&mut self, n: u32, ctx: &mut Ctx) {
+        if self.halt_node(n, ctx) {
+            self.refresh(ctx);
+        }
+    }
+
+    /// [`Self::crash_node`] without the refresh; false if `n` was down already.
+    fn halt_node(&mut self, n: u32, ctx: &mut Ctx) -> bool {
         let now = ctx.now();
         let node = &mut self.nodes[n as usize];
         if !node.up {
-            return;
+            return false;
         }
         node.up = false;
         node.ok = false;
@@ -1313,14 +1347,14 @@ impl Database {
             // The primary's log stops here: replication in flight is dropped.
             self.shard_st[s as usize].term += 1;
         }
-        self.refresh(ctx);
+        true
     }
 
     /// Node `n` runs again and catches up from its shard's primary (or, for
     /// a primary that kept its role, its followers catch up from it).
     fn recover_node(&mut self, n: u32, ctx: &mut Ctx) {
         let s = n / self.per;
-        if self.nodes[n as usize].up || self.shard_st[s as usize].restoring {
+        if self.nodes[n as usize].up || self.shard_st[s as usize].restoring || !self.complete(n) {
             return;
         }
         self.nodes[n as usize].up = true;
@@ -1554,21 +1588,7 @@ impl Database {
         for n in base..base + self.per {
             self.crash_node(n, ctx);
         }
-        let per = self.per as usize;
-        let mut lost = 0u64;
-        let keys: Vec<u64> = self.shard_keys(s).collect();
-        for k in keys {
-            let b = self.backup_copy.get(k as usize).copied().unwrap_or(0);
-            let committed = ctx.data.committed(self.cfg.slot, k);
-            if committed > b {
-                lost += u64::from(committed - b);
-                self.session_lost(k, b, ctx);
-            }
-            ctx.data.reset(self.cfg.slot, k, b);
-            for r in 0..per {
-                self.applied[k as usize * per + r] = b;
-            }
-        }
+        let lost = self.reset_to_backup(s, ctx);
         self.lost += lost;
         self.session_restored(s);
         self.restores += 1;
@@ -1595,6 +1615,27 @@ impl Database {
             .after(restore, self.id, Msg::timer(DatabaseTimer::Restored(s)));
     }
 
+    /// Every node of shard `s` and its committed versions go back to the
+    /// last backup (0 without one); returns the committed writes lost.
+    fn reset_to_backup(&mut self, s: u32, ctx: &mut Ctx) -> u64 {
+        let per = self.per as usize;
+        let mut lost = 0u64;
+        let keys: Vec<u64> = self.shard_keys(s).collect();
+        for k in keys {
+            let b = self.backup_copy.get(k as usize).copied().unwrap_or(0);
+            let committed = ctx.data.committed(self.cfg.slot, k);
+            if committed > b {
+                lost += u64::from(committed - b);
+                self.session_lost(k, b, ctx);
+            }
+            ctx.data.reset(self.cfg.slot, k, b);
+            for r in 0..per {
+                self.applied[k as usize * per + r] = b;
+            }
+        }
+        lost
+    }
+
     /// The restore of shard `s` ended: its nodes run again.
     fn restored(&mut self, s: u32, ctx: &mut Ctx) {
         let Some(st) = self.shard_st.get_mut(s as usize) else {
@@ -1604,7 +1645,10 @@ impl Database {
         st.lost_at = None;
         let base = s * self.per;
         for n in base..base + self.per {
-            self.nodes[n as usize].up = true;
+            // A lost node stays down until its replacement has copied the shard.
+            if self.complete(n) {
+                self.nodes[n as usize].up = true;
+            }
         }
         self.refresh(ctx);
     }
@@ -1622,6 +1666,8 @@ impl Database {
             DatabaseTimer::Backup => self.backup(ctx),
             DatabaseTimer::Failover(s) => self.failover(s, ctx),
             DatabaseTimer::Restored(s) => self.restored(s, ctx),
+            DatabaseTimer::Replace(n) => self.replace_due(n, ctx),
+            DatabaseTimer::Rebuilt(n) => self.copy_due(n, ctx),
         }
     }
 
@@ -1705,6 +1751,15 @@ impl Component for Database {
                 }
             }
             FaultAction::DiskLoss(s) if on => self.disk_loss(s, ctx),
+            // `crash: db.shard[N].node[K]`: node N × per + K.
+            FaultAction::Crash(n) if (n as usize) < self.nodes.len() => {
+                if on {
+                    self.crash_node(n, ctx);
+                } else {
+                    self.recover_node(n, ctx);
+                }
+            }
+            FaultAction::LoseNode(n) if on && (n as usize) < self.nodes.len() => self.lose_node(n, ctx),
             FaultAction::Outage(r) => {
                 for n in 0..self.nodes.len() as u32 {
                     if self.nodes[n as usize].region == r {
@@ -1760,6 +1815,9 @@ impl Component for Database {
         }
         if self.is_raft() {
             self.raft_warmup(now);
+        }
+        if let Some(r) = &mut self.rebuild {
+            r.on_warmup(now);
         }
     }
 
@@ -1874,6 +1932,9 @@ impl Component for Database {
         }
         if let Some(m) = self.keys_moved {
             put("keys_moved", m);
+        }
+        if let Some(r) = &self.rebuild {
+            r.report(now, w, &mut put);
         }
         if !matches!(self.cfg.mode, Mode::Quorum { .. } | Mode::Raft(_)) {
             // `utilization` pools every node, so a saturated primary beside

@@ -13,12 +13,12 @@ use super::cache::price;
 use super::forecast::{Forecast, Setting};
 use super::{Home, Kind, one};
 use crate::model::CompCfg;
-use crate::model::database::{DatabaseCfg, Mode, RaftCfg, RaftReads};
+use crate::model::database::{DatabaseCfg, Mode, RaftCfg, RaftReads, RebuildCfg};
 use crate::model::partition::Scheme;
 use crate::scenario::dist::{DistSpec, Sampler};
 use crate::scenario::limits::*;
 use crate::scenario::spec::*;
-use crate::scenario::units::Duration;
+use crate::scenario::units::{Bandwidth, ByteSize, Duration};
 use crate::scenario::validate::{Checker, Scope};
 
 /// A sharded, replicated database (SPEC §2 `database`).
@@ -71,6 +71,10 @@ pub struct DatabaseSpec {
     /// Periodic backups, restored after a `disk_loss` fault.
     #[serde(default)]
     pub backup: Option<BackupSpec>,
+    /// Re-replication after a node's disk is lost (`node_loss` faults, `{ random: DB, mtbf }` losses):
+    /// `{ data: 500GB, bandwidth: 100MB/s, replace_after: 5m }`.
+    #[serde(default)]
+    pub rereplication: Option<RereplicationSpec>,
     /// Region of each node of a shard, primary first (cycled when shorter; default all in `region`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placement: Vec<String>,
@@ -98,6 +102,37 @@ pub struct BackupSpec {
     pub every: Duration,
     /// How long restoring a shard from its backup takes (the shard is down meanwhile).
     pub restore_time: Duration,
+}
+
+/// Re-replication: `{ data: 500GB, bandwidth: 100MB/s, replace_after: 5m }`. A lost node's slot
+/// waits `replace_after`, then a replacement copies `data` at `bandwidth` (copy time data ÷ bandwidth)
+/// and joins with a copy of the shard.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RereplicationSpec {
+    /// Data one node of a shard holds (what a replacement copies).
+    pub data: ByteSize,
+    /// Copy bandwidth of one rebuild (rebuilds of different slots run in parallel).
+    pub bandwidth: Bandwidth,
+    /// How long a lost node stays dead before a replacement starts copying, as CockroachDB's
+    /// `server.time_until_store_dead` (default 5m).
+    #[serde(default = "five_minutes")]
+    pub replace_after: Duration,
+}
+
+fn five_minutes() -> Duration {
+    Duration::from_secs(300)
+}
+
+/// Nodes per shard as the spec writes them (quorum `n`, otherwise `replicas` + 1), before
+/// validation clamps them.
+pub(crate) fn nodes_per_shard(d: &DatabaseSpec) -> u32 {
+    match d.replication {
+        Replication::Quorum(q) => q.n.clamp(1, MAX_QUORUM_N),
+        Replication::Raft(r) if matches!(r.members, 3 | 5 | 7) => r.members,
+        Replication::Raft(_) => 3,
+        _ => d.replicas.min(MAX_FOLLOWERS) + 1,
+    }
 }
 
 /// What a database gives up under a partition (CAP).
@@ -456,6 +491,9 @@ pub(crate) fn database(
             "`every` must be longer than zero",
         );
     }
+    let rereplication = d
+        .rereplication
+        .and_then(|r| rereplication(ck, &format!("{p}.rereplication"), r));
     CompCfg::Database(DatabaseCfg {
         name: name.to_string(),
         slot,
@@ -483,6 +521,7 @@ pub(crate) fn database(
         eventual: d.consistency == Consistency::Eventual,
         backup: d.backup.map(|b| (b.every.as_nanos(), b.restore_time.as_nanos())),
         session: None,
+        rereplication,
     })
 }
 
@@ -560,6 +599,13 @@ fn raft(ck: &mut Checker, p: &str, d: &DatabaseSpec, r: &RaftSpec, shards: u32, 
             "a Raft group elects its own leader: remove `failover`",
         );
     }
+    if d.rereplication.is_some() {
+        ck.err(
+            format!("{p}.rereplication"),
+            "re-replicating a lost Raft member (a new member catching up as a learner, then a \
+             membership change) is not modelled: remove `rereplication`",
+        );
+    }
     if d.session.is_some() {
         ck.err(
             format!("{p}.session"),
@@ -634,3 +680,48 @@ fn raft_commit_forecast(d: &DatabaseCfg, members: u32, s: &Setting) -> Option<f6
     }
     Some(sum / f64::from(draws) / 1e9)
 }
+
+/// Check `rereplication` and resolve its copy time R = data ÷ bandwidth.
+fn rereplication(ck: &mut Checker, p: &str, r: RereplicationSpec) -> Option<RebuildCfg> {
+    let mut bad = false;
+    if r.data.bytes() == 0 {
+        bad = true;
+        ck.err(
+            format!("{p}.data"),
+            "`data` must be more than 0 bytes: it is what a replacement node copies",
+        );
+    }
+    let bw = r.bandwidth.bytes_per_sec();
+    if bw.is_nan() || bw <= 0.0 {
+        bad = true;
+        ck.err(
+            format!("{p}.bandwidth"),
+            format!(
+                "`bandwidth` must be more than 0 bytes per second, found {}",
+                r.bandwidth
+            ),
+        );
+    }
+    if bad {
+        return None;
+    }
+    let copy_s = r.data.bytes() as f64 / bw;
+    let Some(copy) = Duration::from_secs_f64(copy_s).filter(|d| d.as_nanos() <= MAX_COPY_NS) else {
+        ck.err(
+            format!("{p}.bandwidth"),
+            format!(
+                "copying {} at {} takes {copy_s:.3e} s, more than 100 years: raise the bandwidth",
+                r.data, r.bandwidth
+            ),
+        );
+        return None;
+    };
+    Some(RebuildCfg {
+        data: r.data.bytes(),
+        copy: copy.as_nanos(),
+        replace_after: r.replace_after.as_nanos(),
+    })
+}
+
+/// The longest copy time accepted (100 years), so that sums of times stay far from overflow.
+const MAX_COPY_NS: u64 = 100 * 365 * 86_400 * 1_000_000_000;

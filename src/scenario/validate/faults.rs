@@ -2,6 +2,7 @@
 
 use super::network::region_index;
 use super::*;
+use crate::scenario::kinds::database::{DatabaseSpec, nodes_per_shard};
 
 /// A crash target: `name`, `name[i]` (a replica) or `name.node[i]` (a cache node).
 pub(crate) fn parse_instance(target: &str) -> (&str, Option<&str>) {
@@ -90,13 +91,15 @@ pub(crate) fn faults(
             f.outage.is_some(),
             f.latency.is_some(),
             f.disk_loss.is_some(),
+            f.node_loss.is_some(),
         ];
         if set.iter().filter(|x| **x).count() != 1 {
             ck.err(
                 fp,
                 "a fault needs exactly one of `crash: TARGET`, `slow: SERVICE` (with `factor`), \
                  `random: SERVICE` (with `mtbf` and `mttr`), `partition: [[…], […]]`, \
-                 `outage: { region }`, `latency: { between: [A, B], add }` or `disk_loss: DB.shard[N]`",
+                 `outage: { region }`, `latency: { between: [A, B], add }`, `disk_loss: DB.shard[N]` or \
+                 `node_loss: DB.shard[N].node[K]`",
             );
             continue;
         }
@@ -141,6 +144,12 @@ pub(crate) fn faults(
                     );
                 }
             }
+            if f.mttr.is_none()
+                && let Some(ComponentSpec::Database(d)) = sc.components.get(r)
+            {
+                random_losses(ck, &fp, r, d, f.mtbf, &lookup, &mut random);
+                continue;
+            }
             let (mtbf, mttr) = match (f.mtbf, f.mttr) {
                 (Some(b), Some(r)) if !b.is_zero() && !r.is_zero() => (b, r),
                 _ => {
@@ -165,7 +174,8 @@ pub(crate) fn faults(
                     format!("{fp}.random"),
                     format!(
                         "`{r}` is a database: random crashes apply to services and caches; \
-                         crash a shard's primary with `crash: {r}.shard[N].primary`"
+                         crash a shard's primary with `crash: {r}.shard[N].primary`, or omit `mttr` for \
+                         random node losses (with `rereplication`)"
                     ),
                 );
             } else if let Some((comp, _, instances)) = found {
@@ -175,6 +185,7 @@ pub(crate) fn faults(
                     instances,
                     mtbf: mtbf.as_nanos() as f64,
                     mttr: mttr.as_nanos() as f64,
+                    losses: false,
                 });
             }
             continue;
@@ -207,24 +218,39 @@ pub(crate) fn faults(
                 let Some((comp, kind, shards)) = lookup(ck, "crash", name) else {
                     continue;
                 };
-                match shard {
-                    // `.leader` names a Raft shard's leader of the moment (a
-                    // primary/follower shard's leader is its primary).
-                    Some(n) if kind == "database" && n < shards && matches!(rest, ".primary" | ".leader") => {
-                        fixed.push(FaultCfg {
-                            comp,
-                            action: FaultAction::CrashPrimary(n),
-                            start,
-                            end,
-                            label: format!("{} crashed", target.trim()),
-                        });
+                let per = match sc.components.get(name) {
+                    Some(ComponentSpec::Database(d)) => nodes_per_shard(d),
+                    _ => 1,
+                };
+                // `.leader` names a Raft shard's leader of the moment (a
+                // primary/follower shard's leader is its primary).
+                let action = match (shard, parse_node(rest)) {
+                    (Some(n), _)
+                        if kind == "database" && n < shards && matches!(rest, ".primary" | ".leader") =>
+                    {
+                        Some(FaultAction::CrashPrimary(n))
                     }
-                    _ => ck.err(
+                    (Some(n), Some(k)) if kind == "database" && n < shards && k < per => {
+                        Some(FaultAction::Crash(n * per + k))
+                    }
+                    _ => None,
+                };
+                match action {
+                    Some(action) => fixed.push(FaultCfg {
+                        comp,
+                        action,
+                        start,
+                        end,
+                        label: format!("{} crashed", target.trim()),
+                    }),
+                    None => ck.err(
                         format!("{fp}.crash"),
                         format!(
                             "`{target}`: a database crash names a shard's primary, `{name}.shard[N].primary` \
-                             (or its leader, `{name}.shard[N].leader`), with N from 0 to {}",
-                            shards.saturating_sub(1)
+                             (or its leader, `.leader`), with N from 0 to {}, or one of its nodes, `{name}.shard[N].node[K]`, with K \
+                             from 0 to {}",
+                            shards.saturating_sub(1),
+                            per.saturating_sub(1)
                         ),
                     ),
                 }
@@ -371,6 +397,52 @@ pub(crate) fn faults(
                     label: format!("{} disk lost", target.trim()),
                 });
             }
+        } else if let Some(target) = &f.node_loss {
+            if f.duration.is_some() {
+                ck.err(
+                    format!("{fp}.for"),
+                    "a node loss is permanent (a replacement re-replicates the shard after the database's \
+                     `rereplication.replace_after`): omit `for`",
+                );
+            }
+            let parsed = parse_shard(target).and_then(|(name, n, rest)| Some((name, n?, parse_node(rest)?)));
+            let name = parsed.map_or_else(|| parse_shard(target).map_or(target.trim(), |t| t.0), |t| t.0);
+            let Some((comp, kind, shards)) = lookup(ck, "node_loss", name) else {
+                continue;
+            };
+            let db = match sc.components.get(name) {
+                Some(ComponentSpec::Database(d)) => Some(d),
+                _ => None,
+            };
+            let per = db.map_or(1, nodes_per_shard);
+            match parsed {
+                Some((_, n, k)) if kind == "database" && n < shards && k < per => {
+                    if db.is_some_and(|d| d.rereplication.is_none()) {
+                        ck.err(
+                            format!("{fp}.node_loss"),
+                            format!(
+                                "`{name}` has no `rereplication: {{ data, bandwidth, replace_after }}` to \
+                                 replace the lost node with"
+                            ),
+                        );
+                        continue;
+                    }
+                    fixed.push(FaultCfg {
+                        comp,
+                        action: FaultAction::LoseNode(n * per + k),
+                        start,
+                        end: None,
+                        label: format!("{} lost", target.trim()),
+                    });
+                }
+                _ => ck.err(
+                    format!("{fp}.node_loss"),
+                    format!(
+                        "`{target}`: name a database node, `DB.shard[N].node[K]` with N below its shard count \
+                         and K below its nodes per shard ({per})"
+                    ),
+                ),
+            }
         } else if let Some(target) = &f.slow {
             let factor = match f.factor {
                 Some(x) if x.is_finite() && x > 0.0 => x,
@@ -409,6 +481,64 @@ pub(crate) fn faults(
         }
     }
     (fixed, random, partitions, latencies)
+}
+
+/// `.node[K]` after a shard target: `Some(K)`, or `None` for anything else.
+fn parse_node(rest: &str) -> Option<u32> {
+    rest.trim()
+        .strip_prefix(".node[")?
+        .strip_suffix(']')?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The fault checker's lookup of a component: its id, kind and instances.
+type Lookup<'a> = dyn Fn(&mut Checker, &str, &str) -> Option<(u32, &'static str, u32)> + 'a;
+
+/// `{ random: DB, mtbf }` with no `mttr` on a database: every node loses
+/// its disk at random, for good (a renewal process per node slot).
+fn random_losses(
+    ck: &mut Checker,
+    fp: &str,
+    name: &str,
+    d: &DatabaseSpec,
+    mtbf: Option<Duration>,
+    lookup: &Lookup<'_>,
+    random: &mut Vec<RandomFaultCfg>,
+) {
+    if d.rereplication.is_none() {
+        ck.err(
+            format!("{fp}.random"),
+            format!(
+                "`{name}` is a database without `rereplication`: random node losses (no `mttr`) need \
+                 `rereplication: {{ data, bandwidth, replace_after }}` to replace the lost nodes"
+            ),
+        );
+        return;
+    }
+    let Some(mtbf) = mtbf.filter(|b| !b.is_zero()) else {
+        ck.err(
+            fp.to_string(),
+            "random node losses need `mtbf` (the mean time between losses of each node), longer than zero",
+        );
+        return;
+    };
+    let before = ck.problems.len();
+    ck.period(&format!("{fp}.mtbf"), mtbf.as_nanos(), "`mtbf`", "");
+    if ck.problems.len() > before {
+        return;
+    }
+    if let Some((comp, _, shards)) = lookup(ck, "random", name) {
+        random.push(RandomFaultCfg {
+            comp,
+            name: name.to_string(),
+            instances: shards.saturating_mul(nodes_per_shard(d)),
+            mtbf: mtbf.as_nanos() as f64,
+            mttr: 0.0,
+            losses: true,
+        });
+    }
 }
 
 /// A shard target: `NAME.shard[N]` plus what follows (`.primary`), or
