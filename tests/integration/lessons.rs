@@ -494,6 +494,51 @@ const STEPS: &[(u32, &[Expect])] = &[
         ],
     ),
     (
+        25,
+        &[
+            (
+                "archsim run scenarios/raft-leader-election.yaml",
+                &[
+                    "components.db.raft.election.mean_ms",
+                    "components.db.raft.unavailable_s",
+                    "components.db.raft.elections",
+                    "availability",
+                    "components.db.raft.commit_latency.p99_ms",
+                ],
+            ),
+            (
+                "archsim sweep scenarios/raft-leader-election.yaml",
+                &["components.db.raft.commit_latency.p99_ms"],
+            ),
+            (
+                "archsim run scenarios/raft-leader-election.yaml --set 'components.db.replication.raft.election_timeout=[150ms, 155ms]'",
+                &["components.db.raft.elections"],
+            ),
+        ],
+    ),
+    (
+        26,
+        &[
+            (
+                "archsim run scenarios/raft-partition.yaml",
+                &[
+                    "components.db.raft.quorum_losses",
+                    "components.db.raft.lost_committed_writes",
+                    "consistency.stale_reads",
+                    "clients.b_users.availability",
+                    "clients.a_users.availability",
+                    "components.db.raft.discarded_entries",
+                    "components.db.raft.elections",
+                ],
+            ),
+            (
+                "archsim run scenarios/raft-partition.yaml --set components.db.replication.raft.pre_vote=true",
+                &["components.db.raft.elections"],
+            ),
+            ("archsim sweep scenarios/raft-partition.yaml", &[]),
+        ],
+    ),
+    (
         27,
         &[
             (

@@ -1808,3 +1808,85 @@ fn every_command_in_the_lessons_tour_runs() {
     }
     assert!(n >= 30, "only {n} commands found");
 }
+
+/// raft-leader-election: eleven leader crashes a run. Client traffic (every
+/// write and every ReadIndex round is an AppendEntries) keeps resetting the
+/// followers' timers, so the heartbeat phase drops out of
+/// theory::raft_election_mean and the time without a leader is about
+/// a + L/n + 3δ: the earliest of n − 1 uniform timeouts (Raft §5.2), then
+/// the last message's delay and a vote round trip.
+#[test]
+fn raft_leader_election_takes_the_earliest_timeout_and_splits_when_timeouts_are_close() {
+    let file = "raft-leader-election.yaml";
+    for members in [3u32, 5, 7] {
+        let set = format!("components.db.replication.raft.members={members}");
+        let r = run(file, &[&set], 10);
+        assert_near(
+            &format!("{members} members: elections"),
+            metric(&r, "components.db.raft.elections"),
+            11.0,
+            0.1,
+        );
+        let formula = (0.150 + 0.150 / f64::from(members) + 3.0 * 0.001) * 1e3;
+        assert_near(
+            &format!("{members} members: election mean ms"),
+            metric(&r, "components.db.raft.election.mean_ms"),
+            formula,
+            0.08,
+        );
+        // The ⌊n/2⌋-th fastest of n − 1 follower round trips, and the
+        // write time before it.
+        assert!(metric(&r, "components.db.raft.commit_latency.p99_ms") < 8.0);
+        assert!(metric(&r, "availability") > 0.97);
+    }
+    // Nearly equal timeouts: candidates stand together and votes split.
+    let narrow = run(
+        file,
+        &["components.db.replication.raft.election_timeout=[150ms, 155ms]"],
+        10,
+    );
+    assert!(metric(&narrow, "components.db.raft.elections") > 16.0);
+    let slow = run(
+        file,
+        &["components.db.replication.raft.election_timeout=[1s, 2s]"],
+        3,
+    );
+    assert!(metric(&slow, "components.db.raft.election.mean_ms") > 1000.0);
+    assert!(metric(&slow, "availability") < 0.9);
+}
+
+/// raft-partition: with seed 1 the first leader is in region a, cut off
+/// with two of five members. It cannot commit, steps down, and its
+/// uncommitted entries are discarded at healing; nothing committed is lost
+/// and no leader read is stale. a users fail for 30 s of the 115 s window.
+#[test]
+fn raft_partition_a_minority_leader_steps_down_and_nothing_committed_is_lost() {
+    let file = "raft-partition.yaml";
+    let r = run(file, &[], 1);
+    assert_eq!(
+        metric(&r, "components.db.raft.quorum_losses"),
+        1.0,
+        "the first leader is in a"
+    );
+    assert!(metric(&r, "components.db.raft.discarded_entries") > 0.0);
+    assert_eq!(metric(&r, "components.db.raft.lost_committed_writes"), 0.0);
+    assert_eq!(metric(&r, "components.db.raft.safety_violations"), 0.0);
+    assert_eq!(metric(&r, "consistency.stale_reads"), 0.0);
+    assert_near(
+        "a users availability",
+        metric(&r, "clients.a_users.availability"),
+        1.0 - 30.0 / 115.0,
+        0.02,
+    );
+    assert!(metric(&r, "clients.b_users.availability") > 0.99);
+    // Without pre-vote the two cut-off members keep standing.
+    assert!(metric(&r, "components.db.raft.elections") > 50.0);
+    let pv = run(file, &["components.db.replication.raft.pre_vote=true"], 1);
+    assert!(metric(&pv, "components.db.raft.elections") <= 2.0);
+    assert_eq!(metric(&pv, "consistency.stale_reads"), 0.0);
+    // Follower reads keep a users reading, stale.
+    let fr = run(file, &["components.db.replication.raft.reads=follower"], 1);
+    assert!(metric(&fr, "clients.a_users.availability") > 0.9);
+    assert!(metric(&fr, "consistency.stale_reads") > 1000.0);
+    assert_eq!(metric(&fr, "components.db.raft.lost_committed_writes"), 0.0);
+}
