@@ -287,18 +287,16 @@ impl Log {
         self.base_term = t;
     }
 
-    /// Entries `from..=to`, as two slices (the ring's halves).
-    fn range(&self, from: u64, to: u64) -> (&[Entry], &[Entry]) {
-        let (a, b) = self.entries.as_slices();
+    /// Entries `from..=to` as one slice: the ring is made contiguous in
+    /// place when they straddle its end (no allocation; amortised over the
+    /// appends until it wraps again).
+    fn range(&mut self, from: u64, to: u64) -> &[Entry] {
         let lo = (from - self.base - 1) as usize;
         let hi = (to - self.base) as usize;
-        if hi <= a.len() {
-            (&a[lo..hi], &[])
-        } else if lo >= a.len() {
-            (&b[lo - a.len()..hi - a.len()], &[])
-        } else {
-            (&a[lo..], &b[..hi - a.len()])
+        if hi > self.entries.as_slices().0.len() {
+            self.entries.make_contiguous();
         }
+        &self.entries.as_slices().0[lo..hi]
     }
 }
 
@@ -751,15 +749,7 @@ impl Group {
         if count == 0 {
             out.send(rank, f, msg, &[]);
         } else {
-            let (a, b) = m.log.range(prev + 1, prev + count);
-            if b.is_empty() {
-                out.send(rank, f, msg, a);
-            } else {
-                let mut both = Vec::with_capacity(a.len() + b.len());
-                both.extend_from_slice(a);
-                both.extend_from_slice(b);
-                out.send(rank, f, msg, &both);
-            }
+            out.send(rank, f, msg, m.log.range(prev + 1, prev + count));
         }
     }
 

@@ -303,6 +303,11 @@ impl Kind for DatabaseSpec {
             );
         }
         t.load = t.utilization;
+        if let Mode::Raft(rc) = d.mode {
+            // The leader does the work (followers' CPU is not modelled); the
+            // simulated utilisation pools every member, so compare like with like.
+            t.utilization = t.utilization.map(|u| u / f64::from(rc.members));
+        }
         t
     }
 
