@@ -847,29 +847,12 @@ impl Group {
                 sent,
             } => {
                 if term < my_term {
-                    let reply = RaftMsg::AppendReply {
-                        term: my_term,
-                        ok: false,
-                        index: 0,
-                        round,
-                        sent,
-                    };
-                    self.stats.messages += 1;
-                    out.send(to, from, reply, &[]);
-                    return;
+                    // A stale leader: the reply's term deposes it.
+                    return self.answer(to, from, (false, 0), round, sent, out);
                 }
                 self.follow(from, to, now, out);
-                let reply = self.accept(to, prev_index, prev_term, commit, count, entries, out);
-                let (ok, index) = reply;
-                let reply = RaftMsg::AppendReply {
-                    term: my_term,
-                    ok,
-                    index,
-                    round,
-                    sent,
-                };
-                self.stats.messages += 1;
-                out.send(to, from, reply, &[]);
+                let verdict = self.accept(to, prev_index, prev_term, commit, count, entries, out);
+                self.answer(to, from, verdict, round, sent, out);
             }
             RaftMsg::Snapshot {
                 term,
@@ -879,16 +862,8 @@ impl Group {
                 sent,
             } => {
                 if term < my_term {
-                    let reply = RaftMsg::AppendReply {
-                        term: my_term,
-                        ok: false,
-                        index: 0,
-                        round,
-                        sent,
-                    };
-                    self.stats.messages += 1;
-                    out.send(to, from, reply, &[]);
-                    return;
+                    // A stale leader: the reply's term deposes it.
+                    return self.answer(to, from, (false, 0), round, sent, out);
                 }
                 self.follow(from, to, now, out);
                 let m = &mut self.members[to as usize];
@@ -908,15 +883,7 @@ impl Group {
                     self.stats.snapshots += 1;
                     out.install(from, to);
                 }
-                let reply = RaftMsg::AppendReply {
-                    term: my_term,
-                    ok: true,
-                    index,
-                    round,
-                    sent,
-                };
-                self.stats.messages += 1;
-                out.send(to, from, reply, &[]);
+                self.answer(to, from, (true, index), round, sent, out);
             }
             RaftMsg::AppendReply {
                 term,
@@ -972,6 +939,28 @@ impl Group {
                 }
             }
         }
+    }
+
+    /// Member `to` answers an `Append` or `Snapshot` from `from`: (accepted,
+    /// match index or the index to try next), in its current term.
+    fn answer(
+        &mut self,
+        to: u8,
+        from: u8,
+        (ok, index): (bool, u64),
+        round: u64,
+        sent: SimTime,
+        out: &mut impl Out,
+    ) {
+        let reply = RaftMsg::AppendReply {
+            term: self.members[to as usize].term,
+            ok,
+            index,
+            round,
+            sent,
+        };
+        self.stats.messages += 1;
+        out.send(to, from, reply, &[]);
     }
 
     /// Member `to` accepts `from` as the leader of its current term.
