@@ -385,7 +385,10 @@ fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
         nodes.push(GraphNode {
             name: name.clone(),
             kind: spec.kind(),
-            count: (n > 1).then(|| format!("{n} {unit}")),
+            count: match spec {
+                ComponentSpec::Consensus(c) => Some(format!("{} members", c.members)),
+                _ => (n > 1).then(|| format!("{n} {unit}")),
+            },
             region: region(nclients + i),
             faults: Vec::new(),
         });
@@ -602,7 +605,7 @@ pub fn render_mermaid(p: &Prediction) -> String {
         let text = node_lines(n).join("<br/>").replace('"', "#quot;");
         let (open, close) = match n.kind {
             "client" => ("([", "])"),
-            "database" => ("[(", ")]"),
+            "database" | "consensus" => ("[(", ")]"),
             "queue" => ("[/", "/]"),
             "cache" | "cdn" => ("(", ")"),
             "load_balancer" | "gateway" | "dns" => ("{{", "}}"),
@@ -638,7 +641,7 @@ pub fn render_dot(p: &Prediction) -> String {
     for n in &g.nodes {
         let shape = match n.kind {
             "client" => "oval",
-            "database" => "cylinder",
+            "database" | "consensus" => "cylinder",
             "queue" => "parallelogram",
             "load_balancer" | "gateway" | "dns" => "hexagon",
             _ => "box",

@@ -180,7 +180,7 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
                     .map(|d| format!(", unflushed writes (mean) {d:.1}"))
                     .unwrap_or_default()
             )),
-            "database" => {
+            "database" | "consensus" => {
                 let mut line = format!(
                     "{name}: shards {}, reads {}, writes {}, stale reads {}",
                     count(r, &format!("{p}shards")),

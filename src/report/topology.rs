@@ -389,7 +389,11 @@ fn measure(n: &GraphNode, max_w: f64, hard: f64) -> Boxed {
         + 2.0
         + name.len() as f64 * (name_px + 3.0)
         + (captions.len() + faults.len()) as f64 * (CAPTION_PX + 3.0)
-        + if n.kind == "database" { 8.0 } else { 0.0 };
+        + if matches!(n.kind, "database" | "consensus") {
+            8.0
+        } else {
+            0.0
+        };
     Boxed {
         name,
         name_px,
@@ -722,7 +726,7 @@ fn colours(kind: &str) -> (&'static str, &'static str) {
         "gateway" => ("#F6E4EE", "#A34D7C"),
         "cache" => ("#DDF2EA", "#00795A"),
         "cdn" => ("#E1F2FB", "#2A86B8"),
-        "database" => ("#FBE6D8", "#B04D00"),
+        "database" | "consensus" => ("#FBE6D8", "#B04D00"),
         "queue" => ("#FAF6D2", "#857800"),
         "dns" => ("#ECECF6", "#4B4B8F"),
         _ => ("#FFFFFF", "#555555"),
@@ -772,7 +776,7 @@ fn shape(s: &mut String, kind: &str, (x, y, w, h): (f64, f64, f64, f64), stroke:
             ];
             let _ = writeln!(s, "<polygon points=\"{}\" {common}/>", poly(&pts));
         }
-        "database" => {
+        "database" | "consensus" => {
             let e = 5.0;
             let rx = w / 2.0;
             let _ = writeln!(
@@ -871,7 +875,14 @@ fn node(s: &mut String, nd: &GraphNode, b: &Boxed, x: f64, y: f64) {
     let (stroke, sw) = if faulted { (FAIL_COLOR, 3.0) } else { (stroke, 1.5) };
     shape(s, nd.kind, (x, y, b.w, b.h), stroke, sw);
     let cx = x + b.w / 2.0;
-    let mut ty = y + PAD + 1.0 + if nd.kind == "database" { 8.0 } else { 0.0 };
+    let mut ty = y
+        + PAD
+        + 1.0
+        + if matches!(nd.kind, "database" | "consensus") {
+            8.0
+        } else {
+            0.0
+        };
     for l in &b.name {
         ty += b.name_px;
         let _ = writeln!(

@@ -437,3 +437,111 @@ faults:
         "the first leader was on side a in {minority_cases} of 12 runs"
     );
 }
+
+/// A config store behind a service: reads of configuration and writes of
+/// leases, `store` being the text of the `coord` component and `crash` its
+/// crash target.
+fn config_store_yaml(store: &str, crash: &str) -> String {
+    format!(
+        "
+name: config-store
+duration: 30s
+warmup: 2s
+network:
+  latency: {{ exponential: 0.5ms }}
+clients:
+  apps:
+    arrival: {{ poisson: 300/s }}
+    target: api
+    timeout: 1s
+    requests: {{ read: 0.8, write: 0.2 }}
+    keys: {{ uniform: 200 }}
+components:
+  api:
+    kind: service
+    replicas: 2
+    cores: 4
+    service_time: {{ exponential: 1ms }}
+    calls:
+      - {{ target: coord }}
+  coord:
+{store}
+faults:
+  - {{ at: 10s, crash: \"{crash}\", for: 5s }}
+"
+    )
+}
+
+/// `kind: consensus` is a one-shard Raft database under another name: the
+/// same scenario with either gives the same trajectory (equal
+/// `sim.fingerprint`) and every metric equal, the raft ones included; its
+/// `.leader` and `.node[K]` crash targets are the database's
+/// `.shard[0].leader` and `.shard[0].node[K]`, and a leader crash costs an
+/// election.
+#[test]
+fn a_consensus_component_is_a_one_shard_raft_database() {
+    let consensus = "    kind: consensus
+    members: 5
+    election_timeout: [150ms, 300ms]
+    heartbeat: 50ms
+    pre_vote: true
+    reads: lease
+    read_time: { exponential: 0.2ms }
+    write_time: { exponential: 0.5ms }
+    cores: 2
+    placement: [a]";
+    let database = "    kind: database
+    replication:
+      raft: { members: 5, election_timeout: [150ms, 300ms], heartbeat: 50ms, pre_vote: true, reads: lease }
+    read_time: { exponential: 0.2ms }
+    write_time: { exponential: 0.5ms }
+    cores: 2
+    placement: [a]";
+    let regions = |y: String| y.replace("network:\n", "network:\n  regions: [a]\n");
+    for (crash_c, crash_d) in [
+        ("coord.leader", "coord.shard[0].leader"),
+        ("coord.node[1]", "coord.shard[0].node[1]"),
+    ] {
+        let (a, _) = run_yaml(&regions(config_store_yaml(consensus, crash_c)), 7, 2);
+        let (b, _) = run_yaml(&regions(config_store_yaml(database, crash_d)), 7, 2);
+        let raft: Vec<&String> = a
+            .metrics
+            .keys()
+            .filter(|k| k.starts_with("components.coord.raft."))
+            .collect();
+        assert!(raft.len() > 10, "raft metrics: {raft:?}");
+        assert_eq!(
+            a.metrics.keys().collect::<Vec<_>>(),
+            b.metrics.keys().collect::<Vec<_>>(),
+            "{crash_c}: the same metric names"
+        );
+        // Wall-clock speed is not part of the trajectory.
+        for (k, m) in a
+            .metrics
+            .iter()
+            .filter(|(k, _)| !k.starts_with("sim.") || matches!(k.as_str(), "sim.events" | "sim.fingerprint"))
+        {
+            assert_eq!(
+                m.value.to_bits(),
+                b.metrics[k].value.to_bits(),
+                "{crash_c}: {k}: consensus {} vs database {}",
+                m.value,
+                b.metrics[k].value
+            );
+        }
+        let v = |k: &str| a.value(&format!("components.coord.raft.{k}")).unwrap();
+        assert_eq!(v("members"), 5.0);
+        assert_eq!(v("lost_committed_writes"), 0.0);
+        assert_eq!(v("safety_violations"), 0.0);
+        assert!(v("commits") > 1000.0, "{}", v("commits"));
+        if crash_c == "coord.leader" {
+            // Each replication crashes the leader once: one election and
+            // one period without a leader each, shorter than the largest
+            // election timeout plus a few round trips.
+            assert_eq!(v("leaderless_periods"), 1.0);
+            assert!(v("elections") >= 1.0);
+            let u = v("unavailable_s");
+            assert!(u > 0.150 && u < 0.5, "time without a leader {u} s");
+        }
+    }
+}

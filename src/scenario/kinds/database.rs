@@ -316,6 +316,7 @@ impl Kind for DatabaseSpec {
         let mut cfg = database(
             ck,
             p,
+            &format!("{p}.replication.raft"),
             name,
             d,
             cx.db_slot(name).unwrap_or(0),
@@ -330,10 +331,14 @@ impl Kind for DatabaseSpec {
     }
 }
 
+/// Check a database's spec and resolve it. `rp` is the path of its Raft
+/// settings' fields (`{p}.replication.raft`; a `consensus` component's sit
+/// at `p` itself).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn database(
     ck: &mut Checker,
     p: &str,
+    rp: &str,
     name: &str,
     d: &DatabaseSpec,
     slot: usize,
@@ -403,7 +408,7 @@ pub(crate) fn database(
                 r: q.r.clamp(1, n),
             }
         }
-        Replication::Raft(r) => raft(ck, p, d, &r, shards, max_shards),
+        Replication::Raft(r) => raft(ck, p, rp, d, &r, shards, max_shards),
     };
     if d.replicas > MAX_FOLLOWERS {
         ck.err(
@@ -530,9 +535,16 @@ pub(crate) fn database(
     })
 }
 
-/// Check a `replication: { raft: … }` and resolve it.
-fn raft(ck: &mut Checker, p: &str, d: &DatabaseSpec, r: &RaftSpec, shards: u32, max_shards: u32) -> Mode {
-    let rp = format!("{p}.replication.raft");
+/// Check a `replication: { raft: … }`, whose fields are at `rp`, and resolve it.
+fn raft(
+    ck: &mut Checker,
+    p: &str,
+    rp: &str,
+    d: &DatabaseSpec,
+    r: &RaftSpec,
+    shards: u32,
+    max_shards: u32,
+) -> Mode {
     if !matches!(r.members, 3 | 5 | 7) {
         ck.err(
             format!("{rp}.members"),

@@ -18,6 +18,7 @@ pub mod autoscaler;
 pub mod balancer;
 pub mod cache;
 pub mod cdn;
+pub mod consensus;
 pub mod database;
 pub mod dns;
 pub(crate) mod forecast;
@@ -202,18 +203,31 @@ kinds! {
     Autoscaler(autoscaler::AutoscalerSpec) = "autoscaler",
     /// DNS load balancing across regions (GeoDNS).
     Dns(dns::DnsSpec) = "dns",
+    /// A Raft group for coordination and configuration (etcd, ZooKeeper): a one-shard Raft database.
+    Consensus(consensus::ConsensusSpec) = "consensus",
 }
 
 impl ComponentSpec {
     /// Its kind with the article, for messages: "a service", "an autoscaler".
     pub fn a_kind(&self) -> String {
         let k = self.kind();
+        if k == "consensus" {
+            return "a consensus group".into();
+        }
         let article = if k.starts_with(['a', 'e', 'i', 'o', 'u']) {
             "an"
         } else {
             "a"
         };
         format!("{article} {k}")
+    }
+
+    /// Whether it is a database or resolves into one (a consensus group,
+    /// a one-shard Raft database): the scenario layer treats both alike
+    /// wherever it looks for a database (data slots, session stores, crash
+    /// targets, drawings, the summary).
+    pub(crate) fn is_database(&self) -> bool {
+        matches!(self, ComponentSpec::Database(_) | ComponentSpec::Consensus(_))
     }
 
     /// The `region:` it names, if any (a database: the first of its
@@ -243,7 +257,7 @@ mod tests {
                 "`{w}` is not a tag of the schema"
             );
         }
-        assert_eq!(KIND_WORDS.len(), 9);
+        assert_eq!(KIND_WORDS.len(), 10);
     }
 
     fn scenario(components: &str) -> crate::scenario::Scenario {

@@ -481,7 +481,9 @@ impl Kind for ServiceSpec {
                     };
                 }
                 Some(StateSpec::Store(store)) => match cx.sc.components.get(store) {
-                    Some(ComponentSpec::Cache(_) | ComponentSpec::Database(_)) => {
+                    Some(
+                        ComponentSpec::Cache(_) | ComponentSpec::Database(_) | ComponentSpec::Consensus(_),
+                    ) => {
                         svc.state = StateCfg::Store;
                         let target = cx.comp_id(store).unwrap_or(0);
                         svc.calls.insert(

@@ -144,6 +144,18 @@ pub(crate) fn faults(
                     );
                 }
             }
+            if let Some(ComponentSpec::Consensus(c)) = sc.components.get(r) {
+                ck.err(
+                    format!("{fp}.random"),
+                    format!(
+                        "`{r}` is a consensus group: random crashes apply to services and caches; crash \
+                         its leader with `crash: {r}.leader` or a member with `crash: {r}.node[K]` (K \
+                         from 0 to {})",
+                        c.members.saturating_sub(1)
+                    ),
+                );
+                continue;
+            }
             if f.mttr.is_none()
                 && let Some(ComponentSpec::Database(d)) = sc.components.get(r)
             {
@@ -213,6 +225,28 @@ pub(crate) fn faults(
         if let Some(target) = &f.crash {
             if f.factor.is_some() {
                 ck.err(format!("{fp}.factor"), "`factor` belongs to a `slow` fault");
+            }
+            // A consensus group: `NAME.leader` or `NAME.node[K]`.
+            let t = target.trim();
+            let group = t
+                .strip_suffix(".leader")
+                .or_else(|| parse_shard(t).map(|x| x.0))
+                .unwrap_or(parse_instance(t).0);
+            if let Some(ComponentSpec::Consensus(c)) = sc.components.get(group) {
+                let Some((comp, _, _)) = lookup(ck, "crash", group) else {
+                    continue;
+                };
+                match crate::scenario::kinds::consensus::crash_action(t, group, c.members) {
+                    Ok(action) => fixed.push(FaultCfg {
+                        comp,
+                        action,
+                        start,
+                        end,
+                        label: format!("{t} crashed"),
+                    }),
+                    Err(msg) => ck.err(format!("{fp}.crash"), msg),
+                }
+                continue;
             }
             if let Some((name, shard, rest)) = parse_shard(target) {
                 let Some((comp, kind, shards)) = lookup(ck, "crash", name) else {

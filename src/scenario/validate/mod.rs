@@ -516,7 +516,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         .unwrap_or(1)
         .max(1);
     let needs_dense = sc.components.values().any(|c| match c {
-        ComponentSpec::Database(_) => true,
+        ComponentSpec::Database(_) | ComponentSpec::Consensus(_) => true,
         ComponentSpec::Cache(k) => k.eviction == Eviction::Lfu,
         ComponentSpec::Cdn(k) => k.eviction == Eviction::Lfu,
         _ => false,
@@ -660,11 +660,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         components: comps,
         network,
         key_space,
-        databases: sc
-            .components
-            .values()
-            .filter(|c| matches!(c, ComponentSpec::Database(_)))
-            .count(),
+        databases: sc.components.values().filter(|c| c.is_database()).count(),
         events,
         faults,
         random_faults,
@@ -683,6 +679,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             ComponentSpec::Cache(k) => k.price_per_hour.is_some(),
             ComponentSpec::Cdn(k) => k.price_per_hour.is_some(),
             ComponentSpec::Database(d) => d.price_per_hour.is_some(),
+            ComponentSpec::Consensus(d) => d.price_per_hour.is_some(),
             _ => false,
         }),
     })
@@ -774,7 +771,7 @@ impl Scope<'_> {
 fn db_slot(sc: &Scenario, name: &str) -> Option<usize> {
     sc.components
         .iter()
-        .filter(|(_, c)| matches!(c, ComponentSpec::Database(_)))
+        .filter(|(_, c)| c.is_database())
         .position(|(n, _)| n == name)
 }
 
@@ -783,7 +780,7 @@ fn source_db(sc: &Scenario, name: &str, depth: u32) -> Option<usize> {
         return None;
     }
     let c = sc.components.get(name)?;
-    if let ComponentSpec::Database(_) = c {
+    if c.is_database() {
         return db_slot(sc, name);
     }
     c.as_kind()
