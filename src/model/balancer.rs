@@ -264,6 +264,9 @@ pub struct Balancer {
     ejections: u64,
     /// Replicas serving: slots `0..active`.
     active: u32,
+    /// Replicas the service has taken out of rotation ([`Msg::Rotation`]):
+    /// draining for a deploy, not ready, restarting.
+    unready: Vec<bool>,
     /// The tournament tree of least_connections and least_time.
     index: LoadIndex,
     /// Ends of ejections not yet applied to `index`: (until, replica), the
@@ -537,6 +540,7 @@ impl Balancer {
             max_ejected,
             ejections: 0,
             active: cfg.active.clamp(1, cfg.replicas.max(1)),
+            unready: vec![false; n],
             index,
             expiry,
         }
@@ -576,11 +580,21 @@ impl Balancer {
         i >= self.active || self.sidelined(i as usize, now)
     }
 
-    /// Replica `i` is marked down or ejected (whether it is among the
-    /// serving slots aside).
+    /// Replica `i` is marked down, ejected or taken out of rotation by its
+    /// service (whether it is among the serving slots aside).
     #[inline]
     fn sidelined(&self, i: usize, now: SimTime) -> bool {
-        self.health[i].down || self.outlier[i].until > now
+        self.health[i].down || self.outlier[i].until > now || self.unready[i]
+    }
+
+    /// The service takes replica `i` out of rotation or puts it back.
+    fn rotation(&mut self, i: u32, serving: bool, now: SimTime) {
+        if let Some(u) = self.unready.get_mut(i as usize) {
+            if *u == serving {
+                *u = !serving;
+                self.refresh(i as usize, now);
+            }
+        }
     }
 
     /// Outlier detection sees one answer from `replica`.
@@ -920,6 +934,7 @@ impl Component for Balancer {
         let now = ctx.now();
         match msg {
             Msg::Members(n) => self.members(n),
+            Msg::Rotation { replica, serving } => self.rotation(replica, serving, now),
             Msg::Request(req) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
                 let tmpl = Request::child_of(req, r, self.id, now);

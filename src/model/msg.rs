@@ -54,6 +54,16 @@ pub enum Msg {
     },
     /// A service tells the balancers in front how many replicas serve.
     Members(u32),
+    /// A service tells the balancers in front that replica `replica` leaves
+    /// (`serving: false`) or rejoins their rotation: it is draining for a
+    /// deploy, failing its readiness probe, or restarting (Kubernetes takes a
+    /// pod out of its Service's endpoints the same way).
+    Rotation {
+        /// Replica slot.
+        replica: u32,
+        /// In rotation from now on.
+        serving: bool,
+    },
     /// World: fault `idx` starts (`on`) or ends for one instance.
     Fault {
         /// Index into the scheduled faults, then the random ones.
@@ -105,6 +115,7 @@ impl Message for Msg {
             }
             Msg::ProbeReply { replica, seq } => 16 ^ (u64::from(replica) << 8) ^ (u64::from(seq) << 40),
             Msg::Members(n) => 19 ^ (u64::from(n) << 8),
+            Msg::Rotation { replica, serving } => 23 ^ (u64::from(replica) << 8) ^ (u64::from(serving) << 40),
             Msg::Fault { idx, instance, on } => {
                 14 ^ (u64::from(idx) << 8) ^ (u64::from(instance) << 32) ^ (u64::from(on) << 63)
             }

@@ -94,6 +94,7 @@ impl Tracer {
             Msg::Probe { .. } => ("probe", None),
             Msg::ProbeReply { .. } => ("probe_reply", None),
             Msg::Members(_) => ("members", None),
+            Msg::Rotation { .. } => ("rotation", None),
             Msg::Fault { .. } | Msg::Warmup | Msg::Midpoint | Msg::Sample => return,
         };
         let rec = req.and_then(|r| reqs.get(r));

@@ -869,6 +869,20 @@ impl Service {
         }
     }
 
+    /// Takes replica `ri` out of the rotation of the balancers in front
+    /// (`serving: false`) or puts it back. Shared by deploys and probes.
+    #[allow(dead_code)]
+    fn set_rotation(&mut self, ri: usize, serving: bool, ctx: &mut Ctx) {
+        for i in 0..self.cfg.balancers.len() {
+            let b = self.cfg.balancers[i];
+            let msg = Msg::Rotation {
+                replica: ri as u32,
+                serving,
+            };
+            ctx.send(&mut self.net, b, msg);
+        }
+    }
+
     /// Replicas asked for: serving, and started (or serving outside the prefix).
     fn requested(&self) -> (u32, u32) {
         let starting = self
