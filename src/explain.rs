@@ -407,6 +407,7 @@ fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
         match f.action {
             FaultAction::Crash(_) | FaultAction::CrashAll => mark(id, "crash".into()),
             FaultAction::Slow(x) => mark(id, format!("slow ×{x}")),
+            FaultAction::Hang(_) => mark(id, "hang".into()),
             FaultAction::CrashPrimary(_) => mark(id, "primary crash".into()),
             FaultAction::DiskLoss(_) => mark(id, "disk loss".into()),
             FaultAction::LoseNode(_) => mark(id, "node loss".into()),
@@ -442,6 +443,8 @@ fn nodes(sc: &Scenario, cfg: &Config) -> Vec<GraphNode> {
     for f in &cfg.random_faults {
         let what = if f.losses {
             "random node losses"
+        } else if f.hang {
+            "random hangs"
         } else {
             "random crashes"
         };

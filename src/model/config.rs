@@ -19,6 +19,9 @@ pub enum FaultAction {
     CrashAll,
     /// Multiply service times by this factor (a gray failure).
     Slow(f64),
+    /// A service replica hangs (a gray failure): it admits requests and
+    /// answers none, until a liveness restart or the fault's end.
+    Hang(u32),
     /// Network: partition `Config::partitions[i]` (told to every component).
     Partition(u32),
     /// Network: injected latency `Config::latencies[i]`.
@@ -71,6 +74,11 @@ pub struct RandomFaultCfg {
     /// with `rereplication`, `mttr` omitted): each instance fails again
     /// after an exponential time of mean `mtbf`, with no repair event.
     pub losses: bool,
+    /// Each failure is a [`FaultAction::Hang`] instead of a crash; with
+    /// `mttr` 0 a hang lasts until a liveness restart ends it, and hangs
+    /// arrive at rate 1/`mtbf` (one arriving at a replica that is not
+    /// serving is lost, so up times stay exponential).
+    pub hang: bool,
 }
 
 /// A validated, id-resolved system description: everything needed to build

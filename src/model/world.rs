@@ -745,7 +745,25 @@ impl World {
             self.ctx.sched.at(now.saturating_add(next), WORLD, msg);
             return;
         }
-        self.comps[comp].fault(FaultAction::Crash(instance), on, &mut self.ctx);
+        if f.hang && f.mttr <= 0.0 {
+            // Hangs without repair: a restart ends each one; the next
+            // arrives after Exp(mtbf).
+            self.comps[comp].fault(FaultAction::Hang(instance), true, &mut self.ctx);
+            let next = exp_ns(&mut self.fault_rng[r], f.mtbf);
+            let msg = Msg::Fault {
+                idx: idx as u32,
+                instance,
+                on: true,
+            };
+            self.ctx.sched.at(now.saturating_add(next), WORLD, msg);
+            return;
+        }
+        let action = if f.hang {
+            FaultAction::Hang(instance)
+        } else {
+            FaultAction::Crash(instance)
+        };
+        self.comps[comp].fault(action, on, &mut self.ctx);
         let next = if on {
             self.down_since[r][instance as usize] = Some(now);
             exp_ns(&mut self.fault_rng[r], f.mttr)
@@ -756,7 +774,11 @@ impl World {
                 self.annotations.push(Annotation {
                     start_s: crate::engine::secs(start),
                     end_s: crate::engine::secs(now),
-                    label: format!("{}[{instance}] down", f.name),
+                    label: format!(
+                        "{}[{instance}] {}",
+                        f.name,
+                        if f.hang { "hung" } else { "down" }
+                    ),
                 });
             }
             exp_ns(&mut self.fault_rng[r], f.mtbf)
@@ -967,7 +989,7 @@ impl World {
                             a.push(Annotation {
                                 start_s: crate::engine::secs(*s),
                                 end_s: crate::engine::secs(now),
-                                label: format!("{}[{i}] down", f.name),
+                                label: format!("{}[{i}] {}", f.name, if f.hang { "hung" } else { "down" }),
                             });
                         }
                     }

@@ -86,12 +86,12 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventSpec>,
     /// Faults to inject: `{ at: 2m, crash: "api[0]", for: 1m }`, `{ at: 3m, slow: api, factor: 5, for: 2m }`,
-    /// `{ random: api, mtbf: 2h, mttr: 10m }`.
+    /// `{ at: 1m, hang: "api[0]" }`, `{ random: api, mtbf: 2h, mttr: 10m }`, `{ random: api, mtbf: 1h, effect: hang }`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
 }
 
-/// One fault: exactly one of `crash`, `slow` (with `factor`), `random` (with `mtbf`, `mttr`),
+/// One fault: exactly one of `crash`, `hang`, `slow` (with `factor`), `random` (with `mtbf`, `mttr`, `effect`),
 /// `partition`, `outage`, `latency`, `disk_loss` or `node_loss`.
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -108,6 +108,10 @@ pub struct FaultSpec {
     /// is the primary at the start, or the first quorum node); a crashed node keeps its disk.
     #[serde(default)]
     pub crash: Option<String>,
+    /// Hang a service replica (a gray failure): `api[0]` admits requests and answers none (its queue fills, callers
+    /// time out) until a liveness probe restarts it or `for` ends (what it held then fails).
+    #[serde(default)]
+    pub hang: Option<String>,
     /// Slow a service down (a gray failure): its service times are multiplied by `factor`.
     #[serde(default)]
     pub slow: Option<String>,
@@ -123,9 +127,14 @@ pub struct FaultSpec {
     /// `random`: mean time between failures.
     #[serde(default)]
     pub mtbf: Option<Duration>,
-    /// `random`: mean time to repair (omitted for random database node losses).
+    /// `random`: mean time to repair (omitted for random database node losses; for `effect: hang`, omitted means
+    /// a hang lasts until a liveness restart).
     #[serde(default)]
     pub mttr: Option<Duration>,
+    /// `random` on a service: what each failure is, `crash` (default) or `hang` (a replica that admits requests and
+    /// answers none).
+    #[serde(default)]
+    pub effect: Option<FaultEffect>,
     /// Split the network: `[[us-east], [eu-west]]` (regions) or `[[web, api], [db]]` (components and
     /// clients); messages between two groups are dropped, so callers time out.
     #[serde(default)]
@@ -144,6 +153,17 @@ pub struct FaultSpec {
     /// the shard (needs the database's `rereplication`; instant, so no `for`).
     #[serde(default)]
     pub node_loss: Option<String>,
+}
+
+/// What a random fault does to an instance.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultEffect {
+    /// It crashes: what it holds fails, arrivals fail at once.
+    #[default]
+    Crash,
+    /// It hangs: arrivals are admitted and never answered.
+    Hang,
 }
 
 /// A region outage.

@@ -27,6 +27,7 @@ mod network;
 mod outputs;
 mod plan;
 mod plan_page;
+mod probes;
 mod provenance;
 mod queueing;
 mod queues;

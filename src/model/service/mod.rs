@@ -34,6 +34,9 @@ use crate::stats::Occupancy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod probes;
+pub use probes::{ProbeCfg, ProbesCfg};
+
 /// Queue discipline of a replica.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +131,8 @@ pub struct ServiceCfg {
     pub fronted: bool,
     /// Fixed work per call, paid once however many messages it carries.
     pub overhead: Option<Sampler>,
+    /// Liveness, readiness and startup probes, and the restart time.
+    pub probes: Option<ProbesCfg>,
 }
 
 /// Where a service keeps its users' sessions.
@@ -188,6 +193,10 @@ struct Ps {
 struct Replica {
     /// Crashed: arrivals fail until it recovers.
     down: bool,
+    /// Hung (a gray failure): admits requests, answers none.
+    hung: bool,
+    /// Restarted by a probe: refuses arrivals until its process answers.
+    booting: bool,
     /// Serving, starting, draining or off (autoscaling).
     life: Life,
     /// Bumped when a start is cancelled, so its readiness event is ignored.
@@ -225,6 +234,31 @@ enum ServiceTimer {
     },
     /// The autoscaler's periodic evaluation.
     Tick,
+    /// A probe of replica `replica` is due (`kind`: 0 liveness, 1
+    /// readiness, 2 startup).
+    Probe {
+        /// Replica slot.
+        replica: u32,
+        /// Probe kind.
+        kind: u32,
+    },
+    /// A probe sent to a hung replica times out (ignored unless `epoch`,
+    /// the replica's restart count, is still current).
+    ProbeTimeout {
+        /// Replica slot.
+        replica: u32,
+        /// Probe kind.
+        kind: u32,
+        /// Restart generation.
+        epoch: u32,
+    },
+    /// A restarted replica's process answers again.
+    Booted {
+        /// Replica slot.
+        replica: u32,
+        /// Restart generation.
+        epoch: u32,
+    },
 }
 
 impl Timer for ServiceTimer {
@@ -237,6 +271,11 @@ impl Timer for ServiceTimer {
             ServiceTimer::PsDone { replica, generation } => TimerWord::new(5, replica, generation, 32),
             ServiceTimer::Ready { replica, epoch } => TimerWord::new(18, replica, epoch, 40),
             ServiceTimer::Tick => TimerWord::new(13, 0, 0, 0),
+            ServiceTimer::Probe { replica, kind } => TimerWord::new(0x61, replica, kind, 32),
+            ServiceTimer::ProbeTimeout { replica, kind, epoch } => {
+                TimerWord::new(0x62, replica, (epoch << 2) | kind, 32)
+            }
+            ServiceTimer::Booted { replica, epoch } => TimerWord::new(0x63, replica, epoch, 32),
         }
     }
 
@@ -252,6 +291,19 @@ impl Timer for ServiceTimer {
                 epoch: w.b(),
             }),
             13 => Some(ServiceTimer::Tick),
+            0x61 => Some(ServiceTimer::Probe {
+                replica: w.a(),
+                kind: w.b(),
+            }),
+            0x62 => Some(ServiceTimer::ProbeTimeout {
+                replica: w.a(),
+                kind: w.b() & 3,
+                epoch: w.b() >> 2,
+            }),
+            0x63 => Some(ServiceTimer::Booted {
+                replica: w.a(),
+                epoch: w.b(),
+            }),
             _ => None,
         }
     }
@@ -261,6 +313,9 @@ impl Timer for ServiceTimer {
             ServiceTimer::PsDone { .. } => "done",
             ServiceTimer::Ready { .. } => "replica_ready",
             ServiceTimer::Tick => "tick",
+            ServiceTimer::Probe { .. } => "probe",
+            ServiceTimer::ProbeTimeout { .. } => "probe_timeout",
+            ServiceTimer::Booted { .. } => "restarted",
         }
     }
 }
@@ -321,6 +376,8 @@ pub struct Service {
     logins: u64,
     relogins: u64,
     sessions_lost: u64,
+    /// Probes and hangs.
+    kube: probes::Kubelet,
 }
 
 /// The autoscaler's memory inside the service it scales.
@@ -350,6 +407,8 @@ impl Service {
         let reps = (0..pool)
             .map(|i| Replica {
                 down: false,
+                hung: false,
+                booting: false,
                 life: if i < cfg.replicas { Life::Ready } else { Life::Off },
                 epoch: 0,
                 held: Vec::new(),
@@ -436,6 +495,7 @@ impl Service {
             logins: 0,
             relogins: 0,
             sessions_lost: 0,
+            kube: probes::Kubelet::default(),
             scaler: Scaler {
                 desired: cfg.replicas,
                 watch_latency: cfg
@@ -545,7 +605,7 @@ impl Service {
         let cores = self.cfg.cores;
         let rep = &mut self.reps[ri];
         rep.arrivals += 1;
-        if rep.down {
+        if rep.down || rep.booting {
             // Connection refused: the caller learns at once.
             self.failed += 1;
             ctx.respond(&mut self.net, req, Outcome::Failed);
@@ -648,6 +708,10 @@ impl Service {
             return;
         }
         let ri = r.replica as usize;
+        if self.reps[ri].hung {
+            // A hung process never finishes: held until a restart.
+            return;
+        }
         let rep = &mut self.reps[ri];
         rep.busy -= 1;
         if self.cfg.pool > 1 {
@@ -771,7 +835,7 @@ impl Service {
     fn finish(&mut self, req: ReqRef, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.now();
         let Some(r) = ctx.reqs.get_mut(req) else { return };
-        if r.step == FINISHED {
+        if r.step == FINISHED || self.reps[r.replica as usize].hung {
             return;
         }
         r.step = FINISHED;
@@ -1128,7 +1192,7 @@ impl Service {
             ctx.send(&mut self.net, fill_cache - 1, Msg::Fill(fill));
         }
         let Some(p) = ctx.reqs.get_mut(parent) else { return };
-        if p.step == FINISHED {
+        if p.step == FINISHED || self.reps[p.replica as usize].hung {
             return;
         }
         p.version = p.version.max(version);
@@ -1312,6 +1376,9 @@ impl Service {
     fn ps_done(&mut self, ri: usize, generation: u32, ctx: &mut Ctx) {
         let now = ctx.now();
         let cores = self.cfg.cores;
+        if self.reps[ri].hung {
+            return;
+        }
         let ps = &mut self.reps[ri].ps;
         if generation != ps.generation {
             return;
@@ -1343,6 +1410,17 @@ impl Service {
         }
         self.crashes += 1;
         self.lose_sessions(ri, now);
+        let was = self.serving(ri);
+        self.drop_work(ri, ctx);
+        self.reps[ri].down = true;
+        // A process that dies is no longer hung.
+        self.end_hang(ri);
+        self.serving_changed(ri, was, now);
+    }
+
+    /// Replica `ri` loses everything it holds: each request fails now.
+    fn drop_work(&mut self, ri: usize, ctx: &mut Ctx) {
+        let now = ctx.now();
         let held = std::mem::take(&mut self.reps[ri].held);
         for &req in &held {
             if let Some(r) = ctx.reqs.get_mut(req) {
@@ -1357,7 +1435,6 @@ impl Service {
         held.clear();
         let rep = &mut self.reps[ri];
         rep.held = held;
-        rep.down = true;
         let (busy, queued, in_sys) = (
             i64::from(rep.busy),
             rep.queue.len() as i64,
@@ -1377,21 +1454,15 @@ impl Service {
             self.queue.add(now, -queued);
         }
         self.in_sys.add(now, -in_sys);
-        self.up.add(now, -1);
-        if self.up.value() == 0 {
-            self.any_up.add(now, -1);
-        }
     }
 
     fn recover(&mut self, ri: usize, now: SimTime) {
         if !self.reps[ri].down {
             return;
         }
+        let was = self.serving(ri);
         self.reps[ri].down = false;
-        if self.up.value() == 0 {
-            self.any_up.add(now, 1);
-        }
-        self.up.add(now, 1);
+        self.serving_changed(ri, was, now);
     }
 
     /// The backend a `cache_aside` cache called by this service stands for.
@@ -1438,6 +1509,7 @@ impl Component for Service {
 
     fn start(&mut self, ctx: &mut Ctx) {
         ctx.set_gauge(self.id, i64::from(self.ready));
+        self.start_probes(ctx);
         if let Some(a) = &self.cfg.autoscale {
             ctx.sched
                 .after(a.interval, self.id, Msg::timer(ServiceTimer::Tick));
@@ -1457,10 +1529,21 @@ impl Component for Service {
                 }
                 Some(ServiceTimer::Ready { replica, epoch }) => self.became_ready(replica, epoch, ctx),
                 Some(ServiceTimer::Tick) => self.sync(ctx),
+                Some(ServiceTimer::Probe { replica, kind }) => self.probe_tick(replica as usize, kind, ctx),
+                Some(ServiceTimer::ProbeTimeout { replica, kind, epoch }) => {
+                    self.probe_timeout(replica as usize, kind, epoch, ctx)
+                }
+                Some(ServiceTimer::Booted { replica, epoch }) => self.booted(replica as usize, epoch, ctx),
                 None => {}
             },
-            // A replica that is up answers its health check at once.
-            Msg::Probe { from, replica, seq } if self.reps.get(replica as usize).is_some_and(|r| !r.down) => {
+            // A replica that is up answers its health check at once (a
+            // hung or restarting one does not).
+            Msg::Probe { from, replica, seq }
+                if self
+                    .reps
+                    .get(replica as usize)
+                    .is_some_and(|r| !(r.down || r.hung || r.booting)) =>
+            {
                 ctx.send(&mut self.net, from, Msg::ProbeReply { replica, seq });
             }
             _ => {}
@@ -1510,6 +1593,7 @@ impl Component for Service {
                     self.recover(i as usize, now)
                 }
             }
+            FaultAction::Hang(i) => self.hang(i as usize, on, ctx),
             FaultAction::CrashAll => {
                 for i in 0..self.reps.len() {
                     if on {
@@ -1544,6 +1628,7 @@ impl Component for Service {
         self.up.reset(now);
         self.any_up.reset(now);
         self.crashes = 0;
+        self.kube.reset(now);
         self.busy.reset(now);
         self.queue.reset(now);
         self.in_sys.reset(now);
@@ -1668,10 +1753,15 @@ impl Component for Service {
         if !self.guarded.is_empty() {
             *out.entry("requests.retries".into()).or_insert(0.0) += retries;
         }
+        self.report_probes(now, w, out);
         let mut put = |k: &str, v: f64| {
             out.insert(format!("{p}{k}"), v);
         };
-        if self.crashes > 0 || self.up.value() < i64::from(self.cfg.replicas) || self.any_up.mean(now) < 1.0 {
+        if self.crashes > 0
+            || self.kube.seen
+            || self.up.value() < i64::from(self.cfg.replicas)
+            || self.any_up.mean(now) < 1.0
+        {
             // Time-based availability of the instances themselves.
             put("availability", self.any_up.mean(now));
             put(

@@ -23,6 +23,7 @@ pub mod database;
 pub mod dns;
 pub(crate) mod forecast;
 pub mod gateway;
+pub mod probes;
 pub mod queue;
 pub mod service;
 pub mod session;

@@ -78,7 +78,7 @@ pub struct ServiceSpec {
     /// Service time grows with load (GC pressure, lock contention).
     #[serde(default)]
     pub load_dependence: Option<LoadDependenceSpec>,
-    /// Time a replica added by an autoscaler takes before it serves (default 0).
+    /// Time a replica added by an autoscaler, or restarted by a probe, takes before it serves (default 0).
     #[serde(default)]
     pub startup_time: Option<Duration>,
     /// Where users' sessions live: `stateless` (default), `stateful` (replica memory), or `{ store: NAME }`.
@@ -90,6 +90,13 @@ pub struct ServiceSpec {
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default)]
     pub region: Option<String>,
+    /// Kubernetes-style liveness, readiness and startup probes of every replica (default none).
+    #[serde(default)]
+    pub probes: Option<super::probes::ProbesSpec>,
+    /// Time a replica restarted by its liveness or startup probe takes before its process runs again (default 1s);
+    /// its `startup_time` then passes before it answers. Needs `probes`.
+    #[serde(default)]
+    pub restart_time: Option<Duration>,
 }
 
 /// Where a service keeps sessions.
@@ -689,6 +696,7 @@ pub(crate) fn service(
             .overhead
             .as_ref()
             .and_then(|d| ck.sampler(&format!("{p}.overhead"), d)),
+        probes: super::probes::resolve(ck, p, s.probes.as_ref(), s.restart_time),
         load_dependence: s.load_dependence.and_then(|l| {
             let lp = format!("{p}.load_dependence");
             match (l.linear, l.exponential) {

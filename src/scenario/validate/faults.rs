@@ -85,6 +85,7 @@ pub(crate) fn faults(
         let fp = format!("faults.{i}");
         let set = [
             f.crash.is_some(),
+            f.hang.is_some(),
             f.slow.is_some(),
             f.random.is_some(),
             f.partition.is_some(),
@@ -96,7 +97,7 @@ pub(crate) fn faults(
         if set.iter().filter(|x| **x).count() != 1 {
             ck.err(
                 fp,
-                "a fault needs exactly one of `crash: TARGET`, `slow: SERVICE` (with `factor`), \
+                "a fault needs exactly one of `crash: TARGET`, `hang: SERVICE[N]`, `slow: SERVICE` (with `factor`), \
                  `random: SERVICE` (with `mtbf` and `mttr`), `partition: [[…], […]]`, \
                  `outage: { region }`, `latency: { between: [A, B], add }`, `disk_loss: DB.shard[N]` or \
                  `node_loss: DB.shard[N].node[K]`",
@@ -156,6 +157,10 @@ pub(crate) fn faults(
                 );
                 continue;
             }
+            if f.effect == Some(FaultEffect::Hang) {
+                random_hangs(ck, &fp, r, f, &lookup, &mut random);
+                continue;
+            }
             if f.mttr.is_none()
                 && let Some(ComponentSpec::Database(d)) = sc.components.get(r)
             {
@@ -198,11 +203,16 @@ pub(crate) fn faults(
                     mtbf: mtbf.as_nanos() as f64,
                     mttr: mttr.as_nanos() as f64,
                     losses: false,
+                    hang: false,
                 });
             }
             continue;
         }
-        for (field, v) in [("mtbf", f.mtbf.is_some()), ("mttr", f.mttr.is_some())] {
+        for (field, v) in [
+            ("mtbf", f.mtbf.is_some()),
+            ("mttr", f.mttr.is_some()),
+            ("effect", f.effect.is_some()),
+        ] {
             if v {
                 ck.err(
                     format!("{fp}.{field}"),
@@ -222,7 +232,20 @@ pub(crate) fn faults(
         }
         let start = at.as_nanos();
         let end = f.duration.map(|d| start.saturating_add(d.as_nanos()));
-        if let Some(target) = &f.crash {
+        if let Some(target) = &f.hang {
+            if f.factor.is_some() {
+                ck.err(format!("{fp}.factor"), "`factor` belongs to a `slow` fault");
+            }
+            if let Some(action) = hang_target(ck, &fp, target, &lookup) {
+                fixed.push(FaultCfg {
+                    comp: action.0,
+                    action: FaultAction::Hang(action.1),
+                    start,
+                    end,
+                    label: format!("{} hung", target.trim()),
+                });
+            }
+        } else if let Some(target) = &f.crash {
             if f.factor.is_some() {
                 ck.err(format!("{fp}.factor"), "`factor` belongs to a `slow` fault");
             }
@@ -517,6 +540,91 @@ pub(crate) fn faults(
     (fixed, random, partitions, latencies)
 }
 
+/// A hang's target: `SERVICE[N]`, one replica of a service: (component id, replica).
+fn hang_target(ck: &mut Checker, fp: &str, target: &str, lookup: &Lookup<'_>) -> Option<(u32, u32)> {
+    let (name, index) = parse_instance(target);
+    let (comp, kind, instances) = lookup(ck, "hang", name)?;
+    let path = format!("{fp}.hang");
+    if kind != "service" || target.contains(".node[") {
+        ck.err(
+            path,
+            format!("`{target}`: only a service replica can hang, `SERVICE[N]`; `{name}` is a {kind}"),
+        );
+        return None;
+    }
+    match index.map(|ix| ix.trim().parse::<u32>()) {
+        Some(Ok(n)) if n < instances => Some((comp, n)),
+        None => {
+            ck.err(
+                path,
+                format!("`{target}`: name one replica, `{name}[N]` with N from 0 to {}", instances - 1),
+            );
+            None
+        }
+        Some(_) => {
+            ck.err(
+                path,
+                format!(
+                    "`{target}`: `{name}` has {instances} replicas, numbered 0 to {}",
+                    instances.saturating_sub(1)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `{ random: SERVICE, mtbf, effect: hang }` (`mttr` optional): every replica
+/// hangs at random; without `mttr` a hang lasts until a liveness restart.
+fn random_hangs(
+    ck: &mut Checker,
+    fp: &str,
+    name: &str,
+    f: &FaultSpec,
+    lookup: &Lookup<'_>,
+    random: &mut Vec<RandomFaultCfg>,
+) {
+    let Some(mtbf) = f.mtbf.filter(|b| !b.is_zero()) else {
+        ck.err(
+            fp.to_string(),
+            "random hangs need `mtbf` (the mean time between hangs of each replica), longer than zero",
+        );
+        return;
+    };
+    let before = ck.problems.len();
+    ck.period(&format!("{fp}.mtbf"), mtbf.as_nanos(), "`mtbf`", "");
+    if let Some(r) = f.mttr {
+        ck.period(
+            &format!("{fp}.mttr"),
+            r.as_nanos(),
+            "`mttr`",
+            "`mttr` must be longer than zero (omit it: a hang then lasts until a liveness restart)",
+        );
+    }
+    if ck.problems.len() > before {
+        return;
+    }
+    let Some((comp, kind, instances)) = lookup(ck, "random", name) else {
+        return;
+    };
+    if kind != "service" {
+        ck.err(
+            format!("{fp}.effect"),
+            format!("`{name}` is a {kind}: only service replicas hang; use `effect: crash`"),
+        );
+        return;
+    }
+    random.push(RandomFaultCfg {
+        comp,
+        name: name.to_string(),
+        instances,
+        mtbf: mtbf.as_nanos() as f64,
+        mttr: f.mttr.map_or(0.0, |d| d.as_nanos() as f64),
+        losses: false,
+        hang: true,
+    });
+}
+
 /// `.node[K]` after a shard target: `Some(K)`, or `None` for anything else.
 fn parse_node(rest: &str) -> Option<u32> {
     rest.trim()
@@ -571,6 +679,7 @@ fn random_losses(
             mtbf: mtbf.as_nanos() as f64,
             mttr: 0.0,
             losses: true,
+            hang: false,
         });
     }
 }
