@@ -78,6 +78,9 @@ pub struct Prediction {
     /// Databases with `rereplication` and random node losses: the renewal
     /// forecast of their durability (`theory::Rereplication`).
     pub durability: Vec<Durability>,
+    /// Services with a liveness probe: one line each on how long a hang
+    /// lasts and, under random hangs, the replica availability it allows.
+    pub probes: Vec<String>,
 }
 
 /// A database's durability under random node losses.
@@ -89,6 +92,42 @@ pub struct Durability {
     pub model: crate::theory::Rereplication,
     /// Shards at the start.
     pub shards: u32,
+}
+
+/// A service with a liveness probe: a hang is found after
+/// D = (failure_threshold − ½) × period + timeout on average (a hang at a
+/// random phase waits half a period for the next probe), and the restart
+/// takes R = restart_time + startup_time; under random hangs (MTBF) a
+/// replica serves MTBF ÷ (MTBF + D + R) of the time (alternating renewal).
+fn liveness_lines(cfg: &Config, names: &[String]) -> Vec<String> {
+    let nclients = cfg.clients.len();
+    let mut out = Vec::new();
+    for (k, c) in cfg.components.iter().enumerate() {
+        let crate::model::CompCfg::Service(s) = c else { continue };
+        let Some(p) = &s.probes else { continue };
+        let Some(d) = p.mean_detection() else { continue };
+        let (d, r) = (d as f64 / 1e9, (p.restart_time + s.startup_time) as f64 / 1e9);
+        let id = nclients + k;
+        let mut line = format!(
+            "Liveness of {}: a hang is restarted {d:.1} s after it starts on average ((failure_threshold − ½) × period + timeout), and the replica serves again {r:.1} s later (restart_time + startup_time)",
+            names[id]
+        );
+        if let Some(f) = cfg
+            .random_faults
+            .iter()
+            .find(|f| f.hang && f.mttr <= 0.0 && f.comp as usize == id)
+        {
+            let mtbf = f.mtbf / 1e9;
+            let _ = write!(
+                line,
+                "; with random hangs every {mtbf:.0} s: replica availability ≈ MTBF/(MTBF + D + R) = {:.4}",
+                mtbf / (mtbf + d + r)
+            );
+        }
+        line.push('.');
+        out.push(line);
+    }
+    out
 }
 
 /// The topology as one graph: every client and component, every call with
@@ -339,6 +378,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             });
         }
     }
+    let probes = liveness_lines(cfg, &names);
     Prediction {
         tiers,
         offered,
@@ -346,6 +386,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         latency_ms: latency_ok.then_some(latency),
         graph,
         durability,
+        probes,
     }
 }
 
@@ -530,6 +571,9 @@ pub fn render_text(p: &Prediction) -> String {
             s,
             "Mean latency ≈ {l:.2} ms (sum over the tiers of visits × response time; network hops not included; parallel calls counted in full, so an upper bound for fan-outs)."
         );
+    }
+    for line in &p.probes {
+        let _ = writeln!(s, "{line}");
     }
     for d in &p.durability {
         let m = &d.model;

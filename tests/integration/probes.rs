@@ -106,10 +106,11 @@ fn without_liveness_a_hung_replica_stays_hung_and_its_requests_time_out() {
     let (_, outs) = run_yaml(&yaml, 7, 1);
     let m = &outs[0].metrics;
     // Hung from 61 s to the end: half of the requests after it are lost
-    // (held until the queue fills, then rejected), none answered.
+    // (held until its 2 cores and 50 queue places fill, then rejected at
+    // once), none answered: the held ones time out at their callers.
     let lost = (1.0 - m["components.api.replica_availability"]) * 2.0 * 180.0;
     assert!((lost - (180.0 - 61.0)).abs() < 1e-6, "lost {lost}");
-    let failed = m["requests.failed"] + m["requests.timed_out"];
+    let failed = m["requests.failed"] + m["requests.timed_out"] + m["requests.rejected"];
     let expect = 100.0 * (180.0 - 61.0) / 2.0;
     assert!(
         (failed - expect).abs() < 5.0 * expect.sqrt() + 60.0,

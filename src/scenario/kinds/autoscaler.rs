@@ -541,4 +541,24 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
             svc.balancers.push(nclients + bi as u32);
         }
     }
+    // Balancers in front of a probed service hear when a replica leaves or
+    // rejoins the rotation (readiness, restarts).
+    let probed: Vec<(usize, usize)> = comps
+        .iter()
+        .enumerate()
+        .filter_map(|(bi, c)| match c {
+            CompCfg::Balancer(b) => match comps.get(sid(b.backend)) {
+                Some(CompCfg::Service(svc)) if svc.autoscale.is_none() && svc.probes.is_some() => {
+                    Some((bi, sid(b.backend)))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    for (bi, si) in probed {
+        if let Some(CompCfg::Service(svc)) = comps.get_mut(si) {
+            svc.balancers.push(nclients + bi as u32);
+        }
+    }
 }
