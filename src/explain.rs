@@ -103,7 +103,9 @@ fn liveness_lines(cfg: &Config, names: &[String]) -> Vec<String> {
     let nclients = cfg.clients.len();
     let mut out = Vec::new();
     for (k, c) in cfg.components.iter().enumerate() {
-        let crate::model::CompCfg::Service(s) = c else { continue };
+        let crate::model::CompCfg::Service(s) = c else {
+            continue;
+        };
         let Some(p) = &s.probes else { continue };
         let Some(d) = p.mean_detection() else { continue };
         let (d, r) = (d as f64 / 1e9, (p.restart_time + s.startup_time) as f64 / 1e9);

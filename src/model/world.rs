@@ -774,11 +774,7 @@ impl World {
                 self.annotations.push(Annotation {
                     start_s: crate::engine::secs(start),
                     end_s: crate::engine::secs(now),
-                    label: format!(
-                        "{}[{instance}] {}",
-                        f.name,
-                        if f.hang { "hung" } else { "down" }
-                    ),
+                    label: format!("{}[{instance}] {}", f.name, if f.hang { "hung" } else { "down" }),
                 });
             }
             exp_ns(&mut self.fault_rng[r], f.mtbf)

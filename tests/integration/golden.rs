@@ -71,6 +71,7 @@ const VARIANTS: &[(&str, &[&str])] = &[
         &["components.frontend.calls.1.circuit_breaker=null"],
     ),
     ("health-checks", &["components.lb.health_check.unhealthy_after=1"]),
+    ("liveness-restarts", &["components.api.startup_time=60s"]),
     (
         "retry-storm",
         &[

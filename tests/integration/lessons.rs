@@ -38,6 +38,8 @@ fn headline_run(stem: &str) -> (&'static str, &'static str) {
         "consistent-hashing-resharding" => ("90s", "5s"),
         // components.api.availability: replica 0 crashes at 5 min.
         "single-point-of-failure" => ("6m", "5s"),
+        // replica_availability: replica 0 hangs at 125 s.
+        "liveness-restarts" => ("150s", "5s"),
         _ => ("40s", "5s"),
     }
 }
@@ -569,6 +571,25 @@ const STEPS: &[(u32, &[Expect])] = &[
                 ],
             ),
             ("archsim explain scenarios/re-replication.yaml", &[]),
+        ],
+    ),
+    (
+        31,
+        &[
+            (
+                "archsim sweep scenarios/liveness-restarts.yaml",
+                &[
+                    "requests.timed_out",
+                    "requests.rejected",
+                    "components.api.probes.detection_mean_s",
+                    "components.api.replica_availability",
+                ],
+            ),
+            (
+                "archsim run scenarios/liveness-restarts.yaml --set components.api.startup_time=60s",
+                &["components.api.probes.restarts"],
+            ),
+            ("archsim explain scenarios/liveness-restarts.yaml", &[]),
         ],
     ),
 ];

@@ -91,7 +91,11 @@ fn a_hung_replica_is_restarted_at_the_next_probe_plus_threshold_periods_plus_tim
     assert!((m["components.api.probes.out_of_rotation_s"] - (back - decided)).abs() < 1e-9);
     // Not serving from the hang until it answers again: replica-time lost.
     let lost = (1.0 - m["components.api.replica_availability"]) * 2.0 * 300.0;
-    assert!((lost - (back - hang)).abs() < 1e-6, "lost {lost} s, expected {}", back - hang);
+    assert!(
+        (lost - (back - hang)).abs() < 1e-6,
+        "lost {lost} s, expected {}",
+        back - hang
+    );
 }
 
 #[test]
@@ -165,7 +169,10 @@ faults:
         assert!((h - rs).abs() <= 10.0, "hangs {h}, restarts {rs}");
         // Cycles per replica: window / (MTBF + D + R), Poisson-like.
         let cycles = 10.0 * (10.0 * 3600.0 - 600.0) / (mtbf + d + r);
-        assert!((h - cycles).abs() < 5.0 * cycles.sqrt(), "hangs {h}, expected {cycles:.0}");
+        assert!(
+            (h - cycles).abs() < 5.0 * cycles.sqrt(),
+            "hangs {h}, expected {cycles:.0}"
+        );
     }
 }
 
@@ -256,4 +263,44 @@ fn readiness_takes_a_failing_replica_out_of_rotation_and_brings_it_back() {
         (got - expect).abs() < 5.0 * expect.sqrt(),
         "api[1] got {got} requests, expected {expect} (15000 if it stayed in rotation)"
     );
+}
+
+/// scenarios/liveness-restarts.yaml: replica 0 (probed at 0, 10, 20 s …)
+/// hangs at 125 s; a quarter of 200/s goes to it until the restart; its
+/// 2 cores and 100 queue places hold 102 requests (they time out), the
+/// rest are rejected. Rejections = 50/s × detection − 102, detection =
+/// 5 s + (failure_threshold − 1) × 10 s + 1 s.
+#[test]
+fn the_bundled_scenario_loses_a_quarter_of_the_traffic_for_the_detection_time() {
+    for f in [1u32, 3, 10] {
+        let set = format!("components.api.probes.liveness.failure_threshold={f}");
+        let (_, outs) = crate::common::run_bundled("liveness-restarts.yaml", &[&set], 1);
+        let m = &outs[0].metrics;
+        let d = next_tick(125.0, 0, 4, 10.0) - 125.0 + f64::from(f - 1) * 10.0 + 1.0;
+        assert_eq!(m["components.api.probes.detection_mean_s"], d);
+        assert_eq!(m["components.api.probes.restarts"], 1.0);
+        assert_eq!(m["requests.timed_out"], 102.0);
+        let expect = 50.0 * d - 102.0;
+        let got = m["requests.rejected"];
+        // Round robin sends every fourth request: the count is a Poisson
+        // count of the 200/s arrivals over d, divided by 4.
+        assert!(
+            (got - expect).abs() < 5.0 * (50.0 * d / 4.0).sqrt() + 4.0,
+            "threshold {f}: rejected {got}, expected about {expect}"
+        );
+    }
+    // The slow-start pitfall and its fix.
+    let slow = "components.api.startup_time=60s";
+    let (_, outs) = crate::common::run_bundled("liveness-restarts.yaml", &[slow], 1);
+    let m = &outs[0].metrics;
+    // Killed at 151 s, then every 30 s (first probe ≥ 2 s after the kill,
+    // then two more periods) up to the end at 300 s.
+    assert_eq!(m["components.api.probes.restarts"], 6.0);
+    let fix = "components.api.probes.startup.failure_threshold=10";
+    let (_, outs) = crate::common::run_bundled("liveness-restarts.yaml", &[slow, fix], 1);
+    let m = &outs[0].metrics;
+    assert_eq!(m["components.api.probes.restarts"], 1.0);
+    // Lost replica-time: 125 s → 151 + 2 + 60 = 213 s, of 4 × 270 s.
+    let lost = (1.0 - m["components.api.replica_availability"]) * 4.0 * 270.0;
+    assert!((lost - 88.0).abs() < 1e-6, "lost {lost}");
 }

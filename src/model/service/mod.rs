@@ -1759,6 +1759,7 @@ impl Component for Service {
         };
         if self.crashes > 0
             || self.kube.seen
+            || self.cfg.probes.is_some()
             || self.up.value() < i64::from(self.cfg.replicas)
             || self.any_up.mean(now) < 1.0
         {

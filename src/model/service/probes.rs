@@ -237,7 +237,9 @@ impl Service {
 
     /// A probe sent to a hung replica has timed out (or the hang ended first).
     pub(super) fn probe_timeout(&mut self, ri: usize, kind: u32, epoch: u32, ctx: &mut Ctx) {
-        let Some(pod) = self.kube.pods.get_mut(ri) else { return };
+        let Some(pod) = self.kube.pods.get_mut(ri) else {
+            return;
+        };
         if pod.epoch != epoch || kind > STARTUP {
             return;
         }
@@ -345,7 +347,9 @@ impl Service {
 
     /// Replica `ri`'s restarted process answers again.
     pub(super) fn booted(&mut self, ri: usize, epoch: u32, ctx: &mut Ctx) {
-        let Some(pod) = self.kube.pods.get_mut(ri) else { return };
+        let Some(pod) = self.kube.pods.get_mut(ri) else {
+            return;
+        };
         if pod.epoch != epoch || !pod.restarting {
             return;
         }

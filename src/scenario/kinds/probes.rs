@@ -82,7 +82,12 @@ pub(crate) fn resolve(
         let pp = format!("{p}.probes.{name}");
         let mut ok = true;
         let period = s.period.map_or(10_000_000_000, |d| d.as_nanos());
-        ck.period(&format!("{pp}.period"), period, "`period`", "`period` must be longer than zero");
+        ck.period(
+            &format!("{pp}.period"),
+            period,
+            "`period`",
+            "`period` must be longer than zero",
+        );
         ok &= period >= MIN_PERIOD_NS;
         let timeout = s.timeout.map_or(1_000_000_000, |d| d.as_nanos());
         ok &= timeout > 0 && timeout < period;

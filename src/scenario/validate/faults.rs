@@ -557,7 +557,10 @@ fn hang_target(ck: &mut Checker, fp: &str, target: &str, lookup: &Lookup<'_>) ->
         None => {
             ck.err(
                 path,
-                format!("`{target}`: name one replica, `{name}[N]` with N from 0 to {}", instances - 1),
+                format!(
+                    "`{target}`: name one replica, `{name}[N]` with N from 0 to {}",
+                    instances - 1
+                ),
             );
             None
         }
