@@ -71,7 +71,6 @@ const VARIANTS: &[(&str, &[&str])] = &[
         &["components.frontend.calls.1.circuit_breaker=null"],
     ),
     ("health-checks", &["components.lb.health_check.unhealthy_after=1"]),
-    ("liveness-restarts", &["components.api.startup_time=60s"]),
     (
         "retry-storm",
         &[
@@ -82,6 +81,8 @@ const VARIANTS: &[(&str, &[&str])] = &[
     // Replications combined (means, 95% intervals, per-replication values).
     ("single-server", &["--replications=3"]),
     ("black-friday", &["--replications=2"]),
+    // The slow-start restart loop (lesson 31).
+    ("liveness-restarts", &["components.api.startup_time=60s"]),
 ];
 
 fn root() -> &'static Path {

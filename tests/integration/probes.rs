@@ -20,8 +20,6 @@ use archsim::stats::student_t_quantile;
 
 use crate::common::{per_rep, run_yaml};
 
-const S: f64 = 1e9;
-
 /// Mean and 99.9% Student-t half-width of per-replication values.
 fn ci999(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
