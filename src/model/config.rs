@@ -122,6 +122,10 @@ pub struct Config {
     /// Some component sets a `price_per_hour` (`cost.per_hour` and
     /// `cost.per_month` are reported only then).
     pub priced: bool,
+    /// Alerting rules over the time series (evaluated after the run).
+    pub alerts: Vec<super::alerts::AlertCfg>,
+    /// How often the alerting rules are evaluated, ns.
+    pub alert_interval: SimTime,
 }
 
 /// The model's registration list: each line is a kind's variant of

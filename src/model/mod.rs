@@ -30,6 +30,7 @@
 //! | `request.rs` | the request [`Arena`] |
 //! | `path.rs` | each request's critical path beside the arena, and its totals per component ([`Breakdown`]) |
 
+pub mod alerts;
 pub mod autoscale;
 pub mod balancer;
 pub mod cache;

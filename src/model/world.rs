@@ -148,6 +148,8 @@ pub struct RunOutput {
     /// [`Scheduler::reserved`]): its memory high-water mark, bounded by the
     /// events in flight rather than by every timer ever set.
     pub event_slots: usize,
+    /// What each alerting rule did (see [`super::alerts`]).
+    pub alerts: Vec<super::alerts::AlertLog>,
 }
 
 /// One simulation: the components and their shared context.
@@ -180,6 +182,10 @@ pub struct World {
     livelock_after: u64,
     /// The scenario sets a price: report the cost per hour and per month.
     priced: bool,
+    /// Alerting rules, evaluated over the rows at the end.
+    alerts: Vec<super::alerts::AlertCfg>,
+    /// Their evaluation interval.
+    alert_interval: SimTime,
 }
 
 /// The scenario-wide time-series columns every run has, first in
@@ -298,6 +304,8 @@ impl World {
                 LIVELOCK_EVENTS.saturating_add(users.saturating_mul(LIVELOCK_EVENTS_PER_USER))
             },
             priced: cfg.priced,
+            alerts: cfg.alerts.clone(),
+            alert_interval: cfg.alert_interval,
         }
     }
 
@@ -859,6 +867,43 @@ impl World {
         self.rows.push(row);
     }
 
+    /// Evaluate the alerting rules over the recorded rows up to `now`: their
+    /// metrics, their firing windows as chart annotations, their logs.
+    fn evaluate_alerts(&mut self, now: SimTime, metrics: &mut Metrics) -> Vec<super::alerts::AlertLog> {
+        if self.alerts.is_empty() {
+            return Vec::new();
+        }
+        let starts: Vec<SimTime> = self
+            .faults
+            .iter()
+            .map(|f| f.start)
+            .filter(|&s| s < self.end)
+            .collect();
+        let logs = super::alerts::evaluate(
+            &self.alerts,
+            &self.columns,
+            &self.rows,
+            self.interval,
+            self.alert_interval,
+            now,
+            &starts,
+            metrics,
+        );
+        for log in &logs {
+            for e in &log.episodes {
+                if self.annotations.len() >= MAX_ANNOTATIONS {
+                    break;
+                }
+                self.annotations.push(Annotation {
+                    start_s: e.fired_at_s,
+                    end_s: e.resolved_at_s.unwrap_or(crate::engine::secs(now)),
+                    label: format!("alert {} firing", log.name),
+                });
+            }
+        }
+        logs
+    }
+
     fn finish(
         mut self,
         rc: ReportCtx,
@@ -958,6 +1003,7 @@ impl World {
         let fingerprint = self.ctx.sched.fingerprint();
         // 48 bits, so the value is exact in a JSON number.
         metrics.insert("sim.fingerprint".into(), (fingerprint >> 16) as f64);
+        let alerts = self.evaluate_alerts(now, &mut metrics);
         RunOutput {
             metrics,
             notes,
@@ -973,6 +1019,7 @@ impl World {
                 _ => None,
             },
             event_slots: self.ctx.sched.reserved(),
+            alerts,
             trace: self.trace.take().map(|t| t.finish()),
             annotations: {
                 // Random outages still open at the end run to the end.

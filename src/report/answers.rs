@@ -233,6 +233,111 @@ pub fn headline_html(r: &Report) -> String {
     s
 }
 
+/// Seconds as a time on the run's clock: `151 s`, `12.5 s`.
+fn at_s(v: f64) -> String {
+    let t = super::fmt4(v);
+    let t = if t.contains('.') && !t.contains('e') {
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        t
+    };
+    format!("{t} s")
+}
+
+/// Episodes listed per alert in the summary before "and N more".
+const EPISODES_SHOWN: usize = 3;
+
+/// The alerts block of the summary: one line per alerting rule (its
+/// condition, when it fired and resolved, its detection time). Empty
+/// without rules. With several replications the times are the first's.
+pub fn alert_lines(r: &Report) -> Vec<String> {
+    if r.alerts.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![if r.replications > 1 {
+        "Alerts (times of replication 1; alerts.NAME.* metrics average all)".to_string()
+    } else {
+        "Alerts".to_string()
+    }];
+    let w = r.alerts.iter().map(|a| a.name.chars().count()).max().unwrap_or(0);
+    for a in &r.alerts {
+        let sev = a.severity.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default();
+        let mut line = format!("  {:<w$}  {}{sev}: ", a.name, a.condition);
+        if a.episodes.is_empty() {
+            line.push_str("never fired");
+        } else {
+            let eps: Vec<String> = a
+                .episodes
+                .iter()
+                .take(EPISODES_SHOWN)
+                .map(|e| match e.resolved_at_s {
+                    Some(t) => format!("fired at {}, resolved at {}", at_s(e.fired_at_s), at_s(t)),
+                    None => format!("fired at {}, still firing at the end", at_s(e.fired_at_s)),
+                })
+                .collect();
+            line.push_str(&eps.join("; "));
+            let fired = r
+                .value(&format!("alerts.{}.fired", a.name))
+                .map(|v| v.round() as usize)
+                .unwrap_or(a.episodes.len());
+            if r.replications == 1 && fired > EPISODES_SHOWN {
+                line.push_str(&format!("; and {} more", fired - EPISODES_SHOWN));
+            }
+            if let Some(d) = a.detection_s {
+                line.push_str(&format!("; detection {} after the fault", at_s(d)));
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// The run page's alerts section: a row per firing episode (or one saying
+/// the alert never fired). Empty without rules.
+pub fn alerts_html(r: &Report) -> String {
+    if r.alerts.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h2 id=\"alerts\">Alerts</h2>\n");
+    if r.replications > 1 {
+        s.push_str("<p>Times of the first replication; the <code>alerts.NAME.*</code> metrics average every replication.</p>\n");
+    }
+    s.push_str(
+        "<table>\n<tr><th class=\"l\">alert</th><th class=\"l\">condition</th>\
+         <th>fired at</th><th>resolved at</th><th>detection</th></tr>\n",
+    );
+    for a in &r.alerts {
+        let name = match &a.severity {
+            Some(sev) => format!("{} [{}]", escape(&a.name), escape(sev)),
+            None => escape(&a.name),
+        };
+        if a.episodes.is_empty() {
+            let _ = writeln!(
+                s,
+                "<tr><td class=\"l\">{name}</td><td class=\"l\">{}</td><td>never fired</td><td></td><td></td></tr>",
+                escape(&a.condition)
+            );
+            continue;
+        }
+        for (i, e) in a.episodes.iter().take(10).enumerate() {
+            let detection = match (i, a.detection_s) {
+                (0, Some(d)) => at_s(d),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "<tr><td class=\"l\">{name}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&a.condition),
+                at_s(e.fired_at_s),
+                e.resolved_at_s.map(at_s).unwrap_or_else(|| "still firing".into()),
+                detection
+            );
+        }
+    }
+    s.push_str("</table>\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

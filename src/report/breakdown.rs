@@ -397,6 +397,7 @@ mod tests {
                 .collect(),
             notes: Vec::new(),
             latency_cdf: Vec::new(),
+            alerts: Vec::new(),
             replication_seeds: Vec::new(),
             replication_values: BTreeMap::new(),
         }

@@ -502,6 +502,7 @@ pub fn run_page(report: &Report, description: &str, summary_text: &str, charts: 
     b.push_str(&description_html(description));
     b.push_str(&super::answers::slo_html(&report.slo, report.replications));
     b.push_str(&super::answers::headline_html(report));
+    b.push_str(&super::answers::alerts_html(report));
     b.push_str(&notes_section(&report.notes));
     b.push_str("<h2>Summary</h2>\n");
     b.push_str(&headline_table(report));

@@ -125,6 +125,10 @@ const NAMES: &[(&str, &str)] = &[
     ("stale_read_ratio", "stale-read ratio"),
     ("depth_mean", "mean depth"),
     ("depth_max", "maximum depth"),
+    ("fired", "times fired"),
+    ("first_fired_s", "first fired at"),
+    ("firing_s", "time firing"),
+    ("detection_s", "detection time"),
 ];
 
 /// The unit of `metric`, from its name.
@@ -157,6 +161,7 @@ pub fn unit_of(metric: &str) -> Unit {
         || leaf.starts_with("replicas")
         || leaf.ends_with("events")
         || leaf == "rejected"
+        || leaf == "fired"
         || leaf == "failed"
         || leaf == "requests"
         || metric == "cost.instance_hours"
@@ -213,7 +218,7 @@ fn capitalised(s: &str) -> String {
 /// The human description of a report.json metric.
 pub fn describe(metric: &str) -> MetricDesc {
     let unit = unit_of(metric);
-    for prefix in ["clients.", "components.", "breakdown."] {
+    for prefix in ["clients.", "components.", "breakdown.", "alerts."] {
         if let Some(rest) = metric.strip_prefix(prefix) {
             // Component names may hold dots; the leaf is what follows the
             // first dot that starts a known leaf, else the last segment.
@@ -274,6 +279,11 @@ mod tests {
             ("components.my.api.utilization", "my.api: utilisation (%)"),
             ("consistency.stale_read_ratio", "Stale-read ratio (%)"),
             ("availability.nines", "Availability (nines)"),
+            (
+                "alerts.high-errors.detection_s",
+                "high-errors: detection time (s)",
+            ),
+            ("alerts.high-errors.fired", "high-errors: times fired"),
         ];
         for (m, want) in cases {
             assert_eq!(describe(m).axis_title(), want, "{m}");

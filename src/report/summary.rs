@@ -57,6 +57,9 @@ pub fn render(r: &Report, description: &str, components: &[(String, &str)]) -> S
             let _ = writeln!(s, "{line}");
         }
     }
+    for line in super::answers::alert_lines(r) {
+        let _ = writeln!(s, "{line}");
+    }
     let _ = writeln!(s);
     let reps = if r.replications == 1 {
         "1 replication".to_string()

@@ -62,6 +62,11 @@ pub struct Report {
     /// (latency ms, cumulative fraction) points, for CDF charts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency_cdf: Vec<(f64, f64)>,
+    /// What each alerting rule did in the first replication: its condition,
+    /// detection time and firing episodes (`fired_at_s`, `resolved_at_s`);
+    /// the metrics `alerts.NAME.*` average them over replications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::model::alerts::AlertLog>,
     /// Seed of each replication (equal lists mean paired, common-random-number runs).
     #[serde(default)]
     pub replication_seeds: Vec<u64>,
@@ -125,6 +130,7 @@ pub fn run_replications_traced(
         .map(|(ns, f)| (ns as f64 / 1e6, f))
         .collect();
     report.notes = merge_notes(outs.iter().map(|o| &o.notes));
+    report.alerts = outs.first().map(|o| o.alerts.clone()).unwrap_or_default();
     if let Some(n) = note {
         report.notes.push(n);
     }
@@ -188,6 +194,7 @@ pub fn combine(cfg: &Config, seed: u64, reps: &[&crate::model::Metrics]) -> Repo
         theory: BTreeMap::new(),
         notes: Vec::new(),
         latency_cdf: Vec::new(),
+        alerts: Vec::new(),
         replication_seeds: (0..reps.len() as u32)
             .map(|r| replication_seed(seed, r))
             .collect(),

@@ -89,6 +89,50 @@ pub struct Scenario {
     /// `{ at: 1m, hang: "api[0]" }`, `{ random: api, mtbf: 2h, mttr: 10m }`, `{ random: api, mtbf: 1h, effect: hang }`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
+    /// Alerting rules over the time series, as Prometheus alerting rules:
+    /// `{ name: high-errors, metric: error_ratio, above: 0.01, for: 1m, severity: page }`.
+    /// The report gives when each fired and resolved, and its detection time
+    /// (first firing minus the start of the latest scheduled fault before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertSpec>,
+    /// How often every alerting rule is evaluated (Prometheus's
+    /// `evaluation_interval`); default: the time-series interval (`run.interval`,
+    /// 1 s for runs up to about 2.8 h). Each evaluation sees the latest
+    /// time-series row, so an interval shorter than the series' adds nothing.
+    #[serde(default)]
+    pub alert_interval: Option<Duration>,
+}
+
+/// An alerting rule (Prometheus alerting-rule semantics): at each evaluation
+/// the latest value of `metric` is compared with the threshold (exactly one
+/// of `above`, `below`); true makes the alert pending, true for at least
+/// `for` makes it fire, false makes it inactive (a firing alert resolves).
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSpec {
+    /// Names the alert: metrics `alerts.NAME.fired`, `.first_fired_s`,
+    /// `.firing_s`, `.detection_s`, and the chart shading `alert NAME firing`.
+    pub name: String,
+    /// The watched series: a column of timeseries.csv (`errors`,
+    /// `throughput_rps`, `latency_p99_ms`, `availability`, `api.utilization`,
+    /// `api.queue_length`, …) or `error_ratio` (1 − `availability` of the
+    /// interval). Values are those of the interval each row covers.
+    pub metric: String,
+    /// The condition is true while the latest value is greater than this.
+    #[serde(default)]
+    pub above: Option<f64>,
+    /// The condition is true while the latest value is less than this.
+    #[serde(default)]
+    pub below: Option<f64>,
+    /// How long the condition must stay true, at every evaluation, before
+    /// the alert fires (default 0s: it fires at the first evaluation that
+    /// finds it true). Longer waits out blips and detects later.
+    #[serde(default, rename = "for")]
+    pub hold: Option<Duration>,
+    /// Free text shown beside the alert (`page`, `ticket`).
+    #[serde(default)]
+    pub severity: Option<String>,
 }
 
 /// One fault: exactly one of `crash`, `hang`, `slow` (with `factor`), `random` (with `mtbf`, `mttr`, `effect`),

@@ -36,6 +36,8 @@ fn headline_run(stem: &str) -> (&'static str, &'static str) {
         "backups-rpo-rto" => ("150s", "5s"),
         // keys_moved: the fifth shard is added at 60 s.
         "consistent-hashing-resharding" => ("90s", "5s"),
+        // alerts.*.detection_s: the alerts fire after 2 and 5 min.
+        "alerting" => ("8m", "30s"),
         // components.api.availability: replica 0 crashes at 5 min.
         "single-point-of-failure" => ("6m", "5s"),
         // replica_availability: replica 0 hangs at 125 s.
@@ -590,6 +592,21 @@ const STEPS: &[(u32, &[Expect])] = &[
                 &["components.api.probes.restarts"],
             ),
             ("archsim explain scenarios/liveness-restarts.yaml", &[]),
+        35,
+        &[
+            (
+                "archsim run scenarios/alerting.yaml",
+                &[
+                    "alerts.noisy.fired",
+                    "alerts.noisy.detection_s",
+                    "alerts.page.fired",
+                    "alerts.page.detection_s",
+                ],
+            ),
+            (
+                "archsim sweep scenarios/alerting.yaml",
+                &["alerts.page.detection_s", "alerts.page.fired"],
+            ),
         ],
     ),
 ];
@@ -658,6 +675,7 @@ fn metric_names(prose: &str) -> Vec<String> {
         "components.",
         "clients.",
         "breakdown.",
+        "alerts.",
     ];
     const FILES: &[&str] = &[".svg", ".png", ".csv", ".html", ".json", ".jsonl", ".yaml", ".md"];
     let mut names: Vec<String> = Vec::new();

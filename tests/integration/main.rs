@@ -2,6 +2,7 @@
 //! behaviour.
 
 mod accounting;
+mod alerts;
 mod answers;
 mod autoscaling;
 mod balancer_faults;

@@ -45,7 +45,8 @@ const TOP: &[&str] = &[
 
 /// Why `name` cannot be a metric of `sc`, if it cannot: a scenario-wide
 /// name must be one of [`TOP`]; `clients.NAME.…`, `components.NAME.…` and
-/// `breakdown.NAME.…` must name a client or component of the scenario (what
+/// `breakdown.NAME.…` must name a client or component of the scenario, and
+/// `alerts.NAME.…` one of its alerting rules (what
 /// follows is not checked: components report many metrics of their own,
 /// and per-replica ones such as `components.api[3].utilization`).
 pub(crate) fn metric_problem(sc: &Scenario, name: &str) -> Option<String> {
@@ -56,6 +57,7 @@ pub(crate) fn metric_problem(sc: &Scenario, name: &str) -> Option<String> {
         ("clients.", sc.clients.keys().collect::<Vec<_>>(), "client"),
         ("components.", sc.components.keys().collect(), "component"),
         ("breakdown.", sc.components.keys().collect(), "component"),
+        ("alerts.", sc.alerts.iter().map(|a| &a.name).collect(), "alert"),
     ] {
         if let Some(rest) = name.strip_prefix(prefix) {
             // Names may hold dots: the longest name that prefixes the rest.

@@ -23,6 +23,7 @@ use crate::scenario::limits::{
 use crate::scenario::spec::*;
 use crate::scenario::units::Duration;
 
+mod alerts;
 mod answers;
 mod clients;
 mod faults;
@@ -633,6 +634,10 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             );
         }
     }
+    let interval = interval
+        .map(|d| d.as_nanos().max(1))
+        .unwrap_or_else(|| auto_interval(sc.duration.as_nanos()));
+    let (alerts, alert_interval) = alerts::alerts(&mut ck, sc, interval);
     // The scenario-wide totals are only meaningful once every value is.
     if ck.problems.is_empty() {
         totals(&mut ck, sc, &comps, key_space);
@@ -651,7 +656,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         .max()
         .unwrap_or(0)
         .clamp(60_000_000_000, MAX_DURATION_NS);
-    Ok(Config {
+    let cfg = Config {
         name: sc.name.clone(),
         duration: sc.duration.as_nanos(),
         warmup: sc.warmup.fixed().as_nanos(),
@@ -670,9 +675,7 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
         // longest a client may wait with all its attempts if that is longer
         // (so every one resolves).
         drain,
-        interval: interval
-            .map(|d| d.as_nanos().max(1))
-            .unwrap_or_else(|| auto_interval(sc.duration.as_nanos())),
+        interval,
         max_in_flight,
         priced: sc.components.values().any(|c| match c {
             ComponentSpec::Service(s) => s.price_per_hour.is_some(),
@@ -682,7 +685,15 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             ComponentSpec::Consensus(d) => d.price_per_hour.is_some(),
             _ => false,
         }),
-    })
+        alerts,
+        alert_interval,
+    };
+    // Which columns a run records is known once the model is.
+    let problems = alerts::check_metrics(sc, &cfg);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(cfg)
 }
 
 // The limits used to live here; they are in [`crate::scenario::limits`] now, and
