@@ -230,3 +230,30 @@ fn alerts_do_not_change_the_run() {
     assert_eq!(a.value("sim.fingerprint"), b.value("sim.fingerprint"));
     assert_eq!(a.value("availability"), b.value("availability"));
 }
+
+#[test]
+fn the_bundled_scenario_gives_the_numbers_its_description_states() {
+    let (r, _) = crate::common::run_bundled("alerting.yaml", &[], 1);
+    // Outage at 300 s, evaluated every 15 s: `page` (for 1m) at 375 s.
+    assert_eq!(r.value("alerts.page.fired"), Some(1.0));
+    assert_eq!(r.value("alerts.page.detection_s"), Some(75.0));
+    assert_eq!(r.value("alerts.page.first_fired_s"), Some(375.0));
+    // `noisy` (for 0s) fires on the blip (120 s) and the outage, 15 s after each.
+    assert_eq!(r.value("alerts.noisy.fired"), Some(2.0));
+    assert_eq!(r.value("alerts.noisy.detection_s"), Some(15.0));
+    let noisy = &r.alerts[0];
+    let times: Vec<(f64, Option<f64>)> = noisy
+        .episodes
+        .iter()
+        .map(|e| (e.fired_at_s, e.resolved_at_s))
+        .collect();
+    assert_eq!(times, [(135.0, Some(150.0)), (315.0, Some(495.0))]);
+    // A `for` longer than the 3 min outage never pages.
+    let (r, _) = crate::common::run_bundled("alerting.yaml", &["alerts.1.for=5m"], 1);
+    assert_eq!(r.value("alerts.page.fired"), Some(0.0));
+    // Evaluated every minute: `for` + E = 120 s, and the 20 s blip falls
+    // between two evaluations.
+    let (r, _) = crate::common::run_bundled("alerting.yaml", &["alert_interval=1m"], 1);
+    assert_eq!(r.value("alerts.page.detection_s"), Some(120.0));
+    assert_eq!(r.value("alerts.noisy.fired"), Some(1.0));
+}
