@@ -592,6 +592,9 @@ const STEPS: &[(u32, &[Expect])] = &[
                 &["components.api.probes.restarts"],
             ),
             ("archsim explain scenarios/liveness-restarts.yaml", &[]),
+        ],
+    ),
+    (
         35,
         &[
             (
