@@ -34,6 +34,9 @@ use crate::stats::Occupancy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod deploy;
+pub use deploy::{CanaryCfg, DEPLOY, DeployCfg, Strategy};
+
 /// Queue discipline of a replica.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +131,8 @@ pub struct ServiceCfg {
     pub fronted: bool,
     /// Fixed work per call, paid once however many messages it carries.
     pub overhead: Option<Sampler>,
+    /// How a `deploy` event replaces the replicas with a new version.
+    pub deploy: Option<Box<DeployCfg>>,
 }
 
 /// Where a service keeps its users' sessions.
@@ -225,6 +230,11 @@ enum ServiceTimer {
     },
     /// The autoscaler's periodic evaluation.
     Tick,
+    /// A step of a deploy (see `deploy.rs`).
+    Deploy {
+        /// The step's code.
+        step: u32,
+    },
 }
 
 impl Timer for ServiceTimer {
@@ -237,6 +247,7 @@ impl Timer for ServiceTimer {
             ServiceTimer::PsDone { replica, generation } => TimerWord::new(5, replica, generation, 32),
             ServiceTimer::Ready { replica, epoch } => TimerWord::new(18, replica, epoch, 40),
             ServiceTimer::Tick => TimerWord::new(13, 0, 0, 0),
+            ServiceTimer::Deploy { step } => TimerWord::new(26, step, 0, 0),
         }
     }
 
@@ -252,6 +263,7 @@ impl Timer for ServiceTimer {
                 epoch: w.b(),
             }),
             13 => Some(ServiceTimer::Tick),
+            26 => Some(ServiceTimer::Deploy { step: w.a() }),
             _ => None,
         }
     }
@@ -261,6 +273,7 @@ impl Timer for ServiceTimer {
             ServiceTimer::PsDone { .. } => "done",
             ServiceTimer::Ready { .. } => "replica_ready",
             ServiceTimer::Tick => "tick",
+            ServiceTimer::Deploy { .. } => "deploy",
         }
     }
 }
@@ -321,6 +334,8 @@ pub struct Service {
     logins: u64,
     relogins: u64,
     sessions_lost: u64,
+    /// The deploy's state, when the service has a `deploy:` section.
+    deploy: Option<Box<deploy::Deploy>>,
 }
 
 /// The autoscaler's memory inside the service it scales.
@@ -436,6 +451,10 @@ impl Service {
             logins: 0,
             relogins: 0,
             sessions_lost: 0,
+            deploy: cfg
+                .deploy
+                .as_ref()
+                .map(|d| Box::new(deploy::Deploy::new(d, &cfg.name, cfg.replicas, pool, seed))),
             scaler: Scaler {
                 desired: cfg.replicas,
                 watch_latency: cfg
@@ -452,9 +471,10 @@ impl Service {
 
     #[inline(always)]
     fn demand(&mut self, op: Op, ri: usize, login: bool, items: u16) -> f64 {
-        let s = match op {
-            Op::Read => &self.cfg.read_time,
-            Op::Write => &self.cfg.write_time,
+        let s = match (op, self.deploy.as_deref()) {
+            (_, Some(dep)) if dep.new[ri] => dep.time(op),
+            (Op::Read, _) => &self.cfg.read_time,
+            (Op::Write, _) => &self.cfg.write_time,
         };
         let mut d = s.sample_f64(&mut self.times);
         // A batch: one service time per message, and the call's overhead once.
@@ -523,7 +543,10 @@ impl Service {
         let n = self.ready.max(1);
         self.scaler.arrivals += 1;
         let Some(r) = ctx.reqs.get_mut(req) else { return };
-        let ri = if r.replica == ANY_REPLICA
+        let ri = if let Some(d) = self.deploy.as_deref_mut() {
+            // A deploy decides: the canary's share, and no replica out of rotation.
+            d.route(r.replica, &mut self.rr)
+        } else if r.replica == ANY_REPLICA
             || self
                 .reps
                 .get(r.replica as usize)
@@ -659,6 +682,12 @@ impl Service {
             self.start(ri, next, ctx);
         }
         self.account_work(req, ctx);
+        if let Some(d) = self.deploy.as_deref_mut()
+            && d.fails(ri)
+        {
+            // The new version's error: it answers with a failure.
+            return self.finish(req, Outcome::Failed, ctx);
+        }
         if self.cfg.calls.is_empty() {
             // No calls to make: answer now (what `continue_calls` would do).
             return self.finish(req, Outcome::Ok, ctx);
@@ -801,6 +830,9 @@ impl Service {
         } else {
             self.failed += 1;
         }
+        if let Some(d) = self.deploy.as_deref_mut() {
+            d.answered(ri, now, now - arrived, outcome);
+        }
         // `ctx.respond` without looking the record up again.
         ctx.send(&mut self.net, reply_to, Msg::Response(req, outcome));
         if drained {
@@ -871,7 +903,6 @@ impl Service {
 
     /// Takes replica `ri` out of the rotation of the balancers in front
     /// (`serving: false`) or puts it back. Shared by deploys and probes.
-    #[allow(dead_code)]
     fn set_rotation(&mut self, ri: usize, serving: bool, ctx: &mut Ctx) {
         for i in 0..self.cfg.balancers.len() {
             let b = self.cfg.balancers[i];
@@ -1330,6 +1361,12 @@ impl Service {
         self.ps_reschedule(ri, ctx);
         for req in done.drain(..) {
             self.account_work(req, ctx);
+            if let Some(d) = self.deploy.as_deref_mut()
+                && d.fails(ri)
+            {
+                self.finish(req, Outcome::Failed, ctx);
+                continue;
+            }
             self.continue_calls(req, ctx);
         }
         self.done_buf = done;
@@ -1343,6 +1380,18 @@ impl Service {
         }
         self.crashes += 1;
         self.lose_sessions(ri, now);
+        self.drop_held(ri, ctx);
+        self.reps[ri].down = true;
+        self.up.add(now, -1);
+        if self.up.value() == 0 {
+            self.any_up.add(now, -1);
+        }
+    }
+
+    /// Everything replica `ri` holds fails now (a crash, the end of a
+    /// deploy's drain); returns how many requests that was.
+    fn drop_held(&mut self, ri: usize, ctx: &mut Ctx) -> u64 {
+        let now = ctx.now();
         let held = std::mem::take(&mut self.reps[ri].held);
         for &req in &held {
             if let Some(r) = ctx.reqs.get_mut(req) {
@@ -1353,11 +1402,11 @@ impl Service {
             }
             ctx.respond(&mut self.net, req, Outcome::Failed);
         }
+        let dropped = held.len() as u64;
         let mut held = held;
         held.clear();
         let rep = &mut self.reps[ri];
         rep.held = held;
-        rep.down = true;
         let (busy, queued, in_sys) = (
             i64::from(rep.busy),
             rep.queue.len() as i64,
@@ -1377,10 +1426,7 @@ impl Service {
             self.queue.add(now, -queued);
         }
         self.in_sys.add(now, -in_sys);
-        self.up.add(now, -1);
-        if self.up.value() == 0 {
-            self.any_up.add(now, -1);
-        }
+        dropped
     }
 
     fn recover(&mut self, ri: usize, now: SimTime) {
@@ -1438,6 +1484,7 @@ impl Component for Service {
 
     fn start(&mut self, ctx: &mut Ctx) {
         ctx.set_gauge(self.id, i64::from(self.ready));
+        self.deploy_start(ctx);
         if let Some(a) = &self.cfg.autoscale {
             ctx.sched
                 .after(a.interval, self.id, Msg::timer(ServiceTimer::Tick));
@@ -1457,8 +1504,10 @@ impl Component for Service {
                 }
                 Some(ServiceTimer::Ready { replica, epoch }) => self.became_ready(replica, epoch, ctx),
                 Some(ServiceTimer::Tick) => self.sync(ctx),
+                Some(ServiceTimer::Deploy { step }) => self.deploy_step(step, ctx),
                 None => {}
             },
+            Msg::Event(code) => self.deploy_event(code, ctx),
             // A replica that is up answers its health check at once.
             Msg::Probe { from, replica, seq } if self.reps.get(replica as usize).is_some_and(|r| !r.down) => {
                 ctx.send(&mut self.net, from, Msg::ProbeReply { replica, seq });
@@ -1568,6 +1617,12 @@ impl Component for Service {
         }
     }
 
+    fn annotations(&self, now: SimTime, out: &mut Vec<super::Annotation>) {
+        if let Some(a) = self.deploy.as_deref().and_then(|d| d.annotation(&self.cfg.name, now)) {
+            out.push(a);
+        }
+    }
+
     fn on_midpoint(&mut self, now: SimTime) {
         self.mid = Some((now, self.in_sys.mean(now)));
         for r in &mut self.reps {
@@ -1579,6 +1634,10 @@ impl Component for Service {
         out.push(format!("{}.utilization", self.cfg.name));
         out.push(format!("{}.queue_length", self.cfg.name));
         out.push(format!("{}.replicas", self.cfg.name));
+        if self.deploy.is_some() {
+            out.push(format!("{}.serving", self.cfg.name));
+            out.push(format!("{}.instances", self.cfg.name));
+        }
         // Per-replica utilisation shows a balancer's unfairness over time
         // (kept to small pools so the series stays readable).
         if self.per_replica_series() {
@@ -1594,6 +1653,10 @@ impl Component for Service {
         out.push(self.busy.take_interval_mean(now) / slots);
         out.push(self.queue.take_interval_mean(now));
         out.push(replicas);
+        if let Some(d) = self.deploy.as_deref_mut() {
+            out.push(d.take_serving(now));
+            out.push(self.running.take_interval_mean(now));
+        }
         if self.per_replica_series() {
             let cores = f64::from(self.cfg.cores);
             for r in &mut self.reps {
@@ -1716,6 +1779,9 @@ impl Component for Service {
             put("replicas_min", f64::from(self.scaler.replicas_min));
             put("replicas_final", f64::from(self.ready));
             put("instances_mean", self.running.mean(now));
+        }
+        if let Some(d) = &self.deploy {
+            d.report(&self.cfg.name, rc, self.running.integral(now), out, notes);
         }
         let hours = w / 3600.0;
         let inst = self.running.mean(now) * hours;
