@@ -233,23 +233,26 @@ impl Deploy {
 
     /// The slot a request goes to: the canary for its share, else the
     /// slot chosen if it serves, else the next serving one in round robin.
+    /// `None`: every replica is out of rotation (the request is refused,
+    /// and counted among the deploy's errors).
     #[inline]
-    pub(super) fn route(&mut self, chosen: u32, rr: &mut u32) -> u32 {
+    pub(super) fn route(&mut self, chosen: u32, rr: &mut u32) -> Option<u32> {
         if self.weight_on && self.split.random::<f64>() < self.cfg.canary.weight {
-            return self.extras.0;
+            return Some(self.extras.0);
         }
         if self.out.get(chosen as usize).is_some_and(|o| !o) {
-            return chosen;
+            return Some(chosen);
         }
         let m = self.members.max(1);
         for _ in 0..m {
             let i = *rr % m;
             *rr = rr.wrapping_add(1);
             if !self.out[i as usize] {
-                return i;
+                return Some(i);
             }
         }
-        0
+        self.errors += u64::from(self.active());
+        None
     }
 
     /// The service time of `op` on the new version.

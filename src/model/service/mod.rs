@@ -545,7 +545,16 @@ impl Service {
         let Some(r) = ctx.reqs.get_mut(req) else { return };
         let ri = if let Some(d) = self.deploy.as_deref_mut() {
             // A deploy decides: the canary's share, and no replica out of rotation.
-            d.route(r.replica, &mut self.rr)
+            match d.route(r.replica, &mut self.rr) {
+                Some(i) => i,
+                None => {
+                    // Every replica is out of rotation: refused at once.
+                    self.arrivals += 1;
+                    self.failed += 1;
+                    ctx.respond(&mut self.net, req, Outcome::Failed);
+                    return;
+                }
+            }
         } else if r.replica == ANY_REPLICA
             || self
                 .reps

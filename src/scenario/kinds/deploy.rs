@@ -276,3 +276,37 @@ pub(crate) fn event(
         }
     }
 }
+
+/// What `explain` says of a service's deploy: the capacity left while it
+/// runs (a rolling deploy keeps (n − u)/n serving), and the utilisation
+/// `util` of n replicas becomes meanwhile.
+pub(crate) fn explain(d: &DeployCfg, n: u32, util: f64) -> String {
+    let busy = |k: u32| {
+        let u = util * f64::from(n) / f64::from(k.max(1));
+        if u < 1.0 {
+            format!("≈ {:.0}% busy meanwhile", u * 100.0)
+        } else {
+            format!("overloaded meanwhile ({:.0}%)", u * 100.0)
+        }
+    };
+    match d.strategy {
+        Strategy::Rolling => {
+            let u = d.max_unavailable.min(n);
+            format!(
+                "; rolling deploy: (n − u)/n = {}/{n} replicas serving, {}",
+                n - u,
+                busy(n - u)
+            )
+        }
+        Strategy::BlueGreen => format!("; blue-green deploy: {} replicas run during startup + drain", 2 * n),
+        Strategy::Canary => {
+            let u = d.max_unavailable.min(n);
+            format!(
+                "; canary deploy: +1 replica taking {:.0}% of requests; its promotion keeps {}/{n} serving, {}",
+                d.canary.weight * 100.0,
+                n - u,
+                busy(n - u)
+            )
+        }
+    }
+}

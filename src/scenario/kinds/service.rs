@@ -980,6 +980,9 @@ pub(crate) mod theory {
             t.model = "overloaded".into();
             t.latency_unknown = true;
         }
+        if let Some(d) = &s.deploy {
+            t.model.push_str(&crate::scenario::kinds::deploy::explain(d, replicas, util));
+        }
         t.load = capacity_load.or(t.utilization);
         t
     }
