@@ -51,7 +51,11 @@ fn rolling_keeps_n_minus_u_serving_and_takes_batches_times_drain_plus_startup() 
         // desired count, so ⌈n/u⌉ batches of drain + startup each.
         let batches = n.div_ceil(u);
         let want = f64::from(batches) * (5.0 + 10.0);
-        assert_eq!(m(o, "components.api.deploy.batches"), f64::from(batches), "n={n} u={u}");
+        assert_eq!(
+            m(o, "components.api.deploy.batches"),
+            f64::from(batches),
+            "n={n} u={u}"
+        );
         assert_eq!(m(o, "components.api.deploy.duration_s"), want, "n={n} u={u}");
         assert_eq!(m(o, "components.api.deploy.started_s"), 60.0);
         let floor = f64::from(n - u) / f64::from(n);
@@ -65,8 +69,14 @@ fn rolling_keeps_n_minus_u_serving_and_takes_batches_times_drain_plus_startup() 
             .filter(|(t, _)| *t > 60.0 && *t <= 60.0 + want)
             .map(|p| p.1)
             .collect();
-        assert!(during.iter().all(|&x| x >= floor - 1e-9), "n={n} u={u}: {during:?}");
-        assert!(during.iter().any(|&x| (x - floor).abs() < 1e-9), "n={n} u={u}: {during:?}");
+        assert!(
+            during.iter().all(|&x| x >= floor - 1e-9),
+            "n={n} u={u}: {during:?}"
+        );
+        assert!(
+            during.iter().any(|&x| (x - floor).abs() < 1e-9),
+            "n={n} u={u}: {during:?}"
+        );
         assert!(
             s.iter()
                 .filter(|(t, _)| *t <= 60.0 || *t > 61.0 + want)
@@ -84,7 +94,10 @@ fn rolling_keeps_n_minus_u_serving_and_takes_batches_times_drain_plus_startup() 
             // fails what arrives meanwhile: Poisson with mean rate × 15 s.
             let mean = 30.0 * f64::from(n) * 15.0;
             let f = m(o, "requests.failed");
-            assert!((f - mean).abs() <= 4.0 * mean.sqrt(), "{f} failed, expected {mean}");
+            assert!(
+                (f - mean).abs() <= 4.0 * mean.sqrt(),
+                "{f} failed, expected {mean}"
+            );
         }
     }
 }
@@ -99,10 +112,22 @@ fn rolling_with_surge_takes_startup_plus_wider_batches_plus_a_drain() {
         let o = &outs[0];
         let batches = n.div_ceil(u + s);
         let want = 10.0 + f64::from(batches) * 15.0 + 5.0;
-        assert_eq!(m(o, "components.api.deploy.batches"), f64::from(batches), "n={n} u={u} s={s}");
-        assert_eq!(m(o, "components.api.deploy.duration_s"), want, "n={n} u={u} s={s}");
+        assert_eq!(
+            m(o, "components.api.deploy.batches"),
+            f64::from(batches),
+            "n={n} u={u} s={s}"
+        );
+        assert_eq!(
+            m(o, "components.api.deploy.duration_s"),
+            want,
+            "n={n} u={u} s={s}"
+        );
         let floor = f64::from(n - u) / f64::from(n);
-        assert_eq!(m(o, "components.api.deploy.capacity_min"), floor, "n={n} u={u} s={s}");
+        assert_eq!(
+            m(o, "components.api.deploy.capacity_min"),
+            floor,
+            "n={n} u={u} s={s}"
+        );
         let during: Vec<f64> = series(o, "api.serving")
             .iter()
             .filter(|(t, _)| *t > 60.0 && *t <= 60.0 + want)
@@ -117,7 +142,10 @@ fn rolling_with_surge_takes_startup_plus_wider_batches_plus_a_drain() {
             .filter(|(t, _)| *t > 61.0 && *t <= 60.0 + want)
             .map(|p| p.1)
             .collect();
-        assert!(inst.iter().all(|&x| (x - f64::from(n + s)).abs() < 1e-9), "{inst:?}");
+        assert!(
+            inst.iter().all(|&x| (x - f64::from(n + s)).abs() < 1e-9),
+            "{inst:?}"
+        );
         assert_eq!(m(o, "requests.failed"), 0.0);
     }
 }
@@ -139,12 +167,19 @@ fn blue_green_runs_two_sets_then_switches_without_errors() {
     }
     assert_eq!(m(o, "requests.failed"), 0.0);
     // The new set serves after the switch: the old slots take nothing.
-    let old: f64 = (0..4).map(|i| m(o, &format!("components.api[{i}].requests"))).sum();
-    let new: f64 = (4..8).map(|i| m(o, &format!("components.api[{i}].requests"))).sum();
+    let old: f64 = (0..4)
+        .map(|i| m(o, &format!("components.api[{i}].requests")))
+        .sum();
+    let new: f64 = (4..8)
+        .map(|i| m(o, &format!("components.api[{i}].requests")))
+        .sum();
     let total = old + new;
     // Blue serves 0–70 s, green 70–360 s (a Poisson count: ±5σ).
     let want_new = total * (360.0 - 70.0) / 360.0;
-    assert!((new - want_new).abs() < 5.0 * want_new.sqrt(), "{new} vs {want_new}");
+    assert!(
+        (new - want_new).abs() < 5.0 * want_new.sqrt(),
+        "{new} vs {want_new}"
+    );
     assert!(o.annotations.iter().any(|a| a.label == "deploy api (blue-green)"));
 }
 
@@ -176,21 +211,30 @@ fn a_bad_canary_is_rolled_back_within_window_plus_interval_and_its_errors_are_bo
         // full window is the first multiple of the interval ≥ the window:
         // never later than window + interval after the canary starts.
         let served = m(o, "components.api.deploy.rollback_s") - startup;
-        assert!(served >= window && served <= window + interval, "seed {seed}: {served}");
+        assert!(
+            served >= window && served <= window + interval,
+            "seed {seed}: {served}"
+        );
         assert_eq!(served, (window / interval).ceil() * interval);
         // The bound: weight × rate × (window + interval) × error ratio, in
         // expectation; the errors it caused are Poisson (a thinning of the
         // Poisson arrivals) with mean weight × rate × served × ratio.
         let e = m(o, "components.api.deploy.errors");
         let bound = weight * rate * (window + interval) * ratio;
-        assert!(e <= bound + 4.0 * bound.sqrt(), "seed {seed}: {e} errors, bound {bound}");
+        assert!(
+            e <= bound + 4.0 * bound.sqrt(),
+            "seed {seed}: {e} errors, bound {bound}"
+        );
         errors += e;
         expect += weight * rate * served * ratio;
         assert_eq!(m(o, "requests.failed"), e, "seed {seed}: only the canary fails");
     }
     // Ten runs: the total is Poisson(Σ means): a two-sided 99.9% interval.
     let half = 3.29 * expect.sqrt();
-    assert!((errors - expect).abs() <= half, "{errors} errors, expected {expect} ± {half}");
+    assert!(
+        (errors - expect).abs() <= half,
+        "{errors} errors, expected {expect} ± {half}"
+    );
 }
 
 #[test]
@@ -202,7 +246,10 @@ fn a_good_canary_is_promoted_and_then_rolled_out() {
     assert_eq!(m(o, "requests.failed"), 0.0);
     // Startup, 120 s of analysis (evaluations every 10 s), four batches of
     // one replica (5 s drain + 10 s startup), then the canary drains.
-    assert_eq!(m(o, "components.api.deploy.duration_s"), 10.0 + 120.0 + 4.0 * 15.0 + 5.0);
+    assert_eq!(
+        m(o, "components.api.deploy.duration_s"),
+        10.0 + 120.0 + 4.0 * 15.0 + 5.0
+    );
     assert_eq!(m(o, "components.api.deploy.batches"), 4.0);
     // The canary took its weight of the requests while it served.
     let canary = m(o, "components.api[4].requests");

@@ -294,7 +294,14 @@ impl Deploy {
 
     /// The deploy's metrics under `components.NAME.deploy.`.
     /// `area` is the running-replica integral now (for an unfinished deploy).
-    pub(super) fn report(&self, name: &str, rc: &ReportCtx, area: i128, out: &mut Metrics, notes: &mut Vec<String>) {
+    pub(super) fn report(
+        &self,
+        name: &str,
+        rc: &ReportCtx,
+        area: i128,
+        out: &mut Metrics,
+        notes: &mut Vec<String>,
+    ) {
         let Some(start) = self.started else { return };
         let end = self.ended.unwrap_or(rc.now);
         let p = format!("components.{name}.deploy.");
@@ -446,7 +453,9 @@ impl Service {
         }
         let now = ctx.now();
         let area = self.running.integral(now);
-        let Some(d) = self.deploy.as_deref_mut() else { return };
+        let Some(d) = self.deploy.as_deref_mut() else {
+            return;
+        };
         if d.started.is_some() {
             return;
         }

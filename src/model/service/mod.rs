@@ -1627,7 +1627,11 @@ impl Component for Service {
     }
 
     fn annotations(&self, now: SimTime, out: &mut Vec<super::Annotation>) {
-        if let Some(a) = self.deploy.as_deref().and_then(|d| d.annotation(&self.cfg.name, now)) {
+        if let Some(a) = self
+            .deploy
+            .as_deref()
+            .and_then(|d| d.annotation(&self.cfg.name, now))
+        {
             out.push(a);
         }
     }

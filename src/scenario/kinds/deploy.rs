@@ -153,7 +153,10 @@ pub(crate) fn resolve(
             let w = w
                 .as_ref()
                 .and_then(|x| ck.sampler(&format!("{p}.version.service_time.write"), x));
-            (r.unwrap_or_else(|| read.clone()), w.unwrap_or_else(|| write.clone()))
+            (
+                r.unwrap_or_else(|| read.clone()),
+                w.unwrap_or_else(|| write.clone()),
+            )
         }
     };
     let error_ratio = v.error_ratio.unwrap_or(0.0);
@@ -250,7 +253,9 @@ pub(crate) fn event(
             if deployed.iter().any(|d| d == name) {
                 ck.err(
                     field,
-                    format!("`{name}` is already deployed by an earlier event; a service takes one deploy event"),
+                    format!(
+                        "`{name}` is already deployed by an earlier event; a service takes one deploy event"
+                    ),
                 );
                 return None;
             }
@@ -298,7 +303,10 @@ pub(crate) fn explain(d: &DeployCfg, n: u32, util: f64) -> String {
                 busy(n - u)
             )
         }
-        Strategy::BlueGreen => format!("; blue-green deploy: {} replicas run during startup + drain", 2 * n),
+        Strategy::BlueGreen => format!(
+            "; blue-green deploy: {} replicas run during startup + drain",
+            2 * n
+        ),
         Strategy::Canary => {
             let u = d.max_unavailable.min(n);
             format!(

@@ -981,7 +981,8 @@ pub(crate) mod theory {
             t.latency_unknown = true;
         }
         if let Some(d) = &s.deploy {
-            t.model.push_str(&crate::scenario::kinds::deploy::explain(d, replicas, util));
+            t.model
+                .push_str(&crate::scenario::kinds::deploy::explain(d, replicas, util));
         }
         t.load = capacity_load.or(t.utilization);
         t

@@ -541,7 +541,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             (Some(db), None, None) => ("add_shard", crate::model::database::ADD_SHARD, db),
             (None, Some(db), None) => ("remove_shard", crate::model::database::REMOVE_SHARD, db),
             (None, None, Some(svc)) => {
-                if let Some(id) = crate::scenario::kinds::deploy::event(&mut ck, sc, &ep, svc, &mut deployed) {
+                if let Some(id) = crate::scenario::kinds::deploy::event(&mut ck, sc, &ep, svc, &mut deployed)
+                {
                     events.push((e.at.as_nanos(), nclients + id, crate::model::service::DEPLOY));
                 }
                 continue;
