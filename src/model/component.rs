@@ -34,6 +34,9 @@ pub trait Component {
     }
     /// A fault starts (`on`) or ends.
     fn fault(&mut self, _action: FaultAction, _on: bool, _ctx: &mut Ctx) {}
+    /// Time intervals of its own to shade on the time charts (a deploy
+    /// window), read at the end of the run (`now`: the end).
+    fn annotations(&self, _now: SimTime, _out: &mut Vec<super::Annotation>) {}
     /// What in this component's configuration takes zero simulated time
     /// and could keep a request looping at one instant (a think time, a
     /// retry backoff, a service time of 0s), with the fix: advice when the

@@ -1037,6 +1037,11 @@ impl World {
                         }
                     }
                 }
+                for c in &self.comps {
+                    if a.len() < MAX_ANNOTATIONS {
+                        c.annotations(now, &mut a);
+                    }
+                }
                 a.sort_by(|x, y| x.start_s.total_cmp(&y.start_s));
                 a
             },

@@ -82,7 +82,7 @@ pub struct Scenario {
     /// `run` and `sweep`).
     #[serde(default)]
     pub plan: Option<PlanSpec>,
-    /// Timed operations on the system: `{ at: 2m, add_shard: db }`, `{ at: 4m, remove_shard: db }`.
+    /// Timed operations on the system: `{ at: 2m, add_shard: db }`, `{ at: 4m, remove_shard: db }`, `{ at: 2m, deploy: api }`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventSpec>,
     /// Faults to inject: `{ at: 2m, crash: "api[0]", for: 1m }`, `{ at: 3m, slow: api, factor: 5, for: 2m }`,
@@ -241,6 +241,9 @@ pub struct EventSpec {
     /// Remove this database's last shard (its keys move to the others).
     #[serde(default)]
     pub remove_shard: Option<String>,
+    /// Start this service's deploy (its `deploy:` section says how).
+    #[serde(default)]
+    pub deploy: Option<String>,
 }
 
 /// The warm-up: a duration, or `auto` (MSER-5, White 1997).

@@ -42,6 +42,8 @@ fn headline_run(stem: &str) -> (&'static str, &'static str) {
         "single-point-of-failure" => ("6m", "5s"),
         // replica_availability: replica 0 hangs at 125 s.
         "liveness-restarts" => ("150s", "5s"),
+        // components.api.deploy.rollback_s: the canary is rolled back at 95 s.
+        "canary-rollback" => ("100s", "5s"),
         _ => ("40s", "5s"),
     }
 }
@@ -573,6 +575,37 @@ const STEPS: &[(u32, &[Expect])] = &[
                 ],
             ),
             ("archsim explain scenarios/re-replication.yaml", &[]),
+        ],
+    ),
+    (
+        29,
+        &[
+            (
+                "archsim sweep scenarios/rolling-deploy.yaml",
+                &[
+                    "components.api.deploy.duration_s",
+                    "components.api.deploy.capacity_min",
+                    "availability",
+                    "latency.p99_ms",
+                ],
+            ),
+            ("archsim explain scenarios/rolling-deploy.yaml", &[]),
+        ],
+    ),
+    (
+        30,
+        &[
+            (
+                "archsim run scenarios/canary-rollback.yaml",
+                &[
+                    "components.api.deploy.rolled_back",
+                    "components.api.deploy.rollback_s",
+                    "components.api.deploy.errors",
+                    "requests.failed",
+                    "availability",
+                ],
+            ),
+            ("archsim sweep scenarios/canary-rollback.yaml", &[]),
         ],
     ),
     (

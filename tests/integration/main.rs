@@ -15,6 +15,7 @@ mod compare;
 mod csv_files;
 mod data;
 mod db_faults;
+mod deploys;
 mod determinism;
 mod errors;
 mod faults;

@@ -36,6 +36,8 @@ use serde::{Deserialize, Serialize};
 
 mod probes;
 pub use probes::{ProbeCfg, ProbesCfg};
+mod deploy;
+pub use deploy::{CanaryCfg, DEPLOY, DeployCfg, Strategy};
 
 /// Queue discipline of a replica.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -133,6 +135,8 @@ pub struct ServiceCfg {
     pub overhead: Option<Sampler>,
     /// Liveness, readiness and startup probes, and the restart time.
     pub probes: Option<ProbesCfg>,
+    /// How a `deploy` event replaces the replicas with a new version.
+    pub deploy: Option<Box<DeployCfg>>,
 }
 
 /// Where a service keeps its users' sessions.
@@ -259,6 +263,11 @@ enum ServiceTimer {
         /// Restart generation.
         epoch: u32,
     },
+    /// A step of a deploy (see `deploy.rs`).
+    Deploy {
+        /// The step's code.
+        step: u32,
+    },
 }
 
 impl Timer for ServiceTimer {
@@ -276,6 +285,7 @@ impl Timer for ServiceTimer {
                 TimerWord::new(0x62, replica, (epoch << 2) | kind, 32)
             }
             ServiceTimer::Booted { replica, epoch } => TimerWord::new(0x63, replica, epoch, 32),
+            ServiceTimer::Deploy { step } => TimerWord::new(26, step, 0, 0),
         }
     }
 
@@ -304,6 +314,7 @@ impl Timer for ServiceTimer {
                 replica: w.a(),
                 epoch: w.b(),
             }),
+            26 => Some(ServiceTimer::Deploy { step: w.a() }),
             _ => None,
         }
     }
@@ -316,6 +327,7 @@ impl Timer for ServiceTimer {
             ServiceTimer::Probe { .. } => "probe",
             ServiceTimer::ProbeTimeout { .. } => "probe_timeout",
             ServiceTimer::Booted { .. } => "restarted",
+            ServiceTimer::Deploy { .. } => "deploy",
         }
     }
 }
@@ -378,6 +390,8 @@ pub struct Service {
     sessions_lost: u64,
     /// Probes and hangs.
     kube: probes::Kubelet,
+    /// The deploy's state, when the service has a `deploy:` section.
+    deploy: Option<Box<deploy::Deploy>>,
 }
 
 /// The autoscaler's memory inside the service it scales.
@@ -496,6 +510,10 @@ impl Service {
             relogins: 0,
             sessions_lost: 0,
             kube: probes::Kubelet::default(),
+            deploy: cfg
+                .deploy
+                .as_ref()
+                .map(|d| Box::new(deploy::Deploy::new(d, &cfg.name, cfg.replicas, pool, seed))),
             scaler: Scaler {
                 desired: cfg.replicas,
                 watch_latency: cfg
@@ -512,9 +530,10 @@ impl Service {
 
     #[inline(always)]
     fn demand(&mut self, op: Op, ri: usize, login: bool, items: u16) -> f64 {
-        let s = match op {
-            Op::Read => &self.cfg.read_time,
-            Op::Write => &self.cfg.write_time,
+        let s = match (op, self.deploy.as_deref()) {
+            (_, Some(dep)) if dep.new[ri] => dep.time(op),
+            (Op::Read, _) => &self.cfg.read_time,
+            (Op::Write, _) => &self.cfg.write_time,
         };
         let mut d = s.sample_f64(&mut self.times);
         // A batch: one service time per message, and the call's overhead once.
@@ -583,7 +602,19 @@ impl Service {
         let n = self.ready.max(1);
         self.scaler.arrivals += 1;
         let Some(r) = ctx.reqs.get_mut(req) else { return };
-        let ri = if r.replica == ANY_REPLICA
+        let ri = if let Some(d) = self.deploy.as_deref_mut() {
+            // A deploy decides: the canary's share, and no replica out of rotation.
+            match d.route(r.replica, &mut self.rr) {
+                Some(i) => i,
+                None => {
+                    // Every replica is out of rotation: refused at once.
+                    self.arrivals += 1;
+                    self.failed += 1;
+                    ctx.respond(&mut self.net, req, Outcome::Failed);
+                    return;
+                }
+            }
+        } else if r.replica == ANY_REPLICA
             || self
                 .reps
                 .get(r.replica as usize)
@@ -723,6 +754,12 @@ impl Service {
             self.start(ri, next, ctx);
         }
         self.account_work(req, ctx);
+        if let Some(d) = self.deploy.as_deref_mut()
+            && d.fails(ri)
+        {
+            // The new version's error: it answers with a failure.
+            return self.finish(req, Outcome::Failed, ctx);
+        }
         if self.cfg.calls.is_empty() {
             // No calls to make: answer now (what `continue_calls` would do).
             return self.finish(req, Outcome::Ok, ctx);
@@ -865,6 +902,9 @@ impl Service {
         } else {
             self.failed += 1;
         }
+        if let Some(d) = self.deploy.as_deref_mut() {
+            d.answered(ri, now, now - arrived, outcome);
+        }
         // `ctx.respond` without looking the record up again.
         ctx.send(&mut self.net, reply_to, Msg::Response(req, outcome));
         if drained {
@@ -935,7 +975,6 @@ impl Service {
 
     /// Takes replica `ri` out of the rotation of the balancers in front
     /// (`serving: false`) or puts it back. Shared by deploys and probes.
-    #[allow(dead_code)]
     fn set_rotation(&mut self, ri: usize, serving: bool, ctx: &mut Ctx) {
         for i in 0..self.cfg.balancers.len() {
             let b = self.cfg.balancers[i];
@@ -1397,6 +1436,12 @@ impl Service {
         self.ps_reschedule(ri, ctx);
         for req in done.drain(..) {
             self.account_work(req, ctx);
+            if let Some(d) = self.deploy.as_deref_mut()
+                && d.fails(ri)
+            {
+                self.finish(req, Outcome::Failed, ctx);
+                continue;
+            }
             self.continue_calls(req, ctx);
         }
         self.done_buf = done;
@@ -1419,7 +1464,7 @@ impl Service {
     }
 
     /// Replica `ri` loses everything it holds: each request fails now.
-    fn drop_work(&mut self, ri: usize, ctx: &mut Ctx) {
+    fn drop_work(&mut self, ri: usize, ctx: &mut Ctx) -> u64 {
         let now = ctx.now();
         let held = std::mem::take(&mut self.reps[ri].held);
         for &req in &held {
@@ -1431,6 +1476,7 @@ impl Service {
             }
             ctx.respond(&mut self.net, req, Outcome::Failed);
         }
+        let dropped = held.len() as u64;
         let mut held = held;
         held.clear();
         let rep = &mut self.reps[ri];
@@ -1454,6 +1500,7 @@ impl Service {
             self.queue.add(now, -queued);
         }
         self.in_sys.add(now, -in_sys);
+        dropped
     }
 
     fn recover(&mut self, ri: usize, now: SimTime) {
@@ -1510,6 +1557,7 @@ impl Component for Service {
     fn start(&mut self, ctx: &mut Ctx) {
         ctx.set_gauge(self.id, i64::from(self.ready));
         self.start_probes(ctx);
+        self.deploy_start(ctx);
         if let Some(a) = &self.cfg.autoscale {
             ctx.sched
                 .after(a.interval, self.id, Msg::timer(ServiceTimer::Tick));
@@ -1534,8 +1582,10 @@ impl Component for Service {
                     self.probe_timeout(replica as usize, kind, epoch, ctx)
                 }
                 Some(ServiceTimer::Booted { replica, epoch }) => self.booted(replica as usize, epoch, ctx),
+                Some(ServiceTimer::Deploy { step }) => self.deploy_step(step, ctx),
                 None => {}
             },
+            Msg::Event(code) => self.deploy_event(code, ctx),
             // A replica that is up answers its health check at once (a
             // hung or restarting one does not).
             Msg::Probe { from, replica, seq }
@@ -1653,6 +1703,16 @@ impl Component for Service {
         }
     }
 
+    fn annotations(&self, now: SimTime, out: &mut Vec<super::Annotation>) {
+        if let Some(a) = self
+            .deploy
+            .as_deref()
+            .and_then(|d| d.annotation(&self.cfg.name, now))
+        {
+            out.push(a);
+        }
+    }
+
     fn on_midpoint(&mut self, now: SimTime) {
         self.mid = Some((now, self.in_sys.mean(now)));
         for r in &mut self.reps {
@@ -1664,6 +1724,10 @@ impl Component for Service {
         out.push(format!("{}.utilization", self.cfg.name));
         out.push(format!("{}.queue_length", self.cfg.name));
         out.push(format!("{}.replicas", self.cfg.name));
+        if self.deploy.is_some() {
+            out.push(format!("{}.serving", self.cfg.name));
+            out.push(format!("{}.instances", self.cfg.name));
+        }
         // Per-replica utilisation shows a balancer's unfairness over time
         // (kept to small pools so the series stays readable).
         if self.per_replica_series() {
@@ -1679,6 +1743,10 @@ impl Component for Service {
         out.push(self.busy.take_interval_mean(now) / slots);
         out.push(self.queue.take_interval_mean(now));
         out.push(replicas);
+        if let Some(d) = self.deploy.as_deref_mut() {
+            out.push(d.take_serving(now));
+            out.push(self.running.take_interval_mean(now));
+        }
         if self.per_replica_series() {
             let cores = f64::from(self.cfg.cores);
             for r in &mut self.reps {
@@ -1807,6 +1875,9 @@ impl Component for Service {
             put("replicas_min", f64::from(self.scaler.replicas_min));
             put("replicas_final", f64::from(self.ready));
             put("instances_mean", self.running.mean(now));
+        }
+        if let Some(d) = &self.deploy {
+            d.report(&self.cfg.name, rc, self.running.integral(now), out, notes);
         }
         let hours = w / 3600.0;
         let inst = self.running.mean(now) * hours;

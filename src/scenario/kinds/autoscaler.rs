@@ -236,6 +236,19 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
             );
             continue;
         }
+        if let ComponentSpec::Service(s) = target
+            && s.deploy.is_some()
+        {
+            ck.err(
+                format!("{p}.target"),
+                format!(
+                    "`{}` has a `deploy:` section; deploys and autoscaling of one service are not \
+                     modelled together (remove one of them)",
+                    a.target
+                ),
+            );
+            continue;
+        }
         scaled.push((ti, name.to_string()));
         if a.min == 0 {
             ck.err(format!("{p}.min"), "min must be at least 1");
@@ -525,7 +538,7 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
     for (bi, c) in comps.iter().enumerate() {
         if let CompCfg::Balancer(b) = c
             && let Some(CompCfg::Service(svc)) = comps.get(sid(b.backend))
-            && svc.autoscale.is_some()
+            && (svc.autoscale.is_some() || svc.deploy.is_some())
         {
             links.push((bi, sid(b.backend), svc.pool, svc.replicas));
         }

@@ -20,6 +20,7 @@ pub mod cache;
 pub mod cdn;
 pub mod consensus;
 pub mod database;
+pub mod deploy;
 pub mod dns;
 pub(crate) mod forecast;
 pub mod gateway;

@@ -78,7 +78,7 @@ pub struct ServiceSpec {
     /// Service time grows with load (GC pressure, lock contention).
     #[serde(default)]
     pub load_dependence: Option<LoadDependenceSpec>,
-    /// Time a replica added by an autoscaler, or restarted by a probe, takes before it serves (default 0).
+    /// Time a replica added by an autoscaler, or restarted by a probe or a deploy, takes before it serves (default 0).
     #[serde(default)]
     pub startup_time: Option<Duration>,
     /// Where users' sessions live: `stateless` (default), `stateful` (replica memory), or `{ store: NAME }`.
@@ -97,6 +97,9 @@ pub struct ServiceSpec {
     /// its `startup_time` then passes before it answers. Needs `probes`.
     #[serde(default)]
     pub restart_time: Option<Duration>,
+    /// How a `{ at, deploy: NAME }` event replaces its replicas with a new version: rolling, blue-green or canary (each replica restarts in `startup_time`).
+    #[serde(default)]
+    pub deploy: Option<super::deploy::DeploySpec>,
 }
 
 /// Where a service keeps sessions.
@@ -674,11 +677,29 @@ pub(crate) fn service(
     if steps.len() >= usize::from(u16::MAX) {
         ck.err(format!("{p}.calls"), "too many call steps");
     }
+    let replicas = s.replicas.clamp(1, MAX_REPLICAS);
+    let deploy = s.deploy.as_ref().map(|d| {
+        let zero = Sampler::constant(0);
+        let r = read.clone().unwrap_or_else(|| zero.clone());
+        let w = write.clone().or_else(|| read.clone()).unwrap_or(zero);
+        Box::new(super::deploy::resolve(ck, p, d, replicas, &r, &w))
+    });
+    // A deploy's extra replicas (surge, the green set, the canary) run in spare slots.
+    let pool = replicas + deploy.as_ref().map_or(0, |d| d.extra_slots(replicas));
+    if pool > MAX_REPLICAS {
+        ck.err(
+            format!("{p}.deploy"),
+            format!("the deploy's extra replicas would take the service past {MAX_REPLICAS} replicas"),
+        );
+    }
+    let pool = pool.min(MAX_REPLICAS);
+    let mut speeds = speeds(&s.speed, replicas);
+    speeds.resize(pool as usize, *speeds.last().unwrap_or(&1.0));
     CompCfg::Service(ServiceCfg {
         name: name.to_string(),
         replicas: s.replicas.clamp(1, MAX_REPLICAS),
         cores: s.cores.clamp(1, MAX_CORES),
-        speeds: speeds(&s.speed, s.replicas.clamp(1, MAX_REPLICAS)),
+        speeds,
         read_time: read.clone().unwrap_or_else(|| Sampler::constant(0)),
         write_time: write.unwrap_or_else(|| read.unwrap_or_else(|| Sampler::constant(0))),
         queue_capacity: s.queue_capacity.unwrap_or(u64::MAX),
@@ -686,7 +707,8 @@ pub(crate) fn service(
         max_concurrency: s.max_concurrency.unwrap_or(u32::MAX).max(1),
         calls: steps,
         price_per_hour: s.price_per_hour.unwrap_or(0.0),
-        pool: s.replicas.clamp(1, MAX_REPLICAS),
+        pool,
+        deploy,
         startup_time: s.startup_time.map_or(0, |d| d.as_nanos()),
         autoscale: None,
         balancers: Vec::new(),
@@ -965,6 +987,10 @@ pub(crate) mod theory {
         } else {
             t.model = "overloaded".into();
             t.latency_unknown = true;
+        }
+        if let Some(d) = &s.deploy {
+            t.model
+                .push_str(&crate::scenario::kinds::deploy::explain(d, replicas, util));
         }
         t.load = capacity_load.or(t.utilization);
         t

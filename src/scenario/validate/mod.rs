@@ -535,15 +535,24 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     // Resharding events: how many shards each database may gain.
     let mut events = Vec::new();
     let mut added: Vec<u32> = vec![0; sc.components.len()];
+    let mut deployed: Vec<String> = Vec::new();
     for (i, e) in sc.events.iter().enumerate() {
         let ep = format!("events.{i}");
-        let (field, code, db) = match (&e.add_shard, &e.remove_shard) {
-            (Some(db), None) => ("add_shard", crate::model::database::ADD_SHARD, db),
-            (None, Some(db)) => ("remove_shard", crate::model::database::REMOVE_SHARD, db),
+        let (field, code, db) = match (&e.add_shard, &e.remove_shard, &e.deploy) {
+            (Some(db), None, None) => ("add_shard", crate::model::database::ADD_SHARD, db),
+            (None, Some(db), None) => ("remove_shard", crate::model::database::REMOVE_SHARD, db),
+            (None, None, Some(svc)) => {
+                if let Some(id) = crate::scenario::kinds::deploy::event(&mut ck, sc, &ep, svc, &mut deployed)
+                {
+                    events.push((e.at.as_nanos(), nclients + id, crate::model::service::DEPLOY));
+                }
+                continue;
+            }
             _ => {
                 ck.err(
                     ep,
-                    "an event needs exactly one action besides `at`: `add_shard: DB` or `remove_shard: DB`",
+                    "an event needs exactly one action besides `at`: `add_shard: DB`, `remove_shard: DB` \
+                     or `deploy: SERVICE`",
                 );
                 continue;
             }
@@ -721,7 +730,7 @@ pub fn auto_interval(duration_ns: u64) -> u64 {
 
 /// The names listed when a reference is wrong: the first few, so that a
 /// scenario with thousands of components does not print them all per error.
-fn known(sc: &Scenario) -> String {
+pub(crate) fn known(sc: &Scenario) -> String {
     const SHOWN: usize = 20;
     let mut list = sc
         .components
