@@ -78,6 +78,8 @@ pub struct Prediction {
     /// Databases with `rereplication` and random node losses: the renewal
     /// forecast of their durability (`theory::Rereplication`).
     pub durability: Vec<Durability>,
+    /// Layer-4 balancers: how their replicas share the load (a line each).
+    pub layer4: Vec<String>,
 }
 
 /// A database's durability under random node losses.
@@ -339,6 +341,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             });
         }
     }
+    let layer4 = layer4_lines(cfg, &names);
     Prediction {
         tiers,
         offered,
@@ -346,7 +349,46 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         latency_ms: latency_ok.then_some(latency),
         graph,
         durability,
+        layer4,
     }
+}
+
+/// A line per layer-4 balancer: new replicas take load only as the
+/// connections reopen, so the capacity a scale-out adds arrives over one
+/// connection lifetime (the imbalance CV falls as 1 − t/lifetime).
+fn layer4_lines(cfg: &Config, names: &[String]) -> Vec<String> {
+    let nclients = cfg.clients.len();
+    let mut out = Vec::new();
+    for (i, c) in cfg.components.iter().enumerate() {
+        let crate::model::CompCfg::Balancer(b) = c else {
+            continue;
+        };
+        if b.layer != Some(4) {
+            continue;
+        }
+        let id = (nclients + i) as u32;
+        let lifetimes: Vec<String> = cfg
+            .clients
+            .iter()
+            .filter(|k| k.target == id)
+            .filter_map(|k| k.connections)
+            .map(|k| crate::scenario::units::Duration(k.lifetime).to_string())
+            .collect();
+        let backend = names.get(b.backend as usize).map_or("?", |s| s.as_str());
+        out.push(if lifetimes.is_empty() {
+            format!(
+                "{} balances per connection (layer 4), but its clients hold no `connections`: each request is its own connection, as at layer 7.",
+                names[nclients + i]
+            )
+        } else {
+            format!(
+                "{} balances per connection (layer 4): replicas added to {backend} take load only as the clients' connections reopen (lifetime {}), so after a scale-out from n to 2n the old replicas carry (2 − f)/(2n) of it and the new f/(2n) until a fraction f = t/lifetime has reopened; the load imbalance (CV) falls as 1 − t/lifetime.",
+                names[nclients + i],
+                lifetimes.join(", ")
+            )
+        });
+    }
+    out
 }
 
 /// Every client and component as a node, with what a diagram marks.
@@ -527,6 +569,9 @@ pub fn render_text(p: &Prediction) -> String {
             s,
             "Mean latency ≈ {l:.2} ms (sum over the tiers of visits × response time; network hops not included; parallel calls counted in full, so an upper bound for fan-outs)."
         );
+    }
+    for l in &p.layer4 {
+        let _ = writeln!(s, "{l}");
     }
     for d in &p.durability {
         let m = &d.model;

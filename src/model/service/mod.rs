@@ -20,6 +20,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
 
+mod discovery;
+mod imbalance;
+
 use super::autoscale::{AutoscaleCfg, Holt, HpaState, Metric, Policy, Reading, hpa_proposal};
 use super::request::{DEGRADED, IDEMPOTENT, LOGIN, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
@@ -128,6 +131,10 @@ pub struct ServiceCfg {
     pub fronted: bool,
     /// Fixed work per call, paid once however many messages it carries.
     pub overhead: Option<Sampler>,
+    /// The time series has a `load_cv` column (a balancer in front sets `layer`).
+    pub load_cv_series: bool,
+    /// The registry its replicas heartbeat to, and how often.
+    pub registry: Option<(u32, SimTime)>,
 }
 
 /// Where a service keeps its users' sessions.
@@ -198,6 +205,8 @@ struct Replica {
     queue: VecDeque<ReqRef>,
     in_system: u32,
     arrivals: u64,
+    /// Arrivals in the current time-series interval (`load_cv` column).
+    interval_arrivals: u64,
     busy_tw: Occupancy,
     in_sys_tw: Occupancy,
     in_sys_mid: f64,
@@ -225,6 +234,11 @@ enum ServiceTimer {
     },
     /// The autoscaler's periodic evaluation.
     Tick,
+    /// Replica `replica` heartbeats to the registry (if it is up).
+    Heartbeat {
+        /// Replica slot.
+        replica: u32,
+    },
 }
 
 impl Timer for ServiceTimer {
@@ -237,6 +251,7 @@ impl Timer for ServiceTimer {
             ServiceTimer::PsDone { replica, generation } => TimerWord::new(5, replica, generation, 32),
             ServiceTimer::Ready { replica, epoch } => TimerWord::new(18, replica, epoch, 40),
             ServiceTimer::Tick => TimerWord::new(13, 0, 0, 0),
+            ServiceTimer::Heartbeat { replica } => TimerWord::new(44, replica, 0, 40),
         }
     }
 
@@ -252,6 +267,7 @@ impl Timer for ServiceTimer {
                 epoch: w.b(),
             }),
             13 => Some(ServiceTimer::Tick),
+            44 => Some(ServiceTimer::Heartbeat { replica: w.a() }),
             _ => None,
         }
     }
@@ -261,6 +277,7 @@ impl Timer for ServiceTimer {
             ServiceTimer::PsDone { .. } => "done",
             ServiceTimer::Ready { .. } => "replica_ready",
             ServiceTimer::Tick => "tick",
+            ServiceTimer::Heartbeat { .. } => "heartbeat",
         }
     }
 }
@@ -321,6 +338,10 @@ pub struct Service {
     logins: u64,
     relogins: u64,
     sessions_lost: u64,
+    /// The `load_cv` column's values since the warm-up: sum and count.
+    load_cv: (f64, u32),
+    /// With a registry: each replica's first heartbeat time.
+    heartbeat_phase: Vec<SimTime>,
 }
 
 /// The autoscaler's memory inside the service it scales.
@@ -357,6 +378,7 @@ impl Service {
                 queue: VecDeque::with_capacity(if i < cfg.replicas { 64 } else { 0 }),
                 in_system: 0,
                 arrivals: 0,
+                interval_arrivals: 0,
                 busy_tw: Occupancy::new(0),
                 in_sys_tw: Occupancy::new(0),
                 in_sys_mid: 0.0,
@@ -436,6 +458,8 @@ impl Service {
             logins: 0,
             relogins: 0,
             sessions_lost: 0,
+            load_cv: (0.0, 0),
+            heartbeat_phase: discovery::phases(cfg, pool, seed),
             scaler: Scaler {
                 desired: cfg.replicas,
                 watch_latency: cfg
@@ -545,6 +569,7 @@ impl Service {
         let cores = self.cfg.cores;
         let rep = &mut self.reps[ri];
         rep.arrivals += 1;
+        rep.interval_arrivals += 1;
         if rep.down {
             // Connection refused: the caller learns at once.
             self.failed += 1;
@@ -1442,6 +1467,7 @@ impl Component for Service {
             ctx.sched
                 .after(a.interval, self.id, Msg::timer(ServiceTimer::Tick));
         }
+        self.start_heartbeats(ctx);
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
@@ -1457,6 +1483,7 @@ impl Component for Service {
                 }
                 Some(ServiceTimer::Ready { replica, epoch }) => self.became_ready(replica, epoch, ctx),
                 Some(ServiceTimer::Tick) => self.sync(ctx),
+                Some(ServiceTimer::Heartbeat { replica }) => self.heartbeat(replica, ctx),
                 None => {}
             },
             // A replica that is up answers its health check at once.
@@ -1533,6 +1560,7 @@ impl Component for Service {
     }
 
     fn on_warmup(&mut self, now: SimTime) {
+        self.load_cv = (0.0, 0);
         self.ready_tw.reset(now);
         self.running.reset(now);
         self.logins = 0;
@@ -1579,6 +1607,9 @@ impl Component for Service {
         out.push(format!("{}.utilization", self.cfg.name));
         out.push(format!("{}.queue_length", self.cfg.name));
         out.push(format!("{}.replicas", self.cfg.name));
+        if self.cfg.load_cv_series {
+            out.push(format!("{}.load_cv", self.cfg.name));
+        }
         // Per-replica utilisation shows a balancer's unfairness over time
         // (kept to small pools so the series stays readable).
         if self.per_replica_series() {
@@ -1594,6 +1625,12 @@ impl Component for Service {
         out.push(self.busy.take_interval_mean(now) / slots);
         out.push(self.queue.take_interval_mean(now));
         out.push(replicas);
+        if self.cfg.load_cv_series {
+            let cv = self.take_interval_load_cv();
+            self.load_cv.0 += cv;
+            self.load_cv.1 += 1;
+            out.push(cv);
+        }
         if self.per_replica_series() {
             let cores = f64::from(self.cfg.cores);
             for r in &mut self.reps {
@@ -1695,6 +1732,14 @@ impl Component for Service {
                     );
                 }
             }
+        }
+        if self.cfg.load_cv_series {
+            // The mean of the intervals' CV over the serving replicas.
+            let (sum, n) = self.load_cv;
+            out.insert(
+                format!("{p}load_cv_mean"),
+                if n > 0 { sum / f64::from(n) } else { 0.0 },
+            );
         }
         if !self.owner.is_empty() {
             out.insert(format!("{p}sessions_lost"), self.sessions_lost as f64);

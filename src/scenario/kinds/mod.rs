@@ -24,6 +24,7 @@ pub mod dns;
 pub(crate) mod forecast;
 pub mod gateway;
 pub mod queue;
+pub mod registry;
 pub mod service;
 pub mod session;
 
@@ -205,6 +206,8 @@ kinds! {
     Dns(dns::DnsSpec) = "dns",
     /// A Raft group for coordination and configuration (etcd, ZooKeeper): a one-shard Raft database.
     Consensus(consensus::ConsensusSpec) = "consensus",
+    /// A service registry (Eureka, Consul): instances heartbeat, silent ones expire after `ttl`.
+    Registry(registry::RegistrySpec) = "registry",
 }
 
 impl ComponentSpec {

@@ -90,6 +90,10 @@ pub struct ServiceSpec {
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default)]
     pub region: Option<String>,
+    /// Register the replicas with a `registry`: `{ registry: reg, heartbeat: 30s }`;
+    /// each replica that is up heartbeats every `heartbeat` (default: not registered).
+    #[serde(default)]
+    pub discovery: Option<super::registry::RegisterSpec>,
 }
 
 /// Where a service keeps sessions.
@@ -466,6 +470,7 @@ impl Kind for ServiceSpec {
         };
         let mut cfg = service(ck, p, name, s, &|t: &str| cx.comp_id(t), &|| cx.known(), &aside);
         if let CompCfg::Service(svc) = &mut cfg {
+            svc.registry = super::registry::registration(ck, cx, s.discovery.as_ref(), s.replicas, p);
             match &s.state {
                 None | Some(StateSpec::Stateless) => {}
                 Some(StateSpec::Stateful) => {
@@ -685,6 +690,8 @@ pub(crate) fn service(
         balancers: Vec::new(),
         state: StateCfg::Stateless,
         fronted: false,
+        load_cv_series: false,
+        registry: None,
         overhead: s
             .overhead
             .as_ref()
