@@ -642,11 +642,11 @@ impl Balancer {
 
     /// The service takes replica `i` out of rotation or puts it back.
     fn rotation(&mut self, i: u32, serving: bool, now: SimTime) {
-        if let Some(u) = self.unready.get_mut(i as usize) {
-            if *u == serving {
-                *u = !serving;
-                self.refresh(i as usize, now);
-            }
+        if let Some(u) = self.unready.get_mut(i as usize)
+            && *u == serving
+        {
+            *u = !serving;
+            self.refresh(i as usize, now);
         }
     }
 
