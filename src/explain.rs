@@ -81,6 +81,8 @@ pub struct Prediction {
     /// Services with a liveness probe: one line each on how long a hang
     /// lasts and, under random hangs, the replica availability it allows.
     pub probes: Vec<String>,
+    /// Layer-4 balancers: how their replicas share the load (a line each).
+    pub layer4: Vec<String>,
 }
 
 /// A database's durability under random node losses.
@@ -381,6 +383,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         }
     }
     let probes = liveness_lines(cfg, &names);
+    let layer4 = layer4_lines(cfg, &names);
     Prediction {
         tiers,
         offered,
@@ -389,7 +392,46 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         graph,
         durability,
         probes,
+        layer4,
     }
+}
+
+/// A line per layer-4 balancer: new replicas take load only as the
+/// connections reopen, so the capacity a scale-out adds arrives over one
+/// connection lifetime (the imbalance CV falls as 1 − t/lifetime).
+fn layer4_lines(cfg: &Config, names: &[String]) -> Vec<String> {
+    let nclients = cfg.clients.len();
+    let mut out = Vec::new();
+    for (i, c) in cfg.components.iter().enumerate() {
+        let crate::model::CompCfg::Balancer(b) = c else {
+            continue;
+        };
+        if b.layer != Some(4) {
+            continue;
+        }
+        let id = (nclients + i) as u32;
+        let lifetimes: Vec<String> = cfg
+            .clients
+            .iter()
+            .filter(|k| k.target == id)
+            .filter_map(|k| k.connections)
+            .map(|k| crate::scenario::units::Duration(k.lifetime).to_string())
+            .collect();
+        let backend = names.get(b.backend as usize).map_or("?", |s| s.as_str());
+        out.push(if lifetimes.is_empty() {
+            format!(
+                "{} balances per connection (layer 4), but its clients hold no `connections`: each request is its own connection, as at layer 7.",
+                names[nclients + i]
+            )
+        } else {
+            format!(
+                "{} balances per connection (layer 4): replicas added to {backend} take load only as the clients' connections reopen (lifetime {}), so after a scale-out from n to 2n the old replicas carry (2 − f)/(2n) of it and the new f/(2n) until a fraction f = t/lifetime has reopened; the load imbalance (CV) falls as 1 − t/lifetime.",
+                names[nclients + i],
+                lifetimes.join(", ")
+            )
+        });
+    }
+    out
 }
 
 /// Every client and component as a node, with what a diagram marks.
@@ -576,6 +618,9 @@ pub fn render_text(p: &Prediction) -> String {
     }
     for line in &p.probes {
         let _ = writeln!(s, "{line}");
+    }
+    for l in &p.layer4 {
+        let _ = writeln!(s, "{l}");
     }
     for d in &p.durability {
         let m = &d.model;

@@ -43,6 +43,15 @@
 //! argument is at `least_time_choice`). Memory O(n); nothing is allocated
 //! per request, and the other algorithms keep no tree.
 //!
+//! Layer 4 (`layer: 4`) balances connections, not requests, as a TCP
+//! balancer (a Kubernetes Service's kube-proxy, an AWS NLB) does: the
+//! algorithm picks a replica when a client connection opens (the client's
+//! `connections`, [`super::request::conn_code`] on each request) and the
+//! connection's requests all go there until it closes at its lifetime, or
+//! until that replica leaves rotation (then its next request picks again).
+//! So replicas added by a scale-out take load only as connections reopen.
+//! A table of one word per connection slot; O(1) per request.
+//!
 //! Two ways take a replica out of rotation, and a replica out by either is
 //! not picked: round robin and weighted round robin leave it out of the
 //! rotation, the load-aware algorithms pass it over, and the others
@@ -134,6 +143,10 @@ pub struct BalancerCfg {
     pub health: Option<HealthCfg>,
     /// Passive health checking (outlier ejection).
     pub outlier: Option<OutlierCfg>,
+    /// `Some(4)`: a replica per connection; `Some(7)` or `None`: per request.
+    pub layer: Option<u8>,
+    /// Layer 4: client connection slots (the table's size); 0 otherwise.
+    pub connections: u32,
 }
 
 /// Outlier detection on consecutive errors (Envoy's `outlier_detection`).
@@ -272,6 +285,12 @@ pub struct Balancer {
     /// Ends of ejections not yet applied to `index`: (until, replica), the
     /// earliest on top. Empty for the other algorithms.
     expiry: BinaryHeap<Reverse<(SimTime, u32)>>,
+    /// Layer 4: per client connection slot, the replica its current
+    /// connection is bound to: 0 for none, else the connection's epoch
+    /// (mod 256) in the top 8 bits and replica + 1 below.
+    conns: Vec<u32>,
+    /// Layer 4: connections bound to a replica since the warm-up.
+    conns_opened: u64,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixed hash of a number.
@@ -543,7 +562,41 @@ impl Balancer {
             unready: vec![false; n],
             index,
             expiry,
+            conns: vec![0; cfg.connections as usize],
+            conns_opened: 0,
         }
+    }
+
+    /// Layer 4: the replica of the connection `conn` (a
+    /// [`conn_code`](super::request::conn_code)): the one it is bound to,
+    /// or, when it has just opened or its replica has left rotation, the
+    /// algorithm's choice, which it keeps from then on. A request on no
+    /// connection (`conn` 0) is its own connection.
+    fn pick_connection(
+        &mut self,
+        conn: u32,
+        key: u64,
+        identity: u64,
+        now: SimTime,
+        warm: SimTime,
+    ) -> Option<u32> {
+        let slot = (conn & 0x00ff_ffff).wrapping_sub(1) as usize;
+        let Some(&bound) = self.conns.get(slot) else {
+            return self.pick_healthy(key, identity, now);
+        };
+        let epoch = conn >> 24;
+        if bound != 0 && bound >> 24 == epoch {
+            let r = (bound & 0x00ff_ffff) - 1;
+            if !self.out(r, now) {
+                return Some(r);
+            }
+        }
+        let r = self.pick_healthy(key, identity, now)?;
+        self.conns[slot] = (epoch << 24) | (r + 1);
+        if now >= warm {
+            self.conns_opened += 1;
+        }
+        Some(r)
     }
 
     /// Brings replica `i`'s slot in the index up to date with its state at
@@ -938,7 +991,12 @@ impl Component for Balancer {
             Msg::Request(req) => {
                 let Some(r) = ctx.reqs.get(req) else { return };
                 let tmpl = Request::child_of(req, r, self.id, now);
-                let Some(replica) = self.pick_healthy(tmpl.key, tmpl.identity, now) else {
+                let pick = if self.cfg.layer == Some(4) {
+                    self.pick_connection(r.conn, tmpl.key, tmpl.identity, now, ctx.warmup)
+                } else {
+                    self.pick_healthy(tmpl.key, tmpl.identity, now)
+                };
+                let Some(replica) = pick else {
                     // Every replica is marked down: answer at once (a 503).
                     if now >= ctx.warmup {
                         self.no_backend += 1;
@@ -992,6 +1050,7 @@ impl Component for Balancer {
         self.marked_down = 0;
         self.no_backend = 0;
         self.ejections = 0;
+        self.conns_opened = 0;
     }
 
     fn report(&self, rc: &ReportCtx, out: &mut Metrics, _notes: &mut Vec<String>) {
@@ -1005,6 +1064,12 @@ impl Component for Balancer {
             format!("components.{}.load_cv", self.cfg.name),
             crate::stats::coefficient_of_variation(&loads),
         );
+        if self.cfg.layer == Some(4) {
+            out.insert(
+                format!("components.{}.connections_opened", self.cfg.name),
+                self.conns_opened as f64,
+            );
+        }
         if self.cfg.health.is_some() {
             out.insert(
                 format!("components.{}.marked_down", self.cfg.name),
@@ -1127,6 +1192,8 @@ mod index_matches_scan {
                 max_ejection_time: 3 * S,
                 max_ejection_percent: 40.0,
             }),
+            layer: None,
+            connections: 0,
         };
         Balancer::new(&cfg, 0, seed)
     }

@@ -18,7 +18,7 @@ use rand_distr::{Distribution, Exp1, Zipf};
 
 use super::request::{IDEMPOTENT, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
-use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request};
+use super::{Component, Ctx, Metrics, Msg, Outcome, ReportCtx, ReqRef, Request, Timer};
 use crate::engine::rng::{self, Rng};
 use crate::engine::sampler::Sampler;
 use crate::engine::{NS_PER_S, SimTime};
@@ -88,6 +88,43 @@ pub struct ClientCfg {
     pub identity_base: u64,
     /// Static content: (fraction of requests, target id, key popularity).
     pub static_content: Option<(f64, u32, KeysCfg)>,
+    /// Long-lived connections to the target, if any.
+    pub connections: Option<ConnCfg>,
+    /// Client-side discovery: the registry it asks for its target's instances.
+    pub discovery: Option<super::registry::DiscoveryCfg>,
+}
+
+/// A client's own timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClientTimer {
+    /// Time to fetch the target's instances from the registry again.
+    Refresh,
+}
+
+impl super::Timer for ClientTimer {
+    fn encode(self) -> super::TimerWord {
+        super::TimerWord::new(45, 0, 0, 0)
+    }
+
+    fn decode(w: super::TimerWord) -> Option<Self> {
+        (w.kind() == 45).then_some(ClientTimer::Refresh)
+    }
+
+    fn name(self) -> &'static str {
+        "refresh"
+    }
+}
+
+/// A client's long-lived connections, resolved.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnCfg {
+    /// Connections held at once.
+    pub count: u32,
+    /// Age at which a connection is closed and opened again (ns).
+    pub lifetime: SimTime,
+    /// Its first connection's slot among all clients' (slots are numbered
+    /// in client order, so a layer-4 balancer keeps one table for all).
+    pub base: u32,
 }
 
 /// A running client.
@@ -114,6 +151,19 @@ pub struct Client {
     retry_rng: Rng,
     /// Logical requests issued (their idempotency keys).
     origins: u64,
+    /// Per connection: when it closes (ns) and how often it has reconnected.
+    conns: Vec<(SimTime, u32)>,
+    /// The connection the next request takes (round robin).
+    conn_next: u32,
+    /// Connections reopened since the warm-up.
+    reconnects: u64,
+    /// Discovery: the target's instances as last fetched (bits of replica
+    /// slots), the slot round robin tries next, and the fetches' phase.
+    view: u64,
+    view_next: u32,
+    refresh_phase: SimTime,
+    /// Discovery: requests failed at once because the view was empty.
+    no_instance: u64,
 }
 
 /// How a logical request ended, as the client counts it.
@@ -153,7 +203,76 @@ impl Client {
             caller: Caller::new(cfg.policy),
             retry_rng: rng::stream(seed, &format!("client/{}/retry", cfg.name)),
             origins: 0,
+            conns: cfg.connections.map_or_else(Vec::new, |c| {
+                // Ages at time zero uniform on [0, lifetime): each closes
+                // after the rest of its lifetime, (0, lifetime].
+                let mut r = rng::stream(seed, &format!("client/{}/connections", cfg.name));
+                (0..c.count)
+                    .map(|_| {
+                        let age = (r.random::<f64>() * c.lifetime as f64) as SimTime;
+                        (c.lifetime.saturating_sub(age).max(1), 0)
+                    })
+                    .collect()
+            }),
+            conn_next: 0,
+            reconnects: 0,
+            view: 0,
+            view_next: 0,
+            refresh_phase: cfg.discovery.map_or(0, |d| {
+                let mut r = rng::stream(seed, &format!("client/{}/discovery", cfg.name));
+                (r.random::<f64>() * d.refresh as f64) as SimTime
+            }),
+            no_instance: 0,
         }
+    }
+
+    /// Discovery: the next instance of the cached view, round robin over
+    /// its slots (`None`: the view is empty).
+    #[inline]
+    fn pick_instance(&mut self) -> Option<u32> {
+        let m = self.view;
+        if m == 0 {
+            return None;
+        }
+        let s = self.view_next % 64;
+        let above = m >> s;
+        let i = if above != 0 {
+            s + above.trailing_zeros()
+        } else {
+            m.trailing_zeros()
+        };
+        self.view_next = i + 1;
+        Some(i)
+    }
+
+    /// Discovery: ask the registry for the target's live instances.
+    fn lookup(&mut self, ctx: &mut Ctx) {
+        if let Some(d) = self.cfg.discovery {
+            let msg = Msg::Lookup {
+                from: self.id,
+                service: self.cfg.target,
+            };
+            ctx.send(&mut self.net, d.registry, msg);
+        }
+    }
+
+    /// The connection the next request to the target takes (round robin),
+    /// reopened first if it has reached its lifetime (lazily, at use):
+    /// its [`conn_code`](super::request::conn_code), 0 without connections.
+    #[inline]
+    fn connection(&mut self, now: SimTime, warmup: SimTime) -> u32 {
+        let Some(c) = self.cfg.connections else { return 0 };
+        let i = self.conn_next;
+        self.conn_next = if i + 1 >= c.count { 0 } else { i + 1 };
+        let slot = &mut self.conns[i as usize];
+        if now >= slot.0 {
+            slot.0 = now.saturating_add(c.lifetime);
+            slot.1 = slot.1.wrapping_add(1);
+            if now >= warmup {
+                self.reconnects += 1;
+            }
+        }
+        super::request::conn_code(c.base + i, slot.1)
     }
 
     /// Time of the next arrival after `now`, or `None` when there are no more.
@@ -277,6 +396,16 @@ impl Client {
             flags |= IDEMPOTENT;
         }
         let target = static_target.unwrap_or(self.cfg.target);
+        let conn = if static_target.is_none() {
+            self.connection(now, ctx.warmup)
+        } else {
+            0
+        };
+        // Client-side discovery: an instance from the cached view.
+        let instance = match self.cfg.discovery {
+            Some(_) if static_target.is_none() => Some(self.pick_instance()),
+            _ => None,
+        };
         let req = ctx.reqs.alloc(Request {
             reply_to: self.id,
             tag: user,
@@ -289,12 +418,21 @@ impl Client {
             target,
             origin: (u64::from(self.id) << 40) | self.origins,
             flags,
+            conn,
+            replica: instance.flatten().unwrap_or(super::request::ANY_REPLICA),
             ..super::Arena::blank()
         });
         if now >= ctx.warmup {
             self.offered += 1;
         }
         ctx.open += 1;
+        if instance == Some(None) {
+            // No instance known: nothing to send to.
+            if now >= ctx.warmup {
+                self.no_instance += 1;
+            }
+            return self.settle(req, End::Answer(Outcome::Failed), ctx);
+        }
         if self.cfg.policy.guarded() {
             // `req` is the logical request, kept here; attempts are its children.
             return self.send_attempt(req, 1, ctx);
@@ -311,12 +449,20 @@ impl Client {
         let Some(r) = ctx.reqs.get_mut(req) else { return };
         r.attempt = k;
         let counted = r.born >= ctx.warmup;
-        let tmpl = Request {
+        let mut tmpl = Request {
             parent: req,
             attempt: k,
             sent: now,
             ..*r
         };
+        if k > 1 && tmpl.conn != 0 {
+            // A retry takes the next connection, as a new request would.
+            tmpl.conn = self.connection(now, ctx.warmup);
+        }
+        if k > 1 && self.cfg.discovery.is_some() && tmpl.target == self.cfg.target {
+            // …and the next instance of the view.
+            tmpl.replica = self.pick_instance().unwrap_or(super::request::ANY_REPLICA);
+        }
         if !self.caller.admit(now, k == 1, counted) {
             // Breaker open: fail fast, nothing is sent.
             return self.settle(req, End::Answer(Outcome::Failed), ctx);
@@ -434,7 +580,18 @@ impl Component for Client {
         &self.cfg.name
     }
 
+    fn timer_name(&self, w: super::TimerWord) -> &'static str {
+        super::timer_name::<ClientTimer>(w)
+    }
+
     fn start(&mut self, ctx: &mut Ctx) {
+        if let Some(d) = self.cfg.discovery {
+            // The first view at once, then a fetch every `refresh` from a
+            // random phase.
+            self.lookup(ctx);
+            let t = self.refresh_phase.max(1).min(d.refresh);
+            ctx.sched.at(t, self.id, Msg::timer(ClientTimer::Refresh));
+        }
         match &self.cfg.arrival {
             ArrivalCfg::Closed { users, .. } => {
                 for u in 0..*users {
@@ -500,6 +657,16 @@ impl Component for Client {
                 }
                 self.attempt_ended(parent, k, End::TimedOut, ctx);
             }
+            Msg::View(mask) => self.view = mask,
+            Msg::Timer(w) => {
+                if let (Some(ClientTimer::Refresh), Some(d)) = (ClientTimer::decode(w), self.cfg.discovery) {
+                    self.lookup(ctx);
+                    if !ctx.draining {
+                        ctx.sched
+                            .after(d.refresh, self.id, Msg::timer(ClientTimer::Refresh));
+                    }
+                }
+            }
             Msg::Later(req) => {
                 // A retry's backoff is over.
                 let Some(r) = ctx.reqs.get(req) else { return };
@@ -555,6 +722,12 @@ impl Component for Client {
         }
         *out.entry("requests.retries".to_string()).or_insert(0.0) += self.caller.retries as f64;
         self.caller.report(&p, out);
+        if self.cfg.connections.is_some() {
+            out.insert(format!("{p}reconnects"), self.reconnects as f64);
+        }
+        if self.cfg.discovery.is_some() {
+            out.insert(format!("{p}no_instance"), self.no_instance as f64);
+        }
         *out.entry("throughput_rps".to_string()).or_insert(0.0) +=
             self.completed_in_window as f64 / rc.window_s();
     }

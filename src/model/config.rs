@@ -5,7 +5,7 @@ use super::component::Component;
 use super::ctx::Ctx;
 use super::msg::{Msg, WORLD};
 use super::network::{Groups, Network};
-use super::{balancer, cache, client, database, dns, gateway, queue, service};
+use super::{balancer, cache, client, database, dns, gateway, queue, registry, service};
 use crate::engine::SimTime;
 
 /// What a fault does to its component.
@@ -168,6 +168,8 @@ model_kinds! {
     Gateway(gateway::GatewayCfg) => gateway::Gateway,
     /// DNS across regions.
     Dns(dns::DnsCfg) => dns::Dns,
+    /// A service registry.
+    Registry(registry::RegistryCfg) => registry::Registry,
 }
 
 /// A component with no behaviour of its own.

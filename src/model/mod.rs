@@ -47,6 +47,7 @@ pub mod partition;
 pub mod path;
 pub mod queue;
 pub mod raft;
+pub mod registry;
 pub mod request;
 pub mod resilience;
 pub mod service;

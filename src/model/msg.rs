@@ -64,6 +64,22 @@ pub enum Msg {
         /// In rotation from now on.
         serving: bool,
     },
+    /// A service's replica `replica` heartbeats to a registry.
+    Heartbeat {
+        /// The service's component id.
+        service: u32,
+        /// Replica slot.
+        replica: u32,
+    },
+    /// A client asks a registry for the live instances of `service`.
+    Lookup {
+        /// Who asks (the answer goes there).
+        from: u32,
+        /// The service's component id.
+        service: u32,
+    },
+    /// A registry's answer to a [`Msg::Lookup`]: the live replica slots, as bits.
+    View(u64),
     /// World: fault `idx` starts (`on`) or ends for one instance.
     Fault {
         /// Index into the scheduled faults, then the random ones.
@@ -116,6 +132,11 @@ impl Message for Msg {
             Msg::ProbeReply { replica, seq } => 16 ^ (u64::from(replica) << 8) ^ (u64::from(seq) << 40),
             Msg::Members(n) => 19 ^ (u64::from(n) << 8),
             Msg::Rotation { replica, serving } => 23 ^ (u64::from(replica) << 8) ^ (u64::from(serving) << 40),
+            Msg::Heartbeat { service, replica } => {
+                41 ^ (u64::from(service) << 8) ^ (u64::from(replica) << 40)
+            }
+            Msg::Lookup { from, service } => 42 ^ (u64::from(from) << 8) ^ (u64::from(service) << 40),
+            Msg::View(mask) => 43 ^ (mask << 8) ^ (mask >> 56),
             Msg::Fault { idx, instance, on } => {
                 14 ^ (u64::from(idx) << 8) ^ (u64::from(instance) << 32) ^ (u64::from(on) << 63)
             }

@@ -120,6 +120,18 @@ pub struct Request {
     pub flags: u8,
     /// Messages this hop carries (a queue's batch); 0 or 1 for one.
     pub items: u16,
+    /// The client connection this hop travels on: 0 for none, else its
+    /// slot + 1 in the low 24 bits and its reconnection count (mod 256) in
+    /// the top 8 (see [`conn_code`]). Set by a client with `connections`
+    /// on its own hops only.
+    pub conn: u32,
+}
+
+/// A connection's code on [`Request::conn`]: slot + 1 below bit 24, the
+/// low 8 bits of its reconnection count above.
+#[inline]
+pub fn conn_code(slot: u32, epoch: u32) -> u32 {
+    ((epoch & 0xff) << 24) | ((slot + 1) & 0x00ff_ffff)
 }
 
 /// Flag: some caller on this request's path may send it again.
@@ -183,6 +195,7 @@ impl Request {
         edge: 0,
         flags: 0,
         items: 0,
+        conn: 0,
     };
 }
 

@@ -95,6 +95,9 @@ impl Tracer {
             Msg::ProbeReply { .. } => ("probe_reply", None),
             Msg::Members(_) => ("members", None),
             Msg::Rotation { .. } => ("rotation", None),
+            Msg::Heartbeat { .. } => ("heartbeat", None),
+            Msg::Lookup { .. } => ("lookup", None),
+            Msg::View(_) => ("view", None),
             Msg::Fault { .. } | Msg::Warmup | Msg::Midpoint | Msg::Sample => return,
         };
         let rec = req.and_then(|r| reqs.get(r));

@@ -38,6 +38,8 @@ pub const MAX_USERS: u32 = 10_000_000;
 /// together: sticky balancers and stateful services keep a table entry per
 /// identity.
 pub const MAX_IDENTITIES: u64 = 1 << 24;
+/// Long-lived client connections, over all clients (a `layer: 4` balancer keeps a slot for each).
+pub const MAX_CONNECTIONS: u32 = 1_000_000;
 /// Largest consistent-hash ring of one balancer or database, and of all of
 /// them together (each point is 16 bytes).
 pub const MAX_RING_POINTS: u64 = 10_000_000;

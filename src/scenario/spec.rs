@@ -602,6 +602,32 @@ pub struct ClientSpec {
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default)]
     pub region: Option<String>,
+    /// Long-lived connections (HTTP/2, gRPC) to the target: `{ count: 100, lifetime: 10m }`.
+    /// Requests take the connections in turn; a `layer: 4` balancer picks a
+    /// replica per connection instead of per request. Default: none (each
+    /// request stands alone).
+    #[serde(default)]
+    pub connections: Option<ConnectionsSpec>,
+    /// Client-side discovery: `{ registry: reg, refresh: 30s }`. The client
+    /// fetches its target service's live instances from the registry every
+    /// `refresh` and sends each request to the next one of that cached
+    /// list, round robin (default: none; the service spreads requests
+    /// itself).
+    #[serde(default)]
+    pub discovery: Option<crate::scenario::kinds::registry::DiscoverySpec>,
+}
+
+/// A client's pool of long-lived connections to its target.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsSpec {
+    /// Connections held open at once (1 to 1000000 over all clients).
+    pub count: u32,
+    /// A connection is closed and opened again this long after it was
+    /// opened (a server's maximum connection age, e.g. gRPC's
+    /// `MAX_CONNECTION_AGE`); the first ones' ages are spread uniformly over
+    /// [0, lifetime) so that they do not all reconnect at once.
+    pub lifetime: Duration,
 }
 
 /// Retries: `{ max: 3, backoff: { exponential: { base: 100ms, cap: 10s } }, jitter: full, budget: 0.2 }`.

@@ -628,6 +628,44 @@ const STEPS: &[(u32, &[Expect])] = &[
         ],
     ),
     (
+        32,
+        &[
+            (
+                "archsim run scenarios/l4-vs-l7.yaml",
+                &[
+                    "availability",
+                    "latency.p99_ms",
+                    "components.api.rejected",
+                    "components.api.load_cv_mean",
+                ],
+            ),
+            (
+                "archsim run scenarios/l4-vs-l7.yaml --set components.lb.layer=7",
+                &["components.api.load_cv_mean"],
+            ),
+            (
+                "archsim run scenarios/l4-vs-l7.yaml --set clients.app.connections.lifetime=1m",
+                &[],
+            ),
+            ("archsim sweep scenarios/l4-vs-l7.yaml", &[]),
+        ],
+    ),
+    (
+        33,
+        &[
+            (
+                "archsim run scenarios/service-discovery.yaml",
+                &[
+                    "clients.web.requests.failed",
+                    "clients.web.availability",
+                    "clients.mobile.requests.failed",
+                    "clients.mobile.availability",
+                ],
+            ),
+            ("archsim sweep scenarios/service-discovery.yaml", &[]),
+        ],
+    ),
+    (
         35,
         &[
             (

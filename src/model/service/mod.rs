@@ -20,6 +20,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
 
+mod discovery;
+mod imbalance;
+
 use super::autoscale::{AutoscaleCfg, Holt, HpaState, Metric, Policy, Reading, hpa_proposal};
 use super::request::{DEGRADED, IDEMPOTENT, LOGIN, LOST, RETRYABLE};
 use super::resilience::{CallPolicy, Caller};
@@ -137,6 +140,10 @@ pub struct ServiceCfg {
     pub probes: Option<ProbesCfg>,
     /// How a `deploy` event replaces the replicas with a new version.
     pub deploy: Option<Box<DeployCfg>>,
+    /// The time series has a `load_cv` column (a balancer in front sets `layer`).
+    pub load_cv_series: bool,
+    /// The registry its replicas heartbeat to, and how often.
+    pub registry: Option<(u32, SimTime)>,
 }
 
 /// Where a service keeps its users' sessions.
@@ -211,6 +218,8 @@ struct Replica {
     queue: VecDeque<ReqRef>,
     in_system: u32,
     arrivals: u64,
+    /// Arrivals in the current time-series interval (`load_cv` column).
+    interval_arrivals: u64,
     busy_tw: Occupancy,
     in_sys_tw: Occupancy,
     in_sys_mid: f64,
@@ -268,6 +277,11 @@ enum ServiceTimer {
         /// The step's code.
         step: u32,
     },
+    /// Replica `replica` heartbeats to the registry (if it is up).
+    Heartbeat {
+        /// Replica slot.
+        replica: u32,
+    },
 }
 
 impl Timer for ServiceTimer {
@@ -286,6 +300,7 @@ impl Timer for ServiceTimer {
             }
             ServiceTimer::Booted { replica, epoch } => TimerWord::new(0x63, replica, epoch, 32),
             ServiceTimer::Deploy { step } => TimerWord::new(26, step, 0, 0),
+            ServiceTimer::Heartbeat { replica } => TimerWord::new(44, replica, 0, 40),
         }
     }
 
@@ -315,6 +330,7 @@ impl Timer for ServiceTimer {
                 epoch: w.b(),
             }),
             26 => Some(ServiceTimer::Deploy { step: w.a() }),
+            44 => Some(ServiceTimer::Heartbeat { replica: w.a() }),
             _ => None,
         }
     }
@@ -328,6 +344,7 @@ impl Timer for ServiceTimer {
             ServiceTimer::ProbeTimeout { .. } => "probe_timeout",
             ServiceTimer::Booted { .. } => "restarted",
             ServiceTimer::Deploy { .. } => "deploy",
+            ServiceTimer::Heartbeat { .. } => "heartbeat",
         }
     }
 }
@@ -392,6 +409,10 @@ pub struct Service {
     kube: probes::Kubelet,
     /// The deploy's state, when the service has a `deploy:` section.
     deploy: Option<Box<deploy::Deploy>>,
+    /// The `load_cv` column's values since the warm-up: sum and count.
+    load_cv: (f64, u32),
+    /// With a registry: each replica's first heartbeat time.
+    heartbeat_phase: Vec<SimTime>,
 }
 
 /// The autoscaler's memory inside the service it scales.
@@ -430,6 +451,7 @@ impl Service {
                 queue: VecDeque::with_capacity(if i < cfg.replicas { 64 } else { 0 }),
                 in_system: 0,
                 arrivals: 0,
+                interval_arrivals: 0,
                 busy_tw: Occupancy::new(0),
                 in_sys_tw: Occupancy::new(0),
                 in_sys_mid: 0.0,
@@ -514,6 +536,8 @@ impl Service {
                 .deploy
                 .as_ref()
                 .map(|d| Box::new(deploy::Deploy::new(d, &cfg.name, cfg.replicas, pool, seed))),
+            load_cv: (0.0, 0),
+            heartbeat_phase: discovery::phases(cfg, pool, seed),
             scaler: Scaler {
                 desired: cfg.replicas,
                 watch_latency: cfg
@@ -636,6 +660,7 @@ impl Service {
         let cores = self.cfg.cores;
         let rep = &mut self.reps[ri];
         rep.arrivals += 1;
+        rep.interval_arrivals += 1;
         if rep.down || rep.booting {
             // Connection refused: the caller learns at once.
             self.failed += 1;
@@ -1562,6 +1587,7 @@ impl Component for Service {
             ctx.sched
                 .after(a.interval, self.id, Msg::timer(ServiceTimer::Tick));
         }
+        self.start_heartbeats(ctx);
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
@@ -1583,6 +1609,7 @@ impl Component for Service {
                 }
                 Some(ServiceTimer::Booted { replica, epoch }) => self.booted(replica as usize, epoch, ctx),
                 Some(ServiceTimer::Deploy { step }) => self.deploy_step(step, ctx),
+                Some(ServiceTimer::Heartbeat { replica }) => self.heartbeat(replica, ctx),
                 None => {}
             },
             Msg::Event(code) => self.deploy_event(code, ctx),
@@ -1667,6 +1694,7 @@ impl Component for Service {
     }
 
     fn on_warmup(&mut self, now: SimTime) {
+        self.load_cv = (0.0, 0);
         self.ready_tw.reset(now);
         self.running.reset(now);
         self.logins = 0;
@@ -1728,6 +1756,9 @@ impl Component for Service {
             out.push(format!("{}.serving", self.cfg.name));
             out.push(format!("{}.instances", self.cfg.name));
         }
+        if self.cfg.load_cv_series {
+            out.push(format!("{}.load_cv", self.cfg.name));
+        }
         // Per-replica utilisation shows a balancer's unfairness over time
         // (kept to small pools so the series stays readable).
         if self.per_replica_series() {
@@ -1746,6 +1777,12 @@ impl Component for Service {
         if let Some(d) = self.deploy.as_deref_mut() {
             out.push(d.take_serving(now));
             out.push(self.running.take_interval_mean(now));
+        }
+        if self.cfg.load_cv_series {
+            let cv = self.take_interval_load_cv();
+            self.load_cv.0 += cv;
+            self.load_cv.1 += 1;
+            out.push(cv);
         }
         if self.per_replica_series() {
             let cores = f64::from(self.cfg.cores);
@@ -1854,6 +1891,14 @@ impl Component for Service {
                     );
                 }
             }
+        }
+        if self.cfg.load_cv_series {
+            // The mean of the intervals' CV over the serving replicas.
+            let (sum, n) = self.load_cv;
+            out.insert(
+                format!("{p}load_cv_mean"),
+                if n > 0 { sum / f64::from(n) } else { 0.0 },
+            );
         }
         if !self.owner.is_empty() {
             out.insert(format!("{p}sessions_lost"), self.sessions_lost as f64);

@@ -520,16 +520,18 @@ pub(crate) fn autoscalers(ck: &mut Checker, sc: &Scenario, nclients: u32, comps:
     // A backend that was not found is id 0 (a problem is reported already):
     // it may be a client's id, which is no component.
     let sid = |id: u32| id.checked_sub(nclients).map_or(usize::MAX, |i| i as usize);
-    let fronted: Vec<usize> = comps
+    let fronted: Vec<(usize, bool)> = comps
         .iter()
         .filter_map(|c| match c {
-            CompCfg::Balancer(b) => Some(sid(b.backend)),
+            CompCfg::Balancer(b) => Some((sid(b.backend), b.layer.is_some())),
             _ => None,
         })
         .collect();
-    for i in fronted {
+    for (i, layered) in fronted {
         if let Some(CompCfg::Service(svc)) = comps.get_mut(i) {
             svc.fronted = true;
+            // A balancer with an explicit `layer` asks for the imbalance series.
+            svc.load_cv_series |= layered;
         }
     }
     // Balancers in front of an autoscaled service size their tables for its

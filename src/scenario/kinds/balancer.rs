@@ -49,6 +49,15 @@ pub struct BalancerSpec {
     /// Region it runs in (one of `network.regions`; default the first).
     #[serde(default)]
     pub region: Option<String>,
+    /// `7` (the default): a replica is chosen per request, as an HTTP proxy
+    /// does. `4`: per connection, as a TCP balancer does: the algorithm picks
+    /// when a client connection (the client's `connections`) opens, and every
+    /// request on it goes to that replica until the connection closes or the
+    /// replica leaves rotation. A request from a client without
+    /// `connections` is its own connection. Set either value to get the
+    /// backend service's `load_cv` time-series column.
+    #[serde(default)]
+    pub layer: Option<u8>,
 }
 
 /// Outlier detection on consecutive errors (defaults as Envoy's: 5 errors,
@@ -181,7 +190,26 @@ impl Kind for BalancerSpec {
                 format!("vnodes × replicas may be at most {MAX_RING_POINTS} ring points"),
             );
         }
+        if let Some(l) = b.layer
+            && l != 4
+            && l != 7
+        {
+            ck.err(
+                format!("{p}.layer"),
+                format!("layer must be 4 (per connection) or 7 (per request), found {l}"),
+            );
+        }
+        // Connection slots: every client's `connections`, numbered in client order.
+        let connections = cx
+            .sc
+            .clients
+            .values()
+            .filter_map(|c| c.connections.map(|k| u64::from(k.count)))
+            .sum::<u64>()
+            .min(u64::from(MAX_CONNECTIONS)) as u32;
         CompCfg::Balancer(BalancerCfg {
+            layer: b.layer,
+            connections: if b.layer == Some(4) { connections } else { 0 },
             name: name.to_string(),
             algorithm: b.algorithm,
             backend,

@@ -26,6 +26,7 @@ pub(crate) mod forecast;
 pub mod gateway;
 pub mod probes;
 pub mod queue;
+pub mod registry;
 pub mod service;
 pub mod session;
 
@@ -207,6 +208,8 @@ kinds! {
     Dns(dns::DnsSpec) = "dns",
     /// A Raft group for coordination and configuration (etcd, ZooKeeper): a one-shard Raft database.
     Consensus(consensus::ConsensusSpec) = "consensus",
+    /// A service registry (Eureka, Consul): instances heartbeat, silent ones expire after `ttl`.
+    Registry(registry::RegistrySpec) = "registry",
 }
 
 impl ComponentSpec {

@@ -100,6 +100,10 @@ pub struct ServiceSpec {
     /// How a `{ at, deploy: NAME }` event replaces its replicas with a new version: rolling, blue-green or canary (each replica restarts in `startup_time`).
     #[serde(default)]
     pub deploy: Option<super::deploy::DeploySpec>,
+    /// Register the replicas with a `registry`: `{ registry: reg, heartbeat: 30s }`;
+    /// each replica that is up heartbeats every `heartbeat` (default: not registered).
+    #[serde(default)]
+    pub discovery: Option<super::registry::RegisterSpec>,
 }
 
 /// Where a service keeps sessions.
@@ -476,6 +480,7 @@ impl Kind for ServiceSpec {
         };
         let mut cfg = service(ck, p, name, s, &|t: &str| cx.comp_id(t), &|| cx.known(), &aside);
         if let CompCfg::Service(svc) = &mut cfg {
+            svc.registry = super::registry::registration(ck, cx, s.discovery.as_ref(), s.replicas, p);
             match &s.state {
                 None | Some(StateSpec::Stateless) => {}
                 Some(StateSpec::Stateful) => {
@@ -714,6 +719,8 @@ pub(crate) fn service(
         balancers: Vec::new(),
         state: StateCfg::Stateless,
         fronted: false,
+        load_cv_series: false,
+        registry: None,
         overhead: s
             .overhead
             .as_ref()

@@ -17,8 +17,8 @@ use crate::model::{
 use crate::scenario::dist::{DistSpec, Sampler};
 use crate::scenario::kinds::Home;
 use crate::scenario::limits::{
-    MAX_BACKUP_COPIES, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, MAX_DB_CORE_SLOTS, MAX_GRID_CELLS,
-    MAX_INSTANCES, MAX_REPLICATIONS, MAX_SERIES_ROWS, MAX_TABLE_CELLS, MIN_PERIOD_NS,
+    MAX_BACKUP_COPIES, MAX_CONNECTIONS, MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, MAX_DB_CORE_SLOTS,
+    MAX_GRID_CELLS, MAX_INSTANCES, MAX_REPLICATIONS, MAX_SERIES_ROWS, MAX_TABLE_CELLS, MIN_PERIOD_NS,
 };
 use crate::scenario::spec::*;
 use crate::scenario::units::Duration;
@@ -288,6 +288,8 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
     // Clients.
     let mut clients = Vec::new();
     let mut identity_base = 0u64;
+    // Client connections so far: the next client's first slot.
+    let mut conn_base = 0u32;
     // Closed-loop users of all clients so far: each has a request or a
     // think-time timer pending for the whole run.
     let mut users_total = 0u64;
@@ -482,7 +484,37 @@ pub fn build(sc: &Scenario, base_dir: &Path, opts: &BuildOptions) -> Result<Conf
             (None, Arrival::Closed(cl)) => u64::from(cl.users.max(1)),
             (None, _) => 1,
         };
+        let connections = c.connections.map(|k| {
+            let kp = format!("{p}.connections");
+            if k.count == 0 {
+                ck.err(format!("{kp}.count"), "count must be at least 1");
+            } else if u64::from(conn_base) + u64::from(k.count) > u64::from(MAX_CONNECTIONS) {
+                ck.err(
+                    format!("{kp}.count"),
+                    format!(
+                        "connections of all clients together may be at most {MAX_CONNECTIONS}; with \
+                         this client's {} they would be {}",
+                        k.count,
+                        u64::from(conn_base) + u64::from(k.count)
+                    ),
+                );
+            }
+            if k.lifetime.is_zero() {
+                ck.err(format!("{kp}.lifetime"), "lifetime must be longer than zero");
+            }
+            let count = k.count.clamp(1, MAX_CONNECTIONS);
+            let cfg = crate::model::client::ConnCfg {
+                count,
+                lifetime: k.lifetime.as_nanos().max(1),
+                base: conn_base.min(MAX_CONNECTIONS - count),
+            };
+            conn_base = conn_base.saturating_add(k.count).min(MAX_CONNECTIONS);
+            cfg
+        });
+        let discovery = crate::scenario::kinds::registry::client_discovery(&mut ck, sc, c, &comp_id, &p);
         clients.push(ClientCfg {
+            discovery,
+            connections,
             name: name.clone(),
             target,
             arrival,
