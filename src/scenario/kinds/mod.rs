@@ -262,7 +262,7 @@ mod tests {
                 "`{w}` is not a tag of the schema"
             );
         }
-        assert_eq!(KIND_WORDS.len(), 10);
+        assert_eq!(KIND_WORDS.len(), 11);
     }
 
     fn scenario(components: &str) -> crate::scenario::Scenario {
