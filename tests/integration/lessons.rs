@@ -592,6 +592,29 @@ const STEPS: &[(u32, &[Expect])] = &[
                 &["components.api.probes.restarts"],
             ),
             ("archsim explain scenarios/liveness-restarts.yaml", &[]),
+        ],
+    ),
+    (
+        34,
+        &[
+            (
+                "archsim run scenarios/bulkheads.yaml",
+                &[
+                    "clients.browsers.availability",
+                    "components.api.rejected",
+                    "components.api.bulkhead.payments.rejected",
+                    "components.api.bulkhead.payments.max_in_flight",
+                ],
+            ),
+            (
+                "archsim run scenarios/bulkheads.yaml --set components.api.calls.0.bulkhead.max_concurrent=100",
+                &["clients.browsers.availability", "components.api.rejected"],
+            ),
+            ("archsim sweep scenarios/bulkheads.yaml", &[]),
+            ("archsim explain scenarios/bulkheads.yaml", &[]),
+        ],
+    ),
+    (
         35,
         &[
             (

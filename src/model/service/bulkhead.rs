@@ -115,7 +115,9 @@ impl Bulkheads {
 
     /// Call `child` answered or timed out: give its slot back (once).
     pub(super) fn release(&mut self, child: ReqRef) {
-        let Some(h) = self.holders.get_mut(child.idx as usize) else { return };
+        let Some(h) = self.holders.get_mut(child.idx as usize) else {
+            return;
+        };
         if h.edge == 0 || h.generation != child.generation {
             return;
         }
@@ -125,6 +127,12 @@ impl Bulkheads {
             let n = &mut self.in_flight[(h.edge as usize - 1) * self.pool + r];
             *n = n.saturating_sub(1);
         }
+    }
+
+    /// Warm-up is over: count from now on.
+    pub(super) fn reset_counts(&mut self) {
+        self.rejected.fill(0);
+        self.max_in_flight.fill(0);
     }
 
     /// Replica `replica` lost its process: its semaphores start empty.
@@ -145,7 +153,8 @@ impl Bulkheads {
             if self.limit[e] == 0 {
                 continue;
             }
-            *out.entry(format!("{prefix}bulkhead.{name}.rejected")).or_insert(0.0) += self.rejected[e] as f64;
+            *out.entry(format!("{prefix}bulkhead.{name}.rejected"))
+                .or_insert(0.0) += self.rejected[e] as f64;
             let m = out
                 .entry(format!("{prefix}bulkhead.{name}.max_in_flight"))
                 .or_insert(0.0);
@@ -182,7 +191,11 @@ mod tests {
         b.release(r(5, 1));
         assert_eq!(b.in_flight(2, 0), 1, "a second release gives nothing back");
         b.release(r(6, 2));
-        assert_eq!(b.in_flight(2, 0), 1, "another generation of the slot holds nothing");
+        assert_eq!(
+            b.in_flight(2, 0),
+            1,
+            "another generation of the slot holds nothing"
+        );
         assert_eq!(b.max_in_flight[1], 2);
     }
 

@@ -1679,6 +1679,7 @@ impl Component for Service {
         for g in &mut self.guarded {
             g.2.reset_counts();
         }
+        self.bulk.reset_counts();
     }
 
     fn on_midpoint(&mut self, now: SimTime) {

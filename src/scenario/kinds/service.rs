@@ -997,11 +997,7 @@ pub(crate) mod theory {
 }
 
 /// A call edge's bulkhead limit (0: none).
-fn bulkhead_limit(
-    ck: &mut Checker,
-    ep: &str,
-    b: Option<&BulkheadSpec>,
-) -> u32 {
+fn bulkhead_limit(ck: &mut Checker, ep: &str, b: Option<&BulkheadSpec>) -> u32 {
     match b {
         None => 0,
         Some(b) if b.max_concurrent == 0 => {
