@@ -603,7 +603,6 @@ const STEPS: &[(u32, &[Expect])] = &[
                     "clients.browsers.availability",
                     "components.api.rejected",
                     "components.api.bulkhead.payments.rejected",
-                    "components.api.bulkhead.payments.max_in_flight",
                 ],
             ),
             (
