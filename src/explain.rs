@@ -79,7 +79,8 @@ pub struct Prediction {
     /// forecast of their durability (`theory::Rereplication`).
     pub durability: Vec<Durability>,
     /// Services with a liveness probe: one line each on how long a hang
-    /// lasts and, under random hangs, the replica availability it allows.
+    /// lasts and, under random hangs, the replica availability it allows;
+    /// then one line per bulkheaded call edge (its capacity and Erlang-B share).
     pub probes: Vec<String>,
     /// Layer-4 balancers: how their replicas share the load (a line each).
     pub layer4: Vec<String>,
@@ -130,6 +131,62 @@ fn liveness_lines(cfg: &Config, names: &[String]) -> Vec<String> {
         }
         line.push('.');
         out.push(line);
+    }
+    out
+}
+
+/// A bulkheaded call edge: k calls in flight per calling replica, each
+/// holding its slot for the target's response time E[S], carry at most
+/// k ÷ E[S] calls/s; with Poisson calls the share turned away is the Erlang
+/// loss formula B(k, λ·E[S]) at the edge's offered load λ per replica.
+fn bulkhead_lines(cfg: &Config, names: &[String], tiers: &[Tier], graph: &Graph) -> Vec<String> {
+    let nclients = cfg.clients.len();
+    let mut out = Vec::new();
+    for (i, c) in cfg.components.iter().enumerate() {
+        let crate::model::CompCfg::Service(s) = c else {
+            continue;
+        };
+        let id = nclients + i;
+        for e in s
+            .calls
+            .iter()
+            .flat_map(|st| st.edges.iter())
+            .filter(|e| e.bulkhead > 0)
+        {
+            let t = e.target as usize;
+            let k = e.bulkhead;
+            let Some(es) = t
+                .checked_sub(nclients)
+                .and_then(|j| tiers.get(j))
+                .and_then(|t| t.response_ms)
+                .map(|ms| ms / 1e3)
+                .filter(|&s| s > 0.0)
+            else {
+                continue;
+            };
+            let mut line = format!(
+                "Bulkhead {} → {}: at most {k} calls in flight per replica, so at most k/E[S] = {:.0} calls/s per replica (E[S] = {:.1} ms)",
+                names[id],
+                names[t],
+                f64::from(k) / es,
+                es * 1e3
+            );
+            if let Some(rate) = graph
+                .edges
+                .iter()
+                .find(|g| g.from == id && g.to == t && g.kind == EdgeKind::Call)
+                .and_then(|g| g.rate)
+            {
+                let a = rate / f64::from(s.replicas.max(1)) * es;
+                let _ = write!(
+                    line,
+                    "; offered {a:.2} Erlangs per replica, Erlang-B share rejected {:.4}",
+                    crate::theory::erlang_b(k, a)
+                );
+            }
+            line.push('.');
+            out.push(line);
+        }
     }
     out
 }
@@ -382,7 +439,8 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             });
         }
     }
-    let probes = liveness_lines(cfg, &names);
+    let mut probes = liveness_lines(cfg, &names);
+    probes.extend(bulkhead_lines(cfg, &names, &tiers, &graph));
     let layer4 = layer4_lines(cfg, &names);
     Prediction {
         tiers,

@@ -666,6 +666,25 @@ const STEPS: &[(u32, &[Expect])] = &[
         ],
     ),
     (
+        34,
+        &[
+            (
+                "archsim run scenarios/bulkheads.yaml",
+                &[
+                    "clients.browsers.availability",
+                    "components.api.rejected",
+                    "components.api.bulkhead.payments.rejected",
+                ],
+            ),
+            (
+                "archsim run scenarios/bulkheads.yaml --set components.api.calls.0.bulkhead.max_concurrent=100",
+                &["clients.browsers.availability", "components.api.rejected"],
+            ),
+            ("archsim sweep scenarios/bulkheads.yaml", &[]),
+            ("archsim explain scenarios/bulkheads.yaml", &[]),
+        ],
+    ),
+    (
         35,
         &[
             (

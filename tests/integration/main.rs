@@ -7,6 +7,7 @@ mod answers;
 mod autoscaling;
 mod balancer_faults;
 mod breakdown;
+mod bulkheads;
 mod charts;
 mod cli;
 mod cluster;

@@ -37,6 +37,7 @@ use crate::stats::Occupancy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod bulkhead;
 mod probes;
 pub use probes::{ProbeCfg, ProbesCfg};
 mod deploy;
@@ -86,6 +87,10 @@ pub struct EdgeCfg {
     /// A failure of this call does not fail the request (graceful
     /// degradation: the answer goes out without this part).
     pub optional: bool,
+    /// Bulkhead: calls in flight at once on this edge per calling replica (0: no limit).
+    pub bulkhead: u32,
+    /// The target's name (for the bulkhead's metrics).
+    pub target_name: String,
 }
 
 /// One step of the call plan: a single call or a parallel group.
@@ -382,6 +387,8 @@ pub struct Service {
     /// Guarded call edges in plan order (`Request::edge` − 1 indexes them):
     /// (step, edge within the step, its caller state).
     guarded: Vec<(u16, u16, Caller)>,
+    /// Bulkheads of the guarded edges.
+    bulk: bulkhead::Bulkheads,
     /// Backoff jitter draws.
     retry_rng: Rng,
     /// Service time spent on hops nobody was waiting for any more, and in all (ns).
@@ -503,10 +510,19 @@ impl Service {
                     st.edges
                         .iter()
                         .enumerate()
-                        .filter(|(_, e)| e.policy.guarded() || e.optional)
+                        .filter(|(_, e)| e.policy.guarded() || e.optional || e.bulkhead > 0)
                         .map(move |(ei, e)| (si as u16, ei as u16, Caller::new(e.policy)))
                 })
                 .collect(),
+            bulk: bulkhead::Bulkheads::new(
+                cfg.calls
+                    .iter()
+                    .flat_map(|st| st.edges.iter())
+                    .filter(|e| e.policy.guarded() || e.optional || e.bulkhead > 0)
+                    .map(|e| (e.bulkhead, e.target_name.clone()))
+                    .collect(),
+                cfg.pool as usize,
+            ),
             retry_rng: rng::stream(seed, &format!("component/{}/retry", cfg.name)),
             wasted_ns: 0.0,
             work_ns: 0.0,
@@ -802,6 +818,7 @@ impl Service {
             }
             ctx.reqs.path_group(req, ctx.sched.now());
             let Some(r) = ctx.reqs.get(req) else { return };
+            let caller = r.replica;
             let tmpl = Request {
                 origin: r.origin,
                 flags: r.flags,
@@ -845,9 +862,11 @@ impl Service {
                 if edge > 0 {
                     let counted = ctx.now() >= self.started;
                     let now = ctx.now();
-                    if !self.guarded[edge as usize - 1].2.admit(now, true, counted) {
-                        // Breaker open: this call fails at once; an
-                        // optional one is left out instead.
+                    if self.bulk.full(edge, caller, counted)
+                        || !self.guarded[edge as usize - 1].2.admit(now, true, counted)
+                    {
+                        // Bulkhead full or breaker open: this call fails at
+                        // once; an optional one is left out instead.
                         if e.optional
                             && let Some(backend) = e.aside
                         {
@@ -879,6 +898,9 @@ impl Service {
                     }
                 }
                 let child = ctx.reqs.alloc(child);
+                if edge > 0 {
+                    self.bulk.hold(edge, caller, child, ctx.now() >= self.started);
+                }
                 ctx.send(&mut self.net, e.target, Msg::Request(child));
                 if let Some(t) = e.policy.timeout {
                     ctx.sched.after(t, self.id, Msg::Timeout(child));
@@ -1201,6 +1223,7 @@ impl Service {
         let (parent, abandoned, version, target, fill_cache) =
             (c.parent, c.abandoned, c.version, c.target, c.tag);
         let key = c.key;
+        self.bulk.release(child);
         match outcome {
             _ if abandoned => {}
             Outcome::Ok => ctx.reqs.path_answered(child, parent, ctx.sched.now()),
@@ -1279,6 +1302,7 @@ impl Service {
         // network lost it: no answer will free it then).
         c.abandoned = true;
         let c = *c;
+        self.bulk.release(child);
         if c.flags & LOST != 0 {
             ctx.reqs.free(child);
         }
@@ -1388,8 +1412,10 @@ impl Service {
             return;
         }
         let now = ctx.now();
+        let from = ctx.reqs.get(c.parent).map_or(0, |p| p.replica);
+        let full = self.bulk.full(c.edge, from, now >= self.started);
         let caller = &mut self.guarded[c.edge as usize - 1].2;
-        if !caller.admit(now, false, now >= self.started) {
+        if full || !caller.admit(now, false, now >= self.started) {
             ctx.reqs.free(child);
             if self.is_optional(c.edge) {
                 return self.degrade(&c, ctx);
@@ -1400,6 +1426,7 @@ impl Service {
         if let Some(r) = ctx.reqs.get_mut(child) {
             r.sent = now;
         }
+        self.bulk.hold(c.edge, from, child, now >= self.started);
         ctx.send(&mut self.net, c.target, Msg::Request(child));
         if let Some(t) = timeout {
             ctx.sched.after(t, self.id, Msg::Timeout(child));
@@ -1491,6 +1518,7 @@ impl Service {
     /// Replica `ri` loses everything it holds: each request fails now.
     fn drop_work(&mut self, ri: usize, ctx: &mut Ctx) -> u64 {
         let now = ctx.now();
+        self.bulk.reset(ri);
         let held = std::mem::take(&mut self.reps[ri].held);
         for &req in &held {
             if let Some(r) = ctx.reqs.get_mut(req) {
@@ -1729,6 +1757,7 @@ impl Component for Service {
         for g in &mut self.guarded {
             g.2.reset_counts();
         }
+        self.bulk.reset_counts();
     }
 
     fn annotations(&self, now: SimTime, out: &mut Vec<super::Annotation>) {
@@ -1858,6 +1887,7 @@ impl Component for Service {
         if !self.guarded.is_empty() {
             *out.entry("requests.retries".into()).or_insert(0.0) += retries;
         }
+        self.bulk.report(&p, out);
         self.report_probes(now, w, out);
         let mut put = |k: &str, v: f64| {
             out.insert(format!("{p}{k}"), v);

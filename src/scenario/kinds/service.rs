@@ -274,6 +274,22 @@ pub struct CallEdge {
     /// a failed `cache_aside` cache is skipped for its backend instead.
     #[serde(default)]
     pub optional: Option<bool>,
+    /// At most this many calls in flight on this edge per replica of the caller.
+    #[serde(default)]
+    pub bulkhead: Option<BulkheadSpec>,
+}
+
+/// A semaphore bulkhead on a call edge (the pattern of Nygard's "Release It!",
+/// as Resilience4j's `Bulkhead` implements it): `{ max_concurrent: 10 }`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BulkheadSpec {
+    /// Calls in flight at once on this edge, per replica of the calling
+    /// service (at least 1). A call beyond it fails at once, without being
+    /// sent, like an open breaker's fast failure: an `optional` call is left
+    /// out, any other fails its request. A slot is held from the send until
+    /// the answer or the timeout, and freed when the replica crashes or restarts.
+    pub max_concurrent: u32,
 }
 
 impl CallEdge {
@@ -287,6 +303,7 @@ impl CallEdge {
             circuit_breaker: None,
             idempotent: None,
             optional: None,
+            bulkhead: None,
         }
     }
 }
@@ -301,6 +318,7 @@ impl JsonSchema for CallEdge {
         let timeout = g.subschema_for::<Duration>();
         let retry = g.subschema_for::<RetrySpec>();
         let breaker = g.subschema_for::<BreakerSpec>();
+        let bulkhead = g.subschema_for::<BulkheadSpec>();
         schemars::json_schema!({
             "description": "A call: the component's name, or a map with its target and options.",
             "anyOf": [
@@ -320,7 +338,8 @@ impl JsonSchema for CallEdge {
                         "idempotent": { "type": "boolean",
                                         "description": "Writes on this call carry an idempotency key." },
                         "optional": { "type": "boolean",
-                                      "description": "Graceful degradation: a failed call does not fail the request, which goes on without it (a failed cache_aside cache is skipped for its backend)." }
+                                      "description": "Graceful degradation: a failed call does not fail the request, which goes on without it (a failed cache_aside cache is skipped for its backend)." },
+                        "bulkhead": { "anyOf": [bulkhead, { "type": "null", "description": "No limit (the default)." }] }
                     }
                 }
             ]
@@ -337,6 +356,7 @@ const EDGE_FIELDS: &[&str] = &[
     "circuit_breaker",
     "idempotent",
     "optional",
+    "bulkhead",
 ];
 
 /// Reads a call edge's fields after its first key has been read.
@@ -357,6 +377,7 @@ fn edge_from_map<'de, A: MapAccess<'de>>(first: String, m: &mut A) -> Result<Cal
             "circuit_breaker" => e.circuit_breaker = m.next_value()?,
             "idempotent" => e.idempotent = m.next_value()?,
             "optional" => e.optional = m.next_value()?,
+            "bulkhead" => e.bulkhead = m.next_value()?,
             other => return Err(de::Error::unknown_field(other, EDGE_FIELDS)),
         }
         key = m.next_key::<String>()?;
@@ -511,6 +532,8 @@ impl Kind for ServiceSpec {
                                     policy: CallPolicy::default(),
                                     aside: None,
                                     optional: false,
+                                    bulkhead: 0,
+                                    target_name: store.clone(),
                                     session: true,
                                 }],
                             },
@@ -674,6 +697,8 @@ pub(crate) fn service(
                 policy,
                 aside: aside(&e.target),
                 optional: e.optional.unwrap_or(false),
+                bulkhead: bulkhead_limit(ck, &ep, e.bulkhead.as_ref()),
+                target_name: e.target.clone(),
                 session: false,
             });
         }
@@ -1001,5 +1026,20 @@ pub(crate) mod theory {
         }
         t.load = capacity_load.or(t.utilization);
         t
+    }
+}
+
+/// A call edge's bulkhead limit (0: none).
+fn bulkhead_limit(ck: &mut Checker, ep: &str, b: Option<&BulkheadSpec>) -> u32 {
+    match b {
+        None => 0,
+        Some(b) if b.max_concurrent == 0 => {
+            ck.err(
+                format!("{ep}.bulkhead.max_concurrent"),
+                "a bulkhead must let at least 1 call through (max_concurrent ≥ 1)",
+            );
+            0
+        }
+        Some(b) => b.max_concurrent,
     }
 }
