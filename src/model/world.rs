@@ -741,22 +741,15 @@ impl World {
         };
         let comp = f.comp as usize;
         self.ctx.current = f.comp;
-        if f.losses {
-            // A permanent loss, and the instance's next one after Exp(mtbf).
-            self.comps[comp].fault(FaultAction::LoseNode(instance), true, &mut self.ctx);
-            let next = exp_ns(&mut self.fault_rng[r], f.mtbf);
-            let msg = Msg::Fault {
-                idx: idx as u32,
-                instance,
-                on: true,
+        if f.losses || (f.hang && f.mttr <= 0.0) {
+            // A permanent loss, or a hang without repair (a restart ends
+            // it), and the instance's next one after Exp(mtbf).
+            let action = if f.losses {
+                FaultAction::LoseNode(instance)
+            } else {
+                FaultAction::Hang(instance)
             };
-            self.ctx.sched.at(now.saturating_add(next), WORLD, msg);
-            return;
-        }
-        if f.hang && f.mttr <= 0.0 {
-            // Hangs without repair: a restart ends each one; the next
-            // arrives after Exp(mtbf).
-            self.comps[comp].fault(FaultAction::Hang(instance), true, &mut self.ctx);
+            self.comps[comp].fault(action, true, &mut self.ctx);
             let next = exp_ns(&mut self.fault_rng[r], f.mtbf);
             let msg = Msg::Fault {
                 idx: idx as u32,

@@ -3,22 +3,7 @@
 //! stabilisation window, removed replicas drain, schedules are followed,
 //! and cost counts the instances that ran.
 
-use archsim::model::RunOutput;
-
-use crate::common::run_yaml;
-
-fn col(o: &RunOutput, name: &str) -> usize {
-    o.columns
-        .iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("no column {name} in {:?}", o.columns))
-}
-
-/// `(t_s, value)` of a time-series column.
-fn series(o: &RunOutput, name: &str) -> Vec<(f64, f64)> {
-    let (t, c) = (col(o, "t_s"), col(o, name));
-    o.rows.iter().map(|r| (r[t], r[c])).collect()
-}
+use crate::common::{run_yaml, series};
 
 /// 100/s, then `high`/s from 5 min to `until`, then 100/s again; each
 /// replica a single core of 10 ms (100/s); HPA on cpu at 60 %.

@@ -83,3 +83,17 @@ pub fn run_bundled(file: &str, overrides: &[&str], reps: u32) -> (Report, Vec<Ru
     .unwrap_or_else(|e| panic!("{file} with {overrides:?} failed to load:\n{e}"));
     run_replications(&cfg, sc.seed, reps)
 }
+
+/// The index of a time-series column (panics naming the columns there are).
+pub fn col(o: &RunOutput, name: &str) -> usize {
+    o.columns
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name} in {:?}", o.columns))
+}
+
+/// `(t_s, value)` of a time-series column.
+pub fn series(o: &RunOutput, name: &str) -> Vec<(f64, f64)> {
+    let (t, c) = (col(o, "t_s"), col(o, name));
+    o.rows.iter().map(|r| (r[t], r[c])).collect()
+}

@@ -8,20 +8,7 @@
 
 use archsim::model::RunOutput;
 
-use crate::common::run_yaml;
-
-fn col(o: &RunOutput, name: &str) -> usize {
-    o.columns
-        .iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("no column {name} in {:?}", o.columns))
-}
-
-/// `(t_s, value)` of a time-series column.
-fn series(o: &RunOutput, name: &str) -> Vec<(f64, f64)> {
-    let (t, c) = (col(o, "t_s"), col(o, name));
-    o.rows.iter().map(|r| (r[t], r[c])).collect()
-}
+use crate::common::{run_yaml, series};
 
 fn m(o: &RunOutput, k: &str) -> f64 {
     *o.metrics.get(k).unwrap_or_else(|| panic!("metric {k} missing"))

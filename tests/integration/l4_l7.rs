@@ -34,22 +34,7 @@
 //! E[CV²] ≈ (m − 1)/C (the population variance of a multinomial cell is
 //! C·(1/m)(1 − 1/m), its mean C/m).
 
-use archsim::model::RunOutput;
-
-use crate::common::run_yaml;
-
-fn col(o: &RunOutput, name: &str) -> usize {
-    o.columns
-        .iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("no column {name} in {:?}", o.columns))
-}
-
-/// `(interval end in s, value)` of a time-series column.
-fn series(o: &RunOutput, name: &str) -> Vec<(f64, f64)> {
-    let (t, c) = (col(o, "t_s"), col(o, name));
-    o.rows.iter().map(|r| (r[t], r[c])).collect()
-}
+use crate::common::{run_yaml, series};
 
 const RATE: f64 = 1000.0;
 const CONNS: f64 = 2000.0;

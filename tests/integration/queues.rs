@@ -7,7 +7,7 @@ use archsim::model::RunOutput;
 use archsim::stats::student_t_quantile;
 use archsim::theory;
 
-use crate::common::{per_rep, run_yaml};
+use crate::common::{col, per_rep, run_yaml};
 
 /// Mean and 99.9% Student-t half-width over replications.
 fn ci(xs: &[f64]) -> (f64, f64) {
@@ -25,13 +25,6 @@ fn assert_covers(what: &str, xs: &[f64], theory: f64, tight: f64) {
         "{what}: theory {theory:.4} outside {m:.4} ± {h:.4}"
     );
     assert!(h <= tight * theory.abs(), "{what}: interval ± {h:.4} too loose");
-}
-
-fn col(o: &RunOutput, name: &str) -> usize {
-    o.columns
-        .iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("no column {name} in {:?}", o.columns))
 }
 
 /// Producers at λ into a queue whose consumer has `c` workers of mean `s`.
