@@ -2,15 +2,17 @@
 //! below it, never one above and never a peer at its own level.
 //!
 //! ```text
-//! 8 cli
-//! 7 sweep, compare            (peers: neither uses the other)
-//! 6 report
-//! 5 run
-//! 4 explain                   (theory's prediction: the run and the pages show it beside the simulation)
-//! 3 scenario
-//! 2 model
-//! 1 engine
-//! 0 files, stats, theory      (utilities)
+//! 10 cli, web                (the command line; the browser's commands on text)
+//! 9 plan
+//! 8 sweep, compare            (peers: neither uses the other)
+//! 7 report
+//! 6 run
+//! 5 explain                   (theory's prediction: the run and the pages show it beside the simulation)
+//! 4 scenario
+//! 3 model
+//! 2 engine
+//! 1 files, stats, theory      (utilities)
+//! 0 math, host                (one libm on every platform; the host's clock and progress)
 //! ```
 //!
 //! The test reads every `src/**/*.rs` (lib.rs and main.rs are exempt), with
@@ -23,16 +25,17 @@ use std::path::{Path, PathBuf};
 /// The layer of a top-level module, or None for one the table lacks.
 fn layer(module: &str) -> Option<u32> {
     Some(match module {
-        "files" | "stats" | "theory" => 0,
-        "engine" => 1,
-        "model" => 2,
-        "scenario" => 3,
-        "explain" => 4,
-        "run" => 5,
-        "report" => 6,
-        "sweep" | "compare" => 7,
-        "plan" => 8,
-        "cli" => 9,
+        "math" | "host" => 0,
+        "files" | "stats" | "theory" => 1,
+        "engine" => 2,
+        "model" => 3,
+        "scenario" => 4,
+        "explain" => 5,
+        "run" => 6,
+        "report" => 7,
+        "sweep" | "compare" => 8,
+        "plan" => 9,
+        "cli" | "web" => 10,
         _ => return None,
     })
 }
@@ -268,8 +271,8 @@ fn modules_use_only_the_layers_below() {
     }
     assert!(
         v.is_empty(),
-        "{} layering violation(s) (layers: 0 files/stats/theory, 1 engine, 2 model, 3 scenario, \
-         4 explain, 5 run, 6 report, 7 sweep/compare, 8 plan, 9 cli):\n{}",
+        "{} layering violation(s) (layers: 0 math/host, 1 files/stats/theory, 2 engine, 3 model, \
+         4 scenario, 5 explain, 6 run, 7 report, 8 sweep/compare, 9 plan, 10 cli/web):\n{}",
         v.len(),
         v.join("\n")
     );
