@@ -153,10 +153,25 @@ function formatRate(perSecond) {
   return `${perSecond.toFixed(0)} events/s`;
 }
 
+function formatDuration(seconds) {
+  if (typeof seconds !== 'number') return '?';
+  if (seconds >= 3600) return `${+(seconds / 3600).toFixed(2)} h`;
+  if (seconds >= 60) return `${+(seconds / 60).toFixed(2)} min`;
+  return `${+seconds.toFixed(3)} s`;
+}
+
 function setBusy(delta) {
   busy += delta;
   for (const b of document.querySelectorAll('button.act')) b.disabled = busy > 0;
   document.body.classList.toggle('busy', busy > 0);
+}
+
+function showTab(name) {
+  for (const [tab, view] of [['tab-run', 'run-view'], ['tab-sweep', 'sweep-view']]) {
+    const on = tab === `tab-${name}`;
+    $(tab).setAttribute('aria-selected', String(on));
+    $(view).hidden = !on;
+  }
 }
 
 function onProgress(fraction) {
@@ -211,6 +226,11 @@ async function lint(text) {
   hooks.lastCheck = resp;
   const errors = resp.ok ? [] : resp.errors || [];
   showErrors(errors);
+  const check = $('check-status');
+  check.classList.toggle('bad', !resp.ok);
+  check.textContent = resp.ok
+    ? `✓ valid: ${resp.name ?? 'scenario'}, seed ${resp.seed ?? '?'}, ${formatDuration(resp.duration_s)} simulated`
+    : `✗ ${errors.length} error${errors.length === 1 ? '' : 's'}`;
   return errors;
 }
 
@@ -236,6 +256,8 @@ async function run() {
       return resp;
     }
     hooks.last = resp;
+    $('intro').hidden = true;
+    showTab('run');
     if (timings.firstResult === null) timings.firstResult = performance.now();
     $('progress').value = 1;
     const wall = resp.wall_s ?? (performance.now() - started) / 1000;
@@ -262,6 +284,7 @@ async function explain() {
     }
     hooks.lastExplain = resp;
     $('explain').textContent = resp.text;
+    showTab('run');
     setStatus(status, 'Theory only (no simulation): see “Theory against simulation” below.');
     $('explain').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
     return resp;
@@ -277,6 +300,7 @@ async function sweep() {
   setBusy(+1);
   $('progress').value = 0;
   setStatus(status, 'Sweeping…');
+  showTab('sweep');
   const started = performance.now();
   try {
     const extra = { vary };
@@ -325,9 +349,8 @@ async function runCommand(cmd) {
   else form.replications = cmd.replications ?? 1;
   loadScenario(cmd.stem, form);
   await hooks.ready;
-  if (cmd.op === 'run') { $('status').scrollIntoView({ block: 'start', behavior: 'smooth' }); return run(); }
+  if (cmd.op === 'run') { $('status').scrollIntoView({ block: 'nearest', behavior: 'smooth' }); return run(); }
   if (cmd.op === 'explain') return explain();
-  $('sweep-panel').scrollIntoView({ block: 'start', behavior: 'smooth' });
   return sweep();
 }
 
@@ -335,8 +358,18 @@ async function runCommand(cmd) {
 
 let lessons = [];
 
-function showLesson(index) {
+// The editor holds a bundled scenario exactly as shipped (nothing to lose by replacing it).
+function editorUnchanged() {
+  const s = scenarios.find((x) => x.file === currentFile);
+  return !s || s.text === editor.getText();
+}
+
+// Show lesson `index`; when `follow`, also load its first scenario into the
+// editor, unless the editor holds edits of the reader's own.
+function showLesson(index, follow = false) {
   const i = Math.min(Math.max(0, index), lessons.length - 1);
+  const stem = firstStem(lessons[i].body);
+  if (follow && stem && editorUnchanged()) loadScenario(stem);
   $('lesson-select').value = String(i);
   renderLesson($('lesson-text'), lessons[i].body, runCommand);
   $('lesson-text').scrollTop = 0;
@@ -349,9 +382,9 @@ function setupLessons(md) {
   lessons = splitLessons(md);
   const select = $('lesson-select');
   select.replaceChildren(...lessons.map((l, i) => new Option(l.title, String(i))));
-  select.addEventListener('change', () => showLesson(Number(select.value)));
-  $('lesson-prev').addEventListener('click', () => showLesson(Number(select.value) - 1));
-  $('lesson-next').addEventListener('click', () => showLesson(Number(select.value) + 1));
+  select.addEventListener('change', () => showLesson(Number(select.value), true));
+  $('lesson-prev').addEventListener('click', () => showLesson(Number(select.value) - 1, true));
+  $('lesson-next').addEventListener('click', () => showLesson(Number(select.value) + 1, true));
   // Start at the first numbered lesson (the introduction is about the command line).
   const first = lessons.findIndex((l) => firstStem(l.body));
   showLesson(first >= 0 ? first : 0);
@@ -389,6 +422,8 @@ async function loadShared(encoded) {
 
 async function start() {
   $('run').addEventListener('click', () => run());
+  $('tab-run').addEventListener('click', () => showTab('run'));
+  $('tab-sweep').addEventListener('click', () => showTab('sweep'));
   $('explain-run').addEventListener('click', () => explain());
   $('sweep-run').addEventListener('click', () => sweep());
   $('share').addEventListener('click', () => share().catch((e) => setStatus($('status'), `Sharing failed: ${e.message}`, true)));
