@@ -463,6 +463,7 @@ hooks.ready = Promise.all([wasmReady, started]).then(([version]) => {
   if (!$('status').classList.contains('error')) $('status').textContent = 'Ready. Press Run (or Ctrl+Enter in the editor).';
   return version;
 });
+hooks.ready.catch(() => {}); // reported in #status below; awaiting code still sees the rejection
 started.catch((e) => setStatus($('status'), `The page did not start: ${e.message}`, true));
 wasmReady.catch((e) => {
   $('version').textContent = 'not loaded';
