@@ -131,6 +131,7 @@ export function renderLesson(container, body, onCommand) {
       i++; // the closing fence
       html += '<div class="code-block">';
       const plain = [];
+      let cliOnly = false;
       const flushPlain = () => {
         if (plain.length) html += `<pre><code>${escapeHtml(plain.join('\n'))}</code></pre>`;
         plain.length = 0;
@@ -144,10 +145,12 @@ export function renderLesson(container, body, onCommand) {
             + `<span class="cmd-op">▶ ${cmd.op}</span><code>${escapeHtml(c.trim())}</code></button>`;
           commands.push(cmd);
         } else {
+          if (/^\s*archsim\s/.test(c)) cliOnly = true;
           plain.push(c);
         }
       }
       flushPlain();
+      if (cliOnly) html += '<p class="cli-note">Command line only: this playground runs, explains and sweeps, but does not plan, shard or write job files.</p>';
       html += '</div>';
       continue;
     }
