@@ -47,16 +47,16 @@ async function instantiate() {
 // One request through the ABI: copy the JSON in, call, read the JSON out.
 function call(req) {
   const bytes = encoder.encode(JSON.stringify(req));
-  const ptr = exports.archsim_alloc(bytes.length);
+  const ptr = exports.archsim_alloc(bytes.length) >>> 0; // i32 to unsigned
   new Uint8Array(exports.memory.buffer, ptr, bytes.length).set(bytes);
   let len;
   try {
-    len = exports.archsim_call(ptr, bytes.length);
+    len = exports.archsim_call(ptr, bytes.length) >>> 0;
   } finally {
     // After a trap the instance is replaced, so freeing into it is pointless.
     try { exports.archsim_free(ptr, bytes.length); } catch { /* instance broken */ }
   }
-  const out = exports.archsim_result_ptr();
+  const out = exports.archsim_result_ptr() >>> 0;
   // Copy before decoding: memory.buffer may be detached by a later growth.
   const text = decoder.decode(new Uint8Array(exports.memory.buffer, out, len).slice());
   return JSON.parse(text);
