@@ -953,7 +953,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
                 if a.explain {
                     out!(
                         "\n{}",
-                        explain_vs_simulated(&loaded.scenario, &loaded.config, &rep)
+                        crate::explain::versus_simulated(&loaded.scenario, &loaded.config, &rep)
                     );
                 }
                 outln!("Wrote {}", dir.display());
@@ -1020,21 +1020,7 @@ fn write_run(
     png: bool,
     provenance: &report::provenance::Written,
 ) -> Result<(), OutputError> {
-    let mut charts = report::charts::run_charts_after_warmup(
-        &first.columns,
-        &first.rows,
-        &rep.latency_cdf,
-        &first.annotations,
-        rep.warmup_s,
-    );
-    // Where the time goes answers "which tier do I scale?": it leads.
-    if let Some(c) = report::breakdown::chart(rep) {
-        charts.insert(0, c);
-    }
-    // Before them, the system they are about: its topology.
-    let graph = crate::explain::predict(&loaded.scenario, &loaded.config).graph;
-    let title = report::topology::title(None);
-    charts.insert(0, report::topology::chart(&graph, &title, report::topology::FILE));
+    let charts = report::run_page_charts(rep, first, &loaded.scenario, &loaded.config);
     let mut files = report::run_folder_files(rep, summary, first);
     files.extend(
         report::plot::chart_files(&charts, png)
@@ -1048,83 +1034,6 @@ fn write_run(
         stage.write(name, bytes)?;
     }
     stage.commit(&[])
-}
-
-/// Predicted next to simulated, per tier and overall.
-fn explain_vs_simulated(
-    sc: &crate::scenario::Scenario,
-    cfg: &crate::model::Config,
-    rep: &crate::run::Report,
-) -> String {
-    use std::fmt::Write as _;
-    let p = crate::explain::predict(sc, cfg);
-    let mut s = String::from("Theory against simulation\n");
-    let w = p.tiers.iter().map(|t| t.name.len()).max().unwrap_or(9).max(9);
-    let _ = writeln!(
-        s,
-        "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
-        "component", "util % theory", "util % sim", "own ms theory", "own ms sim (leaves)"
-    );
-    let f = |v: Option<f64>, k: f64| v.map_or_else(|| "-".to_string(), |x| format!("{:.2}", x * k));
-    for t in &p.tiers {
-        let sim_u = rep.value(&format!("components.{}.utilization", t.name));
-        // A service's simulated sojourn includes its downstream calls;
-        // theory's response is its own wait and work: compare leaves only.
-        let leaf = cfg.components.iter().any(
-            |c| matches!(c, crate::model::CompCfg::Service(sv) if sv.name == t.name && sv.calls.is_empty()),
-        );
-        let sim_r = rep
-            .value(&format!("components.{}.sojourn.mean_ms", t.name))
-            .filter(|_| leaf);
-        let _ = writeln!(
-            s,
-            "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
-            t.name,
-            f(t.utilization, 100.0),
-            f(sim_u, 100.0),
-            f(t.response_ms, 1.0),
-            f(sim_r, 1.0)
-        );
-    }
-    // Per request: theory's wait and service × visits per request; the
-    // simulated queue and service on the critical path (`breakdown.*`).
-    let _ = writeln!(
-        s,
-        "Per request: theory's wait and service × visits; simulated, the critical path's (breakdown.*)"
-    );
-    let _ = writeln!(
-        s,
-        "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
-        "component", "wait ms theory", "queue ms sim", "service ms theory", "service ms sim"
-    );
-    for t in p
-        .tiers
-        .iter()
-        .filter(|t| t.response_ms.is_some() && p.offered > 0.0)
-    {
-        let visits = (t.reads + t.writes) / p.offered;
-        let service = t.response_ms.map(|r| r - t.wait_ms.unwrap_or(0.0));
-        let sim = |c: &str| rep.value(&format!("breakdown.{}.{c}.mean_ms", t.name));
-        let _ = writeln!(
-            s,
-            "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
-            t.name,
-            f(t.wait_ms, visits),
-            f(sim("queue"), 1.0),
-            f(service, visits),
-            f(sim("service"), 1.0)
-        );
-    }
-    if let (Some(l), Some(sim)) = (p.latency_ms, rep.value("latency.mean_ms"))
-        && l > 0.0
-    {
-        let _ = writeln!(
-            s,
-            "mean latency: theory {l:.2} ms, simulated {sim:.2} ms ({:+.1}%): where they part, look for what theory leaves out (network hops, parallel calls, faults, retries, skew, bursts)",
-            (sim - l) / l * 100.0
-        );
-    }
-    s
 }
 
 /// The trace settings from `--trace` and its filters.

@@ -23,11 +23,14 @@
 //!   hop is a record, freed by whoever receives its answer.
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod compare;
 pub mod engine;
 pub mod explain;
 pub mod files;
+pub mod host;
+pub mod math;
 pub mod model;
 pub mod plan;
 pub mod report;
@@ -36,3 +39,4 @@ pub mod scenario;
 pub mod stats;
 pub mod sweep;
 pub mod theory;
+pub mod web;

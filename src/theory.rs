@@ -9,6 +9,7 @@
 //! (Erlangs), ρ = λ/(cμ) per-server utilisation, W mean wait in queue, T mean response time
 //! (wait + service), L mean number in system.
 #![warn(missing_docs)]
+use crate::math;
 
 /// λ ≥ 0, μ > 0, both finite.
 fn valid_rates(lambda: f64, mu: f64) -> bool {
@@ -67,7 +68,7 @@ impl Mm1 {
         if !valid_q(q) {
             return None;
         }
-        self.gap().map(|g| -(-q).ln_1p() / g)
+        self.gap().map(|g| -math::ln_1p(-q) / g)
     }
 
     /// Mean number in system L = ρ/(1 − ρ) (Kleinrock Vol. 1 eq. 3.24).
@@ -197,7 +198,7 @@ impl Mmc {
         if tail >= c {
             Some(0.0)
         } else {
-            Some((c.ln() - (-q).ln_1p()) / g)
+            Some((math::ln(c) - math::ln_1p(-q)) / g)
         }
     }
 
@@ -218,15 +219,15 @@ impl Mmc {
         let c = erlang_c(self.c, self.lambda / mu);
         let delta = theta - mu;
         let survival = |x: f64| -> f64 {
-            let e_mu = (-mu * x).exp();
+            let e_mu = math::exp(-mu * x);
             // μ·e^{−μx}·(1 − e^{−δx})/δ, written without cancellation for small δx and
             // without overflow of e^{−δx} for large negative δx.
             let conv = if delta == 0.0 {
                 mu * x * e_mu
             } else if (delta * x).abs() < 1.0 {
-                mu * e_mu * (-(-delta * x).exp_m1()) / delta
+                mu * e_mu * (-math::exp_m1(-delta * x)) / delta
             } else {
-                mu * (e_mu - (-theta * x).exp()) / delta
+                mu * (e_mu - math::exp(-theta * x)) / delta
             };
             e_mu + c * conv
         };
@@ -235,7 +236,7 @@ impl Mmc {
             return Some(0.0);
         }
         let mut lo = 0.0;
-        let mut hi = (1.0 / mu + 1.0 / theta) * (1.0 - (-q).ln_1p());
+        let mut hi = (1.0 / mu + 1.0 / theta) * (1.0 - math::ln_1p(-q));
         while survival(hi) > target {
             lo = hi;
             hi *= 2.0;
@@ -297,24 +298,24 @@ impl Mmck {
         if self.lambda == 0.0 {
             return Some((0.0, 0.0));
         }
-        let ln_a = (self.lambda / self.mu).ln();
+        let ln_a = math::ln(self.lambda / self.mu);
         let mut ln_term = 0.0; // ln of the unnormalised p_n, n = 0
         let mut max = 0.0; // running maximum of the ln terms
         let mut sum = 1.0; // Σ exp(ln_term − max)
         let mut sum_n = 0.0; // Σ n·exp(ln_term − max)
         for n in 1..=self.k {
-            ln_term += ln_a - f64::from(n.min(self.c)).ln();
+            ln_term += ln_a - math::ln(f64::from(n.min(self.c)));
             if ln_term > max {
-                let scale = (max - ln_term).exp();
+                let scale = math::exp(max - ln_term);
                 sum *= scale;
                 sum_n *= scale;
                 max = ln_term;
             }
-            let w = (ln_term - max).exp();
+            let w = math::exp(ln_term - max);
             sum += w;
             sum_n += f64::from(n) * w;
         }
-        let p_k = (ln_term - max).exp() / sum;
+        let p_k = math::exp(ln_term - max) / sum;
         Some((p_k, sum_n / sum))
     }
 
@@ -432,12 +433,12 @@ pub fn supermarket_mean_sojourn(lambda_per_server: f64, d: u32) -> Option<f64> {
     if d == 1 {
         return Some(1.0 / (1.0 - lambda));
     }
-    let ln_l = lambda.ln();
+    let ln_l = math::ln(lambda);
     let df = f64::from(d);
     let mut exponent = 1.0; // (dⁱ − 1)/(d − 1) for i = 1; next is d·e + 1
     let mut sum = 0.0;
     loop {
-        let s = (exponent * ln_l).exp();
+        let s = math::exp(exponent * ln_l);
         sum += s;
         if s <= sum * 1e-17 {
             break;
@@ -517,7 +518,7 @@ pub fn parallel_availability(a: f64, n: u32) -> f64 {
     if a == 1.0 {
         return 1.0;
     }
-    -(f64::from(n) * (-a).ln_1p()).exp_m1()
+    -math::exp_m1(f64::from(n) * math::ln_1p(-a))
 }
 
 // ============================================================================================
@@ -560,7 +561,7 @@ pub fn raft_commit_mean_exponential(m: f64, n: u32) -> Option<f64> {
     if !(m.is_finite() && m > 0.0) {
         return None;
     }
-    raft_commit_mean(|t| 1.0 - (-t / m).exp() * (1.0 + t / m), n, 60.0 * m)
+    raft_commit_mean(|t| 1.0 - math::exp(-t / m) * (1.0 + t / m), n, 60.0 * m)
 }
 
 fn binomial(n: u32, k: u32) -> f64 {
@@ -648,7 +649,7 @@ impl Rereplication {
     pub fn incomplete_mean(&self) -> Option<f64> {
         let l = self.lambda()?;
         let x = l * self.copy;
-        let v = self.replace_after * x.exp() + x.exp_m1() / l;
+        let v = self.replace_after * math::exp(x) + math::exp_m1(x) / l;
         v.is_finite().then_some(v)
     }
 
@@ -658,13 +659,13 @@ impl Rereplication {
         let x = l * self.copy;
         // 1 − e^{−x}/(1 + y) = (−expm1(−x) + y)/(1 + y), without cancellation for small λ.
         let y = l * self.replace_after;
-        Some((-(-x).exp_m1() + y) / (1.0 + y))
+        Some((-math::exp_m1(-x) + y) / (1.0 + y))
     }
 
     /// Fraction of time a shard has fewer than n complete copies, 1 − (1 − q)ⁿ.
     pub fn under_replicated_fraction(&self) -> Option<f64> {
         let q = self.q()?;
-        Some(-(f64::from(self.copies) * (-q).ln_1p()).exp_m1())
+        Some(-math::exp_m1(f64::from(self.copies) * math::ln_1p(-q)))
     }
 
     /// Data-loss events per shard per second, n·λ·(1 − q)·q^{n−1}.
@@ -734,7 +735,7 @@ pub fn mttdl_markov(mttf: f64, w: f64, n: u32, parallel: bool) -> Option<f64> {
 
 /// Zipf popularity of `n` keys with exponent `s`: p_k ∝ k^(−s), k = 1..n (index 0 is rank 1).
 pub fn zipf_popularity(n: u64, s: f64) -> Vec<f64> {
-    let w: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
+    let w: Vec<f64> = (1..=n).map(|k| math::powf(k as f64, -s)).collect();
     let h: f64 = w.iter().sum();
     w.into_iter().map(|x| x / h).collect()
 }
@@ -770,8 +771,8 @@ fn characteristic_time(p: &[f64], c: f64, f: impl Fn(f64) -> f64) -> Option<f64>
 /// probability 1 − e^(−p_k T). `p` are request probabilities per request; C the capacity.
 /// `None` when C ≥ number of keys (everything fits) or C ≤ 0.
 pub fn lru_hit_ratio_che(p: &[f64], capacity: f64) -> Option<f64> {
-    let t = characteristic_time(p, capacity, |x| -(-x).exp_m1())?;
-    Some(p.iter().map(|&pk| pk * -(-pk * t).exp_m1()).sum())
+    let t = characteristic_time(p, capacity, |x| -math::exp_m1(-x))?;
+    Some(p.iter().map(|&pk| pk * -math::exp_m1(-pk * t)).sum())
 }
 
 /// FIFO and RANDOM hit ratio by the Che-type approximation of Martina, Garetto & Leonardi
@@ -829,7 +830,7 @@ mod tests {
             let mut r = vec![0.0; (n - 1) as usize];
             for _ in 0..draws {
                 for v in r.iter_mut() {
-                    *v = -u().ln() - u().ln();
+                    *v = -math::ln(u()) - math::ln(u());
                 }
                 r.sort_by(f64::total_cmp);
                 sum += r[(n / 2 - 1) as usize];
@@ -895,8 +896,8 @@ mod tests {
         close(q.mean_wait().unwrap(), 9.0, 1e-13);
         close(q.mean_number().unwrap(), 9.0, 1e-13);
         // Median of Exp(0.1): 10·ln 2.
-        close(q.response_quantile(0.5).unwrap(), 10.0 * 2f64.ln(), 1e-13);
-        close(q.response_quantile(0.99).unwrap(), 10.0 * 100f64.ln(), 1e-13);
+        close(q.response_quantile(0.5).unwrap(), 10.0 * math::ln(2f64), 1e-13);
+        close(q.response_quantile(0.99).unwrap(), 10.0 * math::ln(100f64), 1e-13);
         assert_eq!(q.response_quantile(0.0), Some(0.0));
         assert_eq!(q.response_quantile(1.0), None);
         assert_eq!(Mm1::new(1.0, 1.0).mean_response(), None);
@@ -948,8 +949,8 @@ mod tests {
         assert_eq!(q.wait_quantile(1.0 - c - 1e-9), Some(0.0));
         let w = q.wait_quantile(1.0 - c + 1e-9).unwrap();
         assert!(w > 0.0 && w < 1e-8, "{w}");
-        close(w, (c / (c - 1e-9)).ln(), 1e-6);
-        close(q.wait_quantile(0.99).unwrap(), (c / 0.01).ln(), 1e-13);
+        close(w, math::ln(c / (c - 1e-9)), 1e-6);
+        close(q.wait_quantile(0.99).unwrap(), math::ln(c / 0.01), 1e-13);
         // Response: θ = cμ − λ = μ here, the Erlang-2 limit: P(R > x) = e^{−x}(1 + C·x);
         // 0.99-quantile 6.006308176561795 (30-digit root by mpmath).
         close(q.response_quantile(0.99).unwrap(), 6.006_308_176_561_795, 1e-12);
@@ -1096,11 +1097,11 @@ mod tests {
         };
         // The design example: λ = 1/1000 s, R = 50 s, D = 0: q = 1 − e^{−0.05}.
         let r = m(1000.0, 50.0, 0.0, 3);
-        close(r.q().unwrap(), 1.0 - (-0.05f64).exp(), 1e-14);
+        close(r.q().unwrap(), 1.0 - math::exp(-0.05f64), 1e-14);
         close(r.q().unwrap(), 0.048_770_575_499_285_99, 1e-12);
         close(
             r.under_replicated_fraction().unwrap(),
-            1.0 - (-0.15f64).exp(),
+            1.0 - math::exp(-0.15f64),
             1e-13,
         );
         let q = r.q().unwrap();
@@ -1111,14 +1112,14 @@ mod tests {
         );
         // E[I] with D = 0: (e^{λR} − 1)/λ; q = E[I]/(1/λ + E[I]) agrees with the closed form.
         let i = r.incomplete_mean().unwrap();
-        close(i, 1000.0 * 0.05f64.exp_m1(), 1e-14);
+        close(i, 1000.0 * math::exp_m1(0.05f64), 1e-14);
         close(i / (1000.0 + i), q, 1e-13);
         // With D: E[I] = (D + 1/λ)e^{λR} − 1/λ, and q = 1 − e^{−λR}/(1 + λD).
         let r = m(1000.0, 50.0, 300.0, 3);
         let i = r.incomplete_mean().unwrap();
-        close(i, 1300.0 * 0.05f64.exp() - 1000.0, 1e-13);
+        close(i, 1300.0 * math::exp(0.05f64) - 1000.0, 1e-13);
         close(r.q().unwrap(), i / (1000.0 + i), 1e-13);
-        close(r.q().unwrap(), 1.0 - (-0.05f64).exp() / 1.3, 1e-13);
+        close(r.q().unwrap(), 1.0 - math::exp(-0.05f64) / 1.3, 1e-13);
         // Limits: R = D = 0 is never incomplete, so it never loses data.
         assert_eq!(m(1000.0, 0.0, 0.0, 3).q(), Some(0.0));
         assert_eq!(m(1000.0, 0.0, 0.0, 3).data_loss_rate(), Some(0.0));
@@ -1126,7 +1127,7 @@ mod tests {
         // One copy loses its data at every loss of a complete slot: λ(1 − q).
         close(
             m(1000.0, 50.0, 0.0, 1).data_loss_rate().unwrap(),
-            1e-3 * (-0.05f64).exp(),
+            1e-3 * math::exp(-0.05f64),
             1e-14,
         );
         // A copy far longer than the MTTF almost never finishes: q → 1.

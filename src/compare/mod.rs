@@ -78,7 +78,8 @@ impl CompareError {
 }
 
 /// Output format of `compare`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CompareFormat {
     /// Aligned text table (coloured on a terminal).
     Text,

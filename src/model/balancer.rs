@@ -77,6 +77,7 @@
 //!   balancer fails requests at once, as it does when the health checks
 //!   have marked every replica down).
 
+use crate::math;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -381,7 +382,7 @@ fn time_key(i: usize, out: bool, (avg, at): (f64, SimTime), outstanding: u32) ->
     if out {
         return TimeKey::EMPTY;
     }
-    let key = avg.ln() + at as f64 / EWMA_TAU_NS + (f64::from(outstanding) + 1.0).ln();
+    let key = math::ln(avg) + at as f64 / EWMA_TAU_NS + math::ln(f64::from(outstanding) + 1.0);
     TimeKey {
         key,
         second: f64::INFINITY,
@@ -395,7 +396,7 @@ fn time_key(i: usize, out: bool, (avg, at): (f64, SimTime), outstanding: u32) ->
 /// compute it here, operation for operation as the scan always has.
 #[inline]
 fn least_time_cost((avg, at): (f64, SimTime), outstanding: u32, now: SimTime) -> f64 {
-    let decayed = avg * (-((now - at) as f64) / EWMA_TAU_NS).exp();
+    let decayed = avg * math::exp(-((now - at) as f64) / EWMA_TAU_NS);
     decayed * f64::from(outstanding + 1)
 }
 
@@ -797,7 +798,7 @@ impl Balancer {
         if self.cfg.algorithm == Algorithm::LeastTime {
             let rtt = (now - sent) as f64;
             let (avg, at) = self.ewma[replica];
-            let w = (-((now - at) as f64) / EWMA_TAU_NS).exp();
+            let w = math::exp(-((now - at) as f64) / EWMA_TAU_NS);
             let next = avg * w + rtt * (1.0 - w);
             self.ewma[replica] = (if rtt > next { rtt } else { next }, now);
         }
@@ -941,7 +942,7 @@ impl Balancer {
                 let start = self.next_rr();
                 let cost = |s: &Self, i: u32| {
                     let (avg, at) = s.ewma[i as usize];
-                    let decayed = avg * (-((now - at) as f64) / EWMA_TAU_NS).exp();
+                    let decayed = avg * math::exp(-((now - at) as f64) / EWMA_TAU_NS);
                     decayed * f64::from(s.outstanding[i as usize] + 1)
                 };
                 let mut best = start;

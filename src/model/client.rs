@@ -11,6 +11,7 @@
 //! the exponential is memoryless); diurnal by thinning (Lewis & Shedler
 //! 1979) against the peak rate.
 
+use crate::math;
 use std::sync::Arc;
 
 use rand::RngExt;
@@ -335,7 +336,7 @@ impl Client {
                         return None;
                     }
                     let phase = std::f64::consts::TAU * (t % period) as f64 / *period as f64;
-                    let rate = mean * (1.0 + amplitude * phase.sin());
+                    let rate = mean * (1.0 + amplitude * math::sin(phase));
                     if self.arrivals.random::<f64>() * peak <= rate {
                         return Some(t);
                     }

@@ -1180,7 +1180,7 @@ mod tests {
     fn lfu_zipf_hit_ratio_matches_top_popularity_mass() {
         const KEYS: usize = 1000;
         const CAP: u32 = 100;
-        let weights: Vec<f64> = (1..=KEYS).map(|k| (k as f64).powf(-0.8)).collect();
+        let weights: Vec<f64> = (1..=KEYS).map(|k| crate::math::powf(k as f64, -0.8)).collect();
         let total: f64 = weights.iter().sum();
         let mut cdf = Vec::with_capacity(KEYS);
         let mut acc = 0.0;

@@ -11,6 +11,7 @@ use super::request::Arena;
 use super::{client, trace};
 use crate::engine::rng::Rng;
 use crate::engine::{Scheduler, SimTime};
+use crate::math;
 
 /// Why a run ended before its duration.
 #[derive(Clone, Debug, PartialEq)]
@@ -345,7 +346,7 @@ impl World {
     /// As [`World::run`], but give up (returning `None`) soon after `cancel`
     /// becomes true: Ctrl-C in a sweep must not wait for a long replication.
     pub fn run_until(mut self, cancel: Option<&std::sync::atomic::AtomicBool>) -> Option<RunOutput> {
-        let wall = std::time::Instant::now();
+        let wall = crate::host::Stopwatch::start();
         for c in self.comps.iter_mut() {
             c.start(&mut self.ctx);
         }
@@ -426,7 +427,7 @@ impl World {
                 return None;
             }
         }
-        Some(self.finish(rc, metrics, notes, at_end, wall.elapsed().as_secs_f64()))
+        Some(self.finish(rc, metrics, notes, at_end, wall.seconds()))
     }
 
     /// The clients' metrics as they stand now (the end of the window,
@@ -538,6 +539,9 @@ impl World {
         });
         let now = self.ctx.now();
         let done = self.ctx.sched.processed();
+        if !draining {
+            crate::host::progress(now as f64 / self.end.max(1) as f64);
+        }
         if now != self.instant.0 {
             self.instant = (now, done);
         } else if done - self.instant.1 >= self.livelock_after {
@@ -947,7 +951,7 @@ impl World {
             metrics.insert(
                 "availability.nines".into(),
                 if down > 1e-9 {
-                    (-down.log10()).min(9.0)
+                    (-math::log10(down)).min(9.0)
                 } else {
                     9.0
                 },

@@ -28,8 +28,11 @@ pub mod output;
 pub mod page;
 pub mod search;
 
+use crate::math;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+#[cfg(feature = "cli")]
+use std::io::IsTerminal;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -790,6 +793,9 @@ impl Prober<'_> {
             let (ran, events, stop_after) = (&self.ran, &self.events, self.stop_after);
             // On a terminal, a bar for the probe's replications (the probe
             // lines that follow each verdict are the progress elsewhere).
+            #[cfg(not(feature = "cli"))]
+            let bar: Option<crate::sweep::NoBar> = None;
+            #[cfg(feature = "cli")]
             let bar = (!self.quiet && std::io::stderr().is_terminal()).then(|| {
                 let b = indicatif::ProgressBar::new(missing.len() as u64);
                 if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -1330,7 +1336,7 @@ fn answer_threshold(
         }
         (PlanQuestion::Headroom, Some(p), f) => {
             let (g, per) = setup.growth.clone().unwrap_or((0.0, "month".into()));
-            let t = |x: f64| (x / current).ln() / (1.0 + g).ln();
+            let t = |x: f64| math::ln(x / current) / math::ln(1.0 + g);
             answer.periods = Some((t(p), f.map(t)));
             answer.period = Some(per.clone());
             answer.growth = Some(g);

@@ -16,6 +16,7 @@
 //!   and fail regions, bisecting one choice and never simulating a
 //!   configuration whose verdict a simulated one implies or that is dearer
 //!   than the best found.
+use crate::math;
 
 /// How close the last pass and the first fail must be.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -221,7 +222,7 @@ pub fn round_sig(x: f64, d: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
-    let mag = x.abs().log10().floor() as i32;
+    let mag = math::log10(x.abs()).floor() as i32;
     let scale = 10f64.powi(d - 1 - mag);
     (x * scale).round() / scale
 }

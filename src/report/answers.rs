@@ -3,6 +3,7 @@
 //! run summary, the run page, the sweep table and `compare` all use these,
 //! so a metric reads the same everywhere.
 
+use crate::math;
 use std::fmt::Write;
 
 use super::html::escape;
@@ -65,7 +66,7 @@ fn sig2(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return "0".into();
     }
-    let digits = (1 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    let digits = (1 - math::log10(v.abs()).floor() as i32).clamp(0, 8) as usize;
     format!("{v:.digits$}")
 }
 

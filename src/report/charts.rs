@@ -2,6 +2,7 @@
 //! utilisation and queues over time, and the latency distribution. The
 //! drawing itself is [`super::plot`]'s.
 
+use crate::math;
 use plotters::prelude::*;
 
 use super::metrics::describe;
@@ -81,7 +82,7 @@ pub(crate) fn availability_axis(a: &[(f64, f64)]) -> (Axis, Points, &'static str
         if v >= 1.0 {
             f64::INFINITY
         } else {
-            -(1.0 - v.max(0.0)).log10()
+            -math::log10(1.0 - v.max(0.0))
         }
     };
     // One step above the highest nines seen below 100%, at least 3.

@@ -140,6 +140,31 @@ pub fn run_folder_files(report: &Report, summary: &str, first: &RunOutput) -> Ve
     ]
 }
 
+/// A run page's charts in page order: the topology (the system they are
+/// about), where the time goes (it answers "which tier do I scale?"),
+/// then the time series and the latency distribution after the warm-up.
+pub fn run_page_charts(
+    rep: &Report,
+    first: &RunOutput,
+    scenario: &crate::scenario::Scenario,
+    cfg: &crate::model::Config,
+) -> Vec<plot::ChartFile> {
+    let mut charts = charts::run_charts_after_warmup(
+        &first.columns,
+        &first.rows,
+        &rep.latency_cdf,
+        &first.annotations,
+        rep.warmup_s,
+    );
+    if let Some(c) = breakdown::chart(rep) {
+        charts.insert(0, c);
+    }
+    let graph = crate::explain::predict(scenario, cfg).graph;
+    let title = topology::title(None);
+    charts.insert(0, topology::chart(&graph, &title, topology::FILE));
+    charts
+}
+
 /// Four significant figures, plain notation between 1e-4 and 1e9 (tables
 /// and chart labels share it).
 pub fn fmt4(v: f64) -> String {

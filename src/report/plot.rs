@@ -38,6 +38,7 @@
 //! - a value above a clipped axis is a `<polygon>` triangle at the top
 //!   edge and a `<text>` with the value.
 
+#[cfg(feature = "cli")]
 use std::sync::{Arc, OnceLock};
 
 use plotters::coord::Shift;
@@ -46,6 +47,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::math;
 use crate::model::Annotation;
 
 /// One chart: its file name (`latency.svg`), title and SVG text.
@@ -267,7 +269,7 @@ impl Axis {
 /// A step of 1, 2, 2.5 or 5 × 10^k giving about `target` intervals over `span`.
 pub(crate) fn nice_step(span: f64, target: usize) -> f64 {
     let raw = span / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
+    let mag = math::powf(10f64, math::log10(raw).floor());
     let f = raw / mag;
     let nice = if f <= 1.0 {
         1.0
@@ -322,9 +324,9 @@ pub(crate) fn decimals_for(step: f64) -> usize {
     if step <= 0.0 || !step.is_finite() {
         return 0;
     }
-    let d = (-step.log10() - 1e-9).ceil();
+    let d = (-math::log10(step) - 1e-9).ceil();
     // 2.5 × 10^k needs one more place than its magnitude says.
-    let extra = if ((step / 10f64.powf(step.log10().floor())) - 2.5).abs() < 1e-9 {
+    let extra = if ((step / math::powf(10f64, math::log10(step).floor())) - 2.5).abs() < 1e-9 {
         1.0
     } else {
         0.0
@@ -383,8 +385,8 @@ pub(crate) fn linear_axis(desc: &str, lo: f64, hi: f64, target: usize, snap: boo
 /// A logarithmic axis over whole decades covering [lo, hi] (both > 0);
 /// ticks at powers of ten, and at 2 and 5 times them over few decades.
 pub(crate) fn log_axis(desc: &str, lo: f64, hi: f64) -> Axis {
-    let a = lo.log10().floor() as i32;
-    let b = (hi.log10().ceil() as i32).max(a + 1);
+    let a = math::log10(lo).floor() as i32;
+    let b = (math::log10(hi).ceil() as i32).max(a + 1);
     let mults: &[f64] = if b - a <= 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
     let mut ticks = Vec::new();
     for e in a..=b {
@@ -450,8 +452,8 @@ pub(crate) fn category_axis(desc: &str, labels: &[String]) -> Axis {
 /// 0.999 is 3. A perfect 1 (or more) counts as [`MAX_NINES`], the top of
 /// any nines scale.
 pub(crate) fn nines(a: f64) -> f64 {
-    let miss = (1.0 - a).max(10f64.powf(-MAX_NINES));
-    (-miss.log10()).clamp(0.0, MAX_NINES)
+    let miss = (1.0 - a).max(math::powf(10f64, -MAX_NINES));
+    (-math::log10(miss)).clamp(0.0, MAX_NINES)
 }
 
 /// Most nines a nines scale shows (99.9999%).
@@ -1526,7 +1528,7 @@ pub(crate) fn fmt_value(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let mag = v.abs().log10().floor() as i32;
+    let mag = math::log10(v.abs()).floor() as i32;
     let decimals = (3 - mag).clamp(0, 6) as usize;
     format!("{v:.decimals$}")
 }
@@ -1537,6 +1539,7 @@ pub(crate) fn fmt_value(v: f64) -> String {
 
 /// The font database for PNG text: DejaVu Sans, embedded, as every
 /// generic family, so rendering never looks at the system's fonts.
+#[cfg(feature = "cli")]
 fn fontdb() -> Arc<resvg::usvg::fontdb::Database> {
     static DB: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
     DB.get_or_init(|| {
@@ -1559,6 +1562,7 @@ fn fontdb() -> Arc<resvg::usvg::fontdb::Database> {
 
 /// Rasterise an SVG chart to PNG (at [`PNG_SCALE`] × its size, on white),
 /// with text in the embedded DejaVu Sans.
+#[cfg(feature = "cli")]
 pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
     let opt = resvg::usvg::Options {
         font_family: "DejaVu Sans".into(),
@@ -1580,6 +1584,13 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
         &mut pixmap.as_mut(),
     );
     pixmap.encode_png().map_err(|e| format!("cannot encode PNG: {e}"))
+}
+
+/// Without the command line's renderer there are no PNGs (the browser
+/// shows the SVGs).
+#[cfg(not(feature = "cli"))]
+pub fn to_png(_svg: &str) -> Result<Vec<u8>, String> {
+    Err("PNG charts need archsim built with the `cli` feature".into())
 }
 
 /// Each chart as a file: `<file>` (SVG) and, with png, `<stem>.png`.

@@ -95,6 +95,9 @@ pub fn run_replications_traced(
     let outs: Vec<RunOutput> = (0..replications.max(1))
         .into_par_iter()
         .map(|r| {
+            // The browser's progress bar: this replication's share of the run.
+            let n = f64::from(replications.max(1));
+            crate::host::set_span(f64::from(r) / n, 1.0 / n);
             let mut w = World::new(&cfg, replication_seed(seed, r));
             if r == 0
                 && let Some(t) = &trace

@@ -7,6 +7,7 @@
 //! rand_distr's, so a change of rand_distr version can change the numbers a
 //! seed produces; the golden test in this file pins them.
 
+use crate::math;
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -278,7 +279,7 @@ impl DistSpec {
                 // overflow for small shapes.
                 let g1 = ln_gamma(1.0 + 1.0 / shape);
                 let g2 = ln_gamma(1.0 + 2.0 / shape);
-                Moments::new(ns(scale) * g1.exp(), (g2 - 2.0 * g1).exp_m1())
+                Moments::new(ns(scale) * math::exp(g1), math::exp_m1(g2 - 2.0 * g1))
             }
             DistSpec::Empirical(_) => return None,
         })
@@ -316,7 +317,7 @@ fn truncated_normal_moments(mu: f64, sigma: f64) -> (f64, f64) {
     }
     let alpha = -mu / sigma;
     // 1 − Φ(α) = Φ(−α) with −α >= 0, so it is at least 1/2: no cancellation.
-    let phi = (-0.5 * alpha * alpha).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let phi = math::exp(-0.5 * alpha * alpha) / (2.0 * std::f64::consts::PI).sqrt();
     let lambda = phi / normal_cdf(-alpha);
     (
         mu + sigma * lambda,

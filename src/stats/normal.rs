@@ -1,5 +1,6 @@
 //! The standard normal distribution: CDF with full relative accuracy in both tails, quantile.
 
+use crate::math;
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
 use super::special::{erf, erfc};
@@ -17,7 +18,7 @@ fn normal_central(x: f64) -> f64 {
 
 /// Standard normal density φ(x).
 fn normal_density(x: f64) -> f64 {
-    (-0.5 * x * x).exp() / (2.0 * PI).sqrt()
+    math::exp(-0.5 * x * x) / (2.0 * PI).sqrt()
 }
 
 /// Standard normal CDF Φ(x) = ½ erfc(−x/√2), with full relative accuracy in both tails (down
@@ -50,7 +51,7 @@ pub fn normal_quantile(p: f64) -> f64 {
     // alpha = upper-tail probability of |x|; 1 − p is exact for p ≥ ½ (Sterbenz).
     let (alpha, sign) = if p < 0.5 { (p, -1.0) } else { (1.0 - p, 1.0) };
     // A&S 26.2.23.
-    let t = (-2.0 * alpha.ln()).sqrt();
+    let t = (-2.0 * math::ln(alpha)).sqrt();
     let mut x = t
         - (2.515517 + t * (0.802853 + t * 0.010328)) / (1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308)));
     let central = alpha > 0.25;

@@ -1,5 +1,6 @@
 //! Student's t distribution: CDF and quantile for any real degrees of freedom > 0.
 
+use crate::math;
 use std::f64::consts::PI;
 
 use super::normal::{normal_cdf, normal_quantile};
@@ -10,16 +11,16 @@ fn ln1p_t2_over_nu(t: f64, nu: f64) -> f64 {
     let r2 = t * t / nu;
     if r2 > 1.0 {
         // ln(r²) + ln(1 + 1/r²), with ln(r²) from logs so r² may overflow.
-        2.0 * t.ln() - nu.ln() + (1.0 / r2).ln_1p()
+        2.0 * math::ln(t) - math::ln(nu) + math::ln_1p(1.0 / r2)
     } else {
-        r2.ln_1p()
+        math::ln_1p(r2)
     }
 }
 
 /// Density of Student's t with ν degrees of freedom:
 /// f(t) = (1 + t²/ν)^{−(ν+1)/2} / (√ν · B(ν/2, 1/2)).
 fn t_density(t: f64, nu: f64) -> f64 {
-    (-0.5 * nu.ln() - ln_beta(0.5 * nu, 0.5) - 0.5 * (nu + 1.0) * ln1p_t2_over_nu(t, nu)).exp()
+    math::exp(-0.5 * math::ln(nu) - ln_beta(0.5 * nu, 0.5) - 0.5 * (nu + 1.0) * ln1p_t2_over_nu(t, nu))
 }
 
 /// For t ≥ 0 returns (Q, C) with Q = P(T > t) and C = P(0 < T < t), Q + C = ½.
@@ -47,16 +48,16 @@ fn t_tails(t: f64, nu: f64) -> (f64, f64) {
     let l = ln1p_t2_over_nu(t, nu); // ln(1 + r²)
     let ln_x = -l;
     let ln_1mx = if r2 > 1.0 {
-        -(1.0 / r2).ln_1p()
+        -math::ln_1p(1.0 / r2)
     } else {
-        r2.ln() - l
+        math::ln(r2) - l
     };
     if r2 > 3.0 / (nu + 2.0) {
-        let x = (-l).exp();
+        let x = math::exp(-l);
         let q = 0.5 * inc_beta_direct(0.5 * nu, 0.5, x, ln_x, ln_1mx);
         (q, 0.5 - q)
     } else {
-        let y = ln_1mx.exp();
+        let y = math::exp(ln_1mx);
         let c = 0.5 * inc_beta_direct(0.5, 0.5 * nu, y, ln_1mx, ln_x);
         (0.5 - c, c)
     }
@@ -160,9 +161,9 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
     let (alpha, sign) = if p < 0.5 { (p, -1.0) } else { (1.0 - p, 1.0) };
     let t = if df == 1.0 {
         if alpha > 0.25 {
-            (PI * (0.5 - alpha)).tan()
+            math::tan(PI * (0.5 - alpha))
         } else {
-            1.0 / (PI * alpha).tan()
+            1.0 / math::tan(PI * alpha)
         }
     } else if df == 2.0 {
         (1.0 - 2.0 * alpha) / (2.0 * alpha * (1.0 - alpha)).sqrt()
@@ -175,22 +176,22 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
 /// The t > 0 with P(T > t) = alpha, 0 < alpha < ½ (see [`student_t_quantile`]).
 fn t_upper_quantile_solve(alpha: f64, nu: f64) -> f64 {
     let central = alpha > 0.25;
-    let ln_target = if central { 0.5 - alpha } else { alpha }.ln(); // 0.5 − alpha is exact
+    let ln_target = math::ln(if central { 0.5 - alpha } else { alpha }); // 0.5 − alpha is exact
     // h(u) increasing in u = ln t, and its derivative dh/du.
     let h = |u: f64| -> (f64, f64) {
-        let t = u.exp();
+        let t = math::exp(u);
         let (q, c) = t_tails(t, nu);
         let tf = t * t_density(t, nu);
         if central {
-            (c.ln() - ln_target, tf / c)
+            (math::ln(c) - ln_target, tf / c)
         } else {
-            (ln_target - q.ln(), tf / q)
+            (ln_target - math::ln(q), tf / q)
         }
     };
     let z = -normal_quantile(alpha);
-    let ln_k = -0.5 * nu.ln() - ln_beta(0.5 * nu, 0.5);
-    let mut lo = z.ln();
-    let mut hi = (ln_k + 0.5 * (nu - 1.0) * nu.ln() - alpha.ln()) / nu;
+    let ln_k = -0.5 * math::ln(nu) - ln_beta(0.5 * nu, 0.5);
+    let mut lo = math::ln(z);
+    let mut hi = (ln_k + 0.5 * (nu - 1.0) * math::ln(nu) - math::ln(alpha)) / nu;
     // Rounding can put a bound a hair on the wrong side: widen until the bracket is valid.
     for _ in 0..200 {
         if h(lo).0 <= 0.0 {
@@ -207,7 +208,7 @@ fn t_upper_quantile_solve(alpha: f64, nu: f64) -> f64 {
     if hi < lo {
         std::mem::swap(&mut lo, &mut hi);
     }
-    let mut u = t_from_z(z, nu).ln().clamp(lo, hi);
+    let mut u = math::ln(t_from_z(z, nu)).clamp(lo, hi);
     if !u.is_finite() {
         u = 0.5 * (lo + hi);
     }
@@ -233,7 +234,7 @@ fn t_upper_quantile_solve(alpha: f64, nu: f64) -> f64 {
             break;
         }
     }
-    u.exp()
+    math::exp(u)
 }
 
 #[cfg(test)]
@@ -300,9 +301,9 @@ mod tests {
         for alpha in [1e-12, 1e-6, 0.001, 0.025, 0.2, 0.3, 0.49, 0.4999999] {
             // cot(πα), written as tan(π(½ − α)) near the centre where it is exact.
             let cauchy = if alpha > 0.25 {
-                (PI * (0.5 - alpha)).tan()
+                math::tan(PI * (0.5 - alpha))
             } else {
-                1.0 / (PI * alpha).tan()
+                1.0 / math::tan(PI * alpha)
             };
             assert_rel(t_upper_quantile_solve(alpha, 1.0), cauchy, 1e-12);
             let df2 = (1.0 - 2.0 * alpha) / (2.0 * alpha * (1.0 - alpha)).sqrt();
@@ -314,7 +315,7 @@ mod tests {
     fn t_cdf_values_and_round_trip() {
         // Cauchy: F(t) = ½ + atan(t)/π; df 2: F(t) = ½ + t/(2√(2+t²)).
         for t in [-50.0, -3.0, -0.1, 0.0, 1e-9, 0.7, 1.0, 4.0, 1e6] {
-            let cauchy = 0.5 + f64::atan(t) / PI;
+            let cauchy = 0.5 + math::atan(t) / PI;
             let got = student_t_cdf(t, 1.0);
             assert!((got - cauchy).abs() < 1e-15, "t {t}: {got} vs {cauchy}");
             let df2 = 0.5 + t / (2.0 * (2.0 + t * t).sqrt());

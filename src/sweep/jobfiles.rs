@@ -14,7 +14,8 @@ use super::SweepError;
 use super::cluster::Split;
 
 /// The workload managers archsim writes job files for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Manager {
     /// A Slurm array (`sbatch`) and a merge job after it (`afterok`).
     Slurm,
@@ -24,6 +25,18 @@ pub enum Manager {
     Batch,
     /// A shell script running the tasks here, one after the other.
     Local,
+}
+
+impl Manager {
+    /// The value of `--emit` that names it.
+    pub fn flag_value(self) -> &'static str {
+        match self {
+            Manager::Slurm => "slurm",
+            Manager::K8s => "k8s",
+            Manager::Batch => "batch",
+            Manager::Local => "local",
+        }
+    }
 }
 
 /// What to write.
@@ -161,9 +174,7 @@ pub fn emit(e: &Emit) -> Result<(Vec<PathBuf>, String), SweepError> {
         } else {
             String::new()
         },
-        clap::ValueEnum::to_possible_value(&e.manager)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default(),
+        e.manager.flag_value(),
         e.root.display(),
         e.split.shards
     );
@@ -398,6 +409,16 @@ fn set_executable(_: &Path) -> Result<(), SweepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn flag_values_are_the_command_lines() {
+        use clap::ValueEnum;
+        for m in Manager::value_variants() {
+            let name = m.to_possible_value().map(|v| v.get_name().to_string());
+            assert_eq!(name.as_deref(), Some(m.flag_value()));
+        }
+    }
 
     #[test]
     fn array_specs_join_consecutive_tasks() {

@@ -293,10 +293,28 @@ pub fn plan_of(opts: &SweepOptions, p: &Prepared) -> Plan {
 /// Load the scenario and check the grid and the flags: everything `run`
 /// refuses before it starts (exit 2).
 pub fn prepare(opts: &SweepOptions) -> Result<Prepared, SweepError> {
-    let base = scenario::load(&opts.file, &opts.overrides, &opts.build)
-        .map_err(|e| SweepError::BadInput(e.to_string()))?;
     let text = scenario::read_source(&opts.file, &opts.overrides)
         .map_err(|e| SweepError::BadInput(e.to_string()))?;
+    prepare_text(opts, text)
+}
+
+/// As [`prepare`], for the scenario's `text` already read (`opts.file`
+/// only names it in messages).
+pub fn prepare_text(opts: &SweepOptions, text: String) -> Result<Prepared, SweepError> {
+    let base_dir = opts.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (scenario, config) = scenario::load_str(
+        &opts.file.display().to_string(),
+        &text,
+        &base_dir,
+        &opts.overrides,
+        &opts.build,
+    )
+    .map_err(|e| SweepError::BadInput(e.to_string()))?;
+    let base = scenario::Loaded {
+        scenario,
+        config,
+        path: opts.file.clone(),
+    };
     let spec = base.scenario.sweep.clone().unwrap_or_default();
     let params =
         grid::parameters(&spec.vary, &opts.vary).map_err(|e| SweepError::BadInput(format!("error: {e}")))?;
@@ -462,17 +480,8 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                     cancel.store(true, Ordering::Relaxed);
                     return;
                 }
-                let line = Line {
-                    point: job.point,
-                    replication: job.replication,
-                    seed,
-                    params: pc.point.params.clone(),
-                    metrics: out.metrics.into_iter().filter(|(_, v)| v.is_finite()).collect(),
-                    notes: out.notes.into_iter().chain(pc.note.clone()).collect(),
-                    over_time: (job.replication == 0 && !over_time.is_empty())
-                        .then(|| overlay::keep(&out.columns, &out.rows, &out.annotations, &over_time))
-                        .flatten(),
-                };
+                let events = out.events;
+                let line = line_of(job, seed, pc, out, &over_time);
                 let mut text = serde_json::to_string(&line).unwrap_or_default();
                 text.push('\n');
                 // One write call per line (no buffering across lines), so
@@ -498,9 +507,9 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
                     cancel.store(true, Ordering::Relaxed);
                     return;
                 }
-                total_events.fetch_add(out.events, Ordering::Relaxed);
+                total_events.fetch_add(events, Ordering::Relaxed);
                 let n = ran.fetch_add(1, Ordering::Relaxed) + 1;
-                progress.tick(out.events);
+                progress.tick(events);
                 if opts.stop_after.is_some_and(|s| n >= s) {
                     cancel.store(true, Ordering::Relaxed);
                 }
@@ -560,6 +569,9 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
             break;
         }
     }
+    // Close the file before reading it back (in the browser build a File
+    // holds nothing, hence the allow).
+    #[allow(clippy::drop_non_drop)]
     drop(writer);
     let lines = read_plan_lines(&lines_path, &plan)?.0;
     let report = build_report(&plan, &lines, Some(&question));
@@ -575,6 +587,96 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         ran: ran.load(Ordering::Relaxed),
         events: total_events.load(Ordering::Relaxed),
         wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One replication's line of `points.jsonl`: its finite metrics, its
+/// notes, and for replication 0 the time series `over_time` names.
+fn line_of(job: &Job, seed: u64, pc: &PointCfg, out: crate::model::RunOutput, over_time: &[String]) -> Line {
+    Line {
+        point: job.point,
+        replication: job.replication,
+        seed,
+        params: pc.point.params.clone(),
+        metrics: out.metrics.into_iter().filter(|(_, v)| v.is_finite()).collect(),
+        notes: out.notes.into_iter().chain(pc.note.clone()).collect(),
+        over_time: (job.replication == 0 && !over_time.is_empty())
+            .then(|| overlay::keep(&out.columns, &out.rows, &out.annotations, over_time))
+            .flatten(),
+    }
+}
+
+/// A sweep held in memory ([`in_memory`]): its report, page and charts.
+pub struct InMemory {
+    /// What `sweep.json` holds.
+    pub report: SweepReport,
+    /// The sweep's `index.html`, charts inline.
+    pub page: String,
+    /// The charts, in page order.
+    pub charts: Vec<crate::report::plot::ChartFile>,
+    /// Events simulated, all replications.
+    pub events: u64,
+}
+
+/// Run a sweep of the scenario `text` without a folder, for a host with no
+/// files (the browser playground): the same grid, seeds and report as
+/// [`run`], the replications one after another, nothing to resume. Each
+/// finished replication reports its share through [`crate::host`].
+pub fn in_memory(opts: &SweepOptions, text: &str) -> Result<InMemory, SweepError> {
+    if !opts.precision.is_empty() || opts.shard.is_some() {
+        return Err(SweepError::BadInput(
+            "error: a sweep in memory takes neither --precision nor --shard".into(),
+        ));
+    }
+    let prepared = prepare_text(opts, text.to_string())?;
+    let Prepared {
+        base,
+        params,
+        replications,
+        ..
+    } = &prepared;
+    let spec = base.scenario.sweep.clone().unwrap_or_default();
+    let points = load_points(opts, text, params)?;
+    let over_time = spec
+        .plot
+        .as_ref()
+        .map(|p| p.over_time.clone())
+        .unwrap_or_default();
+    check_over_time(opts, text, &points, &over_time)?;
+    let plan = plan_of(opts, &prepared);
+    let question = question(&opts.file, text, &base.scenario, &opts.overrides, params)?;
+    let jobs: Vec<Job> = (0..points.len())
+        .flat_map(|p| {
+            (0..*replications).map(move |r| Job {
+                point: p,
+                replication: r,
+            })
+        })
+        .collect();
+    let mut lines = Vec::with_capacity(jobs.len());
+    let mut events = 0;
+    for (i, job) in jobs.iter().enumerate() {
+        crate::host::set_span(i as f64 / jobs.len() as f64, 1.0 / jobs.len() as f64);
+        let pc = &points[job.point];
+        let seed = replication_seed(pc.seed, job.replication);
+        let out = World::new(&pc.cfg, seed).run();
+        if let Some(msg) = &out.livelock {
+            return Err(SweepError::BadInput(format!(
+                "error: {}: sweep point {}: {msg}",
+                opts.file.display(),
+                point_label(&pc.point)
+            )));
+        }
+        events += out.events;
+        lines.push(line_of(job, seed, pc, out, &over_time));
+    }
+    let report = build_report(&plan, &lines, Some(&question));
+    let (charts, page) = page_outputs(&report, &lines, Some(&base.scenario));
+    Ok(InMemory {
+        report,
+        page,
+        charts,
+        events,
     })
 }
 
@@ -1120,6 +1222,22 @@ fn stage_outputs(
         .write("sweep.json", report.to_json().as_bytes())
         .map_err(out)?;
     stage.write("sweep.csv", csv(report).as_bytes()).map_err(out)?;
+    let (charts, page) = page_outputs(report, lines, scenario);
+    let files = crate::report::plot::chart_files(&charts, png)
+        .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
+    for (name, bytes) in &files {
+        stage.write(name, bytes).map_err(out)?;
+    }
+    stage.write("index.html", page.as_bytes()).map_err(out)
+}
+
+/// A sweep page's charts (the topology first, then one per metric and the
+/// time-series overlays) and its `index.html`.
+pub fn page_outputs(
+    report: &SweepReport,
+    lines: &[Line],
+    scenario: Option<&crate::scenario::Scenario>,
+) -> (Vec<crate::report::plot::ChartFile>, String) {
     let sweep = scenario.and_then(|s| s.sweep.as_ref());
     let slo = scenario
         .and_then(|s| s.slo.as_ref())
@@ -1134,13 +1252,8 @@ fn stage_outputs(
         0..0,
         scenario.and_then(|s| crate::report::topology::of_scenario(s, Path::new("."))),
     );
-    let files = crate::report::plot::chart_files(&charts, png)
-        .map_err(|e| SweepError::Io(format!("error: cannot draw the charts: {e}")))?;
-    for (name, bytes) in &files {
-        stage.write(name, bytes).map_err(out)?;
-    }
     let page = page::sweep_page(report, scenario.map_or("", |s| s.description.as_str()), &charts);
-    stage.write("index.html", page.as_bytes()).map_err(out)
+    (charts, page)
 }
 
 /// Join shard folders into one sweep folder, identical to an unsharded run.
@@ -1320,10 +1433,24 @@ fn plan_hash(text: &str, overrides: &[String]) -> String {
     format!("{:016x}", stable_hash(&hash_input))
 }
 
+/// Without the command line there is no bar (the browser shows its own).
+#[cfg(not(feature = "cli"))]
+pub(crate) struct NoBar;
+
+#[cfg(not(feature = "cli"))]
+impl NoBar {
+    pub(crate) fn inc(&self, _: u64) {}
+    fn set_message(&self, _: String) {}
+    pub(crate) fn finish_and_clear(&self) {}
+}
+
 /// Progress: an indicatif bar on a terminal, a plain line every ~10 s
 /// otherwise, nothing when quiet.
 struct Progress {
+    #[cfg(feature = "cli")]
     bar: Option<indicatif::ProgressBar>,
+    #[cfg(not(feature = "cli"))]
+    bar: Option<NoBar>,
     plain: bool,
     total: usize,
     done: AtomicUsize,
@@ -1335,6 +1462,9 @@ struct Progress {
 impl Progress {
     fn new(mode: ProgressMode, total: usize) -> Progress {
         let terminal = std::io::stderr().is_terminal();
+        #[cfg(not(feature = "cli"))]
+        let bar = None;
+        #[cfg(feature = "cli")]
         let bar = (mode == ProgressMode::Auto && terminal).then(|| {
             let b = indicatif::ProgressBar::new(total as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template(

@@ -15,6 +15,7 @@
 //! departure in O(log n) (the standard "virtual time" technique, as in
 //! Demers, Keshav & Shenker's fair-queueing analysis, 1989).
 
+use crate::math;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -602,7 +603,7 @@ impl Service {
         };
         let f = match l {
             LoadDependence::Linear(f, m) => 1.0 + f * x(m),
-            LoadDependence::Exponential(f, m) => (f * x(m)).exp(),
+            LoadDependence::Exponential(f, m) => math::exp(f * x(m)),
         };
         f.min(MAX_SLOWDOWN)
     }
