@@ -157,12 +157,16 @@ try {
 }
 
 let pageNo = 0;
+const pageErrors = [];
 function watch(page) {
   const tag = `page ${++pageNo}`;
   page.on('console', (m) => {
     if (m.type() === 'error') console.error(`e2e: browser console error (${tag}): ${m.text()}`);
   });
-  page.on('pageerror', (e) => console.error(`e2e: browser page error (${tag}): ${e.message}`));
+  page.on('pageerror', (e) => {
+    pageErrors.push(e.message);
+    console.error(`e2e: browser page error (${tag}): ${e.message}`);
+  });
   page.on('requestfailed', (r) => console.error(`e2e: request failed (${tag}): ${r.url()} ${r.failure()?.errorText ?? ''}`));
   page.on('worker', (w) => {
     w.on('close', () => log(`worker closed (${tag}): ${w.url()}`));
@@ -176,7 +180,7 @@ async function openPage(url) {
   const t0 = Date.now();
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForFunction(() => window.archsim && window.archsim.ready, null, { timeout: 30_000 })
-    .catch(() => fail('window.archsim.ready does not exist after load'));
+    .catch(() => fail(`window.archsim.ready was not set 30 s after load${pageErrors.length ? ` (page errors: ${pageErrors.join('; ')})` : ''}`));
   await page.evaluate(() => window.archsim.ready).catch((e) => fail(`window.archsim.ready rejected: ${e.message}`));
   return { page, readyMs: Date.now() - t0 };
 }
@@ -212,6 +216,11 @@ async function pageDiag(page) {
 // Chooses a bundled scenario and waits until the editor holds it (the page
 // checks each text it loads; the check of a valid scenario leaves #errors
 // empty).
+// The page may show the run and the sweep on tabs: show the one needed.
+async function showTab(page, name, field) {
+  if (!(await page.isVisible(field)) && (await page.$(`#tab-${name}`))) await page.click(`#tab-${name}`);
+}
+
 async function choose(page, stem, overrides) {
   const options = await page.$$eval('#scenario option', (os) => os.map((o) => o.value));
   if (!options.includes(stem)) fail(`#scenario has no option "${stem}" (it has ${options.length} options)`);
@@ -386,6 +395,7 @@ let sweepMs = null;
 {
   const c = SWEEP_CASE;
   await choose(page, c.stem, c.overrides);
+  await showTab(page, 'sweep', '#sweep-vary');
   await page.fill('#sweep-vary', c.vary);
   await page.fill('#sweep-replications', String(c.replications));
   const { resp, ms } = await clickAndWait(page, '#sweep-run', 'lastSweep', '#sweep-status', `sweep ${c.stem} ${c.vary}`);
