@@ -29,6 +29,21 @@ const imports = {
   },
 };
 
+// The module may declare imports beyond the two above that it never calls:
+// wasm-bindgen placeholders that a dependency (plotters, through web-sys)
+// links in on wasm32 without being used by archsim. They get stubs that throw,
+// naming themselves, should one ever be called.
+function withStubs(mod) {
+  const all = { env: { ...imports.env } };
+  for (const imp of WebAssembly.Module.imports(mod)) {
+    all[imp.module] ??= {};
+    if (imp.kind === 'function' && !(imp.name in all[imp.module])) {
+      all[imp.module][imp.name] = () => { throw new Error(`archsim.wasm called the import ${imp.module}.${imp.name}, which the playground does not provide`); };
+    }
+  }
+  return all;
+}
+
 async function instantiate() {
   if (!module) {
     const response = await fetch(WASM_URL);
@@ -40,7 +55,7 @@ async function instantiate() {
       module = await WebAssembly.compile(await response.arrayBuffer());
     }
   }
-  const instance = await WebAssembly.instantiate(module, imports);
+  const instance = await WebAssembly.instantiate(module, withStubs(module));
   exports = instance.exports;
 }
 
