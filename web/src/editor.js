@@ -1,12 +1,16 @@
 // The CodeMirror 6 editor: YAML highlighting, the usual keys, and lint
 // diagnostics from archsim's own `check` (the same file:line:column messages
 // as `archsim validate`).
-import { EditorState } from '@codemirror/state';
+import { EditorState, StateEffect } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter, drawSelection } from '@codemirror/view';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { syntaxHighlighting, defaultHighlightStyle, indentOnInput, bracketMatching, foldGutter } from '@codemirror/language';
 import { yaml } from '@codemirror/lang-yaml';
-import { linter, lintGutter, forceLinting } from '@codemirror/lint';
+import { linter, lintGutter } from '@codemirror/lint';
+
+// Dispatched when something besides the text changes the check (the overrides):
+// the linter then runs again (after its delay) on the same text.
+const relintEffect = StateEffect.define();
 
 // Turn archsim's 1-based line and column into a document range: from the
 // column to the end of the word there (or one character, at least).
@@ -48,7 +52,10 @@ export function createEditor(parent, { lint, onRun, label }) {
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         yaml(),
         lintGutter(),
-        linter(source, { delay: 300 }),
+        linter(source, {
+          delay: 300,
+          needsRefresh: (update) => update.transactions.some((tr) => tr.effects.some((e) => e.is(relintEffect))),
+        }),
         keymap.of([
           { key: 'Mod-Enter', run: () => { onRun(); return true; } },
           indentWithTab,
@@ -64,6 +71,6 @@ export function createEditor(parent, { lint, onRun, label }) {
     view,
     getText: () => view.state.doc.toString(),
     setText: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: 0 }, scrollIntoView: true }),
-    relint: () => forceLinting(view),
+    relint: () => view.dispatch({ effects: relintEffect.of(null) }),
   };
 }

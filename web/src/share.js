@@ -28,8 +28,13 @@ export async function encodeShare(state) {
 }
 
 export async function decodeShare(encoded) {
-  const bytes = await pipe(fromBase64url(encoded), new DecompressionStream('deflate-raw'));
-  const state = JSON.parse(new TextDecoder().decode(bytes));
+  let state;
+  try {
+    const bytes = await pipe(fromBase64url(encoded), new DecompressionStream('deflate-raw'));
+    state = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new Error('it is damaged or incomplete (was it copied whole?)');
+  }
   if (typeof state.text !== 'string') throw new Error('the shared link has no scenario text');
   let overrides = state.overrides ?? [];
   if (typeof overrides === 'string') overrides = overrides.split('\n').filter((l) => l.trim());
