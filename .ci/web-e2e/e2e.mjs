@@ -38,7 +38,7 @@ import zlib from 'node:zlib';
 export const CASES = [
   { stem: 'single-server', overrides: ['duration=20s', 'warmup=2s'] },
   { stem: 'caching-strategies', overrides: ['duration=20s', 'warmup=2s'] },
-  { stem: 'retry-storm', overrides: ['duration=70s', 'warmup=5s'] },
+  { stem: 'retry-storm', overrides: ['duration=3m', 'warmup=30s'] },
   { stem: 'database-failover', overrides: ['duration=75s', 'warmup=5s'] },
   { stem: 'raft-leader-election', overrides: ['duration=25s', 'warmup=2s'] },
   { stem: 'microservice-fanout', overrides: ['duration=20s', 'warmup=2s'] },
@@ -168,9 +168,6 @@ function watch(page) {
     console.error(`e2e: browser page error (${tag}): ${e.message}`);
   });
   page.on('requestfailed', (r) => console.error(`e2e: request failed (${tag}): ${r.url()} ${r.failure()?.errorText ?? ''}`));
-  page.on('worker', (w) => {
-    w.on('close', () => log(`worker closed (${tag}): ${w.url()}`));
-  });
   return page;
 }
 
@@ -358,7 +355,7 @@ for (const c of CASES) {
   check(state.text === expected, `the editor's text (as shared) is not the scenario with "${c.from}" → "${c.to}"`);
 
   // The CLI reads the same text from a file named as the page names it.
-  const m = /^(.*?):(\d+):(\d+): /.exec(errs[0]);
+  const m = /^(?:error: )?(.*?):(\d+):(\d+): /.exec(errs[0]);
   if (!m) fail(`the page's message does not start with FILE:LINE:COL: ${short(errs[0])}`);
   const label = m[1];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archsim-e2e-'));
