@@ -105,10 +105,14 @@ function setStatus(el, text, isError = false) {
 
 // The overrides field: one PATH=VALUE per line; on one line, several may be
 // separated by spaces (a space followed by `path=` outside brackets and quotes
-// starts a new one, so `retry={max: 4, jitter: full}` stays whole).
+// starts a new one, so `retry={max: 4, jitter: full}` stays whole). Pasted
+// command-line pieces work too: `--set` words are dropped, and quotes around a
+// whole override are removed as a shell would.
 export function parseOverrides(text) {
   const out = [];
-  for (const line of text.split('\n')) {
+  const unquote = (s) => (/^(['"]).*\1$/s.test(s) && s.length >= 2 ? s.slice(1, -1) : s);
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/(^|\s)--(set|vary)(\s+|=)/g, ' ');
     let depth = 0;
     let quote = null;
     let cur = '';
@@ -118,14 +122,14 @@ export function parseOverrides(text) {
       else if (ch === '"' || ch === "'") quote = ch;
       else if ('{['.includes(ch)) depth++;
       else if ('}]'.includes(ch)) depth = Math.max(0, depth - 1);
-      if (!quote && depth === 0 && /\s/.test(ch) && /^\s*[A-Za-z_][\w.-]*=/.test(line.slice(i + 1)) && cur.trim()) {
-        out.push(cur.trim());
+      if (!quote && depth === 0 && /\s/.test(ch) && /^\s*['"]?[A-Za-z_][\w.-]*=/.test(line.slice(i + 1)) && cur.trim()) {
+        out.push(unquote(cur.trim()));
         cur = '';
         continue;
       }
       cur += ch;
     }
-    if (cur.trim()) out.push(cur.trim());
+    if (cur.trim()) out.push(unquote(cur.trim()));
   }
   return out;
 }
@@ -202,11 +206,6 @@ function downloadLink(link, text, name, oldUrl) {
   return url;
 }
 
-function stemOf(file) {
-  const m = /([^/]+?)(\.ya?ml)?$/.exec(file);
-  return m ? m[1] : 'scenario';
-}
-
 // ---------------------------------------------------------------- editor and check
 
 function showErrors(errors) {
@@ -264,7 +263,7 @@ async function run() {
     setStatus(status, `Ran ${formatCount(resp.events)} events in ${wall.toFixed(2)} s (${formatRate(resp.events_per_s ?? resp.events / wall)})`);
     $('summary').textContent = resp.summary;
     $('explain').textContent = resp.explain || '';
-    reportUrl = downloadLink($('download-report'), resp.report, `${stemOf(currentFile)}-report.json`, reportUrl);
+    reportUrl = downloadLink($('download-report'), resp.report, 'report.json', reportUrl);
     showPage($('result'), resp.page);
     return resp;
   } finally {
@@ -314,7 +313,7 @@ async function sweep() {
     $('progress').value = 1;
     setStatus(status, `Swept in ${((performance.now() - started) / 1000).toFixed(2)} s.`);
     $('sweep-table').textContent = resp.table;
-    sweepUrl = downloadLink($('download-sweep'), resp.report, `${stemOf(currentFile)}-sweep.json`, sweepUrl);
+    sweepUrl = downloadLink($('download-sweep'), resp.report, 'sweep-report.json', sweepUrl);
     showPage($('sweep-result'), resp.page);
     return resp;
   } finally {
