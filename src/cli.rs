@@ -953,7 +953,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
                 if a.explain {
                     out!(
                         "\n{}",
-                        crate::explain::versus_simulated(&loaded.scenario, &loaded.config, &rep)
+                        report::summary::versus_theory(&loaded.scenario, &loaded.config, &rep)
                     );
                 }
                 outln!("Wrote {}", dir.display());

@@ -122,7 +122,7 @@ pub fn run(
     let summary = report::summary::render(&rep, &sc.description, &kinds);
     let charts = report::run_page_charts(&rep, &outs[0], &sc, &cfg);
     let page = report::html::run_page(&rep, &sc.description, &summary, &charts);
-    let explain = crate::explain::versus_simulated(&sc, &cfg, &rep);
+    let explain = report::summary::versus_theory(&sc, &cfg, &rep);
     Ok(Ran {
         events: outs.iter().map(|o| o.events).sum(),
         report: rep,
@@ -212,8 +212,13 @@ components:\n  api:\n    kind: service\n    replicas: 1\n    service_time: { exp
     fn problems_keep_their_place() {
         let bad = SMALL.replace("replicas: 1", "replicas: one");
         let p = check("small.yaml", &bad, &[]).unwrap_err();
-        assert_eq!((p[0].line, p[0].col), (Some(13), Some(15)), "{p:?}");
-        assert!(p[0].message.starts_with("small.yaml:13:15"), "{}", p[0].message);
+        assert_eq!((p[0].line, p[0].col), (Some(12), Some(15)), "{p:?}");
+        assert!(
+            p[0].message
+                .starts_with("error: small.yaml:12:15: components.api.replicas"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]

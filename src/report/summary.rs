@@ -289,3 +289,81 @@ fn first_sentence(description: &str) -> String {
         None => flat,
     }
 }
+
+/// Predicted next to simulated, per tier and overall (`archsim run
+/// --explain`).
+pub fn versus_theory(
+    sc: &crate::scenario::Scenario,
+    cfg: &crate::model::Config,
+    rep: &crate::run::Report,
+) -> String {
+    use std::fmt::Write as _;
+    let p = crate::explain::predict(sc, cfg);
+    let mut s = String::from("Theory against simulation\n");
+    let w = p.tiers.iter().map(|t| t.name.len()).max().unwrap_or(9).max(9);
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+        "component", "util % theory", "util % sim", "own ms theory", "own ms sim (leaves)"
+    );
+    let f = |v: Option<f64>, k: f64| v.map_or_else(|| "-".to_string(), |x| format!("{:.2}", x * k));
+    for t in &p.tiers {
+        let sim_u = rep.value(&format!("components.{}.utilization", t.name));
+        // A service's simulated sojourn includes its downstream calls;
+        // theory's response is its own wait and work: compare leaves only.
+        let leaf = cfg.components.iter().any(
+            |c| matches!(c, crate::model::CompCfg::Service(sv) if sv.name == t.name && sv.calls.is_empty()),
+        );
+        let sim_r = rep
+            .value(&format!("components.{}.sojourn.mean_ms", t.name))
+            .filter(|_| leaf);
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+            t.name,
+            f(t.utilization, 100.0),
+            f(sim_u, 100.0),
+            f(t.response_ms, 1.0),
+            f(sim_r, 1.0)
+        );
+    }
+    // Per request: theory's wait and service × visits per request; the
+    // simulated queue and service on the critical path (`breakdown.*`).
+    let _ = writeln!(
+        s,
+        "Per request: theory's wait and service × visits; simulated, the critical path's (breakdown.*)"
+    );
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+        "component", "wait ms theory", "queue ms sim", "service ms theory", "service ms sim"
+    );
+    for t in p
+        .tiers
+        .iter()
+        .filter(|t| t.response_ms.is_some() && p.offered > 0.0)
+    {
+        let visits = (t.reads + t.writes) / p.offered;
+        let service = t.response_ms.map(|r| r - t.wait_ms.unwrap_or(0.0));
+        let sim = |c: &str| rep.value(&format!("breakdown.{}.{c}.mean_ms", t.name));
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:>14}  {:>14}  {:>18}  {:>18}",
+            t.name,
+            f(t.wait_ms, visits),
+            f(sim("queue"), 1.0),
+            f(service, visits),
+            f(sim("service"), 1.0)
+        );
+    }
+    if let (Some(l), Some(sim)) = (p.latency_ms, rep.value("latency.mean_ms"))
+        && l > 0.0
+    {
+        let _ = writeln!(
+            s,
+            "mean latency: theory {l:.2} ms, simulated {sim:.2} ms ({:+.1}%): where they part, look for what theory leaves out (network hops, parallel calls, faults, retries, skew, bursts)",
+            (sim - l) / l * 100.0
+        );
+    }
+    s
+}
