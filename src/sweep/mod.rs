@@ -393,16 +393,12 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
         ..
     } = &prepared;
     let replications = *replications;
-    let spec = base.scenario.sweep.clone().unwrap_or_default();
-    let points = load_points(opts, text, params)?;
-    let over_time = spec
-        .plot
-        .as_ref()
-        .map(|p| p.over_time.clone())
-        .unwrap_or_default();
-    check_over_time(opts, text, &points, &over_time)?;
-    let plan = plan_of(opts, &prepared);
-    let question = question(&opts.file, text, &base.scenario, &opts.overrides, params)?;
+    let Ready {
+        points,
+        over_time,
+        plan,
+        question,
+    } = ready(opts, text, &prepared)?;
     let mut folder = Folder::claim(dir, Kind::Sweep, &plan.scenario, opts.force, "--out")
         .map_err(|e| SweepError::from_output(&e))?;
     prepare_folder(&mut folder, &plan, opts)?;
@@ -590,6 +586,40 @@ pub fn run(opts: &SweepOptions, cancel: &AtomicBool) -> Result<SweepOutcome, Swe
     })
 }
 
+/// A prepared sweep's points loaded and checked, with its plan and question.
+struct Ready {
+    points: Vec<PointCfg>,
+    over_time: Vec<String>,
+    plan: Plan,
+    question: Question,
+}
+
+/// Load every point and check `sweep.plot.over_time` against them; the
+/// plan and the question of the sweep `prepared` from `text`.
+fn ready(opts: &SweepOptions, text: &str, prepared: &Prepared) -> Result<Ready, SweepError> {
+    let base = &prepared.base;
+    let spec = base.scenario.sweep.clone().unwrap_or_default();
+    let points = load_points(opts, text, &prepared.params)?;
+    let over_time = spec
+        .plot
+        .as_ref()
+        .map(|p| p.over_time.clone())
+        .unwrap_or_default();
+    check_over_time(opts, text, &points, &over_time)?;
+    Ok(Ready {
+        points,
+        over_time,
+        plan: plan_of(opts, prepared),
+        question: question(
+            &opts.file,
+            text,
+            &base.scenario,
+            &opts.overrides,
+            &prepared.params,
+        )?,
+    })
+}
+
 /// One replication's line of `points.jsonl`: its finite metrics, its
 /// notes, and for replication 0 the time series `over_time` names.
 fn line_of(job: &Job, seed: u64, pc: &PointCfg, out: crate::model::RunOutput, over_time: &[String]) -> Line {
@@ -630,21 +660,14 @@ pub fn in_memory(opts: &SweepOptions, text: &str) -> Result<InMemory, SweepError
     }
     let prepared = prepare_text(opts, text.to_string())?;
     let Prepared {
-        base,
-        params,
-        replications,
-        ..
+        base, replications, ..
     } = &prepared;
-    let spec = base.scenario.sweep.clone().unwrap_or_default();
-    let points = load_points(opts, text, params)?;
-    let over_time = spec
-        .plot
-        .as_ref()
-        .map(|p| p.over_time.clone())
-        .unwrap_or_default();
-    check_over_time(opts, text, &points, &over_time)?;
-    let plan = plan_of(opts, &prepared);
-    let question = question(&opts.file, text, &base.scenario, &opts.overrides, params)?;
+    let Ready {
+        points,
+        over_time,
+        plan,
+        question,
+    } = ready(opts, text, &prepared)?;
     let jobs: Vec<Job> = (0..points.len())
         .flat_map(|p| {
             (0..*replications).map(move |r| Job {
