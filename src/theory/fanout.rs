@@ -138,10 +138,7 @@ pub fn max_exponential_mean(rates: &[f64]) -> Option<f64> {
     let lambda_min = groups[0].0;
     let upper = (math::ln(n as f64) + 40.0) / lambda_min;
     let survival = |t: f64| {
-        let log_all_done: f64 = rates
-            .iter()
-            .map(|&r| math::ln_1p(-math::exp(-r * t)))
-            .sum();
+        let log_all_done: f64 = rates.iter().map(|&r| math::ln_1p(-math::exp(-r * t))).sum();
         -math::exp_m1(log_all_done)
     };
     let value = integrate(&survival, 0.0, upper, 1e-11 / lambda_min);
@@ -189,7 +186,7 @@ pub const MAX_SURVIVAL_AT_UPPER: f64 = 1e-9;
 /// Mean of the maximum of independent non-negative variables with CDFs `cdfs`:
 /// E[max] = ∫₀^upper (1 − Π_i F_i(t)) dt (David & Nagaraja, *Order Statistics*, 3rd ed.
 /// 2003, §2.1: the maximum's CDF is the product of the CDFs, and a non-negative variable's
-/// mean is the integral of its survival), by adaptive Simpson quadrature (see [`integrate`]:
+/// mean is the integral of its survival), by adaptive Simpson quadrature (the module's `integrate`:
 /// 256 panels, each refined until its halves agree, absolute tolerance 1e-10·upper). Each
 /// CDF is clamped to [0, 1] and must be non-decreasing (a CDF), which makes the integrand
 /// non-increasing and the quadrature safe also at jumps (deterministic branches).
@@ -346,11 +343,7 @@ pub fn fork_join_mm1_mean(lambda: f64, mu: f64, k: u32) -> Option<f64> {
 /// deterministic mapping (hash, range, directory, consistent hash), given the same mapping
 /// the simulator uses. `None` for no shards, no keys, a negative or non-finite weight, zero
 /// total weight, or a shard out of range.
-pub fn shard_shares(
-    popularity: &[f64],
-    shard_of: impl Fn(usize) -> u32,
-    shards: u32,
-) -> Option<Vec<f64>> {
+pub fn shard_shares(popularity: &[f64], shard_of: impl Fn(usize) -> u32, shards: u32) -> Option<Vec<f64>> {
     let total = total_weight(popularity)?;
     if shards == 0 {
         return None;
@@ -408,7 +401,7 @@ const HOT_KEYS: usize = 5;
 /// transformed beta-variables*, approximates it by Φ⁻¹((S − 0.375)/(S + 0.25))). It is never
 /// below p_max + (1 − p_max)/S, the hottest key's shard's mean share, which E[max] can only
 /// exceed. Checked against Monte Carlo over random placements of Zipf popularities (see the
-/// tests): within 2%. `popularity` is normalised; `None` for invalid weights (see
+/// tests): within 1%. `popularity` is normalised; `None` for invalid weights (see
 /// [`shard_shares`]) or no shards.
 pub fn expected_max_share_hash(popularity: &[f64], shards: u32) -> Option<f64> {
     let total = total_weight(popularity)?;
@@ -436,8 +429,7 @@ pub fn expected_max_share_hash(popularity: &[f64], shards: u32) -> Option<f64> {
                 loads[b] += hot[i];
             }
             // S (S − 1) … (S − b + 1) / S^m labelled placements share this pattern.
-            let prob = (0..blocks).map(|i| (s - i as f64) / s).product::<f64>()
-                / s.powi((m - blocks) as i32);
+            let prob = (0..blocks).map(|i| (s - i as f64) / s).product::<f64>() / s.powi((m - blocks) as i32);
             expected += prob * max_shifted_normals(&loads, shards - blocks as u32, tau);
         }
         // Next restricted growth string, or stop after the last.
@@ -470,7 +462,10 @@ fn max_shifted_normals(c: &[f64], zeros: u32, tau: f64) -> f64 {
     if tau <= 0.0 {
         return top;
     }
-    let bottom = c.iter().copied().fold(if zeros > 0 { 0.0 } else { f64::INFINITY }, f64::min);
+    let bottom = c
+        .iter()
+        .copied()
+        .fold(if zeros > 0 { 0.0 } else { f64::INFINITY }, f64::min);
     let (lo, hi) = (bottom - 12.0 * tau, top + 12.0 * tau);
     let cdf = |x: f64| {
         c.iter().map(|&cj| normal_cdf((x - cj) / tau)).product::<f64>()
@@ -587,7 +582,10 @@ mod tests {
         // 12 distinct rates: 4096 subsets, exact, against the integral.
         let distinct: Vec<f64> = (0..12).map(|i| 0.5 + 0.25 * f64::from(i)).collect();
         let exact = max_exponential_mean(&distinct).unwrap();
-        let cdfs: Vec<_> = distinct.iter().map(|&r| exponential_cdf(1.0 / r).unwrap()).collect();
+        let cdfs: Vec<_> = distinct
+            .iter()
+            .map(|&r| exponential_cdf(1.0 / r).unwrap())
+            .collect();
         let refs: Vec<&dyn Fn(f64) -> f64> = cdfs.iter().map(|f| f as &dyn Fn(f64) -> f64).collect();
         let numeric = max_mean_numeric(&refs, 100.0).unwrap();
         assert!((exact - numeric).abs() < 1e-8 * exact, "{exact} vs {numeric}");
@@ -598,7 +596,10 @@ mod tests {
         near[0] = 3.0;
         let integrated = max_exponential_mean(&near).unwrap();
         let h20 = harmonic(20) / 2.0;
-        let beta: f64 = (1..=20).map(|i| f64::from(i) / (f64::from(i) + 1.5)).product::<f64>() / 1.5;
+        let beta: f64 = (1..=20)
+            .map(|i| f64::from(i) / (f64::from(i) + 1.5))
+            .product::<f64>()
+            / 1.5;
         let want = h20 + beta / 2.0;
         assert!((integrated - want).abs() < 1e-9 * want, "{integrated} vs {want}");
     }
@@ -618,7 +619,11 @@ mod tests {
     #[test]
     fn numeric_max_matches_closed_forms() {
         // Deterministic branches: the max of the constants, to the quadrature's resolution.
-        let (a, b, c) = (deterministic_cdf(0.002).unwrap(), deterministic_cdf(0.0071).unwrap(), deterministic_cdf(0.0035).unwrap());
+        let (a, b, c) = (
+            deterministic_cdf(0.002).unwrap(),
+            deterministic_cdf(0.0071).unwrap(),
+            deterministic_cdf(0.0035).unwrap(),
+        );
         let got = max_mean_numeric(&[&a, &b, &c], 0.01).unwrap();
         assert!((got - 0.0071).abs() < 1e-12, "{got}");
         // Exponential and constant d: E[max] = d + e^{−λd}/λ.
@@ -627,7 +632,10 @@ mod tests {
         let want = 1.0 + math::exp(-2.0) * 0.5;
         assert!((got - want).abs() < 1e-9, "{got} vs {want}");
         // M/M/1 tiers: exponential with rate μ − λ; two tiers 1/a + 1/b − 1/(a + b).
-        let (t1, t2) = (mm1_response_cdf(80.0, 100.0).unwrap(), mm1_response_cdf(30.0, 40.0).unwrap());
+        let (t1, t2) = (
+            mm1_response_cdf(80.0, 100.0).unwrap(),
+            mm1_response_cdf(30.0, 40.0).unwrap(),
+        );
         let got = max_mean_numeric(&[&t1, &t2], 5.0).unwrap();
         let want = 1.0 / 20.0 + 1.0 / 10.0 - 1.0 / 30.0;
         assert!((got - want).abs() < 1e-10, "{got} vs {want}");
@@ -717,6 +725,7 @@ mod tests {
             let mc = means.iter().sum::<f64>() / n;
             let se = (means.iter().map(|m| (m - mc) * (m - mc)).sum::<f64>() / (n - 1.0) / n).sqrt();
             let th = fork_join_mm1_mean(lambda, mu, k as u32).unwrap();
+            println!("fork-join k={k}: Nelson–Tantawi {th:.5}, Lindley {mc:.5} ± {se:.5}");
             // Exact for k = 2 (statistical tolerance only); Nelson–Tantawi within 5% beyond.
             let tol = if k == 2 { 4.0 * se } else { 0.05 * mc + 4.0 * se };
             assert!((mc - th).abs() < tol, "k={k}: {mc} ± {se} vs {th}");
@@ -781,14 +790,32 @@ mod tests {
 
     #[test]
     fn hottest_hash_share_matches_monte_carlo_under_zipf() {
-        for s in [0.99, 1.2] {
-            let p = zipf_popularity(10_000, s);
-            for shards in [4u32, 16] {
-                let th = expected_max_share_hash(&p, shards).unwrap();
-                let (mc, se) = mc_max_share(&p, shards, 4_000, u64::from(shards));
-                println!("s={s} S={shards}: approx {th:.5}, Monte Carlo {mc:.5} ± {se:.5}");
-                assert!((th - mc).abs() < 0.02 * mc + 4.0 * se, "s={s} S={shards}: {th} vs {mc} ± {se}");
-            }
+        // The cases (10^4 keys, s = 0.99 and 1.2, 4 and 16 shards), where the hottest
+        // key's floor dominates, and two where the Gaussian and the floor are close (s = 0.8 and
+        // 0.6, 1000 keys): there the plain Gaussian-or-floor (`simple`, printed) is up to 2% low.
+        let cases = [
+            (0.99, 10_000, 4u32),
+            (0.99, 10_000, 16),
+            (1.2, 10_000, 4),
+            (1.2, 10_000, 16),
+            (0.8, 1_000, 8),
+            (0.6, 1_000, 4),
+        ];
+        for (s, n, shards) in cases {
+            let p = zipf_popularity(n, s);
+            let th = expected_max_share_hash(&p, shards).unwrap();
+            let (mc, se) = mc_max_share(&p, shards, 4_000, u64::from(shards) + n);
+            let sf = f64::from(shards);
+            let gauss = 1.0 / sf
+                + (p.iter().map(|x| x * x).sum::<f64>() / sf).sqrt() * normal_max_mean(shards).unwrap();
+            let simple = gauss.max(p[0] + (1.0 - p[0]) / sf);
+            println!(
+                "s={s} n={n} S={shards}: approx {th:.5}, simple {simple:.5}, Monte Carlo {mc:.5} ± {se:.5}"
+            );
+            assert!(
+                (th - mc).abs() < 0.01 * mc + 4.0 * se,
+                "s={s} n={n} S={shards}: {th} vs {mc} ± {se}"
+            );
         }
     }
 
