@@ -242,7 +242,7 @@ pub fn exponential_cdf(mean: f64) -> Option<impl Fn(f64) -> f64> {
 
 /// Response (sojourn) time CDF of an FCFS M/M/1 queue with arrival rate `lambda` and service
 /// rate `mu`: exponential with rate μ − λ, 1 − e^(−(μ−λ)t) (Kleinrock 1975, *Queueing
-/// Systems* Vol. 1, §3.2, eq. 3.28; Harchol-Balter 2013, ch. 14). For the fan-out of queued
+/// Systems* Vol. 1, §3.2, eq. 3.28; Harchol-Balter 2013, ch. 13). For the fan-out of queued
 /// tiers. `None` when unstable (λ ≥ μ) or invalid.
 pub fn mm1_response_cdf(lambda: f64, mu: f64) -> Option<impl Fn(f64) -> f64> {
     super::Mm1::new(lambda, mu)
