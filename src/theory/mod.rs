@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 use crate::math;
 
+pub mod retries;
+
 /// λ ≥ 0, μ > 0, both finite.
 fn valid_rates(lambda: f64, mu: f64) -> bool {
     lambda.is_finite() && mu.is_finite() && lambda >= 0.0 && mu > 0.0
