@@ -192,7 +192,8 @@ pub struct FixedPoint {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Regime {
     /// One stable point, below the server's capacity: whatever the history, the load returns to
-    /// it.
+    /// it. This says stable, not good: with a timeout shorter than the usual response time most
+    /// attempts may fail at that point; its `p` and `success` say how well it serves.
     Healthy,
     /// Two or more stable points: a good state and a retry-storm state, with an unstable point
     /// between them (the tipping load). Which one the system is in depends on its history — a
@@ -405,7 +406,7 @@ fn bound(n: u32, min: u32, max: u32) -> u32 {
 /// desired = ceil(current × metric/target),
 ///
 /// except that no change is made while |metric/target − 1| ≤ `tolerance` (0.1 by default;
-/// inclusive), and the result is bounded to [`min`, `max`]. `current_metric` is the average over
+/// inclusive), and the result is bounded to [min, max]. `current_metric` is the average over
 /// the current replicas (e.g. CPU utilisation), `target` its target value.
 ///
 /// Left out (they are in the simulator's autoscaler, not here): the scale-down stabilisation
@@ -964,7 +965,9 @@ mod tests {
         // ceil(current × metric/target).
         assert_eq!(hpa_desired(4, 0.9, 0.5, 0.1, 1, 100), 8); // 7.2 → 8
         assert_eq!(hpa_desired(10, 0.3, 0.6, 0.1, 1, 100), 5);
+        // The documentation's examples: metric twice the target doubles, half halves.
         assert_eq!(hpa_desired(3, 200.0, 100.0, 0.1, 1, 100), 6);
+        assert_eq!(hpa_desired(4, 50.0, 100.0, 0.1, 1, 100), 2);
         // Tolerance band, inclusive (ratios 1.25 and 0.75 are exact in binary; 1.1 is not, and
         // |1 − 110/100| is 0.10000000000000009 > 0.1, as in the controller's float64 code).
         assert_eq!(hpa_desired(10, 125.0, 100.0, 0.25, 1, 100), 10);
@@ -1007,9 +1010,8 @@ mod tests {
                     let end = *path.last().unwrap();
                     let u0 = rate / (f64::from(start) * cap);
                     let in_band = (u0.min(1.0) / target - 1.0).abs() <= 0.1;
-                    if in_band {
-                        assert_eq!(path, [start]);
-                    } else if start == want {
+                    if in_band || start == want {
+                        // Inside the band, or outside it but already at n*: no change.
                         assert_eq!(path, [start]);
                     } else if u0 <= 1.0 {
                         assert_eq!(path, [start, want], "rate {rate} target {target} start {start}");
