@@ -477,7 +477,7 @@ pub fn settled_replicas(
 ///
 /// The path is monotone: up by at most a factor 1/target per step while saturated (never past
 /// [`settled_replicas`]), then at most one step to it; so it ends within a few dozen steps. It
-/// is cut at 1,000 steps in any case. `start` = 0 gives [0].
+/// is cut at 1,000 steps in any case. `start` = 0 gives the path `vec![0]`.
 pub fn hpa_trajectory(
     start: u32,
     rate: f64,
