@@ -12,6 +12,7 @@
 use crate::math;
 
 pub mod fanout;
+pub mod retries;
 
 /// λ ≥ 0, μ > 0, both finite.
 fn valid_rates(lambda: f64, mu: f64) -> bool {
