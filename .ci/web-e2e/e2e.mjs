@@ -414,6 +414,29 @@ let sweepMs = null;
   await page.screenshot({ path: path.join(OUT, 'playground-sweep.png'), fullPage: true });
 }
 
+// ---- 6. a long run stopped ------------------------------------------------
+// A run that would take minutes (black-friday at a 2 h duration) is stopped
+// with #stop: the status says so at once, and the next run works (the
+// page starts a fresh worker).
+{
+  await choose(page, 'black-friday', ['duration=2h']);
+  await showTab(page, 'run', '#status');
+  await page.click('#run');
+  await page.waitForSelector('#stop', { state: 'visible', timeout: 10000 });
+  await page.waitForTimeout(1500);
+  const t = Date.now();
+  await page.click('#stop');
+  await page.waitForFunction(() => /Stopped/.test(document.querySelector('#status')?.textContent ?? ''), null, { timeout: 5000 })
+    .catch(() => fail('stop: #status does not say the run stopped within 5 s'));
+  const stopMs = Date.now() - t;
+  check(await page.isHidden('#stop'), 'stop: the Stop button is still shown after the run stopped');
+  const c = CASES[0];
+  await choose(page, c.stem, c.overrides);
+  const { resp } = await clickAndWait(page, '#run', 'last', '#status', `run ${c.stem} after a stop`);
+  check(resp.ok && resp.events > 0, 'stop: the run after a stop gave no result');
+  log(`stop: a long run stopped in ${stopMs} ms; the next run worked (${resp.events} events)`);
+}
+
 // ---- 7. timings -----------------------------------------------------------
 
 const pageTimings = await page.evaluate(() => window.archsim.timings ?? null);

@@ -19,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 // A worker and its queue: request(req, onProgress) resolves with the response.
 // Requests are sent one at a time; the next waits for the answer before.
 function workerClient(url) {
-  const worker = new Worker(url);
+  let worker = null;
   const queue = [];
   let active = null;
   let nextId = 1;
@@ -28,22 +28,37 @@ function workerClient(url) {
     active = queue.shift();
     worker.postMessage({ id: active.id, req: active.req });
   };
-  worker.onmessage = (event) => {
-    const { id, resp, progress } = event.data;
-    if (!active || id !== active.id) return;
-    if (progress !== undefined) { active.onProgress?.(progress); return; }
-    const done = active;
-    active = null;
-    done.resolve(resp);
-    pump();
-  };
-  worker.onerror = (event) => {
-    const message = `the worker failed: ${event.message || 'could not start (see the console)'}`;
+  // Answer the request in flight and those waiting with one error.
+  const failAll = (message, extra = {}) => {
     const failed = active ? [active, ...queue.splice(0)] : queue.splice(0);
     active = null;
-    for (const f of failed) f.resolve({ ok: false, errors: [{ line: null, col: null, message }] });
+    for (const f of failed) f.resolve({ ok: false, ...extra, errors: [{ line: null, col: null, message }] });
   };
+  const start = () => {
+    worker = new Worker(url);
+    worker.onmessage = (event) => {
+      const { id, resp, progress } = event.data;
+      if (!active || id !== active.id) return;
+      if (progress !== undefined) { active.onProgress?.(progress); return; }
+      const done = active;
+      active = null;
+      done.resolve(resp);
+      pump();
+    };
+    worker.onerror = (event) => {
+      failAll(`the worker failed: ${event.message || 'could not start (see the console)'}`);
+    };
+  };
+  start();
   return {
+    // Stop whatever runs: a simulation is one synchronous call inside the
+    // worker, so the only way to stop it is to end the worker. A fresh one
+    // (a fresh instance of the module) takes the next request.
+    stop() {
+      worker.terminate();
+      failAll('stopped before it finished', { stopped: true });
+      start();
+    },
     request(req, onProgress) {
       return new Promise((resolve) => {
         queue.push({ id: nextId++, req, onProgress, resolve });
@@ -168,6 +183,7 @@ function setBusy(delta) {
   busy += delta;
   for (const b of document.querySelectorAll('button.act')) b.disabled = busy > 0;
   document.body.classList.toggle('busy', busy > 0);
+  $('stop').hidden = busy === 0;
 }
 
 function showTab(name) {
@@ -251,7 +267,8 @@ async function run() {
   try {
     const resp = await runWorker.request(request('run', { replications }), onProgress);
     if (!resp.ok) {
-      setStatus(status, `The run failed:\n${errorText(resp)}`, true);
+      if (resp.stopped) setStatus(status, `Stopped after ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+      else setStatus(status, `The run failed:\n${errorText(resp)}`, true);
       return resp;
     }
     hooks.last = resp;
@@ -306,7 +323,8 @@ async function sweep() {
     if (replications !== null) extra.replications = replications;
     const resp = await runWorker.request(request('sweep', extra), (f) => { onProgress(f); setStatus(status, `Sweeping… ${Math.round(f * 100)}%`); });
     if (!resp.ok) {
-      setStatus(status, `The sweep failed:\n${errorText(resp)}`, true);
+      if (resp.stopped) setStatus(status, `Stopped after ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+      else setStatus(status, `The sweep failed:\n${errorText(resp)}`, true);
       return resp;
     }
     hooks.lastSweep = resp;
@@ -425,6 +443,7 @@ async function start() {
   $('tab-sweep').addEventListener('click', () => showTab('sweep'));
   $('explain-run').addEventListener('click', () => explain());
   $('sweep-run').addEventListener('click', () => sweep());
+  $('stop').addEventListener('click', () => runWorker.stop());
   $('share').addEventListener('click', () => share().catch((e) => setStatus($('status'), `Sharing failed: ${e.message}`, true)));
   $('overrides').addEventListener('input', () => editor.relint());
   $('seed').addEventListener('input', () => editor.relint());
