@@ -70,8 +70,13 @@ pub struct Prediction {
     /// The most utilised component and its utilisation.
     pub bottleneck: Option<(String, f64)>,
     /// Mean end-to-end latency (ms): the sum over components of visits ×
-    /// response time (parallel calls counted in full: an upper bound).
+    /// response time (parallel calls counted in full: an upper bound), plus
+    /// [`Prediction::network_ms`].
     pub latency_ms: Option<f64>,
+    /// The network's share of the mean latency (ms): every hop a client
+    /// waits for, there and back, at the mean one-way latency between the
+    /// two ends' regions (injected latency faults left out).
+    pub network_ms: f64,
     /// The topology with the offered load on each call: what `--format
     /// dot`, `--format mermaid` and the pages' diagram draw.
     pub graph: Graph,
@@ -307,6 +312,9 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         edges: Vec::new(),
     };
     let mut offered = 0.0;
+    // Σ over hops a client waits for of (visits per second × round trip, ms).
+    let mut network = 0.0;
+    let round_trip_ms = |a: usize, b: usize| 2.0 * cfg.network.mean_delay_ns(a as u32, b as u32) / 1e6;
     for (ci, c) in cfg.clients.iter().enumerate() {
         let t = c.target as usize;
         let rate = mean_rate(&c.arrival, cfg.duration);
@@ -318,6 +326,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             continue;
         };
         offered += rate;
+        network += rate * round_trip_ms(ci, t);
         load[t].0 += rate * (1.0 - c.write_fraction);
         load[t].1 += rate * c.write_fraction;
         sync[t] += rate;
@@ -359,7 +368,9 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             load[t].0 += rr;
             load[t].1 += ww;
             if r + w > 0.0 && !kind.decouples(c) {
-                sync[t] += sync[i] * (rr + ww) / (r + w);
+                let waited = sync[i] * (rr + ww) / (r + w);
+                sync[t] += waited;
+                network += waited * round_trip_ms(i, t);
             }
             graph.add(i, t, EdgeKind::Call, Some(rr + ww));
             indeg[t] -= 1;
@@ -370,7 +381,9 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         for (b, misses) in kind.side_flows(c, r, &hit) {
             load[b].0 += misses;
             if r + w > 0.0 {
-                sync[b] += sync[i] * misses / (r + w);
+                let waited = sync[i] * misses / (r + w);
+                sync[b] += waited;
+                network += waited * round_trip_ms(i, b);
             }
             graph.add(i, b, EdgeKind::Misses, Some(misses));
         }
@@ -411,12 +424,14 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             tiers[i].model = m;
         }
     }
+    let network_ms = if offered > 0.0 { network / offered } else { 0.0 };
     if offered > 0.0 {
         for (i, t) in tiers.iter().enumerate() {
             if let Some(resp) = t.response_ms {
                 latency += sync[nclients + i] / offered * resp;
             }
         }
+        latency += network_ms;
     }
     scales(sc, nclients, &mut graph);
     let mut durability = Vec::new();
@@ -447,6 +462,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         offered,
         bottleneck,
         latency_ms: latency_ok.then_some(latency),
+        network_ms,
         graph,
         durability,
         probes,
@@ -671,7 +687,8 @@ pub fn render_text(p: &Prediction) -> String {
     if let Some(l) = p.latency_ms {
         let _ = writeln!(
             s,
-            "Mean latency ≈ {l:.2} ms (sum over the tiers of visits × response time; network hops not included; parallel calls counted in full, so an upper bound for fan-outs)."
+            "Mean latency ≈ {l:.2} ms (sum over the tiers of visits × response time, plus {:.2} ms of network: each hop a client waits for, there and back, at the mean latency between its ends' regions; parallel calls counted in full, so an upper bound for fan-outs).",
+            p.network_ms
         );
     }
     for line in &p.probes {

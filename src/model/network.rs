@@ -99,6 +99,23 @@ impl Network {
         })
     }
 
+    /// Mean one-way latency (ns) of a hop from `from` to `to`, as
+    /// [`Network::delay`] draws it, leaving out latency a fault injects for
+    /// its window.
+    pub fn mean_delay_ns(&self, from: u32, to: u32) -> f64 {
+        let n = self.regions.len();
+        let ra = self.region.get(from as usize).copied().unwrap_or(NO_REGION);
+        let rb = self.region.get(to as usize).copied().unwrap_or(NO_REGION);
+        let cross = (ra != rb && ra != NO_REGION && rb != NO_REGION)
+            .then(|| self.between.get(ra as usize * n + rb as usize))
+            .flatten()
+            .and_then(|s| s.as_ref());
+        match (cross, &self.latency) {
+            (Some(s), _) | (None, Some(s)) => s.mean_ns(),
+            (None, None) => 0.0,
+        }
+    }
+
     /// One-way latency of a hop from `from` to `to`, drawn from `rng`.
     pub(super) fn delay(&self, rng: &mut Rng, from: u32, to: u32) -> SimTime {
         let n = self.regions.len();
