@@ -326,7 +326,7 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             continue;
         };
         offered += rate;
-        network += rate * round_trip_ms(ci, t);
+        network += rate * client_round_trip_ms(cfg, ci, t, &round_trip_ms);
         load[t].0 += rate * (1.0 - c.write_fraction);
         load[t].1 += rate * c.write_fraction;
         sync[t] += rate;
@@ -370,7 +370,11 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
             if r + w > 0.0 && !kind.decouples(c) {
                 let waited = sync[i] * (rr + ww) / (r + w);
                 sync[t] += waited;
-                network += waited * round_trip_ms(i, t);
+                // A DNS is off the request path: its clients' hops to the
+                // target it names are counted with the clients.
+                if !matches!(c, crate::model::CompCfg::Dns(_)) {
+                    network += waited * round_trip_ms(i, t);
+                }
             }
             graph.add(i, t, EdgeKind::Call, Some(rr + ww));
             indeg[t] -= 1;
@@ -467,6 +471,40 @@ pub fn predict(sc: &Scenario, cfg: &Config) -> Prediction {
         durability,
         probes,
         layer4,
+    }
+}
+
+/// The round trip (ms) of a client's first hop. A client of a DNS sends
+/// straight to the target the DNS names (the DNS is off the request path):
+/// the nearest for `geo`, the first for `failover`, each in turn for
+/// `round_robin` (healthy targets, as without faults).
+fn client_round_trip_ms(
+    cfg: &Config,
+    client: usize,
+    target: usize,
+    round_trip_ms: &dyn Fn(usize, usize) -> f64,
+) -> f64 {
+    let nclients = cfg.clients.len();
+    let Some(crate::model::CompCfg::Dns(d)) =
+        target.checked_sub(nclients).and_then(|k| cfg.components.get(k))
+    else {
+        return round_trip_ms(client, target);
+    };
+    let rtt = |t: u32| round_trip_ms(client, t as usize);
+    match d.policy {
+        crate::model::dns::DnsPolicy::Failover => d.targets.first().map_or(0.0, |&t| rtt(t)),
+        crate::model::dns::DnsPolicy::RoundRobin => {
+            d.targets.iter().map(|&t| rtt(t)).sum::<f64>() / d.targets.len().max(1) as f64
+        }
+        crate::model::dns::DnsPolicy::Geo => {
+            let near = d.distance.get(client).and_then(|row| {
+                row.iter()
+                    .enumerate()
+                    .min_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|(k, _)| k)
+            });
+            near.and_then(|k| d.targets.get(k)).map_or(0.0, |&t| rtt(t))
+        }
     }
 }
 

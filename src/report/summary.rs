@@ -361,7 +361,7 @@ pub fn versus_theory(
     {
         let _ = writeln!(
             s,
-            "mean latency: theory {l:.2} ms, simulated {sim:.2} ms ({:+.1}%): where they part, look for what theory leaves out (network hops, parallel calls, faults, retries, skew, bursts)",
+            "mean latency: theory {l:.2} ms, simulated {sim:.2} ms ({:+.1}%): where they part, look for what theory leaves out (parallel calls, faults, retries, skew, bursts, a database spread over regions)",
             (sim - l) / l * 100.0
         );
     }
