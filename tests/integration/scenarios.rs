@@ -1687,6 +1687,63 @@ fn explain_is_exact_for_mmc_tiers_and_close_on_bundled_scenarios() {
     }
 }
 
+/// explain's network term: every hop a client waits for, there and back,
+/// at the mean one-way latency between the ends' regions. Client → lb →
+/// api in one region at 500 µs is 2 hops × 2 × 0.5 ms = 2 ms; a client in
+/// `us` calling an api in `eu` 40 ms away pays 80 ms; a geo DNS sends each
+/// client to its own region's api, off the request path (one in-region hop).
+/// The simulation agrees with the first within its noise.
+#[test]
+fn explain_adds_the_network_round_trips() {
+    let predict = |yaml: &str| {
+        let (sc, cfg) = load_str("net.yaml", yaml, Path::new(""), &[], &BuildOptions::default()).unwrap();
+        archsim::explain::predict(&sc, &cfg)
+    };
+    let local = "name: net\ndescription: x\nseed: 1\nduration: 2m\nwarmup: 10s\nnetwork: { latency: 500us }\n\
+clients: { u: { arrival: { poisson: 100/s }, target: lb } }\n\
+components:\n  lb: { kind: load_balancer, algorithm: random, backends: api }\n  api: { kind: service, replicas: 2, service_time: { exponential: 5ms } }\n";
+    let p = predict(local);
+    assert!((p.network_ms - 2.0).abs() < 1e-9, "{}", p.network_ms);
+    // Random balancing: M/M/1 per replica at 50/s, 5 ms: T = 1/(200 − 50) s = 6.667 ms, plus 2 ms.
+    let expected = 1000.0 / 150.0 + 2.0;
+    assert!(
+        (p.latency_ms.unwrap() - expected).abs() < 1e-9,
+        "{:?}",
+        p.latency_ms
+    );
+    let r = run_replications(
+        &load_str("net.yaml", local, Path::new(""), &[], &BuildOptions::default())
+            .unwrap()
+            .1,
+        1,
+        4,
+    )
+    .0;
+    let sim = r.value("latency.mean_ms").unwrap();
+    assert!(
+        (sim - expected).abs() < 0.05 * expected,
+        "simulated {sim}, predicted {expected}"
+    );
+
+    let regions = "name: net\ndescription: x\nseed: 1\nduration: 1m\n\
+network: { regions: [us, eu], between: [ { regions: [us, eu], latency: 40ms } ] }\n\
+clients: { u: { region: us, arrival: { poisson: 10/s }, target: api } }\n\
+components:\n  api: { kind: service, region: eu, service_time: { constant: 1ms } }\n";
+    assert!((predict(regions).network_ms - 80.0).abs() < 1e-9);
+
+    let geo = "name: net\ndescription: x\nseed: 1\nduration: 1m\n\
+network: { regions: [us, eu], latency: 1ms, between: [ { regions: [us, eu], latency: 40ms } ] }\n\
+clients:\n  a: { region: us, arrival: { poisson: 10/s }, target: dns }\n  b: { region: eu, arrival: { poisson: 10/s }, target: dns }\n\
+components: { dns: { kind: dns, policy: geo, targets: [api_us, api_eu] }, \
+api_us: { kind: service, region: us, service_time: { constant: 1ms } }, \
+api_eu: { kind: service, region: eu, service_time: { constant: 1ms } } }\n";
+    assert!(
+        (predict(geo).network_ms - 2.0).abs() < 1e-9,
+        "{}",
+        predict(geo).network_ms
+    );
+}
+
 /// A batched consumer: explain predicts the batch size (n = λ/c·(a + s·n)
 /// while the writer is busy) and from it the writer's utilisation; the
 /// capacity comes from full batches (size / (overhead + size × work)).
