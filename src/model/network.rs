@@ -99,37 +99,31 @@ impl Network {
         })
     }
 
+    /// The distribution of a hop's one-way latency from `from` to `to`: the
+    /// latency between their regions if one is set, else the in-region
+    /// latency (`None`: zero).
+    #[inline]
+    fn hop(&self, from: u32, to: u32) -> Option<&Sampler> {
+        let n = self.regions.len();
+        let ra = self.region.get(from as usize).copied().unwrap_or(NO_REGION);
+        let rb = self.region.get(to as usize).copied().unwrap_or(NO_REGION);
+        (ra != rb && ra != NO_REGION && rb != NO_REGION)
+            .then(|| self.between.get(ra as usize * n + rb as usize))
+            .flatten()
+            .and_then(|s| s.as_ref())
+            .or(self.latency.as_ref())
+    }
+
     /// Mean one-way latency (ns) of a hop from `from` to `to`, as
     /// [`Network::delay`] draws it, leaving out latency a fault injects for
     /// its window.
     pub fn mean_delay_ns(&self, from: u32, to: u32) -> f64 {
-        let n = self.regions.len();
-        let ra = self.region.get(from as usize).copied().unwrap_or(NO_REGION);
-        let rb = self.region.get(to as usize).copied().unwrap_or(NO_REGION);
-        let cross = (ra != rb && ra != NO_REGION && rb != NO_REGION)
-            .then(|| self.between.get(ra as usize * n + rb as usize))
-            .flatten()
-            .and_then(|s| s.as_ref());
-        match (cross, &self.latency) {
-            (Some(s), _) | (None, Some(s)) => s.mean_ns(),
-            (None, None) => 0.0,
-        }
+        self.hop(from, to).map_or(0.0, Sampler::mean_ns)
     }
 
     /// One-way latency of a hop from `from` to `to`, drawn from `rng`.
     pub(super) fn delay(&self, rng: &mut Rng, from: u32, to: u32) -> SimTime {
-        let n = self.regions.len();
-        let ra = self.region.get(from as usize).copied().unwrap_or(NO_REGION);
-        let rb = self.region.get(to as usize).copied().unwrap_or(NO_REGION);
-        let cross = (ra != rb && ra != NO_REGION && rb != NO_REGION)
-            .then(|| self.between.get(ra as usize * n + rb as usize))
-            .flatten()
-            .and_then(|s| s.as_ref());
-        let mut d = match (cross, &self.latency) {
-            (Some(s), _) => s.sample(rng),
-            (None, Some(s)) => s.sample(rng),
-            (None, None) => 0,
-        };
+        let mut d = self.hop(from, to).map_or(0, |s| s.sample(rng));
         for (_, g, add) in &self.extra {
             if g.split(from, to) {
                 d = d.saturating_add(*add);

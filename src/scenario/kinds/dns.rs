@@ -120,21 +120,9 @@ impl Kind for DnsSpec {
         if !ck.charge_grid(&format!("{p}.targets"), cells, "a DNS (clients × targets)") {
             targets.clear();
         }
-        let n = cx.network.regions.len();
         let region = |id: u32| cx.network.region.get(id as usize).copied().unwrap_or(NO_REGION);
-        let one_way = |a: u16, b: u16| -> f64 {
-            let cross = (a != b && a != NO_REGION && b != NO_REGION)
-                .then(|| cx.network.between.get(a as usize * n + b as usize))
-                .flatten()
-                .and_then(|s| s.as_ref());
-            match (cross, &cx.network.latency) {
-                (Some(s), _) => s.mean_ns(),
-                (None, Some(s)) => s.mean_ns(),
-                (None, None) => 0.0,
-            }
-        };
         let distance = (0..cx.nclients)
-            .map(|c| targets.iter().map(|&t| one_way(region(c), region(t))).collect())
+            .map(|c| targets.iter().map(|&t| cx.network.mean_delay_ns(c, t)).collect())
             .collect();
         CompCfg::Dns(DnsCfg {
             name: name.to_string(),
